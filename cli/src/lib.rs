@@ -1,0 +1,5 @@
+//! The `remora` command line's library: each subcommand in its own module.
+
+pub mod replay;
+mod summary;
+mod table;

@@ -1,0 +1,33 @@
+//! `remora`: the user's command line. Argument parsing and wiring only; the work is in
+//! the library.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "remora", version, about = "Programmable network observability for Kubernetes")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Replay capture files offline: items on stdout, a summary on stderr.
+    Replay(remora::replay::ReplayArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Replay(args) => remora::replay::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("remora: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

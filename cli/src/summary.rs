@@ -1,0 +1,70 @@
+//! The closing summary of `remora replay`, printed on stderr.
+
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use remora_sidecar::pcap_store::PcapStore;
+use remora_sidecar::pipeline::PipelineStats;
+
+pub struct Summary<'a> {
+    pub files: usize,
+    pub failed_files: usize,
+    pub elapsed: Duration,
+    pub stats: PipelineStats,
+    pub pcap: Option<&'a PcapStore>,
+    pub pcap_dir: Option<&'a Path>,
+}
+
+impl fmt::Display for Summary<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.stats;
+        let secs = self.elapsed.as_secs_f64().max(1e-9);
+        let failed = if self.failed_files > 0 { format!(" ({} failed)", self.failed_files) } else { String::new() };
+        writeln!(
+            f,
+            "replayed {} file(s){failed}: {} packets, {} bytes in {:.2}s ({:.0} packets/s, {:.1} MB/s)",
+            self.files,
+            s.packets,
+            s.bytes,
+            secs,
+            s.packets as f64 / secs,
+            s.bytes as f64 / secs / 1e6
+        )?;
+        let total: u64 = s.items.values().sum();
+        let per_protocol: Vec<String> = s.items.iter().map(|(p, n)| format!("{p} {n}")).collect();
+        writeln!(f, "items: {total} ({}), {} without a response", if per_protocol.is_empty() { "none".into() } else { per_protocol.join(", ") }, s.unanswered)?;
+        writeln!(
+            f,
+            "flows: {} tcp, {} udp; {} unrecognised, {} closed idle, {} closed at the flow cap",
+            s.tcp_flows, s.udp_flows, s.unrecognised_flows, s.idle_flows_closed, s.flow_cap_hits
+        )?;
+        let parse: Vec<String> = s.dissect.iter().map(|(p, d)| format!("{p} {}", d.parse_errors)).collect();
+        let truncated: u64 = s.dissect.values().map(|d| d.truncated_bodies).sum();
+        let overflows: u64 = s.dissect.values().map(|d| d.pending_overflows).sum();
+        writeln!(
+            f,
+            "parse errors: {}; bodies truncated: {truncated}; dropped at the pending cap: {overflows}",
+            if parse.is_empty() { "0".into() } else { parse.join(", ") }
+        )?;
+        let r = &s.reassembly;
+        writeln!(
+            f,
+            "reassembly: {} out of order, {} retransmitted, {} overlapping, {} gaps ({} bytes), buffer caps hit {} per stream / {} total",
+            r.out_of_order_segments, r.retransmitted_segments, r.overlapping_segments, r.gaps, r.gap_bytes, r.stream_cap_hits, r.total_cap_hits
+        )?;
+        writeln!(
+            f,
+            "skipped packets: {} malformed, {} not IP, {} other transport ({} IP fragments), {} out of window",
+            s.malformed_packets, s.non_ip_packets, s.other_transport_packets, s.ip_fragments, r.out_of_window_segments
+        )?;
+        if let (Some(store), Some(dir)) = (self.pcap, self.pcap_dir) {
+            write!(f, "pcap: {} files, {} packets in {}", store.stats.files, store.stats.packets, dir.display())?;
+            if store.stats.write_errors > 0 {
+                write!(f, "; {} packets not written ({})", store.stats.write_errors, store.last_error().unwrap_or("unknown error"))?;
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,79 @@
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// `request` of an HTTP item, HAR-like.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpRequest {
+    pub method: String,
+    /// The request target as sent (`/a/b?x=1`, or absolute form through a proxy).
+    pub url: String,
+    /// The target without its query string.
+    pub path: String,
+    /// `path` split on `/`, empty segments left out.
+    pub path_segments: Vec<String>,
+    /// Query parameters, percent-decoded; a repeated key keeps its values joined by `,`.
+    pub query_string: BTreeMap<String, String>,
+    /// Header names lower-cased (as HTTP/2 and KFL write them); repeated headers joined
+    /// by `, `.
+    pub headers: BTreeMap<String, String>,
+    /// From the `cookie` header.
+    pub cookies: BTreeMap<String, String>,
+    /// `HTTP/1.0` or `HTTP/1.1`.
+    pub http_version: String,
+    /// Bytes of the start line and headers, up to and including the blank line.
+    pub headers_size: u64,
+    /// Bytes of the body on the wire (chunk framing excluded).
+    pub body_size: u64,
+    /// The body, when there is one.
+    pub post_data: Option<Body>,
+}
+
+/// `response` of an HTTP item, HAR-like.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpResponse {
+    pub status: u16,
+    pub status_text: String,
+    pub http_version: String,
+    /// Header names lower-cased; repeated headers joined by `, `.
+    pub headers: BTreeMap<String, String>,
+    /// From `set-cookie` headers: cookie name to value.
+    pub cookies: BTreeMap<String, String>,
+    pub headers_size: u64,
+    pub body_size: u64,
+    /// The `location` header, or empty.
+    #[serde(rename = "redirectURL")]
+    pub redirect_url: String,
+    pub content: Body,
+    /// Statuses of the interim (1xx) responses that came before this one, e.g. `[100]`
+    /// for `Expect: 100-continue`.
+    pub interim: Vec<u16>,
+    /// Set when the connection stopped speaking HTTP after this response: the
+    /// `upgrade` protocol of a `101` (`websocket`, `h2c`, `tcp`, ...) or `tunnel` for a
+    /// successful `CONNECT`. Bytes after it are not parsed as HTTP.
+    pub upgrade: Option<String>,
+}
+
+/// A message body as captured.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Body {
+    /// The `content-type` header, or empty.
+    pub mime_type: String,
+    /// Decoded size in bytes (after chunking and gzip/deflate content coding were undone)
+    /// of what was captured.
+    pub size: u64,
+    /// The body: UTF-8 text as is, anything else base64 (then `encoding` is `base64`).
+    pub text: String,
+    /// `base64` when `text` is base64, otherwise absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
+    /// The content coding that was undone (`gzip`, `deflate`), when one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decoded_from: Option<String>,
+    /// True when the body was longer than the capture limit and `text` holds only its
+    /// start, or when the connection ended before the body did.
+    pub truncated: bool,
+}

@@ -1,0 +1,134 @@
+use serde::{Deserialize, Serialize};
+
+use crate::{DnsRequest, DnsResponse, HttpRequest, HttpResponse};
+
+/// One protocol-level exchange: a request with its response (or `response: null` when
+/// none came), plus where it travelled and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Item {
+    /// `<worker>/<stream>-<index>`: unique in the cluster.
+    pub id: String,
+    /// The n-th item of its stream, from 0.
+    pub index: u64,
+    /// Base name of the stream's PCAP file (`000000000001.pcap`, `..._udp.pcap`):
+    /// `pcap.path(data.stream)` and the file `--pcap-dir` writes.
+    pub stream: String,
+    /// Name of the sidecar (or `replay`) that produced the item.
+    pub worker: String,
+    /// The node the worker runs on.
+    pub node: Node,
+    pub protocol: Protocol,
+    /// Whether the stream was TLS (always false for cleartext dissectors).
+    pub tls: bool,
+    /// The side that sent the request (the client).
+    pub src: Endpoint,
+    /// The side that answered (the server).
+    pub dst: Endpoint,
+    /// Namespace of the pod the worker serves (empty offline).
+    pub namespace: String,
+    /// True when the request came from the worker's own pod (offline: from an address
+    /// given with `--local-ip`).
+    pub outgoing: bool,
+    /// Milliseconds since the UNIX epoch at the first byte of the request.
+    pub timestamp: i64,
+    /// Milliseconds from the request's first byte to the response's last (0 when
+    /// unanswered).
+    pub elapsed_time: i64,
+    pub request: Request,
+    /// `null` when no response was seen.
+    pub response: Option<Response>,
+    /// RFC 3339 time (nanoseconds, UTC) of the first request byte.
+    pub start_time: String,
+    /// Bytes of the request on the wire at layer 7 (head and body).
+    pub request_size: u64,
+    /// Bytes of the response on the wire at layer 7 (0 when unanswered).
+    pub response_size: u64,
+    /// Set by `test.pass(data)`.
+    pub passed: bool,
+    /// Set by `test.fail(data)`.
+    pub failed: bool,
+    /// Why the item is incomplete, when it is.
+    pub error: Option<ItemError>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Node {
+    pub name: String,
+    pub ip: String,
+}
+
+/// Which protocol an item is. `name` is what KFL uses as a boolean (`http`, `dns`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Protocol {
+    pub name: String,
+    pub version: String,
+    pub abbr: String,
+    pub long_name: String,
+    /// Same as `name`; kept because the public entry has it.
+    #[serde(rename = "macro")]
+    pub macro_name: String,
+    /// `tcp` or `udp`.
+    pub layer4: String,
+}
+
+impl Protocol {
+    pub fn new(name: &str, version: &str, abbr: &str, long_name: &str, layer4: &str) -> Self {
+        Protocol {
+            name: name.into(),
+            version: version.into(),
+            abbr: abbr.into(),
+            long_name: long_name.into(),
+            macro_name: name.into(),
+            layer4: layer4.into(),
+        }
+    }
+}
+
+/// One end of the exchange.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub ip: String,
+    /// A string, as in the public entry, so `data.dst.port === "80"` keeps working.
+    pub port: String,
+    /// Pod or service name from name resolution (empty when unknown, always offline).
+    pub name: String,
+    pub namespace: String,
+}
+
+/// The protocol-specific request; its shape follows `protocol.name`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Request {
+    Http(HttpRequest),
+    Dns(DnsRequest),
+}
+
+/// The protocol-specific response; its shape follows `protocol.name`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Response {
+    Http(HttpResponse),
+    Dns(DnsResponse),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ItemErrorKind {
+    /// The bytes did not parse as the protocol (or broke a limit).
+    Dissection,
+    /// The connection ended (FIN/RST/idle) before the exchange completed.
+    Connection,
+    /// No response came within the protocol's timeout.
+    Timeout,
+    /// A response with no request to pair it with.
+    PairNotFound,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemError {
+    #[serde(rename = "type")]
+    pub kind: ItemErrorKind,
+    pub msg: String,
+}

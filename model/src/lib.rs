@@ -1,0 +1,15 @@
+//! The objects Remora hands to users: the [`Item`] (`data` in `onItemCaptured` and
+//! `onItemQueried`, one line of `remora replay --output json`, what KFL filters).
+//!
+//! The JSON view is the contract: field names are the public Kubeshark entry's
+//! (camelCase, ports as strings), so scripts written for its documentation run unchanged.
+//! Every field is documented here and in `schema/item.schema.json`, which the tests
+//! validate each emitted item against.
+
+mod dns;
+mod http;
+mod item;
+
+pub use dns::{DnsQuestion, DnsRecord, DnsRequest, DnsResponse};
+pub use http::{Body, HttpRequest, HttpResponse};
+pub use item::{Endpoint, Item, ItemError, ItemErrorKind, Node, Protocol, Request, Response};

@@ -1,0 +1,257 @@
+//! HTTP/1 message heads: recognising a start line, parsing the head with `httparse`,
+//! and turning it into the item's request or response fields.
+
+use std::collections::BTreeMap;
+
+use remora_model::{HttpRequest, HttpResponse};
+
+/// Request methods recognised at the start of a message (RFC 9110 and WebDAV).
+const METHODS: [&[u8]; 18] = [
+    b"GET", b"POST", b"PUT", b"DELETE", b"HEAD", b"OPTIONS", b"PATCH", b"CONNECT", b"TRACE", b"PROPFIND",
+    b"PROPPATCH", b"MKCOL", b"COPY", b"MOVE", b"LOCK", b"UNLOCK", b"REPORT", b"SEARCH",
+];
+
+/// Whether `data` starts like a request line (`METHOD SP`) or a status line (`HTTP/1.x SP`).
+/// `None` when it is a prefix of one and more bytes are needed to tell.
+pub fn start_line_at(data: &[u8], request: bool) -> Option<bool> {
+    let candidates: &[&[u8]] = if request { &METHODS } else { &[b"HTTP/1.0", b"HTTP/1.1"] };
+    let mut undecided = false;
+    for token in candidates {
+        let want = token.len() + 1;
+        let n = data.len().min(want);
+        let matches_prefix = data[..n.min(token.len())] == token[..n.min(token.len())] && (n <= token.len() || data[token.len()] == b' ');
+        if matches_prefix {
+            if n == want {
+                return Some(true);
+            }
+            undecided = true;
+        }
+    }
+    if undecided {
+        None
+    } else {
+        Some(false)
+    }
+}
+
+/// The position of the next line in `data` that starts a message, if any.
+pub fn find_start_line(data: &[u8], request: bool) -> Option<usize> {
+    if start_line_at(data, request) == Some(true) {
+        return Some(0);
+    }
+    let mut from = 0;
+    while let Some(newline) = data[from..].iter().position(|&b| b == b'\n') {
+        let at = from + newline + 1;
+        if start_line_at(&data[at..], request) == Some(true) {
+            return Some(at);
+        }
+        from = at;
+    }
+    None
+}
+
+/// Whether a complete head (ending in an empty line) can be in `data`, looking only at
+/// bytes from `from` on (minus three, for a terminator split across calls).
+pub fn head_may_be_complete(data: &[u8], from: usize) -> bool {
+    let start = from.saturating_sub(3);
+    data[start..].windows(2).any(|w| w == b"\n\n") || data[start..].windows(3).any(|w| w == b"\n\r\n")
+}
+
+const MAX_HEADERS: usize = 256;
+
+#[derive(Debug)]
+pub enum HeadParse<T> {
+    Complete { head: T },
+    Partial,
+    Invalid(String),
+}
+
+/// The framing facts of a head.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Framing {
+    pub content_length: Option<u64>,
+    pub chunked: bool,
+}
+
+fn parser_config() -> httparse::ParserConfig {
+    let mut config = httparse::ParserConfig::default();
+    config
+        .allow_spaces_after_header_name_in_responses(true)
+        .allow_obsolete_multiline_headers_in_responses(true)
+        .allow_multiple_spaces_in_request_line_delimiters(true)
+        .allow_multiple_spaces_in_response_status_delimiters(true)
+        .ignore_invalid_headers_in_requests(true)
+        .ignore_invalid_headers_in_responses(true);
+    config
+}
+
+pub fn parse_request(data: &[u8]) -> HeadParse<(HttpRequest, Framing)> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut request = httparse::Request::new(&mut headers);
+    match parser_config().parse_request(&mut request, data) {
+        Ok(httparse::Status::Complete(len)) => {
+            let method = request.method.unwrap_or_default().to_string();
+            let url = request.path.unwrap_or_default().to_string();
+            let (headers, framing) = collect_headers(request.headers);
+            let (path, query) = match url.split_once('?') {
+                Some((path, query)) => (path.to_string(), query),
+                None => (url.clone(), ""),
+            };
+            let cookies = headers.get("cookie").map(|c| parse_cookie_header(c)).unwrap_or_default();
+            let head = HttpRequest {
+                method,
+                path_segments: path_segments(&path),
+                path,
+                query_string: query_map(query),
+                url,
+                headers,
+                cookies,
+                http_version: version_text(request.version),
+                headers_size: len as u64,
+                body_size: 0,
+                post_data: None,
+            };
+            HeadParse::Complete { head: (head, framing) }
+        }
+        Ok(httparse::Status::Partial) => HeadParse::Partial,
+        Err(e) => HeadParse::Invalid(format!("bad request head: {e}")),
+    }
+}
+
+pub fn parse_response(data: &[u8]) -> HeadParse<(HttpResponse, Framing)> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut headers);
+    match parser_config().parse_response(&mut response, data) {
+        Ok(httparse::Status::Complete(len)) => {
+            let (headers, framing) = collect_headers(response.headers);
+            let cookies = set_cookies(response.headers);
+            let head = HttpResponse {
+                status: response.code.unwrap_or_default(),
+                status_text: response.reason.unwrap_or_default().to_string(),
+                http_version: version_text(response.version),
+                redirect_url: headers.get("location").cloned().unwrap_or_default(),
+                headers,
+                cookies,
+                headers_size: len as u64,
+                ..HttpResponse::default()
+            };
+            HeadParse::Complete { head: (head, framing) }
+        }
+        Ok(httparse::Status::Partial) => HeadParse::Partial,
+        Err(e) => HeadParse::Invalid(format!("bad response head: {e}")),
+    }
+}
+
+fn version_text(minor: Option<u8>) -> String {
+    match minor {
+        Some(0) => "HTTP/1.0".into(),
+        _ => "HTTP/1.1".into(),
+    }
+}
+
+/// Lower-cases names, joins repeated headers, and reads the framing headers.
+fn collect_headers(raw: &[httparse::Header<'_>]) -> (BTreeMap<String, String>, Framing) {
+    let mut headers: BTreeMap<String, String> = BTreeMap::new();
+    let mut framing = Framing::default();
+    for header in raw {
+        let name = header.name.to_ascii_lowercase();
+        let value = String::from_utf8_lossy(header.value).trim().to_string();
+        match name.as_str() {
+            // Conflicting lengths are a smuggling signal: keep the first, as most servers do.
+            "content-length" if framing.content_length.is_none() => framing.content_length = value.parse().ok(),
+            "transfer-encoding" => {
+                framing.chunked = value.rsplit(',').next().is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"))
+            }
+            _ => {}
+        }
+        match headers.get_mut(&name) {
+            Some(existing) => {
+                existing.push_str(", ");
+                existing.push_str(&value);
+            }
+            None => {
+                headers.insert(name, value);
+            }
+        }
+    }
+    (headers, framing)
+}
+
+fn path_segments(path: &str) -> Vec<String> {
+    path.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
+
+fn query_map(query: &str) -> BTreeMap<String, String> {
+    let mut map: BTreeMap<String, String> = BTreeMap::new();
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        match map.get_mut(key.as_ref()) {
+            Some(existing) => {
+                existing.push(',');
+                existing.push_str(&value);
+            }
+            None => {
+                map.insert(key.into_owned(), value.into_owned());
+            }
+        }
+    }
+    map
+}
+
+fn parse_cookie_header(value: &str) -> BTreeMap<String, String> {
+    value
+        .split(';')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect()
+}
+
+fn set_cookies(raw: &[httparse::Header<'_>]) -> BTreeMap<String, String> {
+    raw.iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("set-cookie"))
+        .filter_map(|h| {
+            let text = String::from_utf8_lossy(h.value);
+            let first = text.split(';').next()?;
+            let (k, v) = first.split_once('=')?;
+            Some((k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_lines_are_recognised_by_prefix() {
+        assert_eq!(start_line_at(b"GET / HTTP/1.1", true), Some(true));
+        assert_eq!(start_line_at(b"GE", true), None);
+        assert_eq!(start_line_at(b"GETX", true), Some(false));
+        assert_eq!(start_line_at(b"HTTP/1.1 200", false), Some(true));
+        assert_eq!(start_line_at(b"HTTP/2 200", false), Some(false));
+        assert_eq!(find_start_line(b"garbage\r\nmore\r\nPOST /x HTTP/1.1", true), Some(15));
+    }
+
+    #[test]
+    fn request_head_becomes_item_fields() {
+        let head = b"GET /api/v2/write?bucket=Metrics&org=a%20b&org=c HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nx-a: 2\r\nCookie: s=1; t=2\r\nContent-Length: 5\r\n\r\nhello";
+        let HeadParse::Complete { head: (req, framing) } = parse_request(head) else { panic!("complete") };
+        assert_eq!(req.headers_size, head.len() as u64 - 5);
+        assert_eq!(req.path_segments, ["api", "v2", "write"]);
+        assert_eq!(req.query_string["org"], "a b,c");
+        assert_eq!(req.headers["x-a"], "1, 2");
+        assert_eq!(req.cookies["t"], "2");
+        assert_eq!(framing.content_length, Some(5));
+    }
+
+    #[test]
+    fn response_head_reads_chunked_and_cookies() {
+        let head = b"HTTP/1.1 302 Found\r\nTransfer-Encoding: gzip, chunked\r\nSet-Cookie: id=7; Path=/\r\nLocation: /next\r\n\r\n";
+        let HeadParse::Complete { head: (resp, framing), .. } = parse_response(head) else { panic!("complete") };
+        assert!(framing.chunked);
+        assert_eq!((resp.status, resp.redirect_url.as_str(), resp.cookies["id"].as_str()), (302, "/next", "7"));
+        assert!(matches!(parse_response(b"HTTP/1.1 200 OK\r\nA: b\r\n"), HeadParse::Partial));
+        // An invalid header line is skipped, not fatal: the rest of the head is kept.
+        let HeadParse::Complete { head: (req, _) } = parse_request(b"GET / HTTP/1.1\r\nBad Header\x01: x\r\nok: 1\r\n\r\n") else { panic!("complete") };
+        assert_eq!(req.headers.keys().collect::<Vec<_>>(), ["ok"]);
+    }
+}

@@ -1,0 +1,137 @@
+//! Dissectors: reassembled bytes of one flow in, [`Exchange`]s (request + response) out.
+//!
+//! Each protocol lives in its own module and splits into the wire parser (pure functions
+//! over bytes), the per-flow state machine, and the conversion into the item model.
+//! A flow is bound to a dissector by content ([`detect_tcp`], [`detect_udp`]), not by port.
+
+pub mod dns;
+pub mod http1;
+
+use remora_model::{ItemError, ItemErrorKind, Protocol, Request, Response};
+
+use crate::flow::{Dir, Timestamp};
+
+/// A request paired with its response (or with none), before the pipeline adds where and
+/// which stream it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exchange {
+    pub protocol: Protocol,
+    /// The direction the request travelled in.
+    pub request_dir: Dir,
+    pub request: Request,
+    pub response: Option<Response>,
+    pub request_start: Timestamp,
+    /// When the last byte of the response arrived.
+    pub response_end: Option<Timestamp>,
+    pub request_size: u64,
+    pub response_size: u64,
+    pub error: Option<ItemError>,
+}
+
+pub(crate) fn item_error(kind: ItemErrorKind, msg: impl Into<String>) -> Option<ItemError> {
+    Some(ItemError { kind, msg: msg.into() })
+}
+
+/// Limits that keep a dissector's memory bounded whatever the peer sends.
+#[derive(Debug, Clone, Copy)]
+pub struct DissectLimits {
+    /// Largest HTTP start line plus headers; a longer one is a parse error.
+    pub max_head_bytes: usize,
+    /// Body bytes kept per message; the item says `truncated` past it.
+    pub max_body_bytes: usize,
+    /// Requests (HTTP) or queries (DNS over TCP) awaiting a response per flow.
+    pub max_pending: usize,
+    /// A DNS query with no answer after this long becomes an unanswered item.
+    pub dns_timeout_ns: i64,
+}
+
+impl Default for DissectLimits {
+    fn default() -> Self {
+        DissectLimits {
+            max_head_bytes: 64 << 10,
+            max_body_bytes: 64 << 10,
+            max_pending: 128,
+            dns_timeout_ns: 5 * Timestamp::SECOND,
+        }
+    }
+}
+
+/// Counters a dissector keeps, summed over flows by the pipeline.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DissectStats {
+    /// Messages that did not parse (the flow resynchronised after each).
+    pub parse_errors: u64,
+    /// Bodies longer than `max_body_bytes`, cut in the item.
+    pub truncated_bodies: u64,
+    /// Requests dropped because `max_pending` were already waiting.
+    pub pending_overflows: u64,
+}
+
+/// The per-flow state of one protocol.
+pub trait StreamDissector {
+    /// Reassembled bytes (TCP) or one datagram (UDP) in direction `dir`.
+    fn data(&mut self, dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<Exchange>);
+    /// `len` bytes of direction `dir` were never captured.
+    fn gap(&mut self, dir: Dir, len: u64, ts: Timestamp, out: &mut Vec<Exchange>);
+    /// Capture time moved on: emit what has timed out.
+    fn tick(&mut self, _now: Timestamp, _out: &mut Vec<Exchange>) {}
+    /// The flow ended (FIN, RST, idle timeout, end of capture): emit everything pending.
+    fn close(&mut self, ts: Timestamp, reason: CloseReason, out: &mut Vec<Exchange>);
+    fn stats(&self) -> DissectStats;
+    /// The protocol name, for per-protocol counts (`http`, `dns`).
+    fn protocol_name(&self) -> &'static str;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// FIN or RST.
+    Closed,
+    /// No packet for the idle timeout.
+    Idle,
+    /// The capture ended with the flow still open.
+    EndOfCapture,
+}
+
+impl CloseReason {
+    pub fn unanswered(self) -> Option<ItemError> {
+        match self {
+            CloseReason::Closed => item_error(ItemErrorKind::Connection, "connection closed before a response"),
+            CloseReason::Idle => item_error(ItemErrorKind::Timeout, "no response before the flow went idle"),
+            CloseReason::EndOfCapture => item_error(ItemErrorKind::Timeout, "capture ended before a response"),
+        }
+    }
+}
+
+/// What the first bytes of a flow say about its protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detection {
+    Http1,
+    Dns,
+    /// Too few bytes to tell yet.
+    NeedMore,
+    /// No dissector recognises it.
+    Unknown,
+}
+
+/// Recognises a TCP flow's protocol from the first bytes seen in either direction.
+pub fn detect_tcp(first_bytes: &[u8]) -> Detection {
+    match http1::detect(first_bytes) {
+        Detection::Unknown => {}
+        other => return other,
+    }
+    dns::detect_tcp(first_bytes)
+}
+
+/// Recognises a UDP flow's protocol from its first datagram.
+pub fn detect_udp(datagram: &[u8]) -> Detection {
+    dns::detect_udp(datagram)
+}
+
+/// Makes the flow state for a detected protocol.
+pub fn new_dissector(detection: Detection, layer4_tcp: bool, limits: DissectLimits) -> Option<Box<dyn StreamDissector>> {
+    match detection {
+        Detection::Http1 => Some(Box::new(http1::Http1Flow::new(limits))),
+        Detection::Dns => Some(Box::new(dns::DnsFlow::new(layer4_tcp, limits))),
+        Detection::NeedMore | Detection::Unknown => None,
+    }
+}

@@ -1,0 +1,11 @@
+//! The capture pipeline shared by the live sidecar and `remora replay`:
+//! frames → [`decode`] → per-flow [`reassembly`] → [`dissect`]ors → items, with a PCAP
+//! file per stream ([`pcap_store`]).
+
+pub mod decode;
+pub mod dissect;
+pub mod flow;
+pub mod reassembly;
+pub mod pcap_store;
+pub mod pipeline;
+pub mod replay;

@@ -1,0 +1,125 @@
+//! One PCAP file per TCP/UDP stream, named by the item's `stream` field, written by
+//! libpcap itself so any tool reads them back. Open files are bounded: the least
+//! recently written is closed and later reopened for appending.
+
+use std::path::{Path, PathBuf};
+
+use pcap::{Capture, Linktype, Precision, Savefile};
+use rustc_hash::FxHashMap;
+
+use crate::flow::Timestamp;
+
+/// Files kept open at once; the rest are closed until their stream writes again.
+const MAX_OPEN: usize = 256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PcapStoreError {
+    #[error("cannot create PCAP directory {path}: {source}")]
+    CreateDir { path: PathBuf, source: std::io::Error },
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PcapStoreStats {
+    pub files: u64,
+    pub packets: u64,
+    /// Packets that could not be written (the file could not be opened).
+    pub write_errors: u64,
+}
+
+struct OpenFile {
+    file: Savefile,
+    last_use: u64,
+}
+
+pub struct PcapStore {
+    dir: PathBuf,
+    open: FxHashMap<u64, OpenFile>,
+    /// Streams that have a file on disk (to append rather than truncate on reopen).
+    created: rustc_hash::FxHashSet<u64>,
+    clock: u64,
+    pub stats: PcapStoreStats,
+    last_error: Option<String>,
+}
+
+impl PcapStore {
+    pub fn new(dir: &Path) -> Result<Self, PcapStoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| PcapStoreError::CreateDir { path: dir.to_path_buf(), source })?;
+        Ok(PcapStore {
+            dir: dir.to_path_buf(),
+            open: FxHashMap::default(),
+            created: Default::default(),
+            clock: 0,
+            stats: PcapStoreStats::default(),
+            last_error: None,
+        })
+    }
+
+    /// The first error met while writing, for the summary.
+    pub fn last_error(&self) -> Option<&str> {
+        self.last_error.as_deref()
+    }
+
+    /// Appends one captured frame to the stream's file.
+    pub fn write(&mut self, stream_id: u64, stream_name: &str, link: i32, ts: Timestamp, frame: &[u8], wire_len: u32) {
+        self.clock += 1;
+        if !self.open.contains_key(&stream_id) {
+            if self.open.len() >= MAX_OPEN {
+                self.close_least_recent();
+            }
+            match self.open_file(stream_id, stream_name, link) {
+                Ok(file) => {
+                    self.open.insert(stream_id, OpenFile { file, last_use: 0 });
+                }
+                Err(e) => {
+                    self.stats.write_errors += 1;
+                    self.last_error.get_or_insert(e);
+                    return;
+                }
+            }
+        }
+        let Some(open) = self.open.get_mut(&stream_id) else { return };
+        open.last_use = self.clock;
+        let header = pcap::PacketHeader {
+            ts: libc::timeval { tv_sec: ts.0.div_euclid(Timestamp::SECOND) as libc::time_t, tv_usec: ts.0.rem_euclid(Timestamp::SECOND) as libc::suseconds_t },
+            caplen: frame.len() as u32,
+            len: wire_len,
+        };
+        open.file.write(&pcap::Packet::new(&header, frame));
+        self.stats.packets += 1;
+    }
+
+    fn open_file(&mut self, stream_id: u64, stream_name: &str, link: i32) -> Result<Savefile, String> {
+        let path = self.dir.join(stream_name);
+        let dead = Capture::dead_with_precision(Linktype(link), Precision::Nano).map_err(|e| e.to_string())?;
+        let file = if self.created.contains(&stream_id) {
+            dead.savefile_append(&path)
+        } else {
+            self.stats.files += 1;
+            self.created.insert(stream_id);
+            dead.savefile(&path)
+        };
+        file.map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    fn close_least_recent(&mut self) {
+        if let Some(oldest) = self.open.iter().min_by_key(|(_, f)| f.last_use).map(|(id, _)| *id) {
+            self.close(oldest);
+        }
+    }
+
+    /// Flushes and closes a stream's file (its flow ended).
+    pub fn close(&mut self, stream_id: u64) {
+        if let Some(mut open) = self.open.remove(&stream_id) {
+            if let Err(e) = open.file.flush() {
+                self.last_error.get_or_insert(e.to_string());
+            }
+        }
+    }
+
+    pub fn close_all(&mut self) {
+        let ids: Vec<u64> = self.open.keys().copied().collect();
+        for id in ids {
+            self.close(id);
+        }
+    }
+}

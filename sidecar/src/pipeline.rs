@@ -1,0 +1,477 @@
+//! The pipeline: frames in, items out. It owns the flow table (bounded, idle flows
+//! expire), runs reassembly and protocol detection per flow, hands bytes to the flow's
+//! dissector and turns its exchanges into [`Item`]s.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use remora_model::{Endpoint, Item, Node};
+use rustc_hash::FxHashMap;
+
+use crate::decode::{decode, tcp_flags, DecodeError, LinkType, Transport as Wire};
+use crate::dissect::{self, CloseReason, Detection, DissectLimits, DissectStats, Exchange, StreamDissector};
+use crate::flow::{Dir, FlowKey, Peer, Timestamp, Transport};
+use crate::pcap_store::PcapStore;
+use crate::reassembly::{Chunk, HalfStream, ReassemblyBudget, ReassemblyLimits, ReassemblyStats};
+
+/// Who is capturing, and the limits that bound memory.
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    /// The item's `worker`.
+    pub worker: String,
+    pub node: Node,
+    /// The item's `namespace`: the pod's own.
+    pub namespace: String,
+    /// The pod's addresses: a request from one of them is `outgoing`.
+    pub local_ips: Vec<IpAddr>,
+    pub reassembly: ReassemblyLimits,
+    pub dissect: DissectLimits,
+    /// A TCP flow with no packet for this long is closed.
+    pub tcp_idle_timeout_ns: i64,
+    /// A UDP flow with no packet for this long is closed.
+    pub udp_idle_timeout_ns: i64,
+    /// Flows tracked at once; past it, the least recently seen is closed.
+    pub max_flows: usize,
+    /// Bytes per direction kept while a flow's protocol is not yet known.
+    pub detect_bytes: usize,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            worker: "replay".into(),
+            node: Node::default(),
+            namespace: String::new(),
+            local_ips: Vec::new(),
+            reassembly: ReassemblyLimits::default(),
+            dissect: DissectLimits::default(),
+            tcp_idle_timeout_ns: 300 * Timestamp::SECOND,
+            udp_idle_timeout_ns: 30 * Timestamp::SECOND,
+            max_flows: 200_000,
+            detect_bytes: 4096,
+        }
+    }
+}
+
+/// Everything counted, for the summary and metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PipelineStats {
+    pub packets: u64,
+    /// Bytes on the wire (frame lengths).
+    pub bytes: u64,
+    /// Frames whose headers did not decode.
+    pub malformed_packets: u64,
+    /// Frames that are not IP (ARP, LLDP, ...).
+    pub non_ip_packets: u64,
+    /// IP fragments (not reassembled) and protocols other than TCP and UDP.
+    pub other_transport_packets: u64,
+    pub ip_fragments: u64,
+    pub tcp_flows: u64,
+    pub udp_flows: u64,
+    /// Flows whose protocol no dissector recognised.
+    pub unrecognised_flows: u64,
+    pub idle_flows_closed: u64,
+    /// Times the flow table was full and the least recently seen flow was closed.
+    pub flow_cap_hits: u64,
+    pub reassembly: ReassemblyStats,
+    /// Items emitted, by protocol name.
+    pub items: BTreeMap<String, u64>,
+    /// Items that have no response.
+    pub unanswered: u64,
+    /// Dissector counters, by protocol name.
+    pub dissect: BTreeMap<String, DissectStats>,
+}
+
+enum FlowState {
+    /// Protocol unknown yet: bytes kept per direction, and failed attempts.
+    Detecting { buffered: [Vec<u8>; 2], attempts: u32 },
+    Dissecting(Box<dyn StreamDissector>),
+    Ignored,
+    /// FIN/RST ended it; it lingers so its last packets join the same stream.
+    Closed,
+}
+
+/// How long a closed TCP flow stays to collect its last ACKs into its stream.
+const CLOSED_LINGER_NS: i64 = 10 * Timestamp::SECOND;
+
+/// Attempts (segments or datagrams) after which an unrecognised flow is ignored.
+const MAX_DETECT_ATTEMPTS: u32 = 16;
+
+struct Flow {
+    id: u64,
+    stream: String,
+    transport: Transport,
+    /// `peers[Dir::Forward.index()]` sent the first captured packet.
+    peers: [Peer; 2],
+    last_seen: Timestamp,
+    items: u64,
+    tcp: [HalfStream; 2],
+    state: FlowState,
+}
+
+pub struct Pipeline {
+    config: PipelineConfig,
+    flows: FxHashMap<FlowKey, Flow>,
+    next_stream: u64,
+    budget: ReassemblyBudget,
+    stats: PipelineStats,
+    exchanges: Vec<Exchange>,
+    pcap: Option<PcapStore>,
+    now: Timestamp,
+    next_sweep: Timestamp,
+}
+
+impl Pipeline {
+    pub fn new(config: PipelineConfig, pcap: Option<PcapStore>) -> Self {
+        Pipeline {
+            budget: ReassemblyBudget { limits: config.reassembly, ..Default::default() },
+            config,
+            flows: FxHashMap::default(),
+            next_stream: 0,
+            stats: PipelineStats::default(),
+            exchanges: Vec::new(),
+            pcap,
+            now: Timestamp::default(),
+            next_sweep: Timestamp::default(),
+        }
+    }
+
+    pub fn stats(&self) -> PipelineStats {
+        let mut stats = self.stats.clone();
+        stats.reassembly = self.budget.stats;
+        for flow in self.flows.values() {
+            if let FlowState::Dissecting(d) = &flow.state {
+                add_dissect_stats(&mut stats.dissect, d.as_ref());
+            }
+        }
+        stats
+    }
+
+    pub fn pcap_store(&self) -> Option<&PcapStore> {
+        self.pcap.as_ref()
+    }
+
+    /// Takes one captured frame; items completed by it go to `sink`.
+    pub fn packet(&mut self, link: LinkType, link_number: i32, ts: Timestamp, frame: &[u8], wire_len: u32, sink: &mut impl FnMut(Item)) {
+        self.stats.packets += 1;
+        self.stats.bytes += u64::from(wire_len);
+        if ts > self.now {
+            self.now = ts;
+        }
+        if self.now >= self.next_sweep {
+            self.sweep(sink);
+        }
+        let packet = match decode(link, frame) {
+            Ok(packet) => packet,
+            Err(DecodeError::NotIp(_)) => {
+                self.stats.non_ip_packets += 1;
+                return;
+            }
+            Err(_) => {
+                self.stats.malformed_packets += 1;
+                return;
+            }
+        };
+        let (transport, src_port, dst_port) = match packet.transport {
+            Wire::Tcp(seg) => (Transport::Tcp, seg.src_port, seg.dst_port),
+            Wire::Udp { src_port, dst_port, .. } => (Transport::Udp, src_port, dst_port),
+            Wire::Other { .. } => {
+                self.stats.other_transport_packets += 1;
+                self.stats.ip_fragments += u64::from(packet.fragmented);
+                return;
+            }
+        };
+        let src = Peer { ip: packet.src, port: src_port };
+        let dst = Peer { ip: packet.dst, port: dst_port };
+        let key = FlowKey::new(transport, src, dst);
+        if let Wire::Tcp(seg) = &packet.transport {
+            // A new SYN on a finished connection's 4-tuple starts a new connection.
+            let reused = seg.has(tcp_flags::SYN)
+                && !seg.has(tcp_flags::ACK)
+                && self.flows.get(&key).is_some_and(|f| matches!(f.state, FlowState::Closed) || f.tcp[0].finished() || f.tcp[1].finished());
+            if reused {
+                self.close_flow(&key, CloseReason::Closed, sink);
+            }
+        }
+        if !self.flows.contains_key(&key) {
+            self.new_flow(key, transport, src, dst, sink);
+        }
+        let Some(flow) = self.flows.get_mut(&key) else { return };
+        flow.last_seen = ts;
+        if let Some(store) = &mut self.pcap {
+            store.write(flow.id, &flow.stream, link_number, ts, frame, wire_len);
+        }
+        let dir = if flow.peers[0] == src { Dir::Forward } else { Dir::Reverse };
+        let limits = self.config.dissect;
+        let detect_bytes = self.config.detect_bytes;
+        let mut closed = false;
+        match packet.transport {
+            Wire::Tcp(_) if matches!(flow.state, FlowState::Closed) => {}
+            Wire::Tcp(seg) => {
+                let Flow { tcp, state, .. } = flow;
+                let [forward, reverse] = tcp;
+                let (this, other) = if dir == Dir::Forward { (forward, reverse) } else { (reverse, forward) };
+                let exchanges = &mut self.exchanges;
+                if seg.has(tcp_flags::ACK) {
+                    other.peer_ack(seg.ack, &mut self.budget, &mut |chunk| {
+                        dissect_tcp(state, dir.flip(), chunk, ts, limits, detect_bytes, exchanges, &mut self.stats.unrecognised_flows)
+                    });
+                }
+                this.segment(&seg, &mut self.budget, &mut |chunk| {
+                    dissect_tcp(state, dir, chunk, ts, limits, detect_bytes, exchanges, &mut self.stats.unrecognised_flows)
+                });
+                closed = seg.has(tcp_flags::RST) || (this.finished() && other.finished());
+            }
+            Wire::Udp { payload, .. } => dissect_udp(&mut flow.state, dir, payload, ts, limits, &mut self.exchanges, &mut self.stats.unrecognised_flows),
+            Wire::Other { .. } => {}
+        }
+        self.emit(&key, sink);
+        if closed {
+            self.end_flow(&key, CloseReason::Closed, sink);
+        }
+    }
+
+    /// Ends the capture: every open flow is closed and emits what it holds.
+    pub fn finish(&mut self, sink: &mut impl FnMut(Item)) {
+        let mut keys: Vec<(u64, FlowKey)> = self.flows.iter().map(|(k, f)| (f.id, *k)).collect();
+        keys.sort_unstable_by_key(|(id, _)| *id);
+        for (_, key) in keys {
+            self.close_flow(&key, CloseReason::EndOfCapture, sink);
+        }
+        if let Some(store) = &mut self.pcap {
+            store.close_all();
+        }
+    }
+
+    fn new_flow(&mut self, key: FlowKey, transport: Transport, src: Peer, dst: Peer, sink: &mut impl FnMut(Item)) {
+        if self.flows.len() >= self.config.max_flows {
+            self.stats.flow_cap_hits += 1;
+            if let Some(oldest) = self.flows.iter().min_by_key(|(_, f)| f.last_seen).map(|(k, _)| *k) {
+                self.close_flow(&oldest, CloseReason::Idle, sink);
+            }
+        }
+        self.next_stream += 1;
+        let id = self.next_stream;
+        let stream = match transport {
+            Transport::Tcp => {
+                self.stats.tcp_flows += 1;
+                format!("{id:012}.pcap")
+            }
+            Transport::Udp => {
+                self.stats.udp_flows += 1;
+                format!("{id:012}_udp.pcap")
+            }
+        };
+        let flow = Flow {
+            id,
+            stream,
+            transport,
+            peers: [src, dst],
+            last_seen: self.now,
+            items: 0,
+            tcp: Default::default(),
+            state: FlowState::Detecting { buffered: Default::default(), attempts: 0 },
+        };
+        self.flows.insert(key, flow);
+    }
+
+    /// Ends a flow and forgets it.
+    fn close_flow(&mut self, key: &FlowKey, reason: CloseReason, sink: &mut impl FnMut(Item)) {
+        self.end_flow(key, reason, sink);
+        if let Some(flow) = self.flows.remove(key) {
+            if let Some(store) = &mut self.pcap {
+                store.close(flow.id);
+            }
+        }
+    }
+
+    /// Ends a flow's dissection: buffered bytes are flushed and pending requests become
+    /// items. The flow stays in the table as `Closed` until removed.
+    fn end_flow(&mut self, key: &FlowKey, reason: CloseReason, sink: &mut impl FnMut(Item)) {
+        let Some(flow) = self.flows.get_mut(key) else { return };
+        let now = self.now;
+        let limits = self.config.dissect;
+        let detect_bytes = self.config.detect_bytes;
+        let Flow { tcp, state, .. } = flow;
+        for (index, half) in tcp.iter_mut().enumerate() {
+            let dir = if index == 0 { Dir::Forward } else { Dir::Reverse };
+            let exchanges = &mut self.exchanges;
+            half.flush(&mut self.budget, &mut |chunk| dissect_tcp(state, dir, chunk, now, limits, detect_bytes, exchanges, &mut self.stats.unrecognised_flows));
+            half.release(&mut self.budget);
+        }
+        if let FlowState::Dissecting(dissector) = state {
+            dissector.close(now, reason, &mut self.exchanges);
+            add_dissect_stats(&mut self.stats.dissect, dissector.as_ref());
+        }
+        *state = FlowState::Closed;
+        self.emit(key, sink);
+    }
+
+    /// Closes idle flows and lets dissectors time out what waits too long.
+    fn sweep(&mut self, sink: &mut impl FnMut(Item)) {
+        self.next_sweep = Timestamp(self.now.0 + Timestamp::SECOND);
+        let now = self.now;
+        let (tcp_idle, udp_idle) = (self.config.tcp_idle_timeout_ns, self.config.udp_idle_timeout_ns);
+        let mut idle = Vec::new();
+        for (key, flow) in self.flows.iter_mut() {
+            let timeout = match (&flow.state, flow.transport) {
+                (FlowState::Closed, _) => CLOSED_LINGER_NS.min(tcp_idle),
+                (_, Transport::Tcp) => tcp_idle,
+                (_, Transport::Udp) => udp_idle,
+            };
+            if now.0 - flow.last_seen.0 > timeout {
+                idle.push((flow.id, *key));
+            } else if let FlowState::Dissecting(d) = &mut flow.state {
+                d.tick(now, &mut self.exchanges);
+                for exchange in self.exchanges.drain(..) {
+                    sink(make_item(&self.config, flow, exchange, &mut self.stats));
+                }
+            }
+        }
+        idle.sort_unstable_by_key(|(id, _)| *id);
+        for (_, key) in idle {
+            if self.flows.get(&key).is_some_and(|f| !matches!(f.state, FlowState::Closed)) {
+                self.stats.idle_flows_closed += 1;
+            }
+            self.close_flow(&key, CloseReason::Idle, sink);
+        }
+    }
+
+    /// Turns the exchanges a flow produced into items.
+    fn emit(&mut self, key: &FlowKey, sink: &mut impl FnMut(Item)) {
+        if self.exchanges.is_empty() {
+            return;
+        }
+        let Some(flow) = self.flows.get_mut(key) else {
+            self.exchanges.clear();
+            return;
+        };
+        for exchange in self.exchanges.drain(..) {
+            let item = make_item(&self.config, flow, exchange, &mut self.stats);
+            sink(item);
+        }
+    }
+}
+
+fn add_dissect_stats(into: &mut BTreeMap<String, DissectStats>, dissector: &dyn StreamDissector) {
+    let s = dissector.stats();
+    let entry = into.entry(dissector.protocol_name().to_string()).or_default();
+    entry.parse_errors += s.parse_errors;
+    entry.truncated_bodies += s.truncated_bodies;
+    entry.pending_overflows += s.pending_overflows;
+}
+
+/// Hands one reassembled chunk to the flow's dissector, detecting the protocol first.
+#[allow(clippy::too_many_arguments)]
+fn dissect_tcp(state: &mut FlowState, dir: Dir, chunk: Chunk<'_>, ts: Timestamp, limits: DissectLimits, detect_bytes: usize, out: &mut Vec<Exchange>, unrecognised: &mut u64) {
+    match state {
+        FlowState::Dissecting(d) => match chunk {
+            Chunk::Data(data) => d.data(dir, data, ts, out),
+            Chunk::Gap(len) => d.gap(dir, len, ts, out),
+        },
+        FlowState::Ignored | FlowState::Closed => {}
+        FlowState::Detecting { buffered, attempts } => {
+            let data = match chunk {
+                Chunk::Data(data) => data,
+                Chunk::Gap(_) => {
+                    buffered[dir.index()].clear();
+                    return;
+                }
+            };
+            let mine = &mut buffered[dir.index()];
+            let detection = if mine.is_empty() {
+                dissect::detect_tcp(data)
+            } else {
+                let room = detect_bytes.saturating_sub(mine.len());
+                mine.extend_from_slice(&data[..room.min(data.len())]);
+                dissect::detect_tcp(mine)
+            };
+            match detection {
+                Detection::NeedMore if mine.len() < detect_bytes => {
+                    if mine.is_empty() {
+                        mine.extend_from_slice(&data[..detect_bytes.min(data.len())]);
+                    }
+                }
+                Detection::NeedMore | Detection::Unknown => {
+                    mine.clear();
+                    *attempts += 1;
+                    if *attempts >= MAX_DETECT_ATTEMPTS {
+                        *unrecognised += 1;
+                        *state = FlowState::Ignored;
+                    }
+                }
+                found => {
+                    let Some(mut dissector) = dissect::new_dissector(found, true, limits) else { return };
+                    // Bytes held back from either direction go first, in the order kept.
+                    let held = std::mem::take(buffered);
+                    let other = &held[dir.flip().index()];
+                    if !other.is_empty() {
+                        dissector.data(dir.flip(), other, ts, out);
+                    }
+                    let own = &held[dir.index()];
+                    dissector.data(dir, if own.is_empty() { data } else { own }, ts, out);
+                    *state = FlowState::Dissecting(dissector);
+                }
+            }
+        }
+    }
+}
+
+fn dissect_udp(state: &mut FlowState, dir: Dir, payload: &[u8], ts: Timestamp, limits: DissectLimits, out: &mut Vec<Exchange>, unrecognised: &mut u64) {
+    if let FlowState::Detecting { attempts, .. } = state {
+        match dissect::detect_udp(payload) {
+            Detection::Unknown | Detection::NeedMore => {
+                *attempts += 1;
+                if *attempts >= MAX_DETECT_ATTEMPTS {
+                    *unrecognised += 1;
+                    *state = FlowState::Ignored;
+                }
+                return;
+            }
+            found => match dissect::new_dissector(found, false, limits) {
+                Some(d) => *state = FlowState::Dissecting(d),
+                None => return,
+            },
+        }
+    }
+    if let FlowState::Dissecting(d) = state {
+        d.data(dir, payload, ts, out);
+    }
+}
+
+fn endpoint(peer: Peer) -> Endpoint {
+    Endpoint { ip: peer.ip.to_string(), port: peer.port.to_string(), name: String::new(), namespace: String::new() }
+}
+
+fn make_item(config: &PipelineConfig, flow: &mut Flow, exchange: Exchange, stats: &mut PipelineStats) -> Item {
+    let client = flow.peers[exchange.request_dir.index()];
+    let server = flow.peers[exchange.request_dir.flip().index()];
+    let index = flow.items;
+    flow.items += 1;
+    *stats.items.entry(exchange.protocol.name.clone()).or_default() += 1;
+    stats.unanswered += u64::from(exchange.response.is_none());
+    let elapsed_ns = exchange.response_end.map_or(0, |end| (end.0 - exchange.request_start.0).max(0));
+    Item {
+        id: format!("{}/{}-{}", config.worker, flow.stream, index),
+        index,
+        stream: flow.stream.clone(),
+        worker: config.worker.clone(),
+        node: config.node.clone(),
+        protocol: exchange.protocol,
+        tls: false,
+        outgoing: config.local_ips.contains(&client.ip),
+        src: endpoint(client),
+        dst: endpoint(server),
+        namespace: config.namespace.clone(),
+        timestamp: exchange.request_start.millis(),
+        elapsed_time: elapsed_ns / 1_000_000,
+        request: exchange.request,
+        response: exchange.response,
+        start_time: exchange.request_start.rfc3339(),
+        request_size: exchange.request_size,
+        response_size: exchange.response_size,
+        passed: false,
+        failed: false,
+        error: exchange.error,
+    }
+}
