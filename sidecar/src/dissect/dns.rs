@@ -231,6 +231,22 @@ fn record(r: &Record) -> DnsRecord {
         }
         RData::NS(n) => (name_text(&n.0.to_ascii()), None, None),
         RData::PTR(p) => (name_text(&p.0.to_ascii()), None, None),
+        RData::MX(mx) => (format!("{} {}", mx.preference, name_text(&mx.exchange.to_ascii())), None, None),
+        RData::SRV(srv) => (format!("{} {} {} {}", srv.priority, srv.weight, srv.port, name_text(&srv.target.to_ascii())), None, None),
+        RData::SOA(soa) => (
+            format!(
+                "{} {} {} {} {} {} {}",
+                name_text(&soa.mname.to_ascii()),
+                name_text(&soa.rname.to_ascii()),
+                soa.serial,
+                soa.refresh,
+                soa.retry,
+                soa.expire,
+                soa.minimum
+            ),
+            None,
+            None,
+        ),
         other => (other.to_string(), None, None),
     };
     DnsRecord { name: name_text(&r.name.to_ascii()), rtype: type_name(rtype), class: class_name(r.dns_class), ttl: r.ttl, data, ip, cname }
@@ -242,6 +258,11 @@ fn name_text(fqdn: &str) -> String {
         return fqdn.to_string();
     }
     fqdn.strip_suffix('.').unwrap_or(fqdn).to_string()
+}
+
+/// The mnemonic of a record type number (`A`, `MX`, `TYPE29` for unknown ones).
+pub fn type_name_of(number: u16) -> String {
+    type_name(RecordType::from(number))
 }
 
 fn type_name(t: RecordType) -> String {

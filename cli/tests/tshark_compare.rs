@@ -1,0 +1,197 @@
+//! Remora's items against tshark's dissection of the same real captures.
+//!
+//! For every capture in tests/data/pcaps: HTTP pairs (method, target, host, status) and
+//! DNS exchanges (id, name, type, rcode, answers) from `remora replay` must equal what
+//! tshark extracts, except for the differences listed with their reasons in
+//! tests/data/pcaps/tshark-differences.tsv. A listed difference that no longer occurs
+//! fails too, so the list stays true.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use remora_sidecar::dissect::dns::type_name_of;
+use serde_json::Value;
+
+use common::{capture_files, data_dir, replay_items};
+
+/// One comparable record, as text: `<file>\t<protocol>\t<record>`.
+type Records = Vec<String>;
+
+fn tshark(args: &[&str]) -> String {
+    let out = Command::new("tshark").args(args).output().expect("tshark runs (install it: bash scripts/setup.sh)");
+    assert!(out.status.success(), "tshark {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("tshark prints UTF-8")
+}
+
+fn tshark_http(path: &Path) -> Records {
+    // Two passes, so that a request knows the frame of its response.
+    let fields = ["frame.number", "http.request.method", "http.request.uri", "http.host", "http.response_in", "http.response.code"];
+    let mut args = vec!["-2", "-r", path.to_str().expect("UTF-8 path"), "-Y", "http.request or http.response", "-T", "fields", "-E", "occurrence=f"];
+    for field in &fields {
+        args.extend(["-e", field]);
+    }
+    let rows: Vec<Vec<String>> = tshark(&args).lines().map(|l| l.split('\t').map(str::to_string).collect()).collect();
+    let status_of = |frame: &str| rows.iter().find(|r| r[0] == frame).and_then(|r| r.get(5)).filter(|s| !s.is_empty()).cloned();
+    rows.iter()
+        .filter(|r| !r[1].is_empty())
+        .map(|r| {
+            let status = status_of(&r[4]).unwrap_or_else(|| "-".into());
+            format!("http\t{} {} host={} status={status}", r[1], r[2], r[3])
+        })
+        .collect()
+}
+
+fn remora_http(items: &[Value]) -> Records {
+    items
+        .iter()
+        .filter(|i| i["protocol"]["name"] == "http")
+        .map(|i| {
+            let r = &i["request"];
+            let status = i["response"]["status"].as_u64().map_or("-".to_string(), |s| s.to_string());
+            format!("http\t{} {} host={} status={status}", text(&r["method"]), text(&r["url"]), text(&r["headers"]["host"]))
+        })
+        .collect()
+}
+
+fn text(v: &Value) -> &str {
+    v.as_str().unwrap_or("")
+}
+
+/// The record data compared for a type, tshark's fields and Remora's `data` alike.
+fn tshark_answer(rr: &Value) -> String {
+    let field = |name: &str| rr[name].as_str().unwrap_or("").to_string();
+    let rtype: u16 = field("dns.resp.type").parse().unwrap_or(0);
+    let data = match rtype {
+        1 => field("dns.a"),
+        28 => field("dns.aaaa"),
+        5 => field("dns.cname"),
+        12 => field("dns.ptr.domain_name"),
+        2 => field("dns.ns"),
+        15 => format!("{} {}", field("dns.mx.preference"), field("dns.mx.mail_exchange")),
+        6 => ["dns.soa.mname", "dns.soa.rname", "dns.soa.serial_number", "dns.soa.refresh_interval", "dns.soa.retry_interval", "dns.soa.expire_limit", "dns.soa.minimum_ttl"]
+            .map(field)
+            .join(" "),
+        _ => "*".into(),
+    };
+    format!("{} {data}", type_name_of(rtype))
+}
+
+fn remora_answer(rr: &Value) -> String {
+    let rtype = text(&rr["type"]);
+    let data = match rtype {
+        "A" | "AAAA" | "CNAME" | "PTR" | "NS" | "MX" | "SOA" => text(&rr["data"]),
+        _ => "*",
+    };
+    format!("{rtype} {data}")
+}
+
+/// Each value of a JSON object, flattening tshark's arrays for repeated keys.
+fn entries(section: &Value) -> Vec<&Value> {
+    let Some(map) = section.as_object() else { return Vec::new() };
+    map.values().flat_map(|v| if let Value::Array(a) = v { a.iter().collect() } else { vec![v] }).collect()
+}
+
+fn tshark_dns(path: &Path) -> Records {
+    let json = tshark(&["-2", "-r", path.to_str().expect("UTF-8 path"), "-Y", "dns", "-T", "json", "--no-duplicate-keys", "-J", "dns"]);
+    let packets: Vec<Value> = serde_json::from_str(&json).expect("tshark JSON");
+    let mut messages = Vec::new();
+    for packet in &packets {
+        match &packet["_source"]["layers"]["dns"] {
+            Value::Array(many) => messages.extend(many.iter()),
+            one => messages.push(one),
+        }
+    }
+    let record = |m: &Value, rcode: &str| {
+        let question = entries(&m["Queries"]).into_iter().next().cloned().unwrap_or(Value::Null);
+        let qtype = type_name_of(question["dns.qry.type"].as_str().and_then(|t| t.parse().ok()).unwrap_or(0));
+        let mut answers: Vec<String> = entries(&m["Answers"]).into_iter().map(tshark_answer).collect();
+        answers.sort();
+        let id = u16::from_str_radix(text(&m["dns.id"]).trim_start_matches("0x"), 16).unwrap_or(0);
+        format!("dns\tid={id} {} {qtype} rcode={rcode} answers=[{}]", text(&question["dns.qry.name"]), answers.join(", "))
+    };
+    let mut out = Vec::new();
+    let mut answered = BTreeSet::new();
+    for m in &messages {
+        if text(&m["dns.flags_tree"]["dns.flags.response"]) == "1" {
+            out.push(record(m, text(&m["dns.flags_tree"]["dns.flags.rcode"])));
+            answered.insert(text(&m["dns.id"]).to_string());
+        }
+    }
+    for m in &messages {
+        if text(&m["dns.flags_tree"]["dns.flags.response"]) == "0" && !answered.contains(text(&m["dns.id"])) {
+            out.push(record(m, "-"));
+        }
+    }
+    out
+}
+
+fn remora_dns(items: &[Value]) -> Records {
+    items
+        .iter()
+        .filter(|i| i["protocol"]["name"] == "dns")
+        .map(|i| {
+            let q = &i["request"]["questions"][0];
+            let rcode = i["response"]["rcode"].as_u64().map_or("-".to_string(), |r| r.to_string());
+            let mut answers: Vec<String> = i["response"]["answers"].as_array().map(|a| a.iter().map(remora_answer).collect()).unwrap_or_default();
+            answers.sort();
+            format!("dns\tid={} {} {} rcode={rcode} answers=[{}]", i["request"]["id"], text(&q["name"]), text(&q["type"]), answers.join(", "))
+        })
+        .collect()
+}
+
+/// The differences a checked-in file explains: `<file>\t<side>\t<protocol>\t<record>\t<reason>`.
+fn expected_differences() -> BTreeSet<String> {
+    let text = std::fs::read_to_string(data_dir().join("tshark-differences.tsv")).expect("tshark-differences.tsv");
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            assert!(cols.len() == 5 && !cols[4].trim().is_empty(), "each difference needs file, side, protocol, record and a reason: {l}");
+            cols[..4].join("\t")
+        })
+        .collect()
+}
+
+/// Lines in `a` that are not matched one-for-one in `b`.
+fn minus(a: &[String], b: &[String]) -> Vec<String> {
+    let mut rest = b.to_vec();
+    a.iter()
+        .filter(|x| match rest.iter().position(|y| y == *x) {
+            Some(at) => {
+                rest.remove(at);
+                false
+            }
+            None => true,
+        })
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn http_and_dns_match_tshark_on_every_capture() {
+    let mut seen = BTreeSet::new();
+    let mut compared = 0;
+    for path in capture_files() {
+        let name = path.file_name().and_then(|n| n.to_str()).expect("file name").to_string();
+        let items = replay_items(&path);
+        let ours: Records = remora_http(&items).into_iter().chain(remora_dns(&items)).collect();
+        let theirs: Records = tshark_http(&path).into_iter().chain(tshark_dns(&path)).collect();
+        compared += theirs.len();
+        for line in minus(&ours, &theirs) {
+            seen.insert(format!("{name}\tremora-only\t{line}"));
+        }
+        for line in minus(&theirs, &ours) {
+            seen.insert(format!("{name}\ttshark-only\t{line}"));
+        }
+    }
+    assert!(compared >= 40, "the captures hold at least 40 HTTP pairs and DNS exchanges, got {compared}");
+    let expected = expected_differences();
+    let unexplained: Vec<&String> = seen.difference(&expected).collect();
+    let stale: Vec<&String> = expected.difference(&seen).collect();
+    assert!(unexplained.is_empty(), "differences from tshark not in tshark-differences.tsv:\n{}", unexplained.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n"));
+    assert!(stale.is_empty(), "listed differences that no longer occur (remove them):\n{}", stale.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n"));
+    assert!(expected.len() <= 10, "the list of differences must stay short");
+}
