@@ -93,7 +93,6 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         }
         done_bytes += std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     }
-    pipeline.finish(&mut sink);
     progress.finish_and_clear();
     out.finish()?;
 

@@ -42,7 +42,11 @@ fn describe(item: &Item) -> (String, String) {
     let request = match &item.request {
         Request::Http(r) => {
             let host = r.headers.get("host").map(String::as_str).unwrap_or("");
-            format!("{} {}{}", r.method, host, r.url)
+            let upgrade = match &item.response {
+                Some(Response::Http(resp)) => resp.upgrade.as_ref().map(|u| format!(" [upgrade: {u}]")).unwrap_or_default(),
+                _ => String::new(),
+            };
+            format!("{} {}{}{upgrade}", r.method, host, r.url)
         }
         Request::Dns(r) => {
             let questions: Vec<String> = r.questions.iter().map(|q| format!("{} {}", q.qtype, q.name)).collect();

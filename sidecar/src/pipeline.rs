@@ -231,7 +231,9 @@ impl Pipeline {
         }
     }
 
-    /// Ends the capture: every open flow is closed and emits what it holds.
+    /// Ends a capture (one file, or the live capture): every open flow is closed and
+    /// emits what it holds. The pipeline can then take another capture with its own
+    /// clock; stream numbers go on.
     pub fn finish(&mut self, sink: &mut impl FnMut(Item)) {
         let mut keys: Vec<(u64, FlowKey)> = self.flows.iter().map(|(k, f)| (f.id, *k)).collect();
         keys.sort_unstable_by_key(|(id, _)| *id);
@@ -241,6 +243,8 @@ impl Pipeline {
         if let Some(store) = &mut self.pcap {
             store.close_all();
         }
+        self.now = Timestamp::default();
+        self.next_sweep = Timestamp::default();
     }
 
     fn new_flow(&mut self, key: FlowKey, transport: Transport, src: Peer, dst: Peer, sink: &mut impl FnMut(Item)) {

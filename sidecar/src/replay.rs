@@ -30,8 +30,8 @@ pub struct FileSummary {
     pub file_bytes: u64,
 }
 
-/// Replays one capture file through `pipeline`. `progress` is told the bytes read so far.
-/// The pipeline's flows stay open: call [`Pipeline::finish`] after the last file.
+/// Replays one capture file through `pipeline`, then closes its flows. `progress` is told
+/// the bytes read so far. A file cut short still has its flows closed.
 pub fn replay_file(path: &Path, pipeline: &mut Pipeline, sink: &mut impl FnMut(Item), progress: &mut impl FnMut(u64)) -> Result<FileSummary, ReplayError> {
     if !path.exists() {
         return Err(ReplayError::Missing { path: path.to_path_buf() });
@@ -62,10 +62,12 @@ pub fn replay_file(path: &Path, pipeline: &mut Pipeline, sink: &mut impl FnMut(I
             }
             Err(pcap::Error::NoMorePackets) => break,
             Err(e) => {
+                pipeline.finish(sink);
                 return Err(ReplayError::Truncated { path: path.to_path_buf(), packets: summary.packets, reason: e.to_string() });
             }
         }
     }
+    pipeline.finish(sink);
     progress(summary.file_bytes);
     Ok(summary)
 }

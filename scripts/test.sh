@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The README's test command (and what CI runs): installs the test peers when missing,
+# then runs the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --test
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast
+else
+  cargo test --workspace --no-fail-fast
+fi
