@@ -5,6 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+// Items are many small allocations; mimalloc makes them markedly cheaper than glibc's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "remora", version, about = "Programmable network observability for Kubernetes")]
 struct Cli {

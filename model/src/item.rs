@@ -1,3 +1,5 @@
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::{DnsRequest, DnsResponse, HttpRequest, HttpResponse};
@@ -62,26 +64,27 @@ pub struct Node {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Protocol {
-    pub name: String,
-    pub version: String,
-    pub abbr: String,
-    pub long_name: String,
+    pub name: Cow<'static, str>,
+    pub version: Cow<'static, str>,
+    pub abbr: Cow<'static, str>,
+    pub long_name: Cow<'static, str>,
     /// Same as `name`; kept because the public entry has it.
     #[serde(rename = "macro")]
-    pub macro_name: String,
+    pub macro_name: Cow<'static, str>,
     /// `tcp` or `udp`.
-    pub layer4: String,
+    pub layer4: Cow<'static, str>,
 }
 
 impl Protocol {
-    pub fn new(name: &str, version: &str, abbr: &str, long_name: &str, layer4: &str) -> Self {
+    /// A protocol described by constants: building it allocates nothing.
+    pub const fn new(name: &'static str, version: &'static str, abbr: &'static str, long_name: &'static str, layer4: &'static str) -> Self {
         Protocol {
-            name: name.into(),
-            version: version.into(),
-            abbr: abbr.into(),
-            long_name: long_name.into(),
-            macro_name: name.into(),
-            layer4: layer4.into(),
+            name: Cow::Borrowed(name),
+            version: Cow::Borrowed(version),
+            abbr: Cow::Borrowed(abbr),
+            long_name: Cow::Borrowed(long_name),
+            macro_name: Cow::Borrowed(name),
+            layer4: Cow::Borrowed(layer4),
         }
     }
 }
@@ -97,20 +100,21 @@ pub struct Endpoint {
     pub namespace: String,
 }
 
-/// The protocol-specific request; its shape follows `protocol.name`.
+/// The protocol-specific request; its shape follows `protocol.name`. Boxed, so that
+/// moving an item through the pipeline's queues copies pointers, not the messages.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Request {
-    Http(HttpRequest),
-    Dns(DnsRequest),
+    Http(Box<HttpRequest>),
+    Dns(Box<DnsRequest>),
 }
 
 /// The protocol-specific response; its shape follows `protocol.name`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Response {
-    Http(HttpResponse),
-    Dns(DnsResponse),
+    Http(Box<HttpResponse>),
+    Dns(Box<DnsResponse>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -103,6 +103,8 @@ struct Flow {
     transport: Transport,
     /// `peers[Dir::Forward.index()]` sent the first captured packet.
     peers: [Peer; 2],
+    /// The peers as items show them, made once per flow.
+    endpoints: [Endpoint; 2],
     last_seen: Timestamp,
     items: u64,
     tcp: [HalfStream; 2],
@@ -111,7 +113,8 @@ struct Flow {
 
 pub struct Pipeline {
     config: PipelineConfig,
-    flows: FxHashMap<FlowKey, Flow>,
+    /// Boxed: the table rehashes as it grows, and a flow is large.
+    flows: FxHashMap<FlowKey, Box<Flow>>,
     next_stream: u64,
     budget: ReassemblyBudget,
     stats: PipelineStats,
@@ -193,10 +196,14 @@ impl Pipeline {
                 self.close_flow(&key, CloseReason::Closed, sink);
             }
         }
-        if !self.flows.contains_key(&key) {
-            self.new_flow(key, transport, src, dst, sink);
+        if self.flows.len() >= self.config.max_flows && !self.flows.contains_key(&key) {
+            self.stats.flow_cap_hits += 1;
+            if let Some(oldest) = self.flows.iter().min_by_key(|(_, f)| f.last_seen).map(|(k, _)| *k) {
+                self.close_flow(&oldest, CloseReason::Idle, sink);
+            }
         }
-        let Some(flow) = self.flows.get_mut(&key) else { return };
+        let (next_stream, stats) = (&mut self.next_stream, &mut self.stats);
+        let flow = self.flows.entry(key).or_insert_with(|| Box::new(new_flow(next_stream, stats, transport, src, dst, ts)));
         flow.last_seen = ts;
         if let Some(store) = &mut self.pcap {
             store.write(flow.id, &flow.stream, link_number, ts, frame, wire_len);
@@ -208,7 +215,7 @@ impl Pipeline {
         match packet.transport {
             Wire::Tcp(_) if matches!(flow.state, FlowState::Closed) => {}
             Wire::Tcp(seg) => {
-                let Flow { tcp, state, .. } = flow;
+                let Flow { tcp, state, .. } = &mut **flow;
                 let [forward, reverse] = tcp;
                 let (this, other) = if dir == Dir::Forward { (forward, reverse) } else { (reverse, forward) };
                 let exchanges = &mut self.exchanges;
@@ -225,7 +232,7 @@ impl Pipeline {
             Wire::Udp { payload, .. } => dissect_udp(&mut flow.state, dir, payload, ts, limits, &mut self.exchanges, &mut self.stats.unrecognised_flows),
             Wire::Other { .. } => {}
         }
-        self.emit(&key, sink);
+        emit(&self.config, flow, &mut self.exchanges, &mut self.stats, sink);
         if closed {
             self.end_flow(&key, CloseReason::Closed, sink);
         }
@@ -247,38 +254,6 @@ impl Pipeline {
         self.next_sweep = Timestamp::default();
     }
 
-    fn new_flow(&mut self, key: FlowKey, transport: Transport, src: Peer, dst: Peer, sink: &mut impl FnMut(Item)) {
-        if self.flows.len() >= self.config.max_flows {
-            self.stats.flow_cap_hits += 1;
-            if let Some(oldest) = self.flows.iter().min_by_key(|(_, f)| f.last_seen).map(|(k, _)| *k) {
-                self.close_flow(&oldest, CloseReason::Idle, sink);
-            }
-        }
-        self.next_stream += 1;
-        let id = self.next_stream;
-        let stream = match transport {
-            Transport::Tcp => {
-                self.stats.tcp_flows += 1;
-                format!("{id:012}.pcap")
-            }
-            Transport::Udp => {
-                self.stats.udp_flows += 1;
-                format!("{id:012}_udp.pcap")
-            }
-        };
-        let flow = Flow {
-            id,
-            stream,
-            transport,
-            peers: [src, dst],
-            last_seen: self.now,
-            items: 0,
-            tcp: Default::default(),
-            state: FlowState::Detecting { buffered: Default::default(), attempts: 0 },
-        };
-        self.flows.insert(key, flow);
-    }
-
     /// Ends a flow and forgets it.
     fn close_flow(&mut self, key: &FlowKey, reason: CloseReason, sink: &mut impl FnMut(Item)) {
         self.end_flow(key, reason, sink);
@@ -296,7 +271,7 @@ impl Pipeline {
         let now = self.now;
         let limits = self.config.dissect;
         let detect_bytes = self.config.detect_bytes;
-        let Flow { tcp, state, .. } = flow;
+        let Flow { tcp, state, .. } = &mut **flow;
         for (index, half) in tcp.iter_mut().enumerate() {
             let dir = if index == 0 { Dir::Forward } else { Dir::Reverse };
             let exchanges = &mut self.exchanges;
@@ -308,7 +283,7 @@ impl Pipeline {
             add_dissect_stats(&mut self.stats.dissect, dissector.as_ref());
         }
         *state = FlowState::Closed;
-        self.emit(key, sink);
+        emit(&self.config, flow, &mut self.exchanges, &mut self.stats, sink);
     }
 
     /// Closes idle flows and lets dissectors time out what waits too long.
@@ -341,19 +316,39 @@ impl Pipeline {
         }
     }
 
-    /// Turns the exchanges a flow produced into items.
-    fn emit(&mut self, key: &FlowKey, sink: &mut impl FnMut(Item)) {
-        if self.exchanges.is_empty() {
-            return;
+}
+
+/// Makes the state of a flow first seen now.
+fn new_flow(next_stream: &mut u64, stats: &mut PipelineStats, transport: Transport, src: Peer, dst: Peer, now: Timestamp) -> Flow {
+    *next_stream += 1;
+    let id = *next_stream;
+    let stream = match transport {
+        Transport::Tcp => {
+            stats.tcp_flows += 1;
+            format!("{id:012}.pcap")
         }
-        let Some(flow) = self.flows.get_mut(key) else {
-            self.exchanges.clear();
-            return;
-        };
-        for exchange in self.exchanges.drain(..) {
-            let item = make_item(&self.config, flow, exchange, &mut self.stats);
-            sink(item);
+        Transport::Udp => {
+            stats.udp_flows += 1;
+            format!("{id:012}_udp.pcap")
         }
+    };
+    Flow {
+        id,
+        stream,
+        transport,
+        peers: [src, dst],
+        endpoints: [endpoint(src), endpoint(dst)],
+        last_seen: now,
+        items: 0,
+        tcp: Default::default(),
+        state: FlowState::Detecting { buffered: Default::default(), attempts: 0 },
+    }
+}
+
+/// Turns the exchanges a flow produced into items.
+fn emit(config: &PipelineConfig, flow: &mut Flow, exchanges: &mut Vec<Exchange>, stats: &mut PipelineStats, sink: &mut impl FnMut(Item)) {
+    for exchange in exchanges.drain(..) {
+        sink(make_item(config, flow, exchange, stats));
     }
 }
 
@@ -448,24 +443,35 @@ fn endpoint(peer: Peer) -> Endpoint {
 }
 
 fn make_item(config: &PipelineConfig, flow: &mut Flow, exchange: Exchange, stats: &mut PipelineStats) -> Item {
-    let client = flow.peers[exchange.request_dir.index()];
-    let server = flow.peers[exchange.request_dir.flip().index()];
+    let client = exchange.request_dir.index();
+    let server = exchange.request_dir.flip().index();
     let index = flow.items;
     flow.items += 1;
-    *stats.items.entry(exchange.protocol.name.clone()).or_default() += 1;
+    match stats.items.get_mut(exchange.protocol.name.as_ref()) {
+        Some(count) => *count += 1,
+        None => {
+            stats.items.insert(exchange.protocol.name.to_string(), 1);
+        }
+    }
+    let mut id = String::with_capacity(config.worker.len() + flow.stream.len() + 8);
+    id.push_str(&config.worker);
+    id.push('/');
+    id.push_str(&flow.stream);
+    id.push('-');
+    id.push_str(itoa::Buffer::new().format(index));
     stats.unanswered += u64::from(exchange.response.is_none());
     let elapsed_ns = exchange.response_end.map_or(0, |end| (end.0 - exchange.request_start.0).max(0));
     Item {
-        id: format!("{}/{}-{}", config.worker, flow.stream, index),
+        id,
         index,
         stream: flow.stream.clone(),
         worker: config.worker.clone(),
         node: config.node.clone(),
         protocol: exchange.protocol,
         tls: false,
-        outgoing: config.local_ips.contains(&client.ip),
-        src: endpoint(client),
-        dst: endpoint(server),
+        outgoing: config.local_ips.contains(&flow.peers[client].ip),
+        src: flow.endpoints[client].clone(),
+        dst: flow.endpoints[server].clone(),
         namespace: config.namespace.clone(),
         timestamp: exchange.request_start.millis(),
         elapsed_time: elapsed_ns / 1_000_000,

@@ -64,7 +64,11 @@ impl DnsFlow {
     }
 
     fn protocol(&self) -> Protocol {
-        Protocol::new("dns", "0", "DNS", "Domain Name System", if self.tcp { "tcp" } else { "udp" })
+        if self.tcp {
+            Protocol::new("dns", "0", "DNS", "Domain Name System", "tcp")
+        } else {
+            Protocol::new("dns", "0", "DNS", "Domain Name System", "udp")
+        }
     }
 
     fn message(&mut self, dir: Dir, wire: &[u8], ts: Timestamp, out: &mut Vec<Exchange>) {
@@ -107,13 +111,13 @@ impl DnsFlow {
 
     fn exchange(&self, query: PendingQuery, answer: Option<(DnsResponse, Timestamp, u64)>, error: Option<remora_model::ItemError>) -> Exchange {
         let (response, response_end, response_size) = match answer {
-            Some((response, end, size)) => (Some(Response::Dns(response)), Some(end), size),
+            Some((response, end, size)) => (Some(Response::Dns(Box::new(response))), Some(end), size),
             None => (None, None, 0),
         };
         Exchange {
             protocol: self.protocol(),
             request_dir: query.dir,
-            request: Request::Dns(query.request),
+            request: Request::Dns(Box::new(query.request)),
             response,
             request_start: query.start,
             response_end,

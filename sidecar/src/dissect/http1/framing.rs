@@ -140,9 +140,6 @@ impl MessageFramer {
 
     fn head<'a>(&mut self, data: &'a [u8], ts: Timestamp, sink: &mut impl MessageSink) -> &'a [u8] {
         let (head_len, consumed_from_data) = if self.pending.is_empty() {
-            if !head_may_be_complete(data, 0) {
-                return self.carry_head(data, ts, sink);
-            }
             match head_end(data) {
                 Some(len) => (len, len),
                 None => return self.carry_head(data, ts, sink),
@@ -345,16 +342,12 @@ impl MessageFramer {
 
 /// Length of the head (through its empty line) at the start of `data`, if complete.
 fn head_end(data: &[u8]) -> Option<usize> {
-    let mut at = 0;
-    while let Some(newline) = data[at..].iter().position(|&b| b == b'\n') {
-        let line_start = at;
-        at += newline + 1;
-        let line = &data[line_start..at - 1];
-        if line.is_empty() || line == b"\r" {
-            return Some(at);
-        }
-    }
-    None
+    // A line is empty when a newline follows the previous newline, with an optional CR.
+    memchr::memchr_iter(b'\n', data).find_map(|at| match data.get(at + 1) {
+        Some(b'\n') => Some(at + 2),
+        Some(b'\r') if data.get(at + 2) == Some(&b'\n') => Some(at + 3),
+        _ => None,
+    })
 }
 
 #[cfg(test)]

@@ -24,9 +24,15 @@ pub fn detect(first_bytes: &[u8]) -> Detection {
     }
 }
 
+const HTTP_1_0: Protocol = Protocol::new("http", "1.0", "HTTP", "Hypertext Transfer Protocol -- HTTP/1.0", "tcp");
+const HTTP_1_1: Protocol = Protocol::new("http", "1.1", "HTTP", "Hypertext Transfer Protocol -- HTTP/1.1", "tcp");
+
 fn protocol(version: &str) -> Protocol {
-    let version = version.strip_prefix("HTTP/").unwrap_or("1.1");
-    Protocol::new("http", version, "HTTP", &format!("Hypertext Transfer Protocol -- HTTP/{version}"), "tcp")
+    if version == "HTTP/1.0" {
+        HTTP_1_0
+    } else {
+        HTTP_1_1
+    }
 }
 
 /// A request whose head was seen, waiting for its response.
@@ -191,14 +197,14 @@ impl Pairing {
                 resp.content = r.body.into_body(&resp.headers, limit);
                 resp.interim = request.interim;
                 resp.upgrade = r.upgrade;
-                (Some(Response::Http(resp)), wire, Some(end))
+                (Some(Response::Http(Box::new(resp))), wire, Some(end))
             }
             None => (None, 0, None),
         };
         Exchange {
             protocol: protocol(&version),
             request_dir: self.client,
-            request: Request::Http(head),
+            request: Request::Http(Box::new(head)),
             response,
             request_start: request.start,
             response_end,

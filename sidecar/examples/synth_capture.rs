@@ -1,0 +1,266 @@
+//! Writes a large, deterministic capture of mixed HTTP/1.1 and DNS traffic for the
+//! benchmark (bench/replay_vs_tshark.py): many concurrent keep-alive connections with
+//! GETs and POSTs, Content-Length and chunked responses split at the MSS, and DNS over
+//! UDP from many client ports. The same arguments always give the same bytes.
+//!
+//! cargo run --release -p remora-sidecar --example synth_capture -- OUT.pcap [PACKETS]
+
+use std::net::Ipv4Addr;
+
+use pcap::{Capture, Linktype, Packet, PacketHeader};
+
+const MSS: usize = 1448;
+
+/// A small deterministic generator (SplitMix64).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+struct Writer {
+    out: pcap::Savefile,
+    ts_us: i64,
+    packets: u64,
+    bytes: u64,
+}
+
+impl Writer {
+    fn frame(&mut self, src: Ipv4Addr, dst: Ipv4Addr, transport: &[u8], protocol: u8) {
+        let total = 20 + transport.len();
+        let mut f = Vec::with_capacity(14 + total);
+        f.extend_from_slice(&[0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00]);
+        f.extend_from_slice(&[0x45, 0, (total >> 8) as u8, total as u8, 0, 0, 0x40, 0, 64, protocol, 0, 0]);
+        f.extend_from_slice(&src.octets());
+        f.extend_from_slice(&dst.octets());
+        f.extend_from_slice(transport);
+        // 20k packets a second: flows come and go as in a busy pod, not all at once.
+        self.ts_us += 50;
+        let header = PacketHeader {
+            ts: libc_timeval(self.ts_us),
+            caplen: f.len() as u32,
+            len: f.len() as u32,
+        };
+        self.out.write(&Packet::new(&header, &f));
+        self.packets += 1;
+        self.bytes += f.len() as u64;
+    }
+}
+
+fn libc_timeval(us: i64) -> libc::timeval {
+    libc::timeval { tv_sec: (1_764_000_000 + us / 1_000_000) as libc::time_t, tv_usec: (us % 1_000_000) as libc::suseconds_t }
+}
+
+fn tcp(sport: u16, dport: u16, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let mut t = Vec::with_capacity(20 + payload.len());
+    t.extend_from_slice(&sport.to_be_bytes());
+    t.extend_from_slice(&dport.to_be_bytes());
+    t.extend_from_slice(&seq.to_be_bytes());
+    t.extend_from_slice(&ack.to_be_bytes());
+    t.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    t.extend_from_slice(payload);
+    t
+}
+
+fn udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let len = 8 + payload.len();
+    let mut u = Vec::with_capacity(len);
+    u.extend_from_slice(&sport.to_be_bytes());
+    u.extend_from_slice(&dport.to_be_bytes());
+    u.extend_from_slice(&[(len >> 8) as u8, len as u8, 0, 0]);
+    u.extend_from_slice(payload);
+    u
+}
+
+/// One TCP connection's state: addresses and next sequence numbers.
+struct Conn {
+    client: Ipv4Addr,
+    server: Ipv4Addr,
+    cport: u16,
+    cseq: u32,
+    sseq: u32,
+    exchanges_left: u32,
+    opened: bool,
+}
+
+const SYN: u8 = 0x02;
+const ACK: u8 = 0x10;
+const PSH_ACK: u8 = 0x18;
+const FIN_ACK: u8 = 0x11;
+
+impl Conn {
+    fn send_client(&mut self, w: &mut Writer, flags: u8, payload: &[u8]) {
+        for piece in chunks(payload) {
+            w.frame(self.client, self.server, &tcp(self.cport, 80, self.cseq, self.sseq, flags, piece), 6);
+            self.cseq = self.cseq.wrapping_add(piece.len() as u32);
+        }
+    }
+
+    fn send_server(&mut self, w: &mut Writer, flags: u8, payload: &[u8]) {
+        for piece in chunks(payload) {
+            w.frame(self.server, self.client, &tcp(80, self.cport, self.sseq, self.cseq, flags, piece), 6);
+            self.sseq = self.sseq.wrapping_add(piece.len() as u32);
+        }
+    }
+
+    fn ack_from_client(&self, w: &mut Writer) {
+        w.frame(self.client, self.server, &tcp(self.cport, 80, self.cseq, self.sseq, ACK, &[]), 6);
+    }
+
+    fn step(&mut self, w: &mut Writer, rng: &mut Rng) -> bool {
+        if !self.opened {
+            self.opened = true;
+            w.frame(self.client, self.server, &tcp(self.cport, 80, self.cseq, 0, SYN, &[]), 6);
+            self.cseq = self.cseq.wrapping_add(1);
+            w.frame(self.server, self.client, &tcp(80, self.cport, self.sseq, self.cseq, SYN | ACK, &[]), 6);
+            self.sseq = self.sseq.wrapping_add(1);
+            self.ack_from_client(w);
+            return true;
+        }
+        if self.exchanges_left == 0 {
+            w.frame(self.client, self.server, &tcp(self.cport, 80, self.cseq, self.sseq, FIN_ACK, &[]), 6);
+            self.cseq = self.cseq.wrapping_add(1);
+            w.frame(self.server, self.client, &tcp(80, self.cport, self.sseq, self.cseq, FIN_ACK, &[]), 6);
+            self.sseq = self.sseq.wrapping_add(1);
+            self.ack_from_client(w);
+            return false;
+        }
+        self.exchanges_left -= 1;
+        let item = rng.below(100_000);
+        let (request, response) = match rng.below(10) {
+            0..=5 => (get(item), json_response(item, rng, false)),
+            6 | 7 => (get(item), json_response(item, rng, true)),
+            8 => (post(item, rng), created(item)),
+            _ => (get(item + 1_000_000), not_found()),
+        };
+        self.send_client(w, PSH_ACK, &request);
+        self.send_server(w, PSH_ACK, &response);
+        self.ack_from_client(w);
+        true
+    }
+}
+
+fn chunks(payload: &[u8]) -> Vec<&[u8]> {
+    if payload.is_empty() {
+        vec![payload]
+    } else {
+        payload.chunks(MSS).collect()
+    }
+}
+
+fn get(item: u64) -> Vec<u8> {
+    format!(
+        "GET /api/v1/catalogue/items/{item}?fields=name,price&currency=EUR HTTP/1.1\r\nHost: shop.remora.test\r\nUser-Agent: bench/1.0\r\nAccept: application/json\r\nAccept-Encoding: identity\r\nX-Request-Id: {item:016x}\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+fn post(item: u64, rng: &mut Rng) -> Vec<u8> {
+    let body = format!("{{\"item\":{item},\"quantity\":{},\"note\":\"{}\"}}", rng.below(9) + 1, "x".repeat(rng.below(200) as usize));
+    format!("POST /api/v1/cart HTTP/1.1\r\nHost: shop.remora.test\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
+}
+
+fn json_body(item: u64, rng: &mut Rng) -> String {
+    let tags: Vec<String> = (0..rng.below(40) + 1).map(|t| format!("\"tag-{t}-{}\"", rng.below(1000))).collect();
+    format!("{{\"id\":{item},\"name\":\"Item {item}\",\"price\":{}.{:02},\"tags\":[{}]}}", rng.below(500), rng.below(100), tags.join(","))
+}
+
+fn json_response(item: u64, rng: &mut Rng, chunked: bool) -> Vec<u8> {
+    let body = json_body(item, rng);
+    if chunked {
+        let (a, b) = body.split_at(body.len() / 2);
+        format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nServer: bench\r\n\r\n{:x}\r\n{a}\r\n{:x}\r\n{b}\r\n0\r\n\r\n", a.len(), b.len()).into_bytes()
+    } else {
+        format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nServer: bench\r\nCache-Control: max-age=60\r\n\r\n{body}", body.len()).into_bytes()
+    }
+}
+
+fn created(item: u64) -> Vec<u8> {
+    let body = format!("{{\"cart\":\"c-{item}\"}}");
+    format!("HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: {}\r\nLocation: /api/v1/cart/c-{item}\r\n\r\n{body}", body.len()).into_bytes()
+}
+
+fn not_found() -> Vec<u8> {
+    b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n\r\nnot found".to_vec()
+}
+
+/// A DNS query (`response: None`), or its response: an A record, or NXDOMAIN when
+/// the address is `None`.
+fn dns_message(id: u16, name: &str, response: Option<Option<Ipv4Addr>>) -> Vec<u8> {
+    let (flags, answers) = match response {
+        None => ([0x01, 0x00], 0),
+        Some(Some(_)) => ([0x81, 0x80], 1),
+        Some(None) => ([0x81, 0x83], 0),
+    };
+    let mut m = vec![(id >> 8) as u8, id as u8, flags[0], flags[1], 0, 1, 0, answers, 0, 0, 0, 0];
+    for label in name.split('.') {
+        m.push(label.len() as u8);
+        m.extend_from_slice(label.as_bytes());
+    }
+    m.extend_from_slice(&[0, 0, 1, 0, 1]);
+    if let Some(Some(ip)) = response {
+        m.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4]);
+        m.extend_from_slice(&ip.octets());
+    }
+    m
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let out_path = args.next().unwrap_or_else(|| {
+        eprintln!("usage: synth_capture OUT.pcap [PACKETS]");
+        std::process::exit(2)
+    });
+    let target: u64 = args.next().and_then(|n| n.parse().ok()).unwrap_or(1_000_000);
+    let dead = Capture::dead(Linktype::ETHERNET).expect("libpcap dead handle");
+    let out = dead.savefile(&out_path).unwrap_or_else(|e| {
+        eprintln!("synth_capture: cannot write {out_path}: {e}");
+        std::process::exit(1)
+    });
+    let mut w = Writer { out, ts_us: 0, packets: 0, bytes: 0 };
+    let mut rng = Rng(0x5eed);
+    let server = Ipv4Addr::new(10, 96, 0, 10);
+    let resolver = Ipv4Addr::new(10, 96, 0, 53);
+    let mut conns: Vec<Conn> = Vec::new();
+    let mut next_conn = 0u32;
+    let mut dns_id = 0u16;
+    while w.packets < target {
+        while conns.len() < 64 {
+            next_conn += 1;
+            conns.push(Conn {
+                client: Ipv4Addr::new(10, 244, (next_conn >> 8 & 0xff) as u8, (next_conn & 0xff) as u8),
+                server,
+                cport: 20_000 + (next_conn % 40_000) as u16,
+                cseq: rng.next() as u32,
+                sseq: rng.next() as u32,
+                exchanges_left: 1 + rng.below(20) as u32,
+                opened: false,
+            });
+        }
+        let at = rng.below(conns.len() as u64) as usize;
+        if !conns[at].step(&mut w, &mut rng) {
+            conns.swap_remove(at);
+        }
+        if rng.below(6) == 0 {
+            dns_id = dns_id.wrapping_add(1);
+            let client = Ipv4Addr::new(10, 244, 1, (dns_id % 200) as u8 + 1);
+            let port = 30_000 + dns_id % 20_000;
+            let name = format!("svc-{}.shop.svc.cluster.local", rng.below(500));
+            w.frame(client, resolver, &udp(port, 53, &dns_message(dns_id, &name, None)), 17);
+            let answer = (rng.below(20) != 0).then(|| Ipv4Addr::new(10, 96, 1, (dns_id % 250) as u8));
+            w.frame(resolver, client, &udp(53, port, &dns_message(dns_id, &name, Some(answer))), 17);
+        }
+    }
+    w.out.flush().expect("flush");
+    eprintln!("synth_capture: wrote {} packets, {} bytes of frames to {out_path}", w.packets, w.bytes);
+}
