@@ -53,8 +53,7 @@ pub struct ReplayArgs {
 }
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
-    let stdout = std::io::stdout();
-    let output = args.output.unwrap_or(if stdout.is_terminal() { Output::Table } else { Output::Json });
+    let output = args.output.unwrap_or(if std::io::stdout().is_terminal() { Output::Table } else { Output::Json });
     let pcap = match &args.pcap_dir {
         Some(dir) => Some(PcapStore::new(dir).context("--pcap-dir")?),
         None => None,
@@ -76,8 +75,15 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             .progress_chars("=> "),
     );
 
-    let mut out = ItemWriter::new(output, BufWriter::with_capacity(1 << 16, stdout.lock()));
-    let mut sink = |item: Item| out.write(&item);
+    let (writer, batches) = spawn_writer(output);
+    let mut batch = Vec::with_capacity(ITEM_BATCH);
+    let mut sink = |item: Item| {
+        batch.push(item);
+        if batch.len() == ITEM_BATCH {
+            // A closed channel means the writer stopped (the reader of stdout went away).
+            let _ = batches.send(std::mem::replace(&mut batch, Vec::with_capacity(ITEM_BATCH)));
+        }
+    };
     let started = Instant::now();
     let mut failures = Vec::new();
     let mut done_bytes = 0u64;
@@ -94,13 +100,38 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         done_bytes += std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     }
     progress.finish_and_clear();
-    out.finish()?;
+    let _ = batches.send(batch);
+    drop(batches);
+    writer.join().map_err(|_| anyhow::anyhow!("the item writer thread panicked"))?;
 
     if !args.quiet {
         let summary = Summary { files: args.files.len(), failed_files: failures.len(), elapsed: started.elapsed(), stats: pipeline.stats(), pcap: pipeline.pcap_store(), pcap_dir: args.pcap_dir.as_deref() };
         eprint!("{summary}");
     }
     Ok(if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Items handed to the writer thread at a time.
+const ITEM_BATCH: usize = 256;
+
+/// Formats and prints items on a thread of its own, so that dissection and output run
+/// side by side. The bounded channel holds the pipeline back if output is slower.
+fn spawn_writer(output: Output) -> (std::thread::JoinHandle<()>, std::sync::mpsc::SyncSender<Vec<Item>>) {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Item>>(8);
+    let handle = std::thread::spawn(move || {
+        let stdout = std::io::stdout();
+        let mut out = ItemWriter::new(output, BufWriter::with_capacity(1 << 16, stdout.lock()));
+        for batch in rx {
+            for item in &batch {
+                out.write(item);
+            }
+            if out.closed {
+                return;
+            }
+        }
+        out.finish();
+    });
+    (handle, tx)
 }
 
 /// Writes items in the chosen format; stops quietly when the reader goes away.
@@ -131,11 +162,10 @@ impl<W: Write> ItemWriter<W> {
         }
     }
 
-    fn finish(&mut self) -> anyhow::Result<()> {
+    fn finish(&mut self) {
         if !self.closed && self.writer.flush().is_err() {
             self.closed = true;
         }
-        Ok(())
     }
 }
 

@@ -1,8 +1,12 @@
 //! Reading capture files (pcap and pcapng, through libpcap) into the pipeline.
+//!
+//! libpcap reads on its own thread and hands packets over in batches, so reading the
+//! file and dissecting it run side by side; the bounded channel keeps memory flat.
 
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver};
 
-use pcap::{Capture, Precision};
+use pcap::{Capture, Offline, Precision};
 use remora_model::Item;
 
 use crate::decode::LinkType;
@@ -30,13 +34,29 @@ pub struct FileSummary {
     pub file_bytes: u64,
 }
 
+/// Packets handed from the reader thread: frame bytes back to back.
+#[derive(Default)]
+struct Batch {
+    /// (capture time, length on the wire, end of the frame in `data`).
+    packets: Vec<(Timestamp, u32, usize)>,
+    data: Vec<u8>,
+}
+
+const BATCH_PACKETS: usize = 1024;
+const BATCH_BYTES: usize = 1 << 20;
+/// Batches in flight between reader and pipeline: bounds the memory of a fast reader.
+const BATCHES_IN_FLIGHT: usize = 8;
+
+/// The reader's last word: the end of the file, or the error that stopped it.
+type ReadEnd = Result<(), String>;
+
 /// Replays one capture file through `pipeline`, then closes its flows. `progress` is told
 /// the bytes read so far. A file cut short still has its flows closed.
 pub fn replay_file(path: &Path, pipeline: &mut Pipeline, sink: &mut impl FnMut(Item), progress: &mut impl FnMut(u64)) -> Result<FileSummary, ReplayError> {
     if !path.exists() {
         return Err(ReplayError::Missing { path: path.to_path_buf() });
     }
-    let mut capture = Capture::from_file_with_precision(path, Precision::Nano)
+    let capture = Capture::from_file_with_precision(path, Precision::Nano)
         .map_err(|e| ReplayError::NotACapture { path: path.to_path_buf(), reason: e.to_string() })?;
     let linktype = capture.get_datalink();
     let Some(link) = LinkType::from_linktype(linktype.0) else {
@@ -46,28 +66,57 @@ pub fn replay_file(path: &Path, pipeline: &mut Pipeline, sink: &mut impl FnMut(I
             name: linktype.get_name().unwrap_or_else(|_| "unknown".into()),
         });
     };
+    let (batches, end) = spawn_reader(capture);
     let mut summary = FileSummary { packets: 0, file_bytes: 24 };
-    loop {
-        match capture.next_packet() {
-            Ok(packet) => {
-                let header = packet.header;
-                // With nanosecond precision libpcap puts nanoseconds in tv_usec.
-                let ts = Timestamp(i64::from(header.ts.tv_sec) * Timestamp::SECOND + i64::from(header.ts.tv_usec));
-                summary.packets += 1;
-                summary.file_bytes += 16 + u64::from(header.caplen);
-                pipeline.packet(link, linktype.0, ts, packet.data, header.len, sink);
-                if summary.packets % 4096 == 0 {
-                    progress(summary.file_bytes);
-                }
-            }
-            Err(pcap::Error::NoMorePackets) => break,
-            Err(e) => {
-                pipeline.finish(sink);
-                return Err(ReplayError::Truncated { path: path.to_path_buf(), packets: summary.packets, reason: e.to_string() });
-            }
+    for batch in batches {
+        let mut start = 0;
+        for &(ts, wire_len, end) in &batch.packets {
+            let frame = &batch.data[start..end];
+            start = end;
+            summary.packets += 1;
+            summary.file_bytes += 16 + frame.len() as u64;
+            pipeline.packet(link, linktype.0, ts, frame, wire_len, sink);
         }
+        progress(summary.file_bytes);
     }
     pipeline.finish(sink);
     progress(summary.file_bytes);
-    Ok(summary)
+    match end.recv() {
+        Ok(Ok(())) => Ok(summary),
+        Ok(Err(reason)) => Err(ReplayError::Truncated { path: path.to_path_buf(), packets: summary.packets, reason }),
+        Err(_) => Err(ReplayError::Truncated { path: path.to_path_buf(), packets: summary.packets, reason: "the reader stopped".into() }),
+    }
+}
+
+/// Reads the capture on a thread of its own; batches arrive in file order.
+fn spawn_reader(mut capture: Capture<Offline>) -> (Receiver<Batch>, Receiver<ReadEnd>) {
+    let (batch_tx, batch_rx) = sync_channel::<Batch>(BATCHES_IN_FLIGHT);
+    let (end_tx, end_rx) = sync_channel::<ReadEnd>(1);
+    std::thread::spawn(move || {
+        let mut batch = Batch::default();
+        let outcome = loop {
+            match capture.next_packet() {
+                Ok(packet) => {
+                    let header = packet.header;
+                    // With nanosecond precision libpcap puts nanoseconds in tv_usec.
+                    let ts = Timestamp(i64::from(header.ts.tv_sec) * Timestamp::SECOND + i64::from(header.ts.tv_usec));
+                    batch.data.extend_from_slice(packet.data);
+                    batch.packets.push((ts, header.len, batch.data.len()));
+                    if batch.packets.len() >= BATCH_PACKETS || batch.data.len() >= BATCH_BYTES {
+                        if batch_tx.send(std::mem::take(&mut batch)).is_err() {
+                            break Ok(());
+                        }
+                    }
+                }
+                Err(pcap::Error::NoMorePackets) => break Ok(()),
+                Err(e) => break Err(e.to_string()),
+            }
+        };
+        if !batch.packets.is_empty() {
+            let _ = batch_tx.send(batch);
+        }
+        drop(batch_tx);
+        let _ = end_tx.send(outcome);
+    });
+    (batch_rx, end_rx)
 }
