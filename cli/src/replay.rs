@@ -59,8 +59,8 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let config = PipelineConfig {
-        worker: args.worker.clone(),
-        node: Node { name: host_name(), ip: String::new() },
+        worker: args.worker.as_str().into(),
+        node: std::sync::Arc::new(Node { name: host_name(), ip: String::new() }),
         local_ips: args.local_ips.clone(),
         dissect: DissectLimits { max_body_bytes: args.max_body, ..DissectLimits::default() },
         ..PipelineConfig::default()

@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -21,7 +22,7 @@ pub struct HttpRequest {
     /// From the `cookie` header.
     pub cookies: BTreeMap<String, String>,
     /// `HTTP/1.0` or `HTTP/1.1`.
-    pub http_version: String,
+    pub http_version: Cow<'static, str>,
     /// Bytes of the start line and headers, up to and including the blank line.
     pub headers_size: u64,
     /// Bytes of the body on the wire (chunk framing excluded).
@@ -36,7 +37,7 @@ pub struct HttpRequest {
 pub struct HttpResponse {
     pub status: u16,
     pub status_text: String,
-    pub http_version: String,
+    pub http_version: Cow<'static, str>,
     /// Header names lower-cased; repeated headers joined by `, `.
     pub headers: BTreeMap<String, String>,
     /// From `set-cookie` headers: cookie name to value.

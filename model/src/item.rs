@@ -1,4 +1,5 @@
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -6,6 +7,9 @@ use crate::{DnsRequest, DnsResponse, HttpRequest, HttpResponse};
 
 /// One protocol-level exchange: a request with its response (or `response: null` when
 /// none came), plus where it travelled and when.
+///
+/// What items of one flow or one worker share (stream, endpoints, worker, node,
+/// namespace) is reference-counted: making an item copies pointers, not strings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Item {
@@ -15,20 +19,20 @@ pub struct Item {
     pub index: u64,
     /// Base name of the stream's PCAP file (`000000000001.pcap`, `..._udp.pcap`):
     /// `pcap.path(data.stream)` and the file `--pcap-dir` writes.
-    pub stream: String,
+    pub stream: Arc<str>,
     /// Name of the sidecar (or `replay`) that produced the item.
-    pub worker: String,
+    pub worker: Arc<str>,
     /// The node the worker runs on.
-    pub node: Node,
+    pub node: Arc<Node>,
     pub protocol: Protocol,
     /// Whether the stream was TLS (always false for cleartext dissectors).
     pub tls: bool,
     /// The side that sent the request (the client).
-    pub src: Endpoint,
+    pub src: Arc<Endpoint>,
     /// The side that answered (the server).
-    pub dst: Endpoint,
+    pub dst: Arc<Endpoint>,
     /// Namespace of the pod the worker serves (empty offline).
-    pub namespace: String,
+    pub namespace: Arc<str>,
     /// True when the request came from the worker's own pod (offline: from an address
     /// given with `--local-ip`).
     pub outgoing: bool,

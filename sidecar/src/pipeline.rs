@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use remora_model::{Endpoint, Item, Node};
 use rustc_hash::FxHashMap;
@@ -18,10 +19,10 @@ use crate::reassembly::{Chunk, HalfStream, ReassemblyBudget, ReassemblyLimits, R
 #[derive(Debug, Clone)]
 pub struct PipelineConfig {
     /// The item's `worker`.
-    pub worker: String,
-    pub node: Node,
+    pub worker: Arc<str>,
+    pub node: Arc<Node>,
     /// The item's `namespace`: the pod's own.
-    pub namespace: String,
+    pub namespace: Arc<str>,
     /// The pod's addresses: a request from one of them is `outgoing`.
     pub local_ips: Vec<IpAddr>,
     pub reassembly: ReassemblyLimits,
@@ -40,8 +41,8 @@ impl Default for PipelineConfig {
     fn default() -> Self {
         PipelineConfig {
             worker: "replay".into(),
-            node: Node::default(),
-            namespace: String::new(),
+            node: Arc::new(Node::default()),
+            namespace: "".into(),
             local_ips: Vec::new(),
             reassembly: ReassemblyLimits::default(),
             dissect: DissectLimits::default(),
@@ -99,12 +100,12 @@ const MAX_DETECT_ATTEMPTS: u32 = 16;
 
 struct Flow {
     id: u64,
-    stream: String,
+    stream: Arc<str>,
     transport: Transport,
     /// `peers[Dir::Forward.index()]` sent the first captured packet.
     peers: [Peer; 2],
     /// The peers as items show them, made once per flow.
-    endpoints: [Endpoint; 2],
+    endpoints: [Arc<Endpoint>; 2],
     last_seen: Timestamp,
     items: u64,
     tcp: [HalfStream; 2],
@@ -325,11 +326,11 @@ fn new_flow(next_stream: &mut u64, stats: &mut PipelineStats, transport: Transpo
     let stream = match transport {
         Transport::Tcp => {
             stats.tcp_flows += 1;
-            format!("{id:012}.pcap")
+            format!("{id:012}.pcap").into()
         }
         Transport::Udp => {
             stats.udp_flows += 1;
-            format!("{id:012}_udp.pcap")
+            format!("{id:012}_udp.pcap").into()
         }
     };
     Flow {
@@ -438,8 +439,8 @@ fn dissect_udp(state: &mut FlowState, dir: Dir, payload: &[u8], ts: Timestamp, l
     }
 }
 
-fn endpoint(peer: Peer) -> Endpoint {
-    Endpoint { ip: peer.ip.to_string(), port: peer.port.to_string(), name: String::new(), namespace: String::new() }
+fn endpoint(peer: Peer) -> Arc<Endpoint> {
+    Arc::new(Endpoint { ip: peer.ip.to_string(), port: peer.port.to_string(), name: String::new(), namespace: String::new() })
 }
 
 fn make_item(config: &PipelineConfig, flow: &mut Flow, exchange: Exchange, stats: &mut PipelineStats) -> Item {

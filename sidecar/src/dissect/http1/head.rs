@@ -1,6 +1,7 @@
 //! HTTP/1 message heads: recognising a start line, parsing the head with `httparse`,
 //! and turning it into the item's request or response fields.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::mem::MaybeUninit;
 
@@ -148,10 +149,10 @@ pub fn parse_response(data: &[u8]) -> HeadParse<(HttpResponse, Framing)> {
     }
 }
 
-fn version_text(minor: Option<u8>) -> String {
+fn version_text(minor: Option<u8>) -> Cow<'static, str> {
     match minor {
-        Some(0) => "HTTP/1.0".into(),
-        _ => "HTTP/1.1".into(),
+        Some(0) => Cow::Borrowed("HTTP/1.0"),
+        _ => Cow::Borrowed("HTTP/1.1"),
     }
 }
 
