@@ -249,3 +249,37 @@ fn table_output_shows_each_exchange() {
     assert!(lines[1].contains("NXDOMAIN") && lines[1].contains("AAAA prod-fcdt-e02.int.frontnode.net"), "{}", lines[1]);
     assert!(lines[2].contains("100.103.26.52"), "{}", lines[2]);
 }
+
+/// pcapng (converted by Wireshark's editcap) gives the same items as the pcap original.
+#[test]
+fn pcapng_reads_like_pcap() {
+    let source = pcap("http1__zeek__100-continue.pcap");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let converted = dir.path().join("100-continue.pcapng");
+    let status = Command::new("editcap").args(["-F", "pcapng", source.to_str().expect("path"), converted.to_str().expect("path")]).status().expect("editcap runs (it comes with tshark)");
+    assert!(status.success());
+    assert_eq!(&std::fs::read(&converted).expect("read")[..4], b"\x0a\x0d\x0d\x0a", "a pcapng section header");
+    let items = replay_items(&converted);
+    assert_eq!(digest(&items), digest(&replay_items(&source)));
+    assert_eq!(items[0]["response"]["interim"], serde_json::json!([100]), "the interim 100 Continue is recorded");
+}
+
+/// `--max-body` cuts bodies and the items say so.
+#[test]
+fn max_body_truncates_and_says_so() {
+    let path = pcap("http1__zeek__pipelined-requests.pcap");
+    let out = remora(&["replay", "-o", "json", "--max-body", "100", path.to_str().expect("path")]);
+    assert!(out.status.success());
+    let items = parse_items(&out.stdout);
+    let mut cut = 0;
+    for item in &items {
+        let content = &item["response"]["content"];
+        let wire = item["response"]["bodySize"].as_u64().expect("bodySize");
+        assert_eq!(content["truncated"], wire > 100, "{}", item["request"]["url"]);
+        assert!(content["size"].as_u64().expect("size") <= 100);
+        cut += usize::from(wire > 100);
+    }
+    assert_eq!(cut, 4, "four of the five bodies are over 100 bytes");
+    let summary = String::from_utf8_lossy(&out.stderr);
+    assert!(summary.contains("bodies truncated: 4"), "{summary}");
+}

@@ -486,3 +486,103 @@ fn make_item(config: &PipelineConfig, flow: &mut Flow, exchange: Exchange, stats
         error: exchange.error,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use remora_model::{ItemErrorKind, Request};
+
+    const CLIENT: [u8; 4] = [192, 0, 2, 1];
+    const SERVER: [u8; 4] = [192, 0, 2, 2];
+
+    /// A raw-IP frame (link type RAW) from `src:sport` to `dst:dport`.
+    fn frame(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, tcp: Option<(u32, u8)>, payload: &[u8]) -> Vec<u8> {
+        let l4 = if tcp.is_some() { 20 } else { 8 } + payload.len();
+        let total = 20 + l4;
+        let mut f = vec![0x45, 0, (total >> 8) as u8, total as u8, 0, 0, 0x40, 0, 64, if tcp.is_some() { 6 } else { 17 }, 0, 0];
+        f.extend_from_slice(&src);
+        f.extend_from_slice(&dst);
+        f.extend_from_slice(&sport.to_be_bytes());
+        f.extend_from_slice(&dport.to_be_bytes());
+        match tcp {
+            Some((seq, flags)) => {
+                f.extend_from_slice(&seq.to_be_bytes());
+                f.extend_from_slice(&[0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+            }
+            None => f.extend_from_slice(&[(l4 >> 8) as u8, l4 as u8, 0, 0]),
+        }
+        f.extend_from_slice(payload);
+        f
+    }
+
+    fn feed(p: &mut Pipeline, items: &mut Vec<Item>, secs: i64, f: &[u8]) {
+        p.packet(LinkType::Raw, 12, Timestamp(secs * Timestamp::SECOND), f, f.len() as u32, &mut |i| items.push(i));
+    }
+
+    const PSH: u8 = tcp_flags::PSH;
+    const RST: u8 = tcp_flags::RST;
+
+    #[test]
+    fn rst_ends_the_flow_and_unanswered_requests_say_why() {
+        let mut p = Pipeline::new(PipelineConfig::default(), None);
+        let mut items = Vec::new();
+        let req = b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n";
+        feed(&mut p, &mut items, 0, &frame(CLIENT, SERVER, 4000, 80, Some((1, PSH)), req));
+        assert!(items.is_empty());
+        feed(&mut p, &mut items, 1, &frame(SERVER, CLIENT, 80, 4000, Some((1, RST)), b""));
+        assert_eq!(items.len(), 1, "the RST closes the flow at once");
+        assert!(items[0].response.is_none());
+        assert_eq!(items[0].error.as_ref().map(|e| e.kind), Some(ItemErrorKind::Connection));
+        assert_eq!((items[0].src.port.as_str(), items[0].dst.port.as_str()), ("4000", "80"));
+    }
+
+    #[test]
+    fn unanswered_dns_query_times_out_by_capture_time() {
+        let mut p = Pipeline::new(PipelineConfig::default(), None);
+        let mut items = Vec::new();
+        let query = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03www\x07example\x03com\x00\x00\x01\x00\x01";
+        feed(&mut p, &mut items, 100, &frame(CLIENT, SERVER, 5353, 53, None, query));
+        // Other traffic moves the clock on: 6 s later the query has timed out.
+        feed(&mut p, &mut items, 103, &frame(CLIENT, SERVER, 1, 2, None, b"noise"));
+        assert!(items.is_empty(), "3 s is within the timeout");
+        feed(&mut p, &mut items, 106, &frame(CLIENT, SERVER, 1, 2, None, b"noise"));
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].error.as_ref().map(|e| e.kind), Some(ItemErrorKind::Timeout));
+        let Request::Dns(q) = &items[0].request else { panic!("a DNS item") };
+        assert_eq!(q.questions[0].name, "www.example.com");
+    }
+
+    #[test]
+    fn flow_table_is_capped_and_counts_it() {
+        let config = PipelineConfig { max_flows: 2, ..PipelineConfig::default() };
+        let mut p = Pipeline::new(config, None);
+        let mut items = Vec::new();
+        for port in 0..5u16 {
+            let req = format!("GET /{port} HTTP/1.1\r\n\r\n");
+            feed(&mut p, &mut items, i64::from(port), &frame(CLIENT, SERVER, 4000 + port, 80, Some((1, PSH)), req.as_bytes()));
+        }
+        assert_eq!(p.flows.len(), 2);
+        let stats = p.stats();
+        assert_eq!((stats.tcp_flows, stats.flow_cap_hits), (5, 3));
+        assert_eq!(items.len(), 3, "each evicted flow's request became an item");
+    }
+
+    #[test]
+    fn global_reassembly_budget_is_shared_and_enforced() {
+        let config = PipelineConfig { reassembly: ReassemblyLimits { per_stream_bytes: 1 << 20, total_bytes: 100 }, ..PipelineConfig::default() };
+        let mut p = Pipeline::new(config, None);
+        let mut items = Vec::new();
+        // Four connections each with 40 bytes waiting behind a hole: the third passes the cap.
+        for port in 0..4u16 {
+            let f = frame(CLIENT, SERVER, 6000 + port, 80, Some((1, PSH)), b"GET / HTTP/1.1\r\n");
+            feed(&mut p, &mut items, 0, &f);
+            let ahead = frame(CLIENT, SERVER, 6000 + port, 80, Some((1000, PSH)), &[b'x'; 40]);
+            feed(&mut p, &mut items, 0, &ahead);
+        }
+        let stats = p.stats();
+        assert!(stats.reassembly.total_cap_hits >= 1, "{:?}", stats.reassembly);
+        assert!(p.budget.buffered_bytes <= 100);
+        p.finish(&mut |i| items.push(i));
+        assert_eq!(p.budget.buffered_bytes, 0, "finishing returns every buffered byte");
+    }
+}
