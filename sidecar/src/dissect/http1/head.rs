@@ -65,13 +65,6 @@ pub fn head_may_be_complete(data: &[u8], from: usize) -> bool {
 
 const MAX_HEADERS: usize = 256;
 
-#[derive(Debug)]
-pub enum HeadParse<T> {
-    Complete { head: T },
-    Partial,
-    Invalid(String),
-}
-
 /// The framing facts of a head.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Framing {
@@ -91,7 +84,8 @@ fn parser_config() -> httparse::ParserConfig {
     config
 }
 
-pub fn parse_request(data: &[u8]) -> HeadParse<(HttpRequest, Framing)> {
+/// Parses a complete request head (the framer found its end).
+pub fn parse_request(data: &[u8]) -> Result<(HttpRequest, Framing), String> {
     // Uninitialised slots: zeroing 256 headers per message costs more than parsing.
     let mut headers = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     let mut request = httparse::Request::new(&mut []);
@@ -118,14 +112,15 @@ pub fn parse_request(data: &[u8]) -> HeadParse<(HttpRequest, Framing)> {
                 body_size: 0,
                 post_data: None,
             };
-            HeadParse::Complete { head: (head, framing) }
+            Ok((head, framing))
         }
-        Ok(httparse::Status::Partial) => HeadParse::Partial,
-        Err(e) => HeadParse::Invalid(format!("bad request head: {e}")),
+        Ok(httparse::Status::Partial) => Err("request head ended early".into()),
+        Err(e) => Err(format!("bad request head: {e}")),
     }
 }
 
-pub fn parse_response(data: &[u8]) -> HeadParse<(HttpResponse, Framing)> {
+/// Parses a complete response head (the framer found its end).
+pub fn parse_response(data: &[u8]) -> Result<(HttpResponse, Framing), String> {
     let mut headers = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     let mut response = httparse::Response::new(&mut []);
     match parser_config().parse_response_with_uninit_headers(&mut response, data, &mut headers) {
@@ -142,10 +137,10 @@ pub fn parse_response(data: &[u8]) -> HeadParse<(HttpResponse, Framing)> {
                 headers_size: len as u64,
                 ..HttpResponse::default()
             };
-            HeadParse::Complete { head: (head, framing) }
+            Ok((head, framing))
         }
-        Ok(httparse::Status::Partial) => HeadParse::Partial,
-        Err(e) => HeadParse::Invalid(format!("bad response head: {e}")),
+        Ok(httparse::Status::Partial) => Err("response head ended early".into()),
+        Err(e) => Err(format!("bad response head: {e}")),
     }
 }
 
@@ -244,7 +239,7 @@ mod tests {
     #[test]
     fn request_head_becomes_item_fields() {
         let head = b"GET /api/v2/write?bucket=Metrics&org=a%20b&org=c HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nx-a: 2\r\nCookie: s=1; t=2\r\nContent-Length: 5\r\n\r\nhello";
-        let HeadParse::Complete { head: (req, framing) } = parse_request(head) else { panic!("complete") };
+        let (req, framing) = parse_request(head).expect("complete");
         assert_eq!(req.headers_size, head.len() as u64 - 5);
         assert_eq!(req.path_segments, ["api", "v2", "write"]);
         assert_eq!(req.query_string["org"], "a b,c");
@@ -256,12 +251,12 @@ mod tests {
     #[test]
     fn response_head_reads_chunked_and_cookies() {
         let head = b"HTTP/1.1 302 Found\r\nTransfer-Encoding: gzip, chunked\r\nSet-Cookie: id=7; Path=/\r\nLocation: /next\r\n\r\n";
-        let HeadParse::Complete { head: (resp, framing), .. } = parse_response(head) else { panic!("complete") };
+        let (resp, framing) = parse_response(head).expect("complete");
         assert!(framing.chunked);
         assert_eq!((resp.status, resp.redirect_url.as_str(), resp.cookies["id"].as_str()), (302, "/next", "7"));
-        assert!(matches!(parse_response(b"HTTP/1.1 200 OK\r\nA: b\r\n"), HeadParse::Partial));
+        assert_eq!(parse_response(b"HTTP/1.1 200 OK\r\nA: b\r\n").err().as_deref(), Some("response head ended early"));
         // An invalid header line is skipped, not fatal: the rest of the head is kept.
-        let HeadParse::Complete { head: (req, _) } = parse_request(b"GET / HTTP/1.1\r\nBad Header\x01: x\r\nok: 1\r\n\r\n") else { panic!("complete") };
+        let (req, _) = parse_request(b"GET / HTTP/1.1\r\nBad Header\x01: x\r\nok: 1\r\n\r\n").expect("complete");
         assert_eq!(req.headers.keys().collect::<Vec<_>>(), ["ok"]);
     }
 }

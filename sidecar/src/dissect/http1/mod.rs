@@ -11,7 +11,7 @@ use remora_model::{HttpRequest, HttpResponse, ItemErrorKind, Protocol, Request, 
 
 use self::body::BodyCapture;
 use self::framing::{BodyFraming, MessageFramer, MessageSink};
-use self::head::{parse_request, parse_response, start_line_at, Framing, HeadParse};
+use self::head::{parse_request, parse_response, start_line_at, Framing};
 use super::{item_error, CloseReason, Detection, DissectLimits, DissectStats, Exchange, StreamDissector};
 use crate::flow::{Dir, Timestamp};
 
@@ -220,11 +220,7 @@ struct RequestSide<'a>(&'a mut Pairing);
 impl MessageSink for RequestSide<'_> {
     fn head(&mut self, bytes: &[u8], ts: Timestamp) -> Result<BodyFraming, String> {
         let p = &mut *self.0;
-        let (head, framing) = match parse_request(bytes) {
-            HeadParse::Complete { head } => head,
-            HeadParse::Partial => return Err("request head ended early".into()),
-            HeadParse::Invalid(msg) => return Err(msg),
-        };
+        let (head, framing) = parse_request(bytes)?;
         if p.pending.len() >= p.limits.max_pending {
             p.stats.pending_overflows += 1;
             if let Some(oldest) = p.pending.pop_front() {
@@ -266,11 +262,7 @@ struct ResponseSide<'a>(&'a mut Pairing);
 impl MessageSink for ResponseSide<'_> {
     fn head(&mut self, bytes: &[u8], _ts: Timestamp) -> Result<BodyFraming, String> {
         let p = &mut *self.0;
-        let (head, framing) = match parse_response(bytes) {
-            HeadParse::Complete { head } => head,
-            HeadParse::Partial => return Err("response head ended early".into()),
-            HeadParse::Invalid(msg) => return Err(msg),
-        };
+        let (head, framing) = parse_response(bytes)?;
         let status = head.status;
         if (100..200).contains(&status) && status != 101 {
             if let Some(request) = p.pending.front_mut() {
