@@ -41,7 +41,7 @@ fn describe(item: &Item) -> (String, String) {
     };
     let request = match &item.request {
         Request::Http(r) => {
-            let host = r.headers.get("host").map(String::as_str).unwrap_or("");
+            let host = r.headers.get("host").unwrap_or("");
             let upgrade = match &item.response {
                 Some(Response::Http(resp)) => resp.upgrade.as_ref().map(|u| format!(" [upgrade: {u}]")).unwrap_or_default(),
                 _ => String::new(),

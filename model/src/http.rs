@@ -1,7 +1,8 @@
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+use crate::Fields;
 
 /// `request` of an HTTP item, HAR-like.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -15,12 +16,12 @@ pub struct HttpRequest {
     /// `path` split on `/`, empty segments left out.
     pub path_segments: Vec<String>,
     /// Query parameters, percent-decoded; a repeated key keeps its values joined by `,`.
-    pub query_string: BTreeMap<String, String>,
+    pub query_string: Fields,
     /// Header names lower-cased (as HTTP/2 and KFL write them); repeated headers joined
     /// by `, `.
-    pub headers: BTreeMap<String, String>,
+    pub headers: Fields,
     /// From the `cookie` header.
-    pub cookies: BTreeMap<String, String>,
+    pub cookies: Fields,
     /// `HTTP/1.0` or `HTTP/1.1`.
     pub http_version: Cow<'static, str>,
     /// Bytes of the start line and headers, up to and including the blank line.
@@ -39,9 +40,9 @@ pub struct HttpResponse {
     pub status_text: String,
     pub http_version: Cow<'static, str>,
     /// Header names lower-cased; repeated headers joined by `, `.
-    pub headers: BTreeMap<String, String>,
+    pub headers: Fields,
     /// From `set-cookie` headers: cookie name to value.
-    pub cookies: BTreeMap<String, String>,
+    pub cookies: Fields,
     pub headers_size: u64,
     pub body_size: u64,
     /// The `location` header, or empty.

@@ -7,9 +7,11 @@
 //! validate each emitted item against.
 
 mod dns;
+mod fields;
 mod http;
 mod item;
 
 pub use dns::{DnsQuestion, DnsRecord, DnsRequest, DnsResponse};
+pub use fields::Fields;
 pub use http::{Body, HttpRequest, HttpResponse};
 pub use item::{Endpoint, Item, ItemError, ItemErrorKind, Node, Protocol, Request, Response};

@@ -1,11 +1,10 @@
 //! Message bodies: keep the first bytes up to the capture limit, undo gzip/deflate for
 //! text, and present the result as the item's `Body`.
 
-use std::collections::BTreeMap;
 use std::io::Read;
 
 use base64::Engine;
-use remora_model::Body;
+use remora_model::{Body, Fields};
 
 /// The first `limit` bytes of a body, plus its full size on the wire.
 #[derive(Debug, Default)]
@@ -28,8 +27,8 @@ impl BodyCapture {
     }
 
     /// The item's view of the body, given the message's headers.
-    pub fn into_body(self, headers: &BTreeMap<String, String>, limit: usize) -> Body {
-        let mime_type = headers.get("content-type").cloned().unwrap_or_default();
+    pub fn into_body(self, headers: &Fields, limit: usize) -> Body {
+        let mime_type = headers.get("content-type").unwrap_or_default().to_string();
         let mut truncated = self.cut() || self.incomplete;
         let mut bytes = self.bytes;
         let mut decoded_from = None;
@@ -89,7 +88,7 @@ mod tests {
 
     use super::*;
 
-    fn headers(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    fn headers(pairs: &[(&str, &str)]) -> Fields {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 

@@ -2,10 +2,9 @@
 //! and turning it into the item's request or response fields.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::mem::MaybeUninit;
 
-use remora_model::{HttpRequest, HttpResponse};
+use remora_model::{Fields, HttpRequest, HttpResponse};
 
 /// Request methods recognised at the start of a message (RFC 9110 and WebDAV).
 const METHODS: [&[u8]; 18] = [
@@ -98,7 +97,7 @@ pub fn parse_request(data: &[u8]) -> Result<(HttpRequest, Framing), String> {
                 Some((path, query)) => (path.to_string(), query),
                 None => (url.clone(), ""),
             };
-            let cookies = headers.get("cookie").map(|c| parse_cookie_header(c)).unwrap_or_default();
+            let cookies = headers.get("cookie").map(parse_cookie_header).unwrap_or_default();
             let head = HttpRequest {
                 method,
                 path_segments: path_segments(&path),
@@ -131,7 +130,7 @@ pub fn parse_response(data: &[u8]) -> Result<(HttpResponse, Framing), String> {
                 status: response.code.unwrap_or_default(),
                 status_text: response.reason.unwrap_or_default().to_string(),
                 http_version: version_text(response.version),
-                redirect_url: headers.get("location").cloned().unwrap_or_default(),
+                redirect_url: headers.get("location").unwrap_or_default().to_string(),
                 headers,
                 cookies,
                 headers_size: len as u64,
@@ -152,14 +151,18 @@ fn version_text(minor: Option<u8>) -> Cow<'static, str> {
 }
 
 /// Lower-cases names, joins repeated headers, and reads the framing headers.
-fn collect_headers(raw: &[httparse::Header<'_>]) -> (BTreeMap<String, String>, Framing) {
-    let mut headers: BTreeMap<String, String> = BTreeMap::new();
+fn collect_headers(raw: &[httparse::Header<'_>]) -> (Fields, Framing) {
+    let mut headers = Fields::new();
     let mut framing = Framing::default();
     for header in raw {
         let name = header.name.to_ascii_lowercase();
+        let lossy;
         let value = match std::str::from_utf8(header.value) {
-            Ok(text) => text.trim().to_string(),
-            Err(_) => String::from_utf8_lossy(header.value).trim().to_string(),
+            Ok(text) => text.trim(),
+            Err(_) => {
+                lossy = String::from_utf8_lossy(header.value);
+                lossy.trim()
+            }
         };
         match name.as_str() {
             // Conflicting lengths are a smuggling signal: keep the first, as most servers do.
@@ -169,15 +172,7 @@ fn collect_headers(raw: &[httparse::Header<'_>]) -> (BTreeMap<String, String>, F
             }
             _ => {}
         }
-        match headers.get_mut(&name) {
-            Some(existing) => {
-                existing.push_str(", ");
-                existing.push_str(&value);
-            }
-            None => {
-                headers.insert(name, value);
-            }
-        }
+        headers.append(name, value, ", ");
     }
     (headers, framing)
 }
@@ -186,23 +181,15 @@ fn path_segments(path: &str) -> Vec<String> {
     path.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
 
-fn query_map(query: &str) -> BTreeMap<String, String> {
-    let mut map: BTreeMap<String, String> = BTreeMap::new();
+fn query_map(query: &str) -> Fields {
+    let mut map = Fields::new();
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-        match map.get_mut(key.as_ref()) {
-            Some(existing) => {
-                existing.push(',');
-                existing.push_str(&value);
-            }
-            None => {
-                map.insert(key.into_owned(), value.into_owned());
-            }
-        }
+        map.append(key.into_owned(), &value, ",");
     }
     map
 }
 
-fn parse_cookie_header(value: &str) -> BTreeMap<String, String> {
+fn parse_cookie_header(value: &str) -> Fields {
     value
         .split(';')
         .filter_map(|pair| pair.split_once('='))
@@ -210,7 +197,7 @@ fn parse_cookie_header(value: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn set_cookies(raw: &[httparse::Header<'_>]) -> BTreeMap<String, String> {
+fn set_cookies(raw: &[httparse::Header<'_>]) -> Fields {
     raw.iter()
         .filter(|h| h.name.eq_ignore_ascii_case("set-cookie"))
         .filter_map(|h| {
@@ -242,9 +229,9 @@ mod tests {
         let (req, framing) = parse_request(head).expect("complete");
         assert_eq!(req.headers_size, head.len() as u64 - 5);
         assert_eq!(req.path_segments, ["api", "v2", "write"]);
-        assert_eq!(req.query_string["org"], "a b,c");
-        assert_eq!(req.headers["x-a"], "1, 2");
-        assert_eq!(req.cookies["t"], "2");
+        assert_eq!(req.query_string.get("org"), Some("a b,c"));
+        assert_eq!(req.headers.get("x-a"), Some("1, 2"));
+        assert_eq!(req.cookies.get("t"), Some("2"));
         assert_eq!(framing.content_length, Some(5));
     }
 
@@ -253,7 +240,7 @@ mod tests {
         let head = b"HTTP/1.1 302 Found\r\nTransfer-Encoding: gzip, chunked\r\nSet-Cookie: id=7; Path=/\r\nLocation: /next\r\n\r\n";
         let (resp, framing) = parse_response(head).expect("complete");
         assert!(framing.chunked);
-        assert_eq!((resp.status, resp.redirect_url.as_str(), resp.cookies["id"].as_str()), (302, "/next", "7"));
+        assert_eq!((resp.status, resp.redirect_url.as_str(), &resp.cookies["id"]), (302, "/next", "7"));
         assert_eq!(parse_response(b"HTTP/1.1 200 OK\r\nA: b\r\n").err().as_deref(), Some("response head ended early"));
         // An invalid header line is skipped, not fatal: the rest of the head is kept.
         let (req, _) = parse_request(b"GET / HTTP/1.1\r\nBad Header\x01: x\r\nok: 1\r\n\r\n").expect("complete");

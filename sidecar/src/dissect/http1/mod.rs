@@ -274,7 +274,7 @@ impl MessageSink for ResponseSide<'_> {
         let request = p.pending.front();
         let method = request.map(|r| r.head.method.as_str()).unwrap_or_default();
         let upgrade = if status == 101 {
-            Some(head.headers.get("upgrade").or_else(|| request.and_then(|r| r.head.headers.get("upgrade"))).cloned().unwrap_or_default())
+            Some(head.headers.get("upgrade").or_else(|| request.and_then(|r| r.head.headers.get("upgrade"))).unwrap_or_default().to_string())
         } else if method.eq_ignore_ascii_case("CONNECT") && (200..300).contains(&status) {
             Some("tunnel".to_string())
         } else {
