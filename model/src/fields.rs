@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{MapAccess, Visitor};
@@ -6,9 +7,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Name → value pairs in the order they were first seen (headers, query parameters,
 /// cookies), shown to scripts and in JSON as an object. A handful of entries: a vector
-/// is cheaper to build and to search than a tree, and keeps the wire order.
+/// is cheaper to build and to search than a tree, and keeps the wire order. Names may be
+/// static strings (common header names), so building one need not allocate them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Fields(Vec<(String, String)>);
+pub struct Fields(Vec<(Cow<'static, str>, String)>);
 
 impl Fields {
     pub fn new() -> Self {
@@ -24,7 +26,8 @@ impl Fields {
     }
 
     /// Sets `name` to `value`, replacing an earlier value.
-    pub fn insert(&mut self, name: String, value: String) {
+    pub fn insert(&mut self, name: impl Into<Cow<'static, str>>, value: String) {
+        let name = name.into();
         match self.0.iter_mut().find(|(n, _)| *n == name) {
             Some((_, existing)) => *existing = value,
             None => self.0.push((name, value)),
@@ -33,7 +36,8 @@ impl Fields {
 
     /// Adds `value` under `name`; a repeated name keeps one entry, its values joined
     /// by `separator` (`, ` for headers).
-    pub fn append(&mut self, name: String, value: &str, separator: &str) {
+    pub fn append(&mut self, name: impl Into<Cow<'static, str>>, value: &str, separator: &str) {
+        let name = name.into();
         match self.0.iter_mut().find(|(n, _)| *n == name) {
             Some((_, existing)) => {
                 existing.push_str(separator);
@@ -44,11 +48,11 @@ impl Fields {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+        self.0.iter().map(|(n, v)| (n.as_ref(), v.as_str()))
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|(n, _)| n.as_str())
+        self.0.iter().map(|(n, _)| n.as_ref())
     }
 
     pub fn len(&self) -> usize {
@@ -87,7 +91,7 @@ impl Serialize for Fields {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.0.len()))?;
         for (name, value) in &self.0 {
-            map.serialize_entry(name, value)?;
+            map.serialize_entry(name.as_ref(), value)?;
         }
         map.end()
     }

@@ -155,7 +155,7 @@ fn collect_headers(raw: &[httparse::Header<'_>]) -> (Fields, Framing) {
     let mut headers = Fields::new();
     let mut framing = Framing::default();
     for header in raw {
-        let name = header.name.to_ascii_lowercase();
+        let name = header_name(header.name);
         let lossy;
         let value = match std::str::from_utf8(header.value) {
             Ok(text) => text.trim(),
@@ -164,7 +164,7 @@ fn collect_headers(raw: &[httparse::Header<'_>]) -> (Fields, Framing) {
                 lossy.trim()
             }
         };
-        match name.as_str() {
+        match name.as_ref() {
             // Conflicting lengths are a smuggling signal: keep the first, as most servers do.
             "content-length" if framing.content_length.is_none() => framing.content_length = value.parse().ok(),
             "transfer-encoding" => {
@@ -175,6 +175,67 @@ fn collect_headers(raw: &[httparse::Header<'_>]) -> (Fields, Framing) {
         headers.append(name, value, ", ");
     }
     (headers, framing)
+}
+
+/// The lower-cased header name: a static string for common names (no allocation per
+/// message), else a new one.
+fn header_name(raw: &str) -> Cow<'static, str> {
+    let mut buffer = [0u8; 32];
+    let Some(lower) = buffer.get_mut(..raw.len()) else { return Cow::Owned(raw.to_ascii_lowercase()) };
+    lower.copy_from_slice(raw.as_bytes());
+    lower.make_ascii_lowercase();
+    Cow::Borrowed(match &*lower {
+        b"accept" => "accept",
+        b"accept-charset" => "accept-charset",
+        b"accept-encoding" => "accept-encoding",
+        b"accept-language" => "accept-language",
+        b"accept-ranges" => "accept-ranges",
+        b"access-control-allow-origin" => "access-control-allow-origin",
+        b"age" => "age",
+        b"allow" => "allow",
+        b"authorization" => "authorization",
+        b"cache-control" => "cache-control",
+        b"connection" => "connection",
+        b"content-disposition" => "content-disposition",
+        b"content-encoding" => "content-encoding",
+        b"content-language" => "content-language",
+        b"content-length" => "content-length",
+        b"content-location" => "content-location",
+        b"content-range" => "content-range",
+        b"content-type" => "content-type",
+        b"cookie" => "cookie",
+        b"date" => "date",
+        b"etag" => "etag",
+        b"expect" => "expect",
+        b"expires" => "expires",
+        b"forwarded" => "forwarded",
+        b"host" => "host",
+        b"if-match" => "if-match",
+        b"if-modified-since" => "if-modified-since",
+        b"if-none-match" => "if-none-match",
+        b"keep-alive" => "keep-alive",
+        b"last-modified" => "last-modified",
+        b"link" => "link",
+        b"location" => "location",
+        b"origin" => "origin",
+        b"pragma" => "pragma",
+        b"proxy-authorization" => "proxy-authorization",
+        b"range" => "range",
+        b"referer" => "referer",
+        b"server" => "server",
+        b"set-cookie" => "set-cookie",
+        b"strict-transport-security" => "strict-transport-security",
+        b"te" => "te",
+        b"trailer" => "trailer",
+        b"transfer-encoding" => "transfer-encoding",
+        b"upgrade" => "upgrade",
+        b"user-agent" => "user-agent",
+        b"vary" => "vary",
+        b"via" => "via",
+        b"x-forwarded-for" => "x-forwarded-for",
+        b"x-request-id" => "x-request-id",
+        _ => return Cow::Owned(raw.to_ascii_lowercase()),
+    })
 }
 
 fn path_segments(path: &str) -> Vec<String> {
