@@ -128,9 +128,9 @@ mod tests {
     #[test]
     fn keeps_order_joins_repeats_and_round_trips_as_an_object() {
         let mut f = Fields::new();
-        f.append("b".into(), "1", ", ");
-        f.append("a".into(), "2", ", ");
-        f.append("b".into(), "3", ", ");
+        f.append("b", "1", ", ");
+        f.append("a", "2", ", ");
+        f.append("b", "3", ", ");
         assert_eq!(f.get("b"), Some("1, 3"));
         let json = serde_json::to_string(&f).expect("serialises");
         assert_eq!(json, r#"{"b":"1, 3","a":"2"}"#);
