@@ -67,8 +67,9 @@ fn every_link_type_gives_the_same_items() {
     let expected = digest(&replay_items(&source));
     assert_eq!(expected.len(), 5);
     let dir = tempfile::tempdir().expect("temp dir");
-    // (link type, how to turn an Ethernet frame into it)
-    let wraps: Vec<(i32, &str, Box<dyn Fn(&[u8]) -> Vec<u8>>)> = vec![
+    // (link type, name, how to turn an Ethernet frame into it)
+    type Wrap = Box<dyn Fn(&[u8]) -> Vec<u8>>;
+    let wraps: Vec<(i32, &str, Wrap)> = vec![
         (113, "linux cooked v1", Box::new(|f: &[u8]| [&[0, 0, 0, 1, 0, 6][..], &f[6..12], &[0, 0], &f[12..]].concat())),
         (276, "linux cooked v2", Box::new(|f: &[u8]| [&f[12..14], &[0, 0, 0, 0, 0, 2, 0, 1, 0, 6][..], &f[6..12], &[0, 0], &f[14..]].concat())),
         (12, "raw IP", Box::new(|f: &[u8]| f[14..].to_vec())),

@@ -98,14 +98,15 @@ fn spawn_reader(mut capture: Capture<Offline>) -> (Receiver<Batch>, Receiver<Rea
             match capture.next_packet() {
                 Ok(packet) => {
                     let header = packet.header;
-                    // With nanosecond precision libpcap puts nanoseconds in tv_usec.
+                    // With nanosecond precision libpcap puts nanoseconds in tv_usec. (time_t
+                    // and suseconds_t are narrower than i64 on some targets.)
+                    #[allow(clippy::useless_conversion)]
                     let ts = Timestamp(i64::from(header.ts.tv_sec) * Timestamp::SECOND + i64::from(header.ts.tv_usec));
                     batch.data.extend_from_slice(packet.data);
                     batch.packets.push((ts, header.len, batch.data.len()));
-                    if batch.packets.len() >= BATCH_PACKETS || batch.data.len() >= BATCH_BYTES {
-                        if batch_tx.send(std::mem::take(&mut batch)).is_err() {
-                            break Ok(());
-                        }
+                    let full = batch.packets.len() >= BATCH_PACKETS || batch.data.len() >= BATCH_BYTES;
+                    if full && batch_tx.send(std::mem::take(&mut batch)).is_err() {
+                        break Ok(());
                     }
                 }
                 Err(pcap::Error::NoMorePackets) => break Ok(()),
