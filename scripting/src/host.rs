@@ -1,0 +1,563 @@
+//! The script host: one QuickJS runtime, the loaded scripts and their hooks, and the
+//! containment (time budget per call, memory limit) around every call into them.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rquickjs::context::EvalOptions;
+use rquickjs::function::IntoArgs;
+use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Object, Persistent, Runtime, Value};
+
+use crate::console::{ConsoleLine, ConsoleSink, Level};
+use crate::failures::{Failure, Failures};
+use crate::helpers;
+use crate::jobs::{Clock, Scheduler};
+use crate::load::{script_name, wrap, HOOK_NAMES};
+use crate::sandbox::Sandbox;
+
+/// What the host needs to know about where it runs.
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    /// `env` in scripts.
+    pub env: BTreeMap<String, String>,
+    /// The one directory `file.*` may touch (created when missing).
+    pub data_dir: PathBuf,
+    /// Where the per-stream PCAP files are (`pcap.path`, `pcap.snapshot`).
+    pub pcap_dir: Option<PathBuf>,
+    /// Longest a single call into a script may run.
+    pub call_budget: Duration,
+    /// Memory the JavaScript heap may use.
+    pub memory_limit: usize,
+    pub clock: Clock,
+}
+
+impl HostConfig {
+    pub fn new(data_dir: PathBuf) -> Self {
+        HostConfig {
+            env: BTreeMap::new(),
+            data_dir,
+            pcap_dir: None,
+            call_budget: Duration::from_millis(250),
+            memory_limit: 256 << 20,
+            clock: Clock::Wall,
+        }
+    }
+}
+
+/// The hooks Remora calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hook {
+    PacketCaptured,
+    ItemCaptured,
+    ItemQueried,
+    HubAction,
+    PodEvent,
+    JobPassed,
+    JobFailed,
+}
+
+impl Hook {
+    pub const ALL: [Hook; 7] = [Hook::PacketCaptured, Hook::ItemCaptured, Hook::ItemQueried, Hook::HubAction, Hook::PodEvent, Hook::JobPassed, Hook::JobFailed];
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn name(self) -> &'static str {
+        HOOK_NAMES[self.index()]
+    }
+}
+
+/// What loading one script found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptSummary {
+    pub name: String,
+    pub hooks: Vec<&'static str>,
+}
+
+/// Counts for the end of a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostReport {
+    pub scripts: usize,
+    pub hook_calls: u64,
+    pub job_runs: u64,
+    pub failures: Vec<Failure>,
+    /// Job fire times skipped after a long capture gap.
+    pub skipped_fires: u64,
+    /// Bytes the JavaScript heap holds now.
+    pub heap_bytes: u64,
+}
+
+/// State the helpers share with the host. Borrowed briefly, never across a call into
+/// JavaScript (a helper may run while a hook is on the stack).
+pub(crate) struct Shared {
+    pub console: Box<dyn ConsoleSink>,
+    /// The script whose code is running (for console lines and jobs).
+    pub current_script: String,
+    pub env: BTreeMap<String, String>,
+    pub sandbox: Sandbox,
+    pub pcap_dir: Option<PathBuf>,
+    pub scheduler: Scheduler,
+    pub clock: Clock,
+    /// The clock's time, ns since the epoch (capture time in replay).
+    pub now: Option<i64>,
+    /// `hub.action` calls, delivered to `onHubAction` after the current call.
+    pub hub_actions: VecDeque<(String, Persistent<Value<'static>>)>,
+    /// IP → (name, namespace) as of each UNIX time (`pcap.nameResolutionHistory`).
+    pub name_history: BTreeMap<i64, BTreeMap<String, (String, String)>>,
+    /// Writes out buffered per-stream PCAP data before `pcap.snapshot` reads it.
+    pub pcap_flush: Option<Box<dyn FnMut()>>,
+}
+
+impl Shared {
+    pub fn log(&mut self, level: Level, text: String) {
+        let script = self.current_script.clone();
+        self.console.line(ConsoleLine { level, script, text });
+    }
+
+    pub fn flush_pcaps(&mut self) {
+        if let Some(flush) = &mut self.pcap_flush {
+            flush();
+        }
+    }
+
+    pub fn now_ns(&self) -> i64 {
+        match (self.clock, self.now) {
+            (Clock::Capture, Some(now)) => now,
+            _ => wall_ns(),
+        }
+    }
+}
+
+pub(crate) fn wall_ns() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0)
+}
+
+struct Script {
+    name: String,
+    hooks: [Option<Persistent<Function<'static>>>; 7],
+}
+
+pub struct ScriptHost {
+    // Field order matters: persistent values must drop before the context and runtime.
+    scripts: Vec<Script>,
+    shared: Rc<RefCell<Shared>>,
+    context: Context,
+    runtime: Runtime,
+    /// Deadline of the running call, ns after `epoch`; 0 when none.
+    deadline: Arc<AtomicI64>,
+    epoch: Instant,
+    budget: Duration,
+    failures: Failures,
+    hook_calls: u64,
+    job_runs: u64,
+}
+
+/// Converts a caught JavaScript error into (location, message).
+fn describe(error: CaughtError<'_>, budget: Duration) -> (String, String) {
+    match error {
+        CaughtError::Exception(e) => {
+            let message = e.message().unwrap_or_default();
+            let stack = e.stack().unwrap_or_default();
+            let location = location_in(&stack).unwrap_or_default();
+            let message = match message.as_str() {
+                "interrupted" => format!("stopped: ran past its time budget of {} ms", budget.as_millis()),
+                "out of memory" => "stopped: out of memory (the script heap limit was reached)".into(),
+                _ => message,
+            };
+            (location, message)
+        }
+        CaughtError::Value(v) => {
+            let text = v.as_string().and_then(|s| s.to_string().ok()).unwrap_or_else(|| format!("{v:?}"));
+            (String::new(), format!("threw {text}"))
+        }
+        CaughtError::Error(rquickjs::Error::Allocation) => (String::new(), "stopped: out of memory (the script heap limit was reached)".into()),
+        CaughtError::Error(e) => (String::new(), e.to_string()),
+    }
+}
+
+/// `file.js:12` from the first frame of a QuickJS stack trace that names a file.
+fn location_in(stack: &str) -> Option<String> {
+    stack.lines().find_map(|line| {
+        let line = line.trim().strip_prefix("at ")?;
+        let inner = match (line.rfind('('), line.rfind(')')) {
+            (Some(open), Some(close)) if open < close => &line[open + 1..close],
+            _ => line,
+        };
+        let mut parts = inner.split(':');
+        let file = parts.next()?;
+        let row = parts.next()?;
+        (file.ends_with(".js") && row.chars().all(|c| c.is_ascii_digit())).then(|| format!("{file}:{row}"))
+    })
+}
+
+impl Drop for ScriptHost {
+    /// Values the helpers keep (job functions, queued hub actions) belong to the runtime:
+    /// they must go before it does.
+    fn drop(&mut self) {
+        let mut shared = self.shared.borrow_mut();
+        shared.scheduler.jobs.clear();
+        shared.scheduler.requested.clear();
+        shared.hub_actions.clear();
+        shared.pcap_flush = None;
+    }
+}
+
+impl ScriptHost {
+    pub fn new(config: HostConfig, console: Box<dyn ConsoleSink>) -> Result<ScriptHost, String> {
+        let runtime = Runtime::new().map_err(|e| format!("cannot start the JavaScript runtime: {e}"))?;
+        runtime.set_memory_limit(config.memory_limit);
+        runtime.set_max_stack_size(1 << 20);
+        let deadline = Arc::new(AtomicI64::new(0));
+        let epoch = Instant::now();
+        let watch = deadline.clone();
+        runtime.set_interrupt_handler(Some(Box::new(move || {
+            let until = watch.load(Ordering::Relaxed);
+            until != 0 && epoch.elapsed().as_nanos() as i64 > until
+        })));
+        let context = Context::full(&runtime).map_err(|e| format!("cannot create the JavaScript context: {e}"))?;
+        let sandbox = Sandbox::new(&config.data_dir).map_err(|e| format!("data directory {}: {e}", config.data_dir.display()))?;
+        let shared = Rc::new(RefCell::new(Shared {
+            console,
+            current_script: "remora".into(),
+            env: config.env.clone(),
+            sandbox,
+            pcap_dir: config.pcap_dir.clone(),
+            scheduler: Scheduler::default(),
+            clock: config.clock,
+            now: None,
+            hub_actions: VecDeque::new(),
+            name_history: BTreeMap::new(),
+            pcap_flush: None,
+        }));
+        context.with(|ctx| helpers::install(&ctx, &shared)).map_err(|e| format!("cannot install the helpers: {e}"))?;
+        Ok(ScriptHost {
+            scripts: Vec::new(),
+            shared,
+            context,
+            runtime,
+            deadline,
+            epoch,
+            budget: config.call_budget,
+            failures: Failures::default(),
+            hook_calls: 0,
+            job_runs: 0,
+        })
+    }
+
+    /// Loads and runs one script's top level. A syntax error or a throwing top level is
+    /// reported (file, line, message) and returned; other scripts are unaffected.
+    pub fn load_file(&mut self, path: &Path) -> Result<ScriptSummary, String> {
+        let name = script_name(path);
+        let source = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        self.load_source(&name, &source)
+    }
+
+    pub fn load_source(&mut self, name: &str, source: &str) -> Result<ScriptSummary, String> {
+        self.shared.borrow_mut().current_script = name.to_string();
+        let wrapped = wrap(source);
+        let options = {
+            let mut o = EvalOptions::default();
+            o.strict = false;
+            o.filename = Some(name.to_string());
+            o
+        };
+        self.arm();
+        let loaded = self.context.with(|ctx| -> Result<[Option<Persistent<Function<'static>>>; 7], (String, String)> {
+            let hooks: Object = ctx.eval_with_options(wrapped, options).catch(&ctx).map_err(|e| describe(e, self.budget))?;
+            let mut found: [Option<Persistent<Function<'static>>>; 7] = Default::default();
+            for hook in Hook::ALL {
+                if let Ok(f) = hooks.get::<_, Function>(hook.name()) {
+                    found[hook.index()] = Some(Persistent::save(&ctx, f));
+                }
+            }
+            Ok(found)
+        });
+        self.disarm();
+        self.after_call();
+        match loaded {
+            Ok(hooks) => {
+                let summary = ScriptSummary { name: name.to_string(), hooks: Hook::ALL.iter().filter(|h| hooks[h.index()].is_some()).map(|h| h.name()).collect() };
+                self.scripts.push(Script { name: name.to_string(), hooks });
+                Ok(summary)
+            }
+            Err((location, message)) => {
+                let location = if location.is_empty() { name.to_string() } else { location };
+                self.fail(name, "load", &location, &message);
+                Err(format!("{location}: {message}"))
+            }
+        }
+    }
+
+    /// Called before `pcap.snapshot` reads the per-stream files, to flush their writers.
+    pub fn set_pcap_flush(&mut self, flush: Box<dyn FnMut()>) {
+        self.shared.borrow_mut().pcap_flush = Some(flush);
+    }
+
+    /// The name resolution history `pcap.nameResolutionHistory()` returns.
+    pub fn set_name_history(&mut self, history: BTreeMap<i64, BTreeMap<String, (String, String)>>) {
+        self.shared.borrow_mut().name_history = history;
+    }
+
+    pub fn has_hook(&self, hook: Hook) -> bool {
+        self.scripts.iter().any(|s| s.hooks[hook.index()].is_some())
+    }
+
+    pub fn report(&self) -> HostReport {
+        HostReport {
+            scripts: self.scripts.len(),
+            hook_calls: self.hook_calls,
+            job_runs: self.job_runs,
+            failures: self.failures.list(),
+            skipped_fires: self.shared.borrow().scheduler.skipped,
+            heap_bytes: self.runtime.memory_usage().malloc_size.max(0) as u64,
+        }
+    }
+
+    /// Tags of the scheduled jobs with their cron and limit.
+    pub fn jobs(&self) -> Vec<(String, String, u64)> {
+        self.shared.borrow().scheduler.jobs.values().map(|j| (j.tag.clone(), j.cron.clone(), j.limit)).collect()
+    }
+
+    fn arm(&self) {
+        let until = self.epoch.elapsed() + self.budget;
+        self.deadline.store(until.as_nanos() as i64, Ordering::Relaxed);
+    }
+
+    fn disarm(&self) {
+        self.deadline.store(0, Ordering::Relaxed);
+    }
+
+    fn fail(&mut self, script: &str, during: &str, location: &str, message: &str) {
+        if self.failures.record(script, during, location, message) {
+            let at = if location.is_empty() { String::new() } else { format!(" at {location}") };
+            self.shared.borrow_mut().console.line(ConsoleLine {
+                level: Level::Error,
+                script: script.to_string(),
+                text: format!("{during} failed{at}: {message} (reported once; later repeats are counted)"),
+            });
+        }
+    }
+
+    /// Calls `hook` of every script that has it, in load order, with arguments made
+    /// afresh in the context by `args`. Returns each call's result.
+    fn call_each<'js, A, F>(&mut self, ctx: &Ctx<'js>, hook: Hook, mut args: F) -> Vec<Value<'js>>
+    where
+        F: FnMut(&Ctx<'js>) -> rquickjs::Result<A>,
+        A: IntoArgs<'js>,
+    {
+        let mut results = Vec::new();
+        for index in 0..self.scripts.len() {
+            let Some(function) = self.scripts[index].hooks[hook.index()].clone() else { continue };
+            let name = self.scripts[index].name.clone();
+            if let Some(value) = self.call_one(ctx, &name, hook.name(), function, &mut args) {
+                results.push(value);
+            }
+        }
+        results
+    }
+
+    fn call_one<'js, A, F>(&mut self, ctx: &Ctx<'js>, script: &str, during: &str, function: Persistent<Function<'static>>, args: &mut F) -> Option<Value<'js>>
+    where
+        F: FnMut(&Ctx<'js>) -> rquickjs::Result<A>,
+        A: IntoArgs<'js>,
+    {
+        self.shared.borrow_mut().current_script = script.to_string();
+        self.hook_calls += 1;
+        let result = (|| {
+            let function = function.restore(ctx)?;
+            let args = args(ctx)?;
+            self.arm();
+            let result = function.call::<A, Value>(args);
+            self.disarm();
+            result
+        })()
+        .catch(ctx);
+        match result {
+            Ok(value) => Some(value),
+            Err(error) => {
+                let (location, message) = describe(error, self.budget);
+                self.fail(script, during, &location, &message);
+                // Give a script that blew its heap room to run again.
+                ctx.run_gc();
+                None
+            }
+        }
+    }
+
+    /// Work that helpers queued for after the current call: `hub.action` deliveries
+    /// and `jobs.run` requests.
+    fn after_call(&mut self) {
+        for _ in 0..64 {
+            let action = self.shared.borrow_mut().hub_actions.pop_front();
+            let requested = self.shared.borrow_mut().scheduler.requested.pop_front();
+            if action.is_none() && requested.is_none() {
+                return;
+            }
+            if let Some((name, object)) = action {
+                let context = self.context.clone();
+                context.with(|ctx| {
+                    self.call_each(&ctx, Hook::HubAction, |ctx| Ok((name.clone(), object.clone().restore(ctx)?)));
+                });
+            }
+            if let Some(tag) = requested {
+                self.run_job(&tag);
+            }
+        }
+    }
+
+    /// `onPacketCaptured(info)`: `info` is built by `fill` on a fresh object.
+    pub fn on_packet(&mut self, fill: impl Fn(&Ctx<'_>, &Object<'_>) -> rquickjs::Result<()>) {
+        if !self.has_hook(Hook::PacketCaptured) {
+            return;
+        }
+        let context = self.context.clone();
+        context.with(|ctx| {
+            let info = match Object::new(ctx.clone()).and_then(|o| fill(&ctx, &o).map(|_| o)) {
+                Ok(info) => info,
+                Err(_) => return,
+            };
+            self.call_each(&ctx, Hook::PacketCaptured, |_| Ok((info.clone(),)));
+        });
+        self.after_call();
+    }
+
+    /// `onItemCaptured(data)` with the item as JSON. Returns the item's `passed` and
+    /// `failed` after the hooks (set by `test.pass`/`test.fail`).
+    pub fn on_item(&mut self, item_json: &str) -> (bool, bool) {
+        if !self.has_hook(Hook::ItemCaptured) {
+            return (false, false);
+        }
+        let context = self.context.clone();
+        let verdict = context.with(|ctx| {
+            let Ok(data) = ctx.json_parse(item_json) else { return (false, false) };
+            self.call_each(&ctx, Hook::ItemCaptured, |_| Ok((data.clone(),)));
+            let flags = data.as_object().map(|o| (o.get::<_, bool>("passed").unwrap_or(false), o.get::<_, bool>("failed").unwrap_or(false)));
+            flags.unwrap_or((false, false))
+        });
+        self.after_call();
+        verdict
+    }
+
+    /// `onItemQueried(data)`: each script's returned object replaces the item for the
+    /// next; the last is the answer (JSON). No hook or no object returned: unchanged.
+    pub fn on_item_queried(&mut self, item_json: &str) -> String {
+        if !self.has_hook(Hook::ItemQueried) {
+            return item_json.to_string();
+        }
+        let context = self.context.clone();
+        let answer = context.with(|ctx| {
+            let Ok(mut data) = ctx.json_parse(item_json) else { return item_json.to_string() };
+            for index in 0..self.scripts.len() {
+                let Some(function) = self.scripts[index].hooks[Hook::ItemQueried.index()].clone() else { continue };
+                let name = self.scripts[index].name.clone();
+                let current = data.clone();
+                if let Some(returned) = self.call_one(&ctx, &name, Hook::ItemQueried.name(), function, &mut |_| Ok((current.clone(),))) {
+                    if returned.is_object() {
+                        data = returned;
+                    }
+                }
+            }
+            ctx.json_stringify(data).ok().flatten().and_then(|s| s.to_string().ok()).unwrap_or_else(|| item_json.to_string())
+        });
+        self.after_call();
+        answer
+    }
+
+    /// `onHubAction(action, object)` with the object as JSON.
+    pub fn on_hub_action(&mut self, action: &str, object_json: &str) {
+        let context = self.context.clone();
+        context.with(|ctx| {
+            let Ok(object) = ctx.json_parse(object_json) else { return };
+            self.call_each(&ctx, Hook::HubAction, |_| Ok((action.to_string(), object.clone())));
+        });
+        self.after_call();
+    }
+
+    /// `onPodEvent(event)` with the event as JSON.
+    pub fn on_pod_event(&mut self, event_json: &str) {
+        let context = self.context.clone();
+        context.with(|ctx| {
+            let Ok(event) = ctx.json_parse(event_json) else { return };
+            self.call_each(&ctx, Hook::PodEvent, |_| Ok((event.clone(),)));
+        });
+        self.after_call();
+    }
+
+    /// Moves the clock to `now_ns` (capture time in replay) and runs the jobs due.
+    pub fn advance_clock(&mut self, now_ns: i64) {
+        let due = {
+            let mut shared = self.shared.borrow_mut();
+            if shared.now.is_some_and(|n| n >= now_ns) {
+                return;
+            }
+            shared.now = Some(now_ns);
+            shared.scheduler.due(now_ns)
+        };
+        for tag in due {
+            self.run_job(&tag);
+        }
+    }
+
+    /// Runs one job, then `onJobPassed` or `onJobFailed`; a job that reached its limit
+    /// is removed.
+    fn run_job(&mut self, tag: &str) {
+        let job = {
+            let shared = self.shared.borrow();
+            shared.scheduler.jobs.get(tag).map(|j| (j.task.clone(), j.args.clone(), j.cron.clone(), j.limit, j.script.clone()))
+        };
+        let Some((task, args, cron, limit, script)) = job else { return };
+        self.job_runs += 1;
+        let context = self.context.clone();
+        let error = context.with(|ctx| {
+            self.shared.borrow_mut().current_script = script.clone();
+            let outcome = (|| {
+                let task = task.restore(&ctx)?;
+                let mut call_args = rquickjs::function::Args::new(ctx.clone(), args.len());
+                for arg in args {
+                    call_args.push_arg(arg.restore(&ctx)?)?;
+                }
+                self.arm();
+                let result = task.call_arg::<Value>(call_args);
+                self.disarm();
+                result
+            })()
+            .catch(&ctx);
+            let error = match outcome {
+                Ok(_) => None,
+                Err(e) => {
+                    let (location, message) = describe(e, self.budget);
+                    self.fail(&script, &format!("job {tag}"), &location, &message);
+                    Some(message)
+                }
+            };
+            let limit_value = limit as f64;
+            match &error {
+                None => {
+                    self.call_each(&ctx, Hook::JobPassed, |_| Ok((tag.to_string(), cron.clone(), limit_value)));
+                }
+                Some(message) => {
+                    self.call_each(&ctx, Hook::JobFailed, |_| Ok((tag.to_string(), cron.clone(), limit_value, message.clone())));
+                }
+            }
+            error
+        });
+        let _ = error;
+        {
+            let mut shared = self.shared.borrow_mut();
+            let finished = shared.scheduler.jobs.get_mut(tag).map(|j| {
+                j.runs += 1;
+                j.limit != 0 && j.runs >= j.limit
+            });
+            if finished == Some(true) {
+                shared.scheduler.jobs.remove(tag);
+            }
+        }
+        self.after_call();
+    }
+}

@@ -1,0 +1,27 @@
+//! The ES5 script runtime (QuickJS through rquickjs): users' scripts with their own
+//! script scope and a shared global `this`, the hooks Remora calls, and the helpers of
+//! the public scripting API (`console`, `test`, `env`, `file`, `pcap`, `jobs`, `hub`, ...).
+//!
+//! One [`ScriptHost`] per process, on one thread. Every call into JavaScript runs under
+//! a time budget and the runtime under a memory limit: a hook that throws, loops or
+//! exhausts memory is stopped and reported with its script and line, and the next call
+//! runs as usual.
+
+mod console;
+mod failures;
+mod helpers;
+mod host;
+mod jobs;
+mod load;
+mod sandbox;
+
+pub use console::{ConsoleLine, ConsoleSink, Level};
+pub use failures::Failure;
+pub use host::{Hook, HostConfig, HostReport, ScriptHost, ScriptSummary};
+pub use jobs::Clock;
+pub use load::{script_files, LoadError};
+
+/// Helpers of the public API that exist but throw "not available yet" (`ns.name`).
+pub fn pending_helpers() -> Vec<String> {
+    helpers::pending::names().collect()
+}

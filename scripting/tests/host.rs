@@ -1,0 +1,182 @@
+//! The script host as scripts see it: scopes, hooks, helpers, jobs and containment.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use remora_scripting::{Clock, ConsoleLine, HostConfig, ScriptHost};
+
+struct Harness {
+    host: ScriptHost,
+    lines: Rc<RefCell<Vec<ConsoleLine>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    fn new(configure: impl FnOnce(&mut HostConfig)) -> Harness {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = HostConfig::new(dir.path().join("data"));
+        config.clock = Clock::Capture;
+        config.call_budget = Duration::from_millis(100);
+        config.memory_limit = 32 << 20;
+        configure(&mut config);
+        let lines = Rc::new(RefCell::new(Vec::new()));
+        let sink = lines.clone();
+        let host = ScriptHost::new(config, Box::new(move |line: ConsoleLine| sink.borrow_mut().push(line))).expect("host");
+        Harness { host, lines, _dir: dir }
+    }
+
+    fn printed(&self) -> Vec<String> {
+        self.lines.borrow().iter().map(|l| l.to_string()).collect()
+    }
+
+    fn data_dir(&self) -> std::path::PathBuf {
+        self._dir.path().join("data").canonicalize().expect("data dir")
+    }
+}
+
+const ITEM: &str = r#"{"protocol":{"name":"http"},"request":{"method":"GET","path":"/a"},"response":{"status":500},"passed":false,"failed":false}"#;
+
+#[test]
+fn script_scope_is_private_and_this_is_shared() {
+    let mut h = Harness::new(|_| {});
+    h.host.load_source("a.js", "var counter = 1; this.shared = 'from a'; function onItemCaptured(data) { counter++; console.log('a', counter, shared); }").expect("loads");
+    h.host.load_source("b.js", "var counter = 100; function onItemCaptured(data) { counter++; console.log('b', counter, this.shared); }").expect("loads");
+    h.host.on_item(ITEM);
+    assert_eq!(h.printed(), ["[a.js] a 2 from a", "[b.js] b 101 from a"]);
+}
+
+#[test]
+fn console_joins_arguments_and_prints_objects_as_json() {
+    let mut h = Harness::new(|_| {});
+    h.host.load_source("c.js", "console.log('x is', 1, {a: [1, 'b']}, null, undefined, true); console.error('bad', 2);").expect("loads");
+    assert_eq!(h.printed(), [r#"[c.js] x is 1 {"a":[1,"b"]} null undefined true"#, "[c.js] error: bad 2"]);
+}
+
+#[test]
+fn test_helpers_mark_the_item_and_queried_return_replaces_it() {
+    let mut h = Harness::new(|_| {});
+    h.host.load_source("t.js", "function onItemCaptured(data) { if (data.response.status === 500) test.fail(data); }\nfunction onItemQueried(data) { if (data.response.status == 500) { data.note = 'seen'; return test.fail(data); } }").expect("loads");
+    assert_eq!(h.host.on_item(ITEM), (false, true));
+    let answer: serde_json::Value = serde_json::from_str(&h.host.on_item_queried(ITEM)).expect("json");
+    assert_eq!((answer["failed"].as_bool(), answer["note"].as_str()), (Some(true), Some("seen")));
+}
+
+#[test]
+fn env_comes_from_the_config() {
+    let mut h = Harness::new(|c| {
+        c.env.insert("SLACK_AUTH_TOKEN".into(), "foo".into());
+        c.env.insert("SLACK_CHANNEL_ID".into(), "bar".into());
+    });
+    h.host.load_source("e.js", "console.log(JSON.stringify(env));").expect("loads");
+    assert_eq!(h.printed(), [r#"[e.js] {"SLACK_AUTH_TOKEN":"foo","SLACK_CHANNEL_ID":"bar"}"#]);
+}
+
+#[test]
+fn syntax_errors_name_file_and_line_and_others_still_load() {
+    let mut h = Harness::new(|_| {});
+    let err = h.host.load_source("broken.js", "var a = 1;\nvar b = ;\n").expect_err("syntax error");
+    assert!(err.starts_with("broken.js:2:"), "{err}");
+    h.host.load_source("fine.js", "function onItemCaptured(d) { console.log('fine'); }").expect("loads");
+    h.host.on_item(ITEM);
+    assert!(h.printed().iter().any(|l| l == "[fine.js] fine"));
+    assert_eq!(h.host.report().failures[0].during, "load");
+}
+
+#[test]
+fn hostile_hooks_are_stopped_reported_once_and_capture_goes_on() {
+    let mut h = Harness::new(|_| {});
+    h.host.load_source("loop.js", "function onItemCaptured(d) {\n  var i = 0;\n  while (true) { i++; }\n}").expect("loads");
+    h.host.load_source("bomb.js", "function onItemCaptured(d) {\n  var a = []; while (true) { a.push(new Array(100000).join('x') + a.length); }\n}").expect("loads");
+    h.host.load_source("throw.js", "function onItemCaptured(d) {\n  throw new Error('boom ' + d.request.path);\n}").expect("loads");
+    h.host.load_source("ok.js", "var n = 0; function onItemCaptured(d) { n++; } function onJobPassed() {} this.count = function() { return n; };").expect("loads");
+    for _ in 0..3 {
+        h.host.on_item(ITEM);
+    }
+    h.host.load_source("after.js", "console.log('ok saw', count());").expect("loads");
+    let printed = h.printed();
+    assert!(printed.contains(&"[after.js] ok saw 3".to_string()), "{printed:?}");
+    let failures = h.host.report().failures;
+    let by_script: Vec<(&str, &str, u64)> = failures.iter().map(|f| (f.script.as_str(), f.location.as_str(), f.count)).collect();
+    // QuickJS places an interrupted loop at its function's first line.
+    assert!(by_script.contains(&("loop.js", "loop.js:1", 3)), "{failures:?}");
+    assert!(by_script.contains(&("throw.js", "throw.js:2", 3)), "{failures:?}");
+    assert!(failures.iter().any(|f| f.script == "bomb.js" && f.message.contains("out of memory") && f.count == 3), "{failures:?}");
+    assert!(failures.iter().any(|f| f.script == "loop.js" && f.message.contains("time budget")));
+    let reported: Vec<&String> = printed.iter().filter(|l| l.contains("failed at")).collect();
+    assert_eq!(reported.len(), 3, "each failure shown once: {reported:?}");
+}
+
+#[test]
+fn jobs_fire_on_capture_time_with_limit_and_arguments() {
+    let mut h = Harness::new(|_| {});
+    h.host
+        .load_source(
+            "j.js",
+            "var runs = [];\nfunction tick(label) { runs.push(label); console.log('tick', label, runs.length); }\njobs.schedule('minutely', '0 */1 * * * *', tick, 0, 'm');\njobs.schedule('twice', '*/10 * * * * *', tick, 2, 't');\nfunction onJobPassed(tag, cron, limit) { if (tag === 'twice') console.log('passed', tag, cron, limit); }\n",
+        )
+        .expect("loads");
+    assert_eq!(h.host.jobs().len(), 2);
+    let start = 1_700_000_005_000_000_000i64;
+    for second in 0..600 {
+        h.host.advance_clock(start + second * 1_000_000_000);
+    }
+    let printed = h.printed();
+    assert_eq!(printed.iter().filter(|l| l.contains("tick m")).count(), 10, "ten minutes, ten runs");
+    assert_eq!(printed.iter().filter(|l| l.contains("tick t")).count(), 2, "the limit stops it");
+    assert!(printed.contains(&"[j.js] passed twice */10 * * * * * 2".to_string()), "{printed:?}");
+    assert_eq!(h.host.jobs().len(), 1, "a job that reached its limit is removed");
+}
+
+#[test]
+fn failing_job_reports_and_calls_on_job_failed() {
+    let mut h = Harness::new(|_| {});
+    h.host
+        .load_source("f.js", "jobs.schedule('bad', '* * * * * *', function () { null.x; });\nfunction onJobFailed(tag, cron, limit, err) { console.log('failed', tag, err); }")
+        .expect("loads");
+    h.host.advance_clock(1_700_000_000_000_000_000);
+    h.host.advance_clock(1_700_000_001_000_000_000);
+    let printed = h.printed();
+    assert!(printed.iter().any(|l| l.starts_with("[f.js] failed bad") && l.contains("null")), "{printed:?}");
+    assert!(printed.iter().any(|l| l.contains("job bad failed at f.js:1")), "{printed:?}");
+}
+
+#[test]
+fn bad_arguments_to_helpers_are_exceptions_naming_the_helper() {
+    let mut h = Harness::new(|_| {});
+    h.host
+        .load_source(
+            "args.js",
+            "try { jobs.schedule('x', 'not cron', function(){}); } catch (e) { console.log(e.message); }\ntry { test.pass(3); } catch (e) { console.log(e.message); }\ntry { file.write('../escape.txt', 'x'); } catch (e) { console.log(e.message); }\ntry { kfl.match('http', {}); } catch (e) { console.log(e.message); }",
+        )
+        .expect("loads");
+    let printed = h.printed();
+    assert!(printed[0].contains("jobs.schedule: job \"x\": cron \"not cron\""), "{printed:?}");
+    assert!(printed[1].contains("test.pass: the argument must be an object"), "{printed:?}");
+    assert!(printed[2].contains("file.write: \"../escape.txt\" leaves the data directory"), "{printed:?}");
+    assert!(printed[3].contains("kfl.match: not available yet"), "{printed:?}");
+}
+
+#[test]
+fn file_helpers_work_inside_the_data_directory() {
+    let mut h = Harness::new(|_| {});
+    h.host
+        .load_source(
+            "files.js",
+            "file.write('example.txt', 'hello');\nfile.append('example.txt', ' world');\nfile.mkdir('example/folder/here');\nfile.copy('example.txt', 'example2.txt');\nfile.move('example.txt', 'example/folder/here/');\nvar t = file.temp('bar', 'example/folder/here', 'json');\nvar d = file.mkdirTemp('foo', 'example');\nfile.delete('example2.txt');\nvar tar = file.tar('example');\nconsole.log(t.indexOf('example/folder/here/bar') > 0, /\\.json$/.test(t), d.indexOf('example/foo') > 0, /remora_[0-9]+\\.tar\\.gz$/.test(tar));",
+        )
+        .expect("loads");
+    assert_eq!(h.printed(), ["[files.js] true true true true"]);
+    let root = h.data_dir();
+    assert_eq!(std::fs::read_to_string(root.join("example/folder/here/example.txt")).expect("moved"), "hello world");
+    assert!(!root.join("example2.txt").exists());
+}
+
+#[test]
+fn hub_action_reaches_on_hub_action_after_the_call() {
+    let mut h = Harness::new(|_| {});
+    h.host.load_source("w.js", "function onItemCaptured(d) { hub.action('count', {path: d.request.path}); console.log('sent'); }").expect("loads");
+    h.host.load_source("h.js", "function onHubAction(action, object) { console.log('hub got', action, object.path); }").expect("loads");
+    h.host.on_item(ITEM);
+    assert_eq!(h.printed(), ["[w.js] sent", "[h.js] hub got count /a"]);
+}
