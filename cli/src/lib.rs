@@ -1,5 +1,8 @@
 //! The `remora` command line's library: each subcommand in its own module.
 
+mod env_config;
 pub mod replay;
+mod scripted;
+pub mod scripts;
 mod summary;
 mod table;

@@ -20,12 +20,16 @@ struct Cli {
 enum Command {
     /// Replay capture files offline: items on stdout, a summary on stderr.
     Replay(remora::replay::ReplayArgs),
+    /// Work with scripts.
+    #[command(subcommand)]
+    Scripts(remora::scripts::ScriptsCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Replay(args) => remora::replay::run(args),
+        Command::Scripts(command) => remora::scripts::run(command),
     };
     match result {
         Ok(code) => code,

@@ -11,9 +11,11 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use remora_model::{Item, Node};
 use remora_sidecar::dissect::DissectLimits;
 use remora_sidecar::pcap_store::PcapStore;
-use remora_sidecar::pipeline::{Pipeline, PipelineConfig};
-use remora_sidecar::replay::replay_file;
+use remora_scripting::Clock;
+use remora_sidecar::pipeline::{Pipeline, PipelineConfig, Sink};
+use remora_sidecar::replay::{replay_file, ReplayError};
 
+use crate::scripted::{flush_before_snapshot, ScriptedSink};
 use crate::summary::Summary;
 use crate::table::TableWriter;
 
@@ -50,11 +52,43 @@ pub struct ReplayArgs {
     /// No summary on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub scripting: ScriptArgs,
+}
+
+/// Options for running scripts during the replay.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ScriptArgs {
+    /// Run the scripts of this folder (every `*.js`) or file; repeatable.
+    #[arg(long = "scripts", value_name = "PATH")]
+    pub scripts: Vec<PathBuf>,
+    /// An `env` value for the scripts (repeatable; wins over --config).
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = crate::env_config::parse_env_flag)]
+    pub env: Vec<(String, String)>,
+    /// A YAML config whose `scripting.env` map becomes `env` (the reference's layout).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The scripts' data directory: `file.*` works inside it only, and per-stream PCAPs
+    /// go to its `pcaps/` [default: a new directory under the system's temp folder].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Longest a single hook or job call may run before it is stopped.
+    #[arg(long, value_name = "MS", default_value_t = 250)]
+    pub script_budget_ms: u64,
+    /// Memory the scripts' heap may use.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    pub script_memory_mib: usize,
 }
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let output = args.output.unwrap_or(if std::io::stdout().is_terminal() { Output::Table } else { Output::Json });
-    let pcap = match &args.pcap_dir {
+    let mut scripts = match args.scripting.scripts.is_empty() {
+        true => None,
+        false => Some(crate::scripts::start_host(&args.scripting, Clock::Capture)?),
+    };
+    // Scripts get per-stream PCAPs (pcap.path, pcap.snapshot) in their data directory.
+    let pcap_dir = args.pcap_dir.clone().or_else(|| scripts.as_ref().map(|s| s.data_dir.join("pcaps")));
+    let pcap = match &pcap_dir {
         Some(dir) => Some(PcapStore::new(dir).context("--pcap-dir")?),
         None => None,
     };
@@ -66,6 +100,10 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         ..PipelineConfig::default()
     };
     let mut pipeline = Pipeline::new(config, pcap);
+    if let Some(scripts) = &mut scripts {
+        scripts.host.set_pcap_dir(pcap_dir.clone());
+        flush_before_snapshot(&mut scripts.host, pipeline.pcap_store());
+    }
 
     let total_bytes: u64 = args.files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
     let progress = ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr());
@@ -76,43 +114,76 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     );
 
     let (writer, batches) = spawn_writer(output);
-    let mut batch = Vec::with_capacity(ITEM_BATCH);
-    let mut sink = |item: Item| {
-        batch.push(item);
-        if batch.len() == ITEM_BATCH {
-            // A closed channel means the writer stopped (the reader of stdout went away).
-            let _ = batches.send(std::mem::replace(&mut batch, Vec::with_capacity(ITEM_BATCH)));
-        }
-    };
+    let mut batcher = ItemBatcher { batch: Vec::with_capacity(ITEM_BATCH), to_writer: batches };
     let started = Instant::now();
-    let mut failures = Vec::new();
-    let mut done_bytes = 0u64;
-    for file in &args.files {
-        progress.set_message(file.display().to_string());
-        let mut on_progress = |read: u64| progress.set_position(done_bytes + read);
-        match replay_file(file, &mut pipeline, &mut sink, &mut on_progress) {
-            Ok(_) => {}
-            Err(e) => {
-                progress.suspend(|| eprintln!("remora: error: {e}"));
-                failures.push(e);
-            }
+    let failures = match &mut scripts {
+        Some(scripts) => {
+            let mut sink = ScriptedSink::new(&mut scripts.host, &mut batcher);
+            replay_files(&args.files, &mut pipeline, &mut sink, &progress)
         }
-        done_bytes += std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
-    }
+        None => replay_files(&args.files, &mut pipeline, &mut batcher, &progress),
+    };
     progress.finish_and_clear();
-    let _ = batches.send(batch);
-    drop(batches);
+    batcher.finish();
     writer.join().map_err(|_| anyhow::anyhow!("the item writer thread panicked"))?;
 
     if !args.quiet {
-        let summary = Summary { files: args.files.len(), failed_files: failures.len(), elapsed: started.elapsed(), stats: pipeline.stats(), pcap: pipeline.pcap_store(), pcap_dir: args.pcap_dir.as_deref() };
+        let pcap = pipeline.pcap_store().and_then(|store| store.lock().ok().map(|s| (s.stats, s.last_error().map(str::to_string))));
+        let summary = Summary {
+            files: args.files.len(),
+            failed_files: failures.len(),
+            elapsed: started.elapsed(),
+            stats: pipeline.stats(),
+            pcap,
+            pcap_dir: pcap_dir.as_deref(),
+            scripts: scripts.as_ref().map(|s| (s.host.report(), s.data_dir.as_path())),
+        };
         eprint!("{summary}");
     }
     Ok(if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
+/// Replays each file in turn; a file that fails is reported and the next one goes on.
+fn replay_files(files: &[PathBuf], pipeline: &mut Pipeline, sink: &mut impl Sink, progress: &ProgressBar) -> Vec<ReplayError> {
+    let mut failures = Vec::new();
+    let mut done_bytes = 0u64;
+    for file in files {
+        progress.set_message(file.display().to_string());
+        let mut on_progress = |read: u64| progress.set_position(done_bytes + read);
+        if let Err(e) = replay_file(file, pipeline, sink, &mut on_progress) {
+            progress.suspend(|| eprintln!("remora: error: {e}"));
+            failures.push(e);
+        }
+        done_bytes += std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    }
+    failures
+}
+
 /// Items handed to the writer thread at a time.
 const ITEM_BATCH: usize = 256;
+
+/// Collects items into batches for the writer thread.
+struct ItemBatcher {
+    batch: Vec<Item>,
+    to_writer: std::sync::mpsc::SyncSender<Vec<Item>>,
+}
+
+impl Sink for ItemBatcher {
+    fn item(&mut self, item: Item) {
+        self.batch.push(item);
+        if self.batch.len() == ITEM_BATCH {
+            // A closed channel means the writer stopped (the reader of stdout went away).
+            let _ = self.to_writer.send(std::mem::replace(&mut self.batch, Vec::with_capacity(ITEM_BATCH)));
+        }
+    }
+}
+
+impl ItemBatcher {
+    /// Sends what is left; dropping the sender tells the writer there is no more.
+    fn finish(self) {
+        let _ = self.to_writer.send(self.batch);
+    }
+}
 
 /// Formats and prints items on a thread of its own, so that dissection and output run
 /// side by side. The bounded channel holds the pipeline back if output is slower.

@@ -4,7 +4,8 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
-use remora_sidecar::pcap_store::PcapStore;
+use remora_scripting::HostReport;
+use remora_sidecar::pcap_store::PcapStoreStats;
 use remora_sidecar::pipeline::PipelineStats;
 
 pub struct Summary<'a> {
@@ -12,8 +13,11 @@ pub struct Summary<'a> {
     pub failed_files: usize,
     pub elapsed: Duration,
     pub stats: PipelineStats,
-    pub pcap: Option<&'a PcapStore>,
+    /// The per-stream PCAP store's counts and first error.
+    pub pcap: Option<(PcapStoreStats, Option<String>)>,
     pub pcap_dir: Option<&'a Path>,
+    /// The scripts' report and data directory, when scripts ran.
+    pub scripts: Option<(HostReport, &'a Path)>,
 }
 
 impl fmt::Display for Summary<'_> {
@@ -58,12 +62,28 @@ impl fmt::Display for Summary<'_> {
             "skipped packets: {} malformed, {} not IP, {} other transport ({} IP fragments), {} out of window",
             s.malformed_packets, s.non_ip_packets, s.other_transport_packets, s.ip_fragments, r.out_of_window_segments
         )?;
-        if let (Some(store), Some(dir)) = (self.pcap, self.pcap_dir) {
-            write!(f, "pcap: {} files, {} packets in {}", store.stats.files, store.stats.packets, dir.display())?;
-            if store.stats.write_errors > 0 {
-                write!(f, "; {} packets not written ({})", store.stats.write_errors, store.last_error().unwrap_or("unknown error"))?;
+        if let (Some((stats, error)), Some(dir)) = (&self.pcap, self.pcap_dir) {
+            write!(f, "pcap: {} files, {} packets in {}", stats.files, stats.packets, dir.display())?;
+            if stats.write_errors > 0 {
+                write!(f, "; {} packets not written ({})", stats.write_errors, error.as_deref().unwrap_or("unknown error"))?;
             }
             writeln!(f)?;
+        }
+        if let Some((report, data_dir)) = &self.scripts {
+            let failures: u64 = report.failures.iter().map(|f| f.count).sum();
+            writeln!(
+                f,
+                "scripts: {} loaded, {} hook calls, {} job runs, {} failures ({} distinct), data directory {}",
+                report.scripts,
+                report.hook_calls,
+                report.job_runs,
+                failures,
+                report.failures.len(),
+                data_dir.display()
+            )?;
+            if report.skipped_fires > 0 {
+                writeln!(f, "scripts: {} job fire times skipped over long gaps in the capture", report.skipped_fires)?;
+            }
         }
         Ok(())
     }

@@ -299,9 +299,33 @@ impl ScriptHost {
         self.shared.borrow_mut().pcap_flush = Some(flush);
     }
 
+    /// Where `pcap.path` and `pcap.snapshot` find the per-stream files.
+    pub fn set_pcap_dir(&mut self, dir: Option<PathBuf>) {
+        self.shared.borrow_mut().pcap_dir = dir;
+    }
+
     /// The name resolution history `pcap.nameResolutionHistory()` returns.
     pub fn set_name_history(&mut self, history: BTreeMap<i64, BTreeMap<String, (String, String)>>) {
         self.shared.borrow_mut().name_history = history;
+    }
+
+    /// Every helper function the scripts can call, as `ns.name` (`jobs.scheduler.stop`).
+    pub fn helper_names(&self) -> Vec<String> {
+        const LIST: &str = r#"(function () {
+            var out = [];
+            function walk(prefix, object, depth) {
+                for (var key in object) {
+                    var value = object[key];
+                    if (typeof value === 'function') out.push(prefix + key);
+                    else if (value && typeof value === 'object' && depth < 3) walk(prefix + key + '.', value, depth + 1);
+                }
+            }
+            ['console', 'test', 'file', 'pcap', 'jobs', 'hub', 'kfl', 'vendor', 'chatgpt', 'wrapper', 'utils', 'prometheus'].forEach(function (ns) {
+                if (this[ns]) walk(ns + '.', this[ns], 0);
+            }, this);
+            return out;
+        }).call(this)"#;
+        self.context.with(|ctx| ctx.eval::<Vec<String>, _>(LIST).unwrap_or_default())
     }
 
     pub fn has_hook(&self, hook: Hook) -> bool {
@@ -487,6 +511,14 @@ impl ScriptHost {
             self.call_each(&ctx, Hook::PodEvent, |_| Ok((event.clone(),)));
         });
         self.after_call();
+    }
+
+    /// Forgets the clock's time (a new capture starts); jobs fire again from the next
+    /// time given.
+    pub fn reset_clock(&mut self) {
+        let mut shared = self.shared.borrow_mut();
+        shared.now = None;
+        shared.scheduler.reset();
     }
 
     /// Moves the clock to `now_ns` (capture time in replay) and runs the jobs due.

@@ -80,6 +80,13 @@ impl Scheduler {
         Ok(())
     }
 
+    /// Forgets every job's next fire time (the clock starts over).
+    pub fn reset(&mut self) {
+        for job in self.jobs.values_mut() {
+            job.next = None;
+        }
+    }
+
     /// Tags of the jobs due at `now`, once per fire time, in time order; moves each
     /// job's next fire time on.
     pub fn due(&mut self, now: i64) -> Vec<String> {

@@ -116,6 +116,15 @@ impl PcapStore {
         }
     }
 
+    /// Writes out what the open files buffer, so that readers see every packet so far.
+    pub fn flush_all(&mut self) {
+        for open in self.open.values_mut() {
+            if let Err(e) = open.file.flush() {
+                self.last_error.get_or_insert(e.to_string());
+            }
+        }
+    }
+
     pub fn close_all(&mut self) {
         let ids: Vec<u64> = self.open.keys().copied().collect();
         for id in ids {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use remora_model::{Endpoint, Item, Node};
 use rustc_hash::FxHashMap;
@@ -14,6 +14,50 @@ use crate::dissect::{self, CloseReason, Detection, DissectLimits, DissectStats, 
 use crate::flow::{Dir, FlowKey, Peer, Timestamp, Transport};
 use crate::pcap_store::PcapStore;
 use crate::reassembly::{Chunk, HalfStream, ReassemblyBudget, ReassemblyLimits, ReassemblyStats};
+
+/// Where the pipeline's output goes: items, and, when asked for, a view of each packet.
+/// A closure taking items is a sink.
+pub trait Sink {
+    fn item(&mut self, item: Item);
+
+    /// Whether [`Sink::packet`] should be called for every IP packet.
+    fn wants_packets(&self) -> bool {
+        false
+    }
+
+    /// One decoded IP packet, before its bytes reach a dissector.
+    fn packet(&mut self, _packet: &PacketView<'_>) {}
+
+    /// Capture time has reached `now` (called before each packet is processed).
+    fn clock(&mut self, _now: Timestamp) {}
+}
+
+impl<F: FnMut(Item)> Sink for F {
+    fn item(&mut self, item: Item) {
+        self(item)
+    }
+}
+
+/// What `onPacketCaptured(info)` is built from.
+#[derive(Debug, Clone, Copy)]
+pub struct PacketView<'a> {
+    pub ts: Timestamp,
+    /// Bytes captured and bytes on the wire.
+    pub captured: u32,
+    pub wire: u32,
+    pub fragmented: bool,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// Ports for TCP and UDP.
+    pub ports: Option<(u16, u16)>,
+    /// `tcp`, `udp`, `icmp`, `icmpv6`, or the IP protocol number.
+    pub transport: &'a str,
+    pub tcp_flags: Option<u8>,
+    /// The stream (PCAP base name) of a TCP/UDP packet.
+    pub stream: Option<&'a str>,
+    /// The source is one of the worker's own addresses.
+    pub outgoing: bool,
+}
 
 /// Who is capturing, and the limits that bound memory.
 #[derive(Debug, Clone)]
@@ -120,7 +164,8 @@ pub struct Pipeline {
     budget: ReassemblyBudget,
     stats: PipelineStats,
     exchanges: Vec<Exchange>,
-    pcap: Option<PcapStore>,
+    /// Shared with whoever must flush it before reading the files (`pcap.snapshot`).
+    pcap: Option<Arc<Mutex<PcapStore>>>,
     now: Timestamp,
     next_sweep: Timestamp,
 }
@@ -134,7 +179,7 @@ impl Pipeline {
             next_stream: 0,
             stats: PipelineStats::default(),
             exchanges: Vec::new(),
-            pcap,
+            pcap: pcap.map(|store| Arc::new(Mutex::new(store))),
             now: Timestamp::default(),
             next_sweep: Timestamp::default(),
         }
@@ -151,17 +196,19 @@ impl Pipeline {
         stats
     }
 
-    pub fn pcap_store(&self) -> Option<&PcapStore> {
-        self.pcap.as_ref()
+    /// The per-stream PCAP store, when the pipeline keeps one.
+    pub fn pcap_store(&self) -> Option<Arc<Mutex<PcapStore>>> {
+        self.pcap.clone()
     }
 
     /// Takes one captured frame; items completed by it go to `sink`.
-    pub fn packet(&mut self, link: LinkType, link_number: i32, ts: Timestamp, frame: &[u8], wire_len: u32, sink: &mut impl FnMut(Item)) {
+    pub fn packet(&mut self, link: LinkType, link_number: i32, ts: Timestamp, frame: &[u8], wire_len: u32, sink: &mut impl Sink) {
         self.stats.packets += 1;
         self.stats.bytes += u64::from(wire_len);
         if ts > self.now {
             self.now = ts;
         }
+        sink.clock(ts);
         if self.now >= self.next_sweep {
             self.sweep(sink);
         }
@@ -179,9 +226,24 @@ impl Pipeline {
         let (transport, src_port, dst_port) = match packet.transport {
             Wire::Tcp(seg) => (Transport::Tcp, seg.src_port, seg.dst_port),
             Wire::Udp { src_port, dst_port, .. } => (Transport::Udp, src_port, dst_port),
-            Wire::Other { .. } => {
+            Wire::Other { protocol } => {
                 self.stats.other_transport_packets += 1;
                 self.stats.ip_fragments += u64::from(packet.fragmented);
+                if sink.wants_packets() {
+                    let number;
+                    let transport = match protocol {
+                        1 => "icmp",
+                        58 => "icmpv6",
+                        6 => "tcp",
+                        17 => "udp",
+                        other => {
+                            number = other.to_string();
+                            number.as_str()
+                        }
+                    };
+                    let view = PacketView { ts, captured: frame.len() as u32, wire: wire_len, fragmented: packet.fragmented, src: packet.src, dst: packet.dst, ports: None, transport, tcp_flags: None, stream: None, outgoing: self.config.local_ips.contains(&packet.src) };
+                    sink.packet(&view);
+                }
                 return;
             }
         };
@@ -206,8 +268,30 @@ impl Pipeline {
         let (next_stream, stats) = (&mut self.next_stream, &mut self.stats);
         let flow = self.flows.entry(key).or_insert_with(|| Box::new(new_flow(next_stream, stats, transport, src, dst, ts)));
         flow.last_seen = ts;
-        if let Some(store) = &mut self.pcap {
-            store.write(flow.id, &flow.stream, link_number, ts, frame, wire_len);
+        if let Some(store) = &self.pcap {
+            if let Ok(mut store) = store.lock() {
+                store.write(flow.id, &flow.stream, link_number, ts, frame, wire_len);
+            }
+        }
+        if sink.wants_packets() {
+            let (transport, tcp_flags) = match &packet.transport {
+                Wire::Tcp(seg) => ("tcp", Some(seg.flags)),
+                _ => ("udp", None),
+            };
+            let view = PacketView {
+                ts,
+                captured: frame.len() as u32,
+                wire: wire_len,
+                fragmented: packet.fragmented,
+                src: packet.src,
+                dst: packet.dst,
+                ports: Some((src_port, dst_port)),
+                transport,
+                tcp_flags,
+                stream: Some(&flow.stream),
+                outgoing: self.config.local_ips.contains(&packet.src),
+            };
+            sink.packet(&view);
         }
         let dir = if flow.peers[0] == src { Dir::Forward } else { Dir::Reverse };
         let limits = self.config.dissect;
@@ -242,32 +326,36 @@ impl Pipeline {
     /// Ends a capture (one file, or the live capture): every open flow is closed and
     /// emits what it holds. The pipeline can then take another capture with its own
     /// clock; stream numbers go on.
-    pub fn finish(&mut self, sink: &mut impl FnMut(Item)) {
+    pub fn finish(&mut self, sink: &mut impl Sink) {
         let mut keys: Vec<(u64, FlowKey)> = self.flows.iter().map(|(k, f)| (f.id, *k)).collect();
         keys.sort_unstable_by_key(|(id, _)| *id);
         for (_, key) in keys {
             self.close_flow(&key, CloseReason::EndOfCapture, sink);
         }
-        if let Some(store) = &mut self.pcap {
-            store.close_all();
+        if let Some(store) = &self.pcap {
+            if let Ok(mut store) = store.lock() {
+                store.close_all();
+            }
         }
         self.now = Timestamp::default();
         self.next_sweep = Timestamp::default();
     }
 
     /// Ends a flow and forgets it.
-    fn close_flow(&mut self, key: &FlowKey, reason: CloseReason, sink: &mut impl FnMut(Item)) {
+    fn close_flow(&mut self, key: &FlowKey, reason: CloseReason, sink: &mut impl Sink) {
         self.end_flow(key, reason, sink);
         if let Some(flow) = self.flows.remove(key) {
-            if let Some(store) = &mut self.pcap {
-                store.close(flow.id);
+            if let Some(store) = &self.pcap {
+                if let Ok(mut store) = store.lock() {
+                    store.close(flow.id);
+                }
             }
         }
     }
 
     /// Ends a flow's dissection: buffered bytes are flushed and pending requests become
     /// items. The flow stays in the table as `Closed` until removed.
-    fn end_flow(&mut self, key: &FlowKey, reason: CloseReason, sink: &mut impl FnMut(Item)) {
+    fn end_flow(&mut self, key: &FlowKey, reason: CloseReason, sink: &mut impl Sink) {
         let Some(flow) = self.flows.get_mut(key) else { return };
         let now = self.now;
         let limits = self.config.dissect;
@@ -288,7 +376,7 @@ impl Pipeline {
     }
 
     /// Closes idle flows and lets dissectors time out what waits too long.
-    fn sweep(&mut self, sink: &mut impl FnMut(Item)) {
+    fn sweep(&mut self, sink: &mut impl Sink) {
         self.next_sweep = Timestamp(self.now.0 + Timestamp::SECOND);
         let now = self.now;
         let (tcp_idle, udp_idle) = (self.config.tcp_idle_timeout_ns, self.config.udp_idle_timeout_ns);
@@ -304,7 +392,7 @@ impl Pipeline {
             } else if let FlowState::Dissecting(d) = &mut flow.state {
                 d.tick(now, &mut self.exchanges);
                 for exchange in self.exchanges.drain(..) {
-                    sink(make_item(&self.config, flow, exchange, &mut self.stats));
+                    sink.item(make_item(&self.config, flow, exchange, &mut self.stats));
                 }
             }
         }
@@ -347,9 +435,9 @@ fn new_flow(next_stream: &mut u64, stats: &mut PipelineStats, transport: Transpo
 }
 
 /// Turns the exchanges a flow produced into items.
-fn emit(config: &PipelineConfig, flow: &mut Flow, exchanges: &mut Vec<Exchange>, stats: &mut PipelineStats, sink: &mut impl FnMut(Item)) {
+fn emit(config: &PipelineConfig, flow: &mut Flow, exchanges: &mut Vec<Exchange>, stats: &mut PipelineStats, sink: &mut impl Sink) {
     for exchange in exchanges.drain(..) {
-        sink(make_item(config, flow, exchange, stats));
+        sink.item(make_item(config, flow, exchange, stats));
     }
 }
 

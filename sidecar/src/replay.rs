@@ -7,11 +7,10 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver};
 
 use pcap::{Capture, Offline, Precision};
-use remora_model::Item;
 
 use crate::decode::LinkType;
 use crate::flow::Timestamp;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, Sink};
 
 /// Why a capture file could not be read, worded for the user.
 #[derive(Debug, thiserror::Error)]
@@ -52,7 +51,7 @@ type ReadEnd = Result<(), String>;
 
 /// Replays one capture file through `pipeline`, then closes its flows. `progress` is told
 /// the bytes read so far. A file cut short still has its flows closed.
-pub fn replay_file(path: &Path, pipeline: &mut Pipeline, sink: &mut impl FnMut(Item), progress: &mut impl FnMut(u64)) -> Result<FileSummary, ReplayError> {
+pub fn replay_file(path: &Path, pipeline: &mut Pipeline, sink: &mut impl Sink, progress: &mut impl FnMut(u64)) -> Result<FileSummary, ReplayError> {
     if !path.exists() {
         return Err(ReplayError::Missing { path: path.to_path_buf() });
     }

@@ -1,0 +1,99 @@
+//! Replay with scripts: the pipeline's sink that runs the hooks before items are printed.
+
+use std::sync::{Arc, Mutex};
+
+use remora_model::Item;
+use remora_scripting::{Hook, ScriptHost};
+use remora_sidecar::flow::Timestamp;
+use remora_sidecar::pcap_store::PcapStore;
+use remora_sidecar::pipeline::{PacketView, Sink};
+
+/// Runs `onItemCaptured` and `onPacketCaptured`, moves the jobs' clock with capture time,
+/// then hands each item on.
+pub struct ScriptedSink<'h, N: Sink> {
+    pub host: &'h mut ScriptHost,
+    pub next: &'h mut N,
+    item_hook: bool,
+    packet_hook: bool,
+    /// The last whole second the clock was moved to (cron's resolution).
+    second: i64,
+}
+
+impl<'h, N: Sink> ScriptedSink<'h, N> {
+    pub fn new(host: &'h mut ScriptHost, next: &'h mut N) -> Self {
+        let item_hook = host.has_hook(Hook::ItemCaptured);
+        let packet_hook = host.has_hook(Hook::PacketCaptured);
+        ScriptedSink { host, next, item_hook, packet_hook, second: i64::MIN }
+    }
+}
+
+impl<N: Sink> Sink for ScriptedSink<'_, N> {
+    fn item(&mut self, mut item: Item) {
+        if self.item_hook {
+            if let Ok(json) = serde_json::to_string(&item) {
+                let (passed, failed) = self.host.on_item(&json);
+                item.passed |= passed;
+                item.failed |= failed;
+            }
+        }
+        self.next.item(item);
+    }
+
+    fn wants_packets(&self) -> bool {
+        self.packet_hook
+    }
+
+    fn packet(&mut self, p: &PacketView<'_>) {
+        self.host.on_packet(|_ctx, info| {
+            info.set("timestamp", Timestamp(p.ts.0).rfc3339())?;
+            info.set("captureLength", p.captured)?;
+            info.set("length", p.wire)?;
+            info.set("truncated", p.captured < p.wire)?;
+            info.set("fragmented", p.fragmented)?;
+            let (sport, dport) = p.ports.map(|(s, d)| (s.to_string(), d.to_string())).unwrap_or_default();
+            let src = rquickjs::Object::new(info.ctx().clone())?;
+            src.set("ip", p.src.to_string())?;
+            src.set("port", sport)?;
+            let dst = rquickjs::Object::new(info.ctx().clone())?;
+            dst.set("ip", p.dst.to_string())?;
+            dst.set("port", dport)?;
+            info.set("src", src)?;
+            info.set("dst", dst)?;
+            info.set("transport", p.transport)?;
+            info.set("outgoing", p.outgoing)?;
+            info.set("stream", p.stream.unwrap_or(""))?;
+            info.set("flags", p.tcp_flags.map(tcp_flag_letters).unwrap_or_default())?;
+            Ok(())
+        });
+    }
+
+    fn clock(&mut self, now: Timestamp) {
+        let second = now.0.div_euclid(Timestamp::SECOND);
+        if second == self.second {
+            return;
+        }
+        // A jump back of over a minute is another capture (the next file): its jobs
+        // start over from its own first packet.
+        if second < self.second.saturating_sub(60) {
+            self.host.reset_clock();
+        }
+        self.second = second;
+        self.host.advance_clock(now.0);
+    }
+}
+
+/// TCP flags as letters, in header order from FIN: `F`, `S`, `R`, `P`, `A`, `U`.
+fn tcp_flag_letters(flags: u8) -> String {
+    "FSRPAU".chars().enumerate().filter(|(bit, _)| flags & (1 << bit) != 0).map(|(_, c)| c).collect()
+}
+
+/// Lets `pcap.snapshot` read complete files while replay is still writing them.
+pub fn flush_before_snapshot(host: &mut ScriptHost, store: Option<Arc<Mutex<PcapStore>>>) {
+    if let Some(store) = store {
+        host.set_pcap_flush(Box::new(move || {
+            if let Ok(mut store) = store.lock() {
+                store.flush_all();
+            }
+        }));
+    }
+}

@@ -1,0 +1,156 @@
+//! `remora scripts check PATH...` and the loading of scripts that replay shares.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use remora_scripting::{script_files, Clock, ConsoleLine, HostConfig, ScriptHost, ScriptSummary};
+
+use crate::env_config::env_from_config;
+use crate::replay::ScriptArgs;
+
+/// A script host with the scripts loaded.
+pub struct Scripts {
+    pub host: ScriptHost,
+    pub data_dir: PathBuf,
+    pub loaded: Vec<ScriptSummary>,
+    /// `file: message` of each script that did not load.
+    pub failed: Vec<String>,
+}
+
+/// Starts a host, loads every script of `args`, and reports what did not load on stderr.
+pub fn start_host(args: &ScriptArgs, clock: Clock) -> anyhow::Result<Scripts> {
+    let mut env = match &args.config {
+        Some(path) => env_from_config(path)?,
+        None => Default::default(),
+    };
+    env.extend(args.env.iter().cloned());
+    let data_dir = match &args.data_dir {
+        Some(dir) => dir.clone(),
+        None => {
+            let dir = std::env::temp_dir().join(format!("remora-data-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            dir
+        }
+    };
+    let mut config = HostConfig::new(data_dir.clone());
+    config.env = env;
+    config.clock = clock;
+    config.call_budget = std::time::Duration::from_millis(args.script_budget_ms.max(1));
+    config.memory_limit = args.script_memory_mib.max(1) << 20;
+    let console = Box::new(|line: ConsoleLine| eprintln!("{line}"));
+    let mut host = ScriptHost::new(config, console).map_err(anyhow::Error::msg)?;
+    let files = script_files(&args.scripts).context("--scripts")?;
+    let mut loaded = Vec::new();
+    let mut failed = Vec::new();
+    for file in files {
+        match host.load_file(&file) {
+            Ok(summary) => loaded.push(summary),
+            Err(e) => failed.push(e),
+        }
+    }
+    Ok(Scripts { host, data_dir, loaded, failed })
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ScriptsCommand {
+    /// Load scripts without traffic: syntax errors, hooks, jobs, and calls to helpers
+    /// that do not exist or are not available yet.
+    Check {
+        /// Folders of `*.js` files, or files.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// An `env` value the scripts read at load time (repeatable).
+        #[arg(long = "env", value_name = "KEY=VALUE", value_parser = crate::env_config::parse_env_flag)]
+        env: Vec<(String, String)>,
+    },
+}
+
+pub fn run(command: ScriptsCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        ScriptsCommand::Check { paths, env } => check(paths, env),
+    }
+}
+
+fn check(paths: Vec<PathBuf>, env: Vec<(String, String)>) -> anyhow::Result<ExitCode> {
+    let data = tempfile::tempdir().context("a scratch data directory")?;
+    let args = ScriptArgs {
+        scripts: paths.clone(),
+        env,
+        config: None,
+        data_dir: Some(data.path().to_path_buf()),
+        script_budget_ms: 1000,
+        script_memory_mib: 256,
+    };
+    let scripts = start_host(&args, Clock::Wall)?;
+    let helpers = scripts.host.helper_names();
+    let pending = remora_scripting::pending_helpers();
+    let mut problems = scripts.failed.len();
+    for error in &scripts.failed {
+        println!("error   {error}");
+    }
+    for file in script_files(&paths)? {
+        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let source = std::fs::read_to_string(&file).with_context(|| file.display().to_string())?;
+        if let Some(summary) = scripts.loaded.iter().find(|s| s.name == name) {
+            let hooks = if summary.hooks.is_empty() { "no hooks".to_string() } else { summary.hooks.join(", ") };
+            println!("ok      {name}: {hooks}");
+        }
+        for (line, call) in helper_calls(&source) {
+            if pending.contains(&call) {
+                println!("pending {name}:{line}: {call} is not available yet in Remora");
+            } else if !helpers.contains(&call) {
+                println!("error   {name}:{line}: {call} is not a helper");
+                problems += 1;
+            }
+        }
+    }
+    for (tag, cron, limit) in scripts.host.jobs() {
+        let limit = if limit == 0 { "no limit".to_string() } else { format!("limit {limit}") };
+        println!("job     {tag}: {cron} ({limit})");
+    }
+    println!("{} script(s) loaded, {} problem(s)", scripts.loaded.len(), problems);
+    Ok(if problems == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// The namespaces of the scripting API; calls into them are checked.
+const NAMESPACES: [&str; 13] = ["console", "test", "env", "file", "pcap", "jobs", "hub", "kfl", "vendor", "chatgpt", "wrapper", "utils", "prometheus"];
+
+/// `(line, "ns.name")` of each call into an API namespace, comments and strings skipped
+/// only roughly (a checker's hint, not a parser).
+fn helper_calls(source: &str) -> Vec<(usize, String)> {
+    let mut calls = Vec::new();
+    for (index, line) in source.lines().enumerate() {
+        let code = line.split("//").next().unwrap_or("");
+        let bytes = code.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let starts_word = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_' || bytes[i - 1] == b'.' || bytes[i - 1] == b'$');
+            if starts_word {
+                if let Some(ns) = NAMESPACES.iter().find(|ns| code[i..].starts_with(&format!("{ns}."))) {
+                    let end = code[i..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '$')).map_or(code.len(), |e| i + e);
+                    let path = &code[i..end];
+                    let called = code[end..].trim_start().starts_with('(');
+                    if called && path.len() > ns.len() + 1 {
+                        calls.push((index + 1, path.to_string()));
+                    }
+                    i = end;
+                    continue;
+                }
+            }
+            i += 1;
+        }
+    }
+    calls
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_calls_into_api_namespaces() {
+        let calls = helper_calls("vendor.s3.put(a, b);\n// vendor.slack(x)\nvar x = myvendor.slack(1); jobs.scheduler.isRunning();\nconsole.log(env.X)");
+        assert_eq!(calls, [(1, "vendor.s3.put".to_string()), (3, "jobs.scheduler.isRunning".into()), (4, "console.log".into())]);
+    }
+}
