@@ -78,6 +78,10 @@ pub struct ScriptArgs {
     /// Memory the scripts' heap may use.
     #[arg(long, value_name = "MIB", default_value_t = 256)]
     pub script_memory_mib: usize,
+    /// Also call `onItemQueried` on each item, as the dashboard does when it shows one;
+    /// the `passed`/`failed` of the object it returns mark the printed item.
+    #[arg(long)]
+    pub query: bool,
 }
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
@@ -118,7 +122,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let failures = match &mut scripts {
         Some(scripts) => {
-            let mut sink = ScriptedSink::new(&mut scripts.host, &mut batcher);
+            let mut sink = ScriptedSink::new(&mut scripts.host, &mut batcher, args.scripting.query);
             replay_files(&args.files, &mut pipeline, &mut sink, &progress)
         }
         None => replay_files(&args.files, &mut pipeline, &mut batcher, &progress),

@@ -14,16 +14,19 @@ pub struct ScriptedSink<'h, N: Sink> {
     pub host: &'h mut ScriptHost,
     pub next: &'h mut N,
     item_hook: bool,
+    /// Run `onItemQueried` too (`--query`).
+    query_hook: bool,
     packet_hook: bool,
     /// The last whole second the clock was moved to (cron's resolution).
     second: i64,
 }
 
 impl<'h, N: Sink> ScriptedSink<'h, N> {
-    pub fn new(host: &'h mut ScriptHost, next: &'h mut N) -> Self {
+    pub fn new(host: &'h mut ScriptHost, next: &'h mut N, query: bool) -> Self {
         let item_hook = host.has_hook(Hook::ItemCaptured);
+        let query_hook = query && host.has_hook(Hook::ItemQueried);
         let packet_hook = host.has_hook(Hook::PacketCaptured);
-        ScriptedSink { host, next, item_hook, packet_hook, second: i64::MIN }
+        ScriptedSink { host, next, item_hook, query_hook, packet_hook, second: i64::MIN }
     }
 }
 
@@ -34,6 +37,13 @@ impl<N: Sink> Sink for ScriptedSink<'_, N> {
                 let (passed, failed) = self.host.on_item(&json);
                 item.passed |= passed;
                 item.failed |= failed;
+            }
+        }
+        if self.query_hook {
+            if let Ok(json) = serde_json::to_string(&item) {
+                let answer: serde_json::Value = serde_json::from_str(&self.host.on_item_queried(&json)).unwrap_or_default();
+                item.passed |= answer["passed"].as_bool().unwrap_or(false);
+                item.failed |= answer["failed"].as_bool().unwrap_or(false);
             }
         }
         self.next.item(item);

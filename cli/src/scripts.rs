@@ -81,6 +81,7 @@ fn check(paths: Vec<PathBuf>, env: Vec<(String, String)>) -> anyhow::Result<Exit
         data_dir: Some(data.path().to_path_buf()),
         script_budget_ms: 1000,
         script_memory_mib: 256,
+        query: false,
     };
     let scripts = start_host(&args, Clock::Wall)?;
     let helpers = scripts.host.helper_names();

@@ -1,0 +1,168 @@
+//! Every example of the public scripting reference, run as written through
+//! `remora replay --scripts` on real captures, checked against conformance/cases.json:
+//! what it prints, the files it writes, the items it marks, the jobs it runs, and the
+//! failures it must report. Snippets that cannot run as written are there twice: the
+//! original (whose failure must be reported, with its line) and a minimal repair.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+use common::{data_dir, parse_items, remora, repo_root};
+
+/// What one run showed.
+struct Run {
+    /// Lines the script printed (without the `[script.js] ` prefix), failure reports aside.
+    console: Vec<String>,
+    /// Failure reports.
+    failures: Vec<String>,
+    summary: BTreeMap<&'static str, u64>,
+    items: Vec<Value>,
+}
+
+fn run_case(case: &Value, data: &Path) -> Run {
+    let conformance = repo_root().join("conformance");
+    let script = conformance.join(case["script"].as_str().expect("script"));
+    let name = script.file_name().and_then(|n| n.to_str()).expect("name").to_string();
+    let capture = match case["capture"].as_str() {
+        Some("dns") => data_dir().join("dns__zeek__long-connection.pcap"),
+        _ => data_dir().join("http1__zeek__pipelined-requests.pcap"),
+    };
+    let mut args: Vec<String> = vec!["replay".into(), "--output".into(), "json".into(), "--scripts".into(), script.display().to_string(), "--data-dir".into(), data.display().to_string()];
+    if let Some(config) = case["config"].as_str() {
+        args.extend(["--config".into(), conformance.join(config).display().to_string()]);
+    }
+    for (key, value) in case["env"].as_object().into_iter().flatten() {
+        args.extend(["--env".into(), format!("{key}={}", value.as_str().unwrap_or(""))]);
+    }
+    for extra in case["args"].as_array().into_iter().flatten() {
+        args.push(extra.as_str().expect("arg").to_string());
+    }
+    args.push(capture.display().to_string());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = remora(&refs);
+    assert!(out.status.success(), "{name}: replay failed: {}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let prefix = format!("[{name}] ");
+    let mut console = Vec::new();
+    let mut failures = Vec::new();
+    for line in stderr.lines() {
+        if let Some(text) = line.strip_prefix(&prefix) {
+            if text.contains("(reported once; later repeats are counted)") {
+                failures.push(text.to_string());
+            } else {
+                console.push(text.to_string());
+            }
+        }
+    }
+    let scripts_line = stderr.lines().find(|l| l.starts_with("scripts: ")).unwrap_or_else(|| panic!("{name}: no scripts summary in\n{stderr}"));
+    let numbers: Vec<u64> = scripts_line.split([' ', ',', '(']).filter_map(|w| w.parse().ok()).collect();
+    let summary = BTreeMap::from([("loaded", numbers[0]), ("hook_calls", numbers[1]), ("job_runs", numbers[2])]);
+    Run { console, failures, summary, items: parse_items(&out.stdout) }
+}
+
+fn check(case: &Value, run: &Run, data: &Path) -> Vec<String> {
+    let expect = &case["expect"];
+    let mut problems = Vec::new();
+    for key in ["loaded", "hook_calls", "job_runs"] {
+        if let Some(want) = expect[key].as_u64() {
+            if run.summary[key] != want {
+                problems.push(format!("{key}: {} (want {want})", run.summary[key]));
+            }
+        }
+    }
+    if let Some(want) = expect["console"].as_array() {
+        let want: Vec<&str> = want.iter().filter_map(Value::as_str).collect();
+        if run.console != want {
+            problems.push(format!("console: {:?} (want {want:?})", run.console));
+        }
+    }
+    for (prefix, count) in expect["console_count"].as_object().into_iter().flatten() {
+        let seen = run.console.iter().filter(|l| l.contains(prefix.as_str())).count() as u64;
+        if Some(seen) != count.as_u64() {
+            problems.push(format!("console lines containing {prefix:?}: {seen} (want {count})"));
+        }
+    }
+    let want_failures: Vec<&str> = expect["failures"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let all_found = want_failures.iter().all(|w| run.failures.iter().any(|f| f.contains(w)));
+    let expected_count = usize::from(!want_failures.is_empty());
+    if !all_found || run.failures.len() != expected_count {
+        problems.push(format!("failures: {:?} (want one matching all of {want_failures:?}, or none)", run.failures));
+    }
+    for (key, field) in [("passed", "passed"), ("failed", "failed")] {
+        if let Some(want) = expect[key].as_u64() {
+            let seen = run.items.iter().filter(|i| i[field] == true).count() as u64;
+            if seen != want {
+                problems.push(format!("{key} items: {seen} (want {want})"));
+            }
+        }
+    }
+    for (path, content) in expect["files"].as_object().into_iter().flatten() {
+        match std::fs::read_to_string(data.join(path)) {
+            Ok(text) if Some(text.as_str()) == content.as_str() => {}
+            other => problems.push(format!("file {path}: {other:?} (want {content})")),
+        }
+    }
+    for path in expect["absent"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+        if data.join(path).exists() {
+            problems.push(format!("{path} should not exist"));
+        }
+    }
+    let present = files_under(data);
+    for pattern in expect["file_patterns"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+        let regex = regex::Regex::new(pattern).expect("pattern");
+        if !present.iter().any(|p| regex.is_match(p)) {
+            problems.push(format!("no file matches {pattern} among {present:?}"));
+        }
+    }
+    problems
+}
+
+/// Paths under `dir`, relative and with `/`, the per-stream PCAPs left out.
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let rel = path.strip_prefix(dir).map(|p| p.to_string_lossy().replace('\\', "/")).unwrap_or_default();
+            if rel == "pcaps" {
+                continue;
+            }
+            if path.is_dir() {
+                stack.push(path.clone());
+            }
+            out.push(rel);
+        }
+    }
+    out
+}
+
+#[test]
+fn every_reference_example_runs_as_documented() {
+    let text = std::fs::read_to_string(repo_root().join("conformance/cases.json")).expect("cases.json");
+    let cases: Value = serde_json::from_str(&text).expect("cases.json is JSON");
+    let cases = cases["cases"].as_array().expect("cases");
+    let mut scripts_on_disk: Vec<String> = ["scripts", "repaired"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(repo_root().join("conformance").join(d)).expect("folder").flatten().map(move |e| format!("{d}/{}", e.file_name().to_string_lossy())))
+        .collect();
+    scripts_on_disk.sort();
+    let mut listed: Vec<String> = cases.iter().filter_map(|c| c["script"].as_str().map(str::to_string)).collect();
+    listed.sort();
+    assert_eq!(listed, scripts_on_disk, "every script in conformance/ has exactly one case");
+    assert!(cases.len() >= 60, "the reference has about 40 snippets plus repairs");
+
+    let mut report = Vec::new();
+    for case in cases {
+        let data = tempfile::tempdir().expect("temp dir");
+        let run = run_case(case, data.path());
+        for problem in check(case, &run, data.path()) {
+            report.push(format!("{}: {problem}", case["script"].as_str().unwrap_or("?")));
+        }
+    }
+    assert!(report.is_empty(), "conformance differences:\n{}", report.join("\n"));
+}

@@ -1,0 +1,2 @@
+var x = 42;
+console.log("The variable x is:", x)

@@ -1,0 +1,7 @@
+function onItemCaptured(data) {
+  var filePath = pcap.path(data.stream);
+location = vendor.s3.put(
+  env.GCS_BUCKET,
+  filePath,
+  JSON.parse(env.GCS_SA_KEY_JSON)             
+);}

@@ -1,0 +1,2 @@
+file.write("hello.txt", "hello");
+file.delete("hello.txt")

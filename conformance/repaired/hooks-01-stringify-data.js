@@ -1,0 +1,3 @@
+function onItemCaptured(data) {
+console.log(JSON.stringify(data))
+}

@@ -1,0 +1,6 @@
+function onItemCaptured(data) {
+  if (data.response.status === 500)
+      env.SLACK_WEBHOOK,      // Webhook URL
+      "Server-side Error",    // Pretext (title)
+      JSON.stringify(data),   // Message text
+      "#ff0000"               // Color code of the message

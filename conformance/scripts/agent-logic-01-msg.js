@@ -1,0 +1,4 @@
+function onItemCaptured(data) {
+// Print API call metadata
+console.log("Msg:", data);
+}

@@ -1,0 +1,1 @@
+console.log("The variable x is:", x)

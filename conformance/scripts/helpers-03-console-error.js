@@ -1,0 +1,1 @@
+console.error("Something is not right and the value is:", value)

@@ -1,0 +1,5 @@
+function onItemQueried(data) {
+  if (data.response.status == 500) {
+    return test.fail(data)
+  }
+}

@@ -1,0 +1,1 @@
+var nameResolutionHistory = pcap.nameResolutionHistory();

@@ -1,0 +1,2 @@
+var dir = file.mkdirTemp("snapshots");
+var snapshot = pcap.snapshot(dir);

@@ -1,0 +1,1 @@
+file.write("example.txt", "hello");

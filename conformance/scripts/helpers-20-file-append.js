@@ -1,0 +1,1 @@
+file.append("example.txt", " world");

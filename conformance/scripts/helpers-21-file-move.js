@@ -1,0 +1,2 @@
+file.move("example.txt", "hello.txt");
+file.move("example.txt", "directory/");

@@ -1,0 +1,1 @@
+file.copy("example.txt", "example2.txt");

@@ -1,0 +1,1 @@
+file.mkdir("example/folder/here")

@@ -1,0 +1,1 @@
+var tempDir = file.mkdirTemp("foo", "example/folder/here")

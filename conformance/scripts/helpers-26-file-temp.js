@@ -1,0 +1,1 @@
+var tempFile = file.temp("bar", "example/folder/here", "json")

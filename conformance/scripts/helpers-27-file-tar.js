@@ -1,0 +1,1 @@
+var tarFile = file.tar("example/folder/here")

@@ -1,0 +1,1 @@
+var tags = jobs.list()

@@ -1,0 +1,1 @@
+var status = jobs.scheduler.stop()

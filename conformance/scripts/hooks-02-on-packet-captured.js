@@ -1,0 +1,3 @@
+function onPacketCaptured(info) {
+  // Your code goes here
+}

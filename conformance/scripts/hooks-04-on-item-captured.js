@@ -1,0 +1,3 @@
+function onItemCaptured(data) {
+  // Your code goes here
+}

@@ -1,0 +1,3 @@
+function onJobPassed(tag, cron, limit) {
+  // Your code goes here
+}

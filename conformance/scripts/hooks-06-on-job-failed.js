@@ -1,0 +1,3 @@
+function onJobFailed(tag, cron, limit, err) {
+  // Your code goes here
+}

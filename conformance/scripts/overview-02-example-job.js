@@ -1,0 +1,1 @@
+jobs.schedule("example-job", "*/5 * * * * *", exampleJob)

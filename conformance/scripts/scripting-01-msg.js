@@ -1,0 +1,4 @@
+function onItemCaptured(data) {
+// Prints the API call metadata
+console.log("Msg:", data);
+}
