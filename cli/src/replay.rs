@@ -90,8 +90,9 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         true => None,
         false => Some(crate::scripts::start_host(&args.scripting, Clock::Capture)?),
     };
-    // Scripts get per-stream PCAPs (pcap.path, pcap.snapshot) in their data directory.
-    let pcap_dir = args.pcap_dir.clone().or_else(|| scripts.as_ref().map(|s| s.data_dir.join("pcaps")));
+    // Scripts that call pcap.* get per-stream PCAPs in their data directory (writing one
+    // file per stream costs more than dissecting it, so only when needed).
+    let pcap_dir = args.pcap_dir.clone().or_else(|| scripts.as_ref().filter(|s| s.uses_pcap).map(|s| s.data_dir.join("pcaps")));
     let pcap = match &pcap_dir {
         Some(dir) => Some(PcapStore::new(dir).context("--pcap-dir")?),
         None => None,

@@ -16,6 +16,8 @@ pub struct Scripts {
     pub loaded: Vec<ScriptSummary>,
     /// `file: message` of each script that did not load.
     pub failed: Vec<String>,
+    /// Some script calls `pcap.*`: per-stream PCAP files must be kept for it.
+    pub uses_pcap: bool,
 }
 
 /// Starts a host, loads every script of `args`, and reports what did not load on stderr.
@@ -43,13 +45,18 @@ pub fn start_host(args: &ScriptArgs, clock: Clock) -> anyhow::Result<Scripts> {
     let files = script_files(&args.scripts).context("--scripts")?;
     let mut loaded = Vec::new();
     let mut failed = Vec::new();
+    let mut uses_pcap = false;
+    for file in &files {
+        let source = std::fs::read_to_string(file).unwrap_or_default();
+        uses_pcap |= helper_calls(&source).iter().any(|(_, call)| call.starts_with("pcap."));
+    }
     for file in files {
         match host.load_file(&file) {
             Ok(summary) => loaded.push(summary),
             Err(e) => failed.push(e),
         }
     }
-    Ok(Scripts { host, data_dir, loaded, failed })
+    Ok(Scripts { host, data_dir, loaded, failed, uses_pcap })
 }
 
 #[derive(Debug, clap::Subcommand)]
