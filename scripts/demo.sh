@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cargo build --quiet -p remora
-exec ./target/debug/remora replay --output table examples/captures/*.pcap "$@"
+exec ./target/debug/remora replay --output table --scripts examples/scripts examples/captures/*.pcap "$@"

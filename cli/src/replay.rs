@@ -145,6 +145,10 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         };
         eprint!("{summary}");
     }
+    // A default data directory that the scripts left empty is not worth keeping.
+    if let (Some(scripts), None) = (&scripts, &args.scripting.data_dir) {
+        let _ = std::fs::remove_dir(&scripts.data_dir);
+    }
     Ok(if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 

@@ -79,16 +79,17 @@ impl<N: Sink> Sink for ScriptedSink<'_, N> {
 
     fn clock(&mut self, now: Timestamp) {
         let second = now.0.div_euclid(Timestamp::SECOND);
-        if second == self.second {
-            return;
+        if second != self.second {
+            self.second = second;
+            self.host.advance_clock(now.0);
         }
-        // A jump back of over a minute is another capture (the next file): its jobs
-        // start over from its own first packet.
-        if second < self.second.saturating_sub(60) {
-            self.host.reset_clock();
-        }
-        self.second = second;
-        self.host.advance_clock(now.0);
+    }
+
+    /// Each file is its own capture: its jobs start from its own first packet, rather
+    /// than catching up on the time between two files.
+    fn capture_finished(&mut self) {
+        self.host.reset_clock();
+        self.second = i64::MIN;
     }
 }
 

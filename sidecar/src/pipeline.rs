@@ -30,6 +30,9 @@ pub trait Sink {
 
     /// Capture time has reached `now` (called before each packet is processed).
     fn clock(&mut self, _now: Timestamp) {}
+
+    /// A capture (one file) ended; the next packets start a capture with its own clock.
+    fn capture_finished(&mut self) {}
 }
 
 impl<F: FnMut(Item)> Sink for F {
@@ -339,6 +342,7 @@ impl Pipeline {
         }
         self.now = Timestamp::default();
         self.next_sweep = Timestamp::default();
+        sink.capture_finished();
     }
 
     /// Ends a flow and forgets it.
