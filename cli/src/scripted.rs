@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 
 use remora_model::Item;
-use remora_scripting::{Hook, ScriptHost};
+use remora_scripting::{Hook, PacketInfo, ScriptHost};
 use remora_sidecar::flow::Timestamp;
 use remora_sidecar::pcap_store::PcapStore;
 use remora_sidecar::pipeline::{PacketView, Sink};
@@ -31,21 +31,8 @@ impl<'h, N: Sink> ScriptedSink<'h, N> {
 }
 
 impl<N: Sink> Sink for ScriptedSink<'_, N> {
-    fn item(&mut self, mut item: Item) {
-        if self.item_hook {
-            if let Ok(json) = serde_json::to_string(&item) {
-                let (passed, failed) = self.host.on_item(&json);
-                item.passed |= passed;
-                item.failed |= failed;
-            }
-        }
-        if self.query_hook {
-            if let Ok(json) = serde_json::to_string(&item) {
-                let answer: serde_json::Value = serde_json::from_str(&self.host.on_item_queried(&json)).unwrap_or_default();
-                item.passed |= answer["passed"].as_bool().unwrap_or(false);
-                item.failed |= answer["failed"].as_bool().unwrap_or(false);
-            }
-        }
+    fn item(&mut self, item: Item) {
+        let item = if self.item_hook || self.query_hook { self.host.on_item(item, self.query_hook) } else { item };
         self.next.item(item);
     }
 
@@ -54,26 +41,20 @@ impl<N: Sink> Sink for ScriptedSink<'_, N> {
     }
 
     fn packet(&mut self, p: &PacketView<'_>) {
-        self.host.on_packet(|_ctx, info| {
-            info.set("timestamp", Timestamp(p.ts.0).rfc3339())?;
-            info.set("captureLength", p.captured)?;
-            info.set("length", p.wire)?;
-            info.set("truncated", p.captured < p.wire)?;
-            info.set("fragmented", p.fragmented)?;
-            let (sport, dport) = p.ports.map(|(s, d)| (s.to_string(), d.to_string())).unwrap_or_default();
-            let src = rquickjs::Object::new(info.ctx().clone())?;
-            src.set("ip", p.src.to_string())?;
-            src.set("port", sport)?;
-            let dst = rquickjs::Object::new(info.ctx().clone())?;
-            dst.set("ip", p.dst.to_string())?;
-            dst.set("port", dport)?;
-            info.set("src", src)?;
-            info.set("dst", dst)?;
-            info.set("transport", p.transport)?;
-            info.set("outgoing", p.outgoing)?;
-            info.set("stream", p.stream.unwrap_or(""))?;
-            info.set("flags", p.tcp_flags.map(tcp_flag_letters).unwrap_or_default())?;
-            Ok(())
+        let (src_port, dst_port) = p.ports.map(|(s, d)| (s.to_string(), d.to_string())).unwrap_or_default();
+        self.host.on_packet(&PacketInfo {
+            timestamp: p.ts.rfc3339(),
+            capture_length: p.captured,
+            length: p.wire,
+            fragmented: p.fragmented,
+            src_ip: p.src.to_string(),
+            src_port,
+            dst_ip: p.dst.to_string(),
+            dst_port,
+            transport: p.transport.to_string(),
+            outgoing: p.outgoing,
+            stream: p.stream.unwrap_or("").to_string(),
+            flags: p.tcp_flags.map(tcp_flag_letters).unwrap_or_default(),
         });
     }
 

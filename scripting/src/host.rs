@@ -18,7 +18,10 @@ use crate::failures::{Failure, Failures};
 use crate::helpers;
 use crate::jobs::{Clock, Scheduler};
 use crate::load::{script_name, wrap, HOOK_NAMES};
+use crate::lazy_item;
+use crate::packet_info::{self, PacketInfo};
 use crate::sandbox::Sandbox;
+use remora_model::Item;
 
 /// What the host needs to know about where it runs.
 #[derive(Debug, Clone)]
@@ -146,6 +149,10 @@ struct Script {
 pub struct ScriptHost {
     // Field order matters: persistent values must drop before the context and runtime.
     scripts: Vec<Script>,
+    /// Makes lazy `data` objects (see `lazy_item`).
+    item_factory: Persistent<Function<'static>>,
+    /// Makes `info` objects (see `packet_info`).
+    info_factory: Persistent<Function<'static>>,
     shared: Rc<RefCell<Shared>>,
     context: Context,
     runtime: Runtime,
@@ -236,6 +243,8 @@ impl ScriptHost {
             pcap_flush: None,
         }));
         context.with(|ctx| helpers::install(&ctx, &shared)).map_err(|e| format!("cannot install the helpers: {e}"))?;
+        let item_factory = context.with(|ctx| lazy_item::factory(&ctx)).map_err(|e| format!("cannot install the item factory: {e}"))?;
+        let info_factory = context.with(|ctx| packet_info::factory(&ctx)).map_err(|e| format!("cannot install the packet info factory: {e}"))?;
         Ok(ScriptHost {
             scripts: Vec::new(),
             shared,
@@ -247,6 +256,8 @@ impl ScriptHost {
             failures: Failures::default(),
             hook_calls: 0,
             job_runs: 0,
+            item_factory,
+            info_factory,
         })
     }
 
@@ -435,37 +446,59 @@ impl ScriptHost {
         }
     }
 
-    /// `onPacketCaptured(info)`: `info` is built by `fill` on a fresh object.
-    pub fn on_packet(&mut self, fill: impl Fn(&Ctx<'_>, &Object<'_>) -> rquickjs::Result<()>) {
+    /// `onPacketCaptured(info)`.
+    pub fn on_packet(&mut self, packet: &PacketInfo) {
         if !self.has_hook(Hook::PacketCaptured) {
             return;
         }
         let context = self.context.clone();
         context.with(|ctx| {
-            let info = match Object::new(ctx.clone()).and_then(|o| fill(&ctx, &o).map(|_| o)) {
-                Ok(info) => info,
-                Err(_) => return,
-            };
+            let Ok(info) = packet_info::make(&ctx, &self.info_factory, packet) else { return };
             self.call_each(&ctx, Hook::PacketCaptured, |_| Ok((info.clone(),)));
         });
         self.after_call();
     }
 
-    /// `onItemCaptured(data)` with the item as JSON. Returns the item's `passed` and
-    /// `failed` after the hooks (set by `test.pass`/`test.fail`).
-    pub fn on_item(&mut self, item_json: &str) -> (bool, bool) {
-        if !self.has_hook(Hook::ItemCaptured) {
-            return (false, false);
+    /// `onItemCaptured(data)`, then, with `query`, `onItemQueried(data)` (as the
+    /// dashboard calls it, the returned object replacing `data` for the next script).
+    /// `data` is built lazily from the item; the item comes back with the `passed` and
+    /// `failed` that the hooks set (`test.pass`, `test.fail`).
+    pub fn on_item(&mut self, item: Item, query: bool) -> Item {
+        let captured = self.has_hook(Hook::ItemCaptured);
+        let queried = query && self.has_hook(Hook::ItemQueried);
+        if !captured && !queried {
+            return item;
         }
+        let item = Rc::new(item);
         let context = self.context.clone();
-        let verdict = context.with(|ctx| {
-            let Ok(data) = ctx.json_parse(item_json) else { return (false, false) };
-            self.call_each(&ctx, Hook::ItemCaptured, |_| Ok((data.clone(),)));
-            let flags = data.as_object().map(|o| (o.get::<_, bool>("passed").unwrap_or(false), o.get::<_, bool>("failed").unwrap_or(false)));
-            flags.unwrap_or((false, false))
+        let flags = context.with(|ctx| {
+            let factory = self.item_factory.clone();
+            let Ok(mut data) = lazy_item::make(&ctx, &factory, &item) else { return None };
+            if captured {
+                self.call_each(&ctx, Hook::ItemCaptured, |_| Ok((data.clone(),)));
+            }
+            if queried {
+                for index in 0..self.scripts.len() {
+                    let Some(function) = self.scripts[index].hooks[Hook::ItemQueried.index()].clone() else { continue };
+                    let name = self.scripts[index].name.clone();
+                    let current = data.clone();
+                    if let Some(returned) = self.call_one(&ctx, &name, Hook::ItemQueried.name(), function, &mut |_| Ok((current.clone(),))) {
+                        if returned.is_object() {
+                            data = returned;
+                        }
+                    }
+                }
+            }
+            let object = data.as_object()?;
+            Some((object.get::<_, Option<bool>>("passed").ok().flatten().unwrap_or(false), object.get::<_, Option<bool>>("failed").ok().flatten().unwrap_or(false)))
         });
         self.after_call();
-        verdict
+        let mut item = lazy_item::reclaim(item);
+        if let Some((passed, failed)) = flags {
+            item.passed |= passed;
+            item.failed |= failed;
+        }
+        item
     }
 
     /// `onItemQueried(data)`: each script's returned object replaces the item for the

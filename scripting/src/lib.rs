@@ -12,7 +12,9 @@ mod failures;
 mod helpers;
 mod host;
 mod jobs;
+mod lazy_item;
 mod load;
+mod packet_info;
 mod sandbox;
 
 pub use console::{ConsoleLine, ConsoleSink, Level};
@@ -20,6 +22,7 @@ pub use failures::Failure;
 pub use host::{Hook, HostConfig, HostReport, ScriptHost, ScriptSummary};
 pub use jobs::Clock;
 pub use load::{script_files, LoadError};
+pub use packet_info::PacketInfo;
 
 /// Helpers of the public API that exist but throw "not available yet" (`ns.name`).
 pub fn pending_helpers() -> Vec<String> {

@@ -4,6 +4,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use remora_model::Item;
 use remora_scripting::{Clock, ConsoleLine, HostConfig, ScriptHost};
 
 struct Harness {
@@ -35,14 +36,20 @@ impl Harness {
     }
 }
 
-const ITEM: &str = r#"{"protocol":{"name":"http"},"request":{"method":"GET","path":"/a"},"response":{"status":500},"passed":false,"failed":false}"#;
+/// A real item (from http1__deepflow__httpv1.pcap) with its status changed to 500 and
+/// its path to /a.
+fn item() -> Item {
+    serde_json::from_str(include_str!("data/item-http-500.json")).expect("an item")
+}
+
+const ITEM: &str = include_str!("data/item-http-500.json");
 
 #[test]
 fn script_scope_is_private_and_this_is_shared() {
     let mut h = Harness::new(|_| {});
     h.host.load_source("a.js", "var counter = 1; this.shared = 'from a'; function onItemCaptured(data) { counter++; console.log('a', counter, shared); }").expect("loads");
     h.host.load_source("b.js", "var counter = 100; function onItemCaptured(data) { counter++; console.log('b', counter, this.shared); }").expect("loads");
-    h.host.on_item(ITEM);
+    h.host.on_item(item(), false);
     assert_eq!(h.printed(), ["[a.js] a 2 from a", "[b.js] b 101 from a"]);
 }
 
@@ -57,7 +64,8 @@ fn console_joins_arguments_and_prints_objects_as_json() {
 fn test_helpers_mark_the_item_and_queried_return_replaces_it() {
     let mut h = Harness::new(|_| {});
     h.host.load_source("t.js", "function onItemCaptured(data) { if (data.response.status === 500) test.fail(data); }\nfunction onItemQueried(data) { if (data.response.status == 500) { data.note = 'seen'; return test.fail(data); } }").expect("loads");
-    assert_eq!(h.host.on_item(ITEM), (false, true));
+    let marked = h.host.on_item(item(), false);
+    assert_eq!((marked.passed, marked.failed), (false, true));
     let answer: serde_json::Value = serde_json::from_str(&h.host.on_item_queried(ITEM)).expect("json");
     assert_eq!((answer["failed"].as_bool(), answer["note"].as_str()), (Some(true), Some("seen")));
 }
@@ -78,7 +86,7 @@ fn syntax_errors_name_file_and_line_and_others_still_load() {
     let err = h.host.load_source("broken.js", "var a = 1;\nvar b = ;\n").expect_err("syntax error");
     assert!(err.starts_with("broken.js:2:"), "{err}");
     h.host.load_source("fine.js", "function onItemCaptured(d) { console.log('fine'); }").expect("loads");
-    h.host.on_item(ITEM);
+    h.host.on_item(item(), false);
     assert!(h.printed().iter().any(|l| l == "[fine.js] fine"));
     assert_eq!(h.host.report().failures[0].during, "load");
 }
@@ -91,7 +99,7 @@ fn hostile_hooks_are_stopped_reported_once_and_capture_goes_on() {
     h.host.load_source("throw.js", "function onItemCaptured(d) {\n  throw new Error('boom ' + d.request.path);\n}").expect("loads");
     h.host.load_source("ok.js", "var n = 0; function onItemCaptured(d) { n++; } function onJobPassed() {} this.count = function() { return n; };").expect("loads");
     for _ in 0..3 {
-        h.host.on_item(ITEM);
+        h.host.on_item(item(), false);
     }
     h.host.load_source("after.js", "console.log('ok saw', count());").expect("loads");
     let printed = h.printed();
@@ -177,6 +185,26 @@ fn hub_action_reaches_on_hub_action_after_the_call() {
     let mut h = Harness::new(|_| {});
     h.host.load_source("w.js", "function onItemCaptured(d) { hub.action('count', {path: d.request.path}); console.log('sent'); }").expect("loads");
     h.host.load_source("h.js", "function onHubAction(action, object) { console.log('hub got', action, object.path); }").expect("loads");
-    h.host.on_item(ITEM);
+    h.host.on_item(item(), false);
     assert_eq!(h.printed(), ["[w.js] sent", "[h.js] hub got count /a"]);
+}
+
+#[test]
+fn lazy_data_behaves_like_the_item_object() {
+    let mut h = Harness::new(|_| {});
+    h.host
+        .load_source(
+            "lazy.js",
+            "var kept = [];\nfunction onItemCaptured(d) {\n  kept.push(d);\n  console.log(Object.keys(d).length, 'request' in d, typeof d.response.headers);\n  console.log(JSON.stringify(d));\n  d.extra = 1; delete d.error;\n  console.log('error' in d, d.extra, d.request.method);\n}\nthis.later = function () { return kept[0].response.status + ' ' + kept[0].src.ip; };",
+        )
+        .expect("loads");
+    let back = h.host.on_item(item(), false);
+    assert_eq!(back, item(), "the item comes back unchanged");
+    h.host.load_source("after.js", "console.log(later());").expect("loads");
+    let printed = h.printed();
+    assert_eq!(printed[0], "[lazy.js] 21 true object");
+    let shown: serde_json::Value = serde_json::from_str(printed[1].trim_start_matches("[lazy.js] ")).expect("JSON");
+    assert_eq!(shown, serde_json::to_value(item()).expect("item JSON"), "JSON.stringify(data) is the whole item");
+    assert_eq!(printed[2], "[lazy.js] false 1 POST");
+    assert_eq!(printed[3], "[after.js] 500 10.33.0.31", "a kept data still reads after its hook");
 }

@@ -4,7 +4,7 @@
 //! file and dissecting it run side by side; the bounded channel keeps memory flat.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use pcap::{Capture, Offline, Precision};
 
@@ -34,7 +34,6 @@ pub struct FileSummary {
 }
 
 /// Packets handed from the reader thread: frame bytes back to back.
-#[derive(Default)]
 struct Batch {
     /// (capture time, length on the wire, end of the frame in `data`).
     packets: Vec<(Timestamp, u32, usize)>,
@@ -65,9 +64,9 @@ pub fn replay_file(path: &Path, pipeline: &mut Pipeline, sink: &mut impl Sink, p
             name: linktype.get_name().unwrap_or_else(|_| "unknown".into()),
         });
     };
-    let (batches, end) = spawn_reader(capture);
+    let (batches, recycle, end) = spawn_reader(capture);
     let mut summary = FileSummary { packets: 0, file_bytes: 24 };
-    for batch in batches {
+    for mut batch in batches {
         let mut start = 0;
         for &(ts, wire_len, end) in &batch.packets {
             let frame = &batch.data[start..end];
@@ -77,6 +76,10 @@ pub fn replay_file(path: &Path, pipeline: &mut Pipeline, sink: &mut impl Sink, p
             pipeline.packet(link, linktype.0, ts, frame, wire_len, sink);
         }
         progress(summary.file_bytes);
+        // Hand the buffers back: fresh megabytes for every batch cost page faults.
+        batch.packets.clear();
+        batch.data.clear();
+        let _ = recycle.try_send(batch);
     }
     pipeline.finish(sink);
     progress(summary.file_bytes);
@@ -87,12 +90,21 @@ pub fn replay_file(path: &Path, pipeline: &mut Pipeline, sink: &mut impl Sink, p
     }
 }
 
-/// Reads the capture on a thread of its own; batches arrive in file order.
-fn spawn_reader(mut capture: Capture<Offline>) -> (Receiver<Batch>, Receiver<ReadEnd>) {
+impl Batch {
+    fn new() -> Batch {
+        Batch { packets: Vec::with_capacity(BATCH_PACKETS), data: Vec::with_capacity(BATCH_BYTES + (64 << 10)) }
+    }
+}
+
+/// Reads the capture on a thread of its own; batches arrive in file order, and used
+/// ones come back through the second channel to be filled again.
+fn spawn_reader(mut capture: Capture<Offline>) -> (Receiver<Batch>, SyncSender<Batch>, Receiver<ReadEnd>) {
     let (batch_tx, batch_rx) = sync_channel::<Batch>(BATCHES_IN_FLIGHT);
+    let (recycle_tx, recycle_rx) = sync_channel::<Batch>(BATCHES_IN_FLIGHT + 2);
     let (end_tx, end_rx) = sync_channel::<ReadEnd>(1);
     std::thread::spawn(move || {
-        let mut batch = Batch::default();
+        let fresh = || recycle_rx.try_recv().unwrap_or_else(|_| Batch::new());
+        let mut batch = fresh();
         let outcome = loop {
             match capture.next_packet() {
                 Ok(packet) => {
@@ -104,7 +116,7 @@ fn spawn_reader(mut capture: Capture<Offline>) -> (Receiver<Batch>, Receiver<Rea
                     batch.data.extend_from_slice(packet.data);
                     batch.packets.push((ts, header.len, batch.data.len()));
                     let full = batch.packets.len() >= BATCH_PACKETS || batch.data.len() >= BATCH_BYTES;
-                    if full && batch_tx.send(std::mem::take(&mut batch)).is_err() {
+                    if full && batch_tx.send(std::mem::replace(&mut batch, fresh())).is_err() {
                         break Ok(());
                     }
                 }
@@ -118,5 +130,5 @@ fn spawn_reader(mut capture: Capture<Offline>) -> (Receiver<Batch>, Receiver<Rea
         drop(batch_tx);
         let _ = end_tx.send(outcome);
     });
-    (batch_rx, end_rx)
+    (batch_rx, recycle_tx, end_rx)
 }

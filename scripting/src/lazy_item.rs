@@ -1,0 +1,98 @@
+//! `data` for `onItemCaptured` without building it: a Proxy whose fields are made from
+//! the Rust item the first time a script reads them. A hook that reads two fields pays
+//! for two fields, not for the whole item; `JSON.stringify(data)`, `Object.keys`,
+//! `for ... in`, writes and deletes behave as on a plain object (the proxy fills in every
+//! field first where they need it). The item stays reachable from the proxy for as long
+//! as a script keeps it, so a `data` stored for a later job still reads correctly.
+
+use std::rc::Rc;
+
+use remora_model::Item;
+use rquickjs::{Ctx, Function, Persistent, Result, Value};
+
+/// The item's top-level fields, in the order JSON shows them.
+const FIELDS: [&str; 21] = [
+    "id", "index", "stream", "worker", "node", "protocol", "tls", "src", "dst", "namespace", "outgoing", "timestamp",
+    "elapsedTime", "request", "response", "startTime", "requestSize", "responseSize", "passed", "failed", "error",
+];
+
+/// The proxy factory, in JavaScript: `make(load)` returns a lazy item.
+const FACTORY: &str = r#"(function (FIELDS) {
+    var INDEX = {};
+    for (var n = 0; n < FIELDS.length; n++) INDEX[FIELDS[n]] = n;
+    var SRC = Symbol('remora.item');
+    function field(k) { return typeof k === 'string' && Object.prototype.hasOwnProperty.call(INDEX, k) ? INDEX[k] : -1; }
+    function fill(t, i) {
+        var s = t[SRC], bit = 1 << i;
+        if ((s.done & bit) === 0) { s.done |= bit; t[FIELDS[i]] = s.load(FIELDS[i]); }
+    }
+    function mark(t, i) { t[SRC].done |= 1 << i; }
+    function fillAll(t) { for (var i = 0; i < FIELDS.length; i++) fill(t, i); }
+    var handler = {
+        get: function (t, k) { var i = field(k); if (i >= 0) fill(t, i); return t[k]; },
+        set: function (t, k, v) { var i = field(k); if (i >= 0) mark(t, i); t[k] = v; return true; },
+        has: function (t, k) { var i = field(k); if (i >= 0) fill(t, i); return k in t; },
+        deleteProperty: function (t, k) { var i = field(k); if (i >= 0) mark(t, i); return delete t[k]; },
+        ownKeys: function (t) { fillAll(t); return Reflect.ownKeys(t).filter(function (k) { return k !== SRC; }); },
+        getOwnPropertyDescriptor: function (t, k) { var i = field(k); if (i >= 0) fill(t, i); return Object.getOwnPropertyDescriptor(t, k); },
+        defineProperty: function (t, k, d) { var i = field(k); if (i >= 0) mark(t, i); Object.defineProperty(t, k, d); return true; }
+    };
+    return function (load) {
+        var t = {};
+        Object.defineProperty(t, SRC, { value: { load: load, done: 0 }, configurable: true, writable: true });
+        return new Proxy(t, handler);
+    };
+})"#;
+
+/// Compiles the factory once per host.
+pub fn factory(ctx: &Ctx<'_>) -> Result<Persistent<Function<'static>>> {
+    let outer: Function = ctx.eval(FACTORY)?;
+    let make: Function = outer.call((FIELDS.to_vec(),))?;
+    Ok(Persistent::save(ctx, make))
+}
+
+/// The JSON of one top-level field of `item`.
+fn field_json(item: &Item, key: &str) -> serde_json::Result<String> {
+    use serde_json::to_string as json;
+    match key {
+        "id" => json(&item.id),
+        "index" => json(&item.index),
+        "stream" => json(&item.stream),
+        "worker" => json(&item.worker),
+        "node" => json(&item.node),
+        "protocol" => json(&item.protocol),
+        "tls" => json(&item.tls),
+        "src" => json(&item.src),
+        "dst" => json(&item.dst),
+        "namespace" => json(&item.namespace),
+        "outgoing" => json(&item.outgoing),
+        "timestamp" => json(&item.timestamp),
+        "elapsedTime" => json(&item.elapsed_time),
+        "request" => json(&item.request),
+        "response" => json(&item.response),
+        "startTime" => json(&item.start_time),
+        "requestSize" => json(&item.request_size),
+        "responseSize" => json(&item.response_size),
+        "passed" => json(&item.passed),
+        "failed" => json(&item.failed),
+        "error" => json(&item.error),
+        _ => Ok("null".into()),
+    }
+}
+
+/// A lazy `data` for `item`.
+pub fn make<'js>(ctx: &Ctx<'js>, factory: &Persistent<Function<'static>>, item: &Rc<Item>) -> Result<Value<'js>> {
+    let source = item.clone();
+    let load = Function::new(ctx.clone(), move |ctx: Ctx<'js>, key: String| -> Result<Value<'js>> {
+        match field_json(&source, &key) {
+            Ok(json) => ctx.json_parse(json),
+            Err(_) => Ok(Value::new_null(ctx)),
+        }
+    })?;
+    factory.clone().restore(ctx)?.call((load,))
+}
+
+/// Takes the item back from the proxies: without a copy when no script kept `data`.
+pub fn reclaim(item: Rc<Item>) -> Item {
+    Rc::try_unwrap(item).unwrap_or_else(|shared| (*shared).clone())
+}
