@@ -74,3 +74,32 @@ fn scripts_check_reports_syntax_errors_unknown_and_pending_helpers() {
     assert!(lines.contains(&"job     tick: 0 */1 * * * * (limit 3)"), "{stdout}");
     assert_eq!(lines.last().copied(), Some("1 script(s) loaded, 2 problem(s)"));
 }
+
+#[test]
+fn pcap_snapshot_merges_the_streams_a_script_selects() {
+    let scripts = tempfile::tempdir().expect("temp dir");
+    let data = tempfile::tempdir().expect("temp dir");
+    write(
+        scripts.path(),
+        "snap.js",
+        "var n = 0;\nfunction onItemCaptured(data) {\n  n++;\n  if (n === 5) console.log('snapshot', pcap.snapshot([data.stream]), pcap.path(data.stream));\n}\n",
+    );
+    let capture = data_dir().join("http1__zeek__pipelined-requests.pcap");
+    let out = remora(&["replay", "-o", "none", "--scripts", scripts.path().to_str().expect("path"), "--data-dir", data.path().to_str().expect("path"), capture.to_str().expect("path")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr.lines().find(|l| l.starts_with("[snap.js] snapshot ")).unwrap_or_else(|| panic!("no snapshot line in\n{stderr}"));
+    let parts: Vec<&str> = line.split(' ').collect();
+    let (snapshot, stream) = (Path::new(parts[2]), Path::new(parts[3]));
+    assert!(snapshot.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".pcap") && n.trim_end_matches(".pcap").chars().all(|c| c.is_ascii_digit())), "{line}");
+    assert!(snapshot.starts_with(data.path().canonicalize().expect("data dir")), "the snapshot is in the data directory: {line}");
+    let count = |file: &Path| {
+        let out = std::process::Command::new("tshark").args(["-r", file.to_str().expect("path"), "-T", "fields", "-e", "frame.number"]).output().expect("tshark");
+        assert!(out.status.success(), "tshark reads {}", file.display());
+        String::from_utf8_lossy(&out.stdout).lines().count()
+    };
+    // The fifth response ends at packet 44 of the capture: all of them are in the snapshot.
+    let in_snapshot = count(snapshot);
+    assert!((44..=49).contains(&in_snapshot), "{in_snapshot} packets in the snapshot");
+    assert_eq!(count(stream), 49, "the stream's own file has every packet once replay is over");
+}

@@ -91,6 +91,8 @@ impl Scheduler {
     /// job's next fire time on.
     pub fn due(&mut self, now: i64) -> Vec<String> {
         if self.stopped {
+            // Fire times pass while stopped; after a start, jobs go on from then.
+            self.reset();
             return Vec::new();
         }
         let mut fires: Vec<(i64, String)> = Vec::new();

@@ -27,9 +27,26 @@ const FACTORY: &str = r#"(function (FIELDS) {
         if ((s.done & bit) === 0) { s.done |= bit; t[FIELDS[i]] = s.load(FIELDS[i]); }
     }
     function mark(t, i) { t[SRC].done |= 1 << i; }
-    function fillAll(t) { for (var i = 0; i < FIELDS.length; i++) fill(t, i); }
+    // Everything at once: one parse of the whole item rather than one per field.
+    function fillAll(t) {
+        var s = t[SRC];
+        if (s.done === ALL) return;
+        var all = s.load('*');
+        for (var i = 0; i < FIELDS.length; i++) {
+            var bit = 1 << i;
+            if ((s.done & bit) === 0) { s.done |= bit; t[FIELDS[i]] = all[FIELDS[i]]; }
+        }
+    }
+    var ALL = (1 << FIELDS.length) - 1;
+    // JSON.stringify(data) asks for toJSON first: hand it the filled plain object, so it
+    // walks that directly instead of trapping on every key.
     var handler = {
-        get: function (t, k) { var i = field(k); if (i >= 0) fill(t, i); return t[k]; },
+        get: function (t, k) {
+            var i = field(k);
+            if (i >= 0) fill(t, i);
+            else if (k === 'toJSON' && !(k in t)) { fillAll(t); return function () { return t; }; }
+            return t[k];
+        },
         set: function (t, k, v) { var i = field(k); if (i >= 0) mark(t, i); t[k] = v; return true; },
         has: function (t, k) { var i = field(k); if (i >= 0) fill(t, i); return k in t; },
         deleteProperty: function (t, k) { var i = field(k); if (i >= 0) mark(t, i); return delete t[k]; },
@@ -55,6 +72,7 @@ pub fn factory(ctx: &Ctx<'_>) -> Result<Persistent<Function<'static>>> {
 fn field_json(item: &Item, key: &str) -> serde_json::Result<String> {
     use serde_json::to_string as json;
     match key {
+        "*" => json(item),
         "id" => json(&item.id),
         "index" => json(&item.index),
         "stream" => json(&item.stream),

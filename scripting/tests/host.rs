@@ -208,3 +208,23 @@ fn lazy_data_behaves_like_the_item_object() {
     assert_eq!(printed[2], "[lazy.js] false 1 POST");
     assert_eq!(printed[3], "[after.js] 500 10.33.0.31", "a kept data still reads after its hook");
 }
+
+#[test]
+fn scheduler_stop_and_start_and_pod_events() {
+    let mut h = Harness::new(|_| {});
+    h.host
+        .load_source(
+            "s.js",
+            "jobs.schedule('tick', '* * * * * *', function () { console.log('tick'); });\nfunction onPodEvent(e) { console.log('pod', e.type, e.pod.name); if (e.type === 'crashed') jobs.scheduler.stop(); else jobs.scheduler.start(); }",
+        )
+        .expect("loads");
+    let t0 = 1_700_000_000_000_000_000i64;
+    h.host.advance_clock(t0);
+    h.host.advance_clock(t0 + 2_000_000_000);
+    h.host.on_pod_event(r#"{"type":"crashed","pod":{"name":"shop-1"}}"#);
+    h.host.advance_clock(t0 + 5_000_000_000);
+    h.host.on_pod_event(r#"{"type":"added","pod":{"name":"shop-2"}}"#);
+    h.host.advance_clock(t0 + 6_000_000_000);
+    // t0, t0+1s, t0+2s; nothing while stopped; t0+6s after the start (no catching up).
+    assert_eq!(h.printed(), ["[s.js] tick", "[s.js] tick", "[s.js] tick", "[s.js] pod crashed shop-1", "[s.js] pod added shop-2", "[s.js] tick"]);
+}
