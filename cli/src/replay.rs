@@ -118,8 +118,8 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             .progress_chars("=> "),
     );
 
-    let (writer, batches) = spawn_writer(output);
-    let mut batcher = ItemBatcher { batch: Vec::with_capacity(ITEM_BATCH), to_writer: batches };
+    let (writer, batches, empties) = spawn_writer(output).context("cannot start the item writer thread")?;
+    let mut batcher = ItemBatcher { batch: Vec::with_capacity(ITEM_BATCH), to_writer: batches, empties, discard: output == Output::None };
     let started = Instant::now();
     let failures = match &mut scripts {
         Some(scripts) => {
@@ -175,14 +175,22 @@ const ITEM_BATCH: usize = 256;
 struct ItemBatcher {
     batch: Vec<Item>,
     to_writer: std::sync::mpsc::SyncSender<Vec<Item>>,
+    /// Batches the writer has emptied, to be filled again.
+    empties: std::sync::mpsc::Receiver<Vec<Item>>,
+    /// `--output none`: items are dropped here, not sent anywhere.
+    discard: bool,
 }
 
 impl Sink for ItemBatcher {
     fn item(&mut self, item: Item) {
+        if self.discard {
+            return;
+        }
         self.batch.push(item);
         if self.batch.len() == ITEM_BATCH {
+            let empty = self.empties.try_recv().unwrap_or_else(|_| Vec::with_capacity(ITEM_BATCH));
             // A closed channel means the writer stopped (the reader of stdout went away).
-            let _ = self.to_writer.send(std::mem::replace(&mut self.batch, Vec::with_capacity(ITEM_BATCH)));
+            let _ = self.to_writer.send(std::mem::replace(&mut self.batch, empty));
         }
     }
 }
@@ -196,22 +204,27 @@ impl ItemBatcher {
 
 /// Formats and prints items on a thread of its own, so that dissection and output run
 /// side by side. The bounded channel holds the pipeline back if output is slower.
-fn spawn_writer(output: Output) -> (std::thread::JoinHandle<()>, std::sync::mpsc::SyncSender<Vec<Item>>) {
+type WriterHandles = (std::thread::JoinHandle<()>, std::sync::mpsc::SyncSender<Vec<Item>>, std::sync::mpsc::Receiver<Vec<Item>>);
+
+fn spawn_writer(output: Output) -> anyhow::Result<WriterHandles> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Item>>(8);
-    let handle = std::thread::spawn(move || {
+    let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<Vec<Item>>(10);
+    let handle = std::thread::Builder::new().name("item-writer".into()).spawn(move || {
         let stdout = std::io::stdout();
         let mut out = ItemWriter::new(output, BufWriter::with_capacity(1 << 16, stdout.lock()));
-        for batch in rx {
+        for mut batch in rx {
             for item in &batch {
                 out.write(item);
             }
             if out.closed {
                 return;
             }
+            batch.clear();
+            let _ = empty_tx.try_send(batch);
         }
         out.finish();
-    });
-    (handle, tx)
+    })?;
+    Ok((handle, tx, empty_rx))
 }
 
 /// Writes items in the chosen format; stops quietly when the reader goes away.

@@ -139,6 +139,10 @@ enum FlowState {
     Closed,
 }
 
+/// How often the whole flow table is checked for idle flows (idle timeouts are tens of
+/// seconds: a pass every second would cost more than it finds).
+const IDLE_SWEEP_NS: i64 = 5 * Timestamp::SECOND;
+
 /// How long a closed TCP flow stays to collect its last ACKs into its stream.
 const CLOSED_LINGER_NS: i64 = 10 * Timestamp::SECOND;
 
@@ -171,6 +175,10 @@ pub struct Pipeline {
     pcap: Option<Arc<Mutex<PcapStore>>>,
     now: Timestamp,
     next_sweep: Timestamp,
+    /// When the next full pass over the flow table looks for idle flows.
+    next_idle_sweep: Timestamp,
+    /// Flows whose dissector waits on a timeout: the only ones ticked every second.
+    timed: rustc_hash::FxHashSet<FlowKey>,
 }
 
 impl Pipeline {
@@ -185,6 +193,8 @@ impl Pipeline {
             pcap: pcap.map(|store| Arc::new(Mutex::new(store))),
             now: Timestamp::default(),
             next_sweep: Timestamp::default(),
+            next_idle_sweep: Timestamp::default(),
+            timed: Default::default(),
         }
     }
 
@@ -320,6 +330,11 @@ impl Pipeline {
             Wire::Udp { payload, .. } => dissect_udp(&mut flow.state, dir, payload, ts, limits, &mut self.exchanges, &mut self.stats.unrecognised_flows),
             Wire::Other { .. } => {}
         }
+        if let FlowState::Dissecting(d) = &flow.state {
+            if d.has_timers() {
+                self.timed.insert(key);
+            }
+        }
         emit(&self.config, flow, &mut self.exchanges, &mut self.stats, sink);
         if closed {
             self.end_flow(&key, CloseReason::Closed, sink);
@@ -342,12 +357,14 @@ impl Pipeline {
         }
         self.now = Timestamp::default();
         self.next_sweep = Timestamp::default();
+        self.next_idle_sweep = Timestamp::default();
         sink.capture_finished();
     }
 
     /// Ends a flow and forgets it.
     fn close_flow(&mut self, key: &FlowKey, reason: CloseReason, sink: &mut impl Sink) {
         self.end_flow(key, reason, sink);
+        self.timed.remove(key);
         if let Some(flow) = self.flows.remove(key) {
             if let Some(store) = &self.pcap {
                 if let Ok(mut store) = store.lock() {
@@ -379,13 +396,31 @@ impl Pipeline {
         emit(&self.config, flow, &mut self.exchanges, &mut self.stats, sink);
     }
 
-    /// Closes idle flows and lets dissectors time out what waits too long.
+    /// Lets dissectors time out what waits too long (every second of capture time) and
+    /// closes idle flows (every ten seconds: a full pass over the table).
     fn sweep(&mut self, sink: &mut impl Sink) {
         self.next_sweep = Timestamp(self.now.0 + Timestamp::SECOND);
         let now = self.now;
+        let timed = std::mem::take(&mut self.timed);
+        for key in timed {
+            let Some(flow) = self.flows.get_mut(&key) else { continue };
+            if let FlowState::Dissecting(d) = &mut flow.state {
+                d.tick(now, &mut self.exchanges);
+                if d.has_timers() {
+                    self.timed.insert(key);
+                }
+                for exchange in self.exchanges.drain(..) {
+                    sink.item(make_item(&self.config, flow, exchange, &mut self.stats));
+                }
+            }
+        }
+        if now < self.next_idle_sweep {
+            return;
+        }
+        self.next_idle_sweep = Timestamp(now.0 + IDLE_SWEEP_NS);
         let (tcp_idle, udp_idle) = (self.config.tcp_idle_timeout_ns, self.config.udp_idle_timeout_ns);
         let mut idle = Vec::new();
-        for (key, flow) in self.flows.iter_mut() {
+        for (key, flow) in self.flows.iter() {
             let timeout = match (&flow.state, flow.transport) {
                 (FlowState::Closed, _) => CLOSED_LINGER_NS.min(tcp_idle),
                 (_, Transport::Tcp) => tcp_idle,
@@ -393,11 +428,6 @@ impl Pipeline {
             };
             if now.0 - flow.last_seen.0 > timeout {
                 idle.push((flow.id, *key));
-            } else if let FlowState::Dissecting(d) = &mut flow.state {
-                d.tick(now, &mut self.exchanges);
-                for exchange in self.exchanges.drain(..) {
-                    sink.item(make_item(&self.config, flow, exchange, &mut self.stats));
-                }
             }
         }
         idle.sort_unstable_by_key(|(id, _)| *id);
@@ -408,7 +438,6 @@ impl Pipeline {
             self.close_flow(&key, CloseReason::Idle, sink);
         }
     }
-
 }
 
 /// Makes the state of a flow first seen now.

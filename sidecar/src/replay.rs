@@ -102,7 +102,8 @@ fn spawn_reader(mut capture: Capture<Offline>) -> (Receiver<Batch>, SyncSender<B
     let (batch_tx, batch_rx) = sync_channel::<Batch>(BATCHES_IN_FLIGHT);
     let (recycle_tx, recycle_rx) = sync_channel::<Batch>(BATCHES_IN_FLIGHT + 2);
     let (end_tx, end_rx) = sync_channel::<ReadEnd>(1);
-    std::thread::spawn(move || {
+    let end_if_no_thread = end_tx.clone();
+    let reader = std::thread::Builder::new().name("pcap-reader".into()).spawn(move || {
         let fresh = || recycle_rx.try_recv().unwrap_or_else(|_| Batch::new());
         let mut batch = fresh();
         let outcome = loop {
@@ -130,5 +131,8 @@ fn spawn_reader(mut capture: Capture<Offline>) -> (Receiver<Batch>, SyncSender<B
         drop(batch_tx);
         let _ = end_tx.send(outcome);
     });
+    if let Err(e) = reader {
+        let _ = end_if_no_thread.send(Err(format!("cannot start the reader thread: {e}")));
+    }
     (batch_rx, recycle_tx, end_rx)
 }

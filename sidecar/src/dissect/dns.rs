@@ -165,6 +165,10 @@ impl StreamDissector for DnsFlow {
         self.stats.parse_errors += 1;
     }
 
+    fn has_timers(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
     fn tick(&mut self, now: Timestamp, out: &mut Vec<Exchange>) {
         if self.pending.is_empty() {
             return;

@@ -75,6 +75,10 @@ pub trait StreamDissector {
     fn gap(&mut self, dir: Dir, len: u64, ts: Timestamp, out: &mut Vec<Exchange>);
     /// Capture time moved on: emit what has timed out.
     fn tick(&mut self, _now: Timestamp, _out: &mut Vec<Exchange>) {}
+    /// Whether something waits on a timeout (so `tick` has work to do).
+    fn has_timers(&self) -> bool {
+        false
+    }
     /// The flow ended (FIN, RST, idle timeout, end of capture): emit everything pending.
     fn close(&mut self, ts: Timestamp, reason: CloseReason, out: &mut Vec<Exchange>);
     fn stats(&self) -> DissectStats;
