@@ -4,7 +4,9 @@ use std::sync::{Arc, Mutex};
 
 use remora_model::Item;
 use remora_scripting::{Hook, PacketInfo, ScriptHost};
-use remora_sidecar::flow::Timestamp;
+use std::net::IpAddr;
+
+use remora_sidecar::flow::{Rfc3339Cache, Timestamp};
 use remora_sidecar::pcap_store::PcapStore;
 use remora_sidecar::pipeline::{PacketView, Sink};
 
@@ -19,6 +21,7 @@ pub struct ScriptedSink<'h, N: Sink> {
     packet_hook: bool,
     /// The last whole second the clock was moved to (cron's resolution).
     second: i64,
+    strings: InfoStrings,
 }
 
 impl<'h, N: Sink> ScriptedSink<'h, N> {
@@ -26,7 +29,7 @@ impl<'h, N: Sink> ScriptedSink<'h, N> {
         let item_hook = host.has_hook(Hook::ItemCaptured);
         let query_hook = query && host.has_hook(Hook::ItemQueried);
         let packet_hook = host.has_hook(Hook::PacketCaptured);
-        ScriptedSink { host, next, item_hook, query_hook, packet_hook, second: i64::MIN }
+        ScriptedSink { host, next, item_hook, query_hook, packet_hook, second: i64::MIN, strings: InfoStrings::default() }
     }
 }
 
@@ -41,20 +44,27 @@ impl<N: Sink> Sink for ScriptedSink<'_, N> {
     }
 
     fn packet(&mut self, p: &PacketView<'_>) {
-        let (src_port, dst_port) = p.ports.map(|(s, d)| (s.to_string(), d.to_string())).unwrap_or_default();
+        let strings = &mut self.strings;
+        let timestamp = strings.time.format(p.ts);
+        let (src_ip, dst_ip) = strings.ips.pair(p.src, p.dst);
+        let (src_port, dst_port) = match p.ports {
+            Some((s, d)) => (strings.ports.0.format(s), strings.ports.1.format(d)),
+            None => ("", ""),
+        };
+        let flags = tcp_flag_letters(p.tcp_flags.unwrap_or(0), &mut strings.flags);
         self.host.on_packet(&PacketInfo {
-            timestamp: p.ts.rfc3339(),
+            timestamp,
             capture_length: p.captured,
             length: p.wire,
             fragmented: p.fragmented,
-            src_ip: p.src.to_string(),
+            src_ip,
             src_port,
-            dst_ip: p.dst.to_string(),
+            dst_ip,
             dst_port,
-            transport: p.transport.to_string(),
+            transport: p.transport,
             outgoing: p.outgoing,
-            stream: p.stream.unwrap_or("").to_string(),
-            flags: p.tcp_flags.map(tcp_flag_letters).unwrap_or_default(),
+            stream: p.stream.unwrap_or(""),
+            flags,
         });
     }
 
@@ -75,8 +85,48 @@ impl<N: Sink> Sink for ScriptedSink<'_, N> {
 }
 
 /// TCP flags as letters, in header order from FIN: `F`, `S`, `R`, `P`, `A`, `U`.
-fn tcp_flag_letters(flags: u8) -> String {
-    "FSRPAU".chars().enumerate().filter(|(bit, _)| flags & (1 << bit) != 0).map(|(_, c)| c).collect()
+fn tcp_flag_letters(flags: u8, out: &mut String) -> &str {
+    out.clear();
+    out.extend("FSRPAU".chars().enumerate().filter(|(bit, _)| flags & (1 << bit) != 0).map(|(_, c)| c));
+    out
+}
+
+/// Text for `info` kept from packet to packet: most packets repeat the last ones'
+/// addresses and second.
+#[derive(Default)]
+struct InfoStrings {
+    time: Rfc3339Cache,
+    ips: IpTexts,
+    ports: (itoa::Buffer, itoa::Buffer),
+    flags: String,
+}
+
+/// The text of the last few addresses seen.
+#[derive(Default)]
+struct IpTexts {
+    recent: Vec<(IpAddr, String)>,
+}
+
+impl IpTexts {
+    fn remember(&mut self, ip: IpAddr) {
+        if !self.recent.iter().any(|(known, _)| *known == ip) {
+            if self.recent.len() == 4 {
+                self.recent.remove(0);
+            }
+            self.recent.push((ip, ip.to_string()));
+        }
+    }
+
+    fn get(&self, ip: IpAddr) -> &str {
+        self.recent.iter().find(|(known, _)| *known == ip).map_or("", |(_, text)| text.as_str())
+    }
+
+    /// The texts of two addresses (the cache holds four, so both are in it).
+    fn pair(&mut self, a: IpAddr, b: IpAddr) -> (&str, &str) {
+        self.remember(a);
+        self.remember(b);
+        (self.get(a), self.get(b))
+    }
 }
 
 /// Lets `pcap.snapshot` read complete files while replay is still writing them.

@@ -101,7 +101,7 @@ pub struct HostReport {
 pub(crate) struct Shared {
     pub console: Box<dyn ConsoleSink>,
     /// The script whose code is running (for console lines and jobs).
-    pub current_script: String,
+    pub current_script: Rc<str>,
     pub env: BTreeMap<String, String>,
     pub sandbox: Sandbox,
     pub pcap_dir: Option<PathBuf>,
@@ -119,7 +119,7 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub fn log(&mut self, level: Level, text: String) {
-        let script = self.current_script.clone();
+        let script = self.current_script.to_string();
         self.console.line(ConsoleLine { level, script, text });
     }
 
@@ -142,7 +142,7 @@ pub(crate) fn wall_ns() -> i64 {
 }
 
 struct Script {
-    name: String,
+    name: Rc<str>,
     hooks: [Option<Persistent<Function<'static>>>; 7],
 }
 
@@ -163,6 +163,8 @@ pub struct ScriptHost {
     failures: Failures,
     hook_calls: u64,
     job_runs: u64,
+    /// Whether any script defines each hook.
+    hook_present: [bool; 7],
 }
 
 /// Converts a caught JavaScript error into (location, message).
@@ -231,7 +233,7 @@ impl ScriptHost {
         let sandbox = Sandbox::new(&config.data_dir).map_err(|e| format!("data directory {}: {e}", config.data_dir.display()))?;
         let shared = Rc::new(RefCell::new(Shared {
             console,
-            current_script: "remora".into(),
+            current_script: Rc::from("remora"),
             env: config.env.clone(),
             sandbox,
             pcap_dir: config.pcap_dir.clone(),
@@ -256,6 +258,7 @@ impl ScriptHost {
             failures: Failures::default(),
             hook_calls: 0,
             job_runs: 0,
+            hook_present: [false; 7],
             item_factory,
             info_factory,
         })
@@ -270,7 +273,8 @@ impl ScriptHost {
     }
 
     pub fn load_source(&mut self, name: &str, source: &str) -> Result<ScriptSummary, String> {
-        self.shared.borrow_mut().current_script = name.to_string();
+        let script_name: Rc<str> = Rc::from(name);
+        self.shared.borrow_mut().current_script = script_name.clone();
         let wrapped = wrap(source);
         let options = {
             let mut o = EvalOptions::default();
@@ -294,7 +298,10 @@ impl ScriptHost {
         match loaded {
             Ok(hooks) => {
                 let summary = ScriptSummary { name: name.to_string(), hooks: Hook::ALL.iter().filter(|h| hooks[h.index()].is_some()).map(|h| h.name()).collect() };
-                self.scripts.push(Script { name: name.to_string(), hooks });
+                for hook in Hook::ALL {
+                    self.hook_present[hook.index()] |= hooks[hook.index()].is_some();
+                }
+                self.scripts.push(Script { name: script_name, hooks });
                 Ok(summary)
             }
             Err((location, message)) => {
@@ -340,7 +347,7 @@ impl ScriptHost {
     }
 
     pub fn has_hook(&self, hook: Hook) -> bool {
-        self.scripts.iter().any(|s| s.hooks[hook.index()].is_some())
+        self.hook_present[hook.index()]
     }
 
     pub fn report(&self) -> HostReport {
@@ -397,12 +404,12 @@ impl ScriptHost {
         results
     }
 
-    fn call_one<'js, A, F>(&mut self, ctx: &Ctx<'js>, script: &str, during: &str, function: Persistent<Function<'static>>, args: &mut F) -> Option<Value<'js>>
+    fn call_one<'js, A, F>(&mut self, ctx: &Ctx<'js>, script: &Rc<str>, during: &str, function: Persistent<Function<'static>>, args: &mut F) -> Option<Value<'js>>
     where
         F: FnMut(&Ctx<'js>) -> rquickjs::Result<A>,
         A: IntoArgs<'js>,
     {
-        self.shared.borrow_mut().current_script = script.to_string();
+        self.shared.borrow_mut().current_script = script.clone();
         self.hook_calls += 1;
         let result = (|| {
             let function = function.restore(ctx)?;
@@ -447,7 +454,7 @@ impl ScriptHost {
     }
 
     /// `onPacketCaptured(info)`.
-    pub fn on_packet(&mut self, packet: &PacketInfo) {
+    pub fn on_packet(&mut self, packet: &PacketInfo<'_>) {
         if !self.has_hook(Hook::PacketCaptured) {
             return;
         }
@@ -580,7 +587,7 @@ impl ScriptHost {
         self.job_runs += 1;
         let context = self.context.clone();
         let error = context.with(|ctx| {
-            self.shared.borrow_mut().current_script = script.clone();
+            self.shared.borrow_mut().current_script = Rc::from(script.as_str());
             let outcome = (|| {
                 let task = task.restore(&ctx)?;
                 let mut call_args = rquickjs::function::Args::new(ctx.clone(), args.len());

@@ -22,6 +22,50 @@ impl Timestamp {
     }
 }
 
+/// Formats timestamps exactly as [`Timestamp::rfc3339`] does, but keeps the date and
+/// time of day while the second is the same: packets come many to a second.
+#[derive(Debug, Default)]
+pub struct Rfc3339Cache {
+    second: Option<i64>,
+    /// `2026-11-28T08:47:50`, without a fraction or `Z`.
+    prefix: String,
+    out: String,
+}
+
+impl Rfc3339Cache {
+    pub fn format(&mut self, ts: Timestamp) -> &str {
+        let second = ts.0.div_euclid(Timestamp::SECOND);
+        let nanos = ts.0.rem_euclid(Timestamp::SECOND);
+        if self.second != Some(second) {
+            self.second = Some(second);
+            let whole = Timestamp(second * Timestamp::SECOND).rfc3339();
+            self.prefix = whole.trim_end_matches('Z').to_string();
+        }
+        self.out.clear();
+        self.out.push_str(&self.prefix);
+        if nanos != 0 {
+            let digits = format!("{nanos:09}");
+            self.out.push('.');
+            self.out.push_str(digits.trim_end_matches('0'));
+        }
+        self.out.push('Z');
+        &self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_rfc3339_matches_the_formatter() {
+        let mut cache = Rfc3339Cache::default();
+        for ns in [0i64, 1, 1_000, 939_527_000, 999_999_999, 1_000_000_000, 1_362_692_526_939_527_000, 1_362_692_526_000_000_000, 1_362_692_527_100_000_000] {
+            assert_eq!(cache.format(Timestamp(ns)), Timestamp(ns).rfc3339(), "{ns}");
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Transport {
     Tcp,

@@ -33,7 +33,7 @@ pub(crate) fn object<'js>(ctx: &Ctx<'js>, shared: &SharedRef) -> Result<Object<'
             };
             let args = rest.map(|v| Persistent::save(&ctx, v)).collect();
             let mut shared = s.borrow_mut();
-            let script = shared.current_script.clone();
+            let script = shared.current_script.to_string();
             let now = shared.now;
             shared.scheduler.schedule(tag.clone(), cron, Persistent::save(&ctx, task), args, limit, script, now).map_err(|e| fail(&ctx, helper, format!("job {tag:?}: {e}")))
         })?,
