@@ -150,7 +150,7 @@ pub struct ScriptHost {
     // Field order matters: persistent values must drop before the context and runtime.
     scripts: Vec<Script>,
     /// Makes lazy `data` objects (see `lazy_item`).
-    item_factory: Persistent<Function<'static>>,
+    item_factory: lazy_item::Factory,
     /// Makes `info` objects (see `packet_info`).
     info_factory: Persistent<Function<'static>>,
     shared: Rc<RefCell<Shared>>,
@@ -479,8 +479,8 @@ impl ScriptHost {
         let item = Rc::new(item);
         let context = self.context.clone();
         let flags = context.with(|ctx| {
-            let factory = self.item_factory.clone();
-            let Ok(mut data) = lazy_item::make(&ctx, &factory, &item) else { return None };
+            let Ok(proxy) = lazy_item::make(&ctx, &self.item_factory, &item) else { return None };
+            let mut data = proxy.clone();
             if captured {
                 self.call_each(&ctx, Hook::ItemCaptured, |_| Ok((data.clone(),)));
             }
@@ -496,6 +496,10 @@ impl ScriptHost {
                     }
                 }
             }
+            if data == proxy {
+                return Some(lazy_item::verdict(&ctx, &self.item_factory));
+            }
+            // onItemQueried returned another object: its fields say.
             let object = data.as_object()?;
             Some((object.get::<_, Option<bool>>("passed").ok().flatten().unwrap_or(false), object.get::<_, Option<bool>>("failed").ok().flatten().unwrap_or(false)))
         });

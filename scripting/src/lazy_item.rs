@@ -20,21 +20,20 @@ const FIELDS: [&str; 21] = [
 const FACTORY: &str = r#"(function (FIELDS) {
     var INDEX = {};
     for (var n = 0; n < FIELDS.length; n++) INDEX[FIELDS[n]] = n;
-    var SRC = Symbol('remora.item');
+    var SRC = Symbol('remora.item'), DONE = Symbol('remora.done');
     function field(k) { return typeof k === 'string' && Object.prototype.hasOwnProperty.call(INDEX, k) ? INDEX[k] : -1; }
     function fill(t, i) {
-        var s = t[SRC], bit = 1 << i;
-        if ((s.done & bit) === 0) { s.done |= bit; t[FIELDS[i]] = s.load(FIELDS[i]); }
+        var bit = 1 << i;
+        if ((t[DONE] & bit) === 0) { t[DONE] |= bit; t[FIELDS[i]] = t[SRC](FIELDS[i]); }
     }
-    function mark(t, i) { t[SRC].done |= 1 << i; }
+    function mark(t, i) { t[DONE] |= 1 << i; }
     // Everything at once: one parse of the whole item rather than one per field.
     function fillAll(t) {
-        var s = t[SRC];
-        if (s.done === ALL) return;
-        var all = s.load('*');
+        if (t[DONE] === ALL) return;
+        var all = t[SRC]('*');
         for (var i = 0; i < FIELDS.length; i++) {
             var bit = 1 << i;
-            if ((s.done & bit) === 0) { s.done |= bit; t[FIELDS[i]] = all[FIELDS[i]]; }
+            if ((t[DONE] & bit) === 0) { t[DONE] |= bit; t[FIELDS[i]] = all[FIELDS[i]]; }
         }
     }
     var ALL = (1 << FIELDS.length) - 1;
@@ -50,22 +49,47 @@ const FACTORY: &str = r#"(function (FIELDS) {
         set: function (t, k, v) { var i = field(k); if (i >= 0) mark(t, i); t[k] = v; return true; },
         has: function (t, k) { var i = field(k); if (i >= 0) fill(t, i); return k in t; },
         deleteProperty: function (t, k) { var i = field(k); if (i >= 0) mark(t, i); return delete t[k]; },
-        ownKeys: function (t) { fillAll(t); return Reflect.ownKeys(t).filter(function (k) { return k !== SRC; }); },
+        ownKeys: function (t) { fillAll(t); return Reflect.ownKeys(t).filter(function (k) { return k !== SRC && k !== DONE; }); },
         getOwnPropertyDescriptor: function (t, k) { var i = field(k); if (i >= 0) fill(t, i); return Object.getOwnPropertyDescriptor(t, k); },
         defineProperty: function (t, k, d) { var i = field(k); if (i >= 0) mark(t, i); Object.defineProperty(t, k, d); return true; }
     };
-    return function (load) {
+    var last = null;
+    // The source and the bitmask of fields made sit on the target under symbols, which
+    // JSON.stringify, Object.keys and for-in do not show (ownKeys leaves them out too).
+    function make(load) {
         var t = {};
-        Object.defineProperty(t, SRC, { value: { load: load, done: 0 }, configurable: true, writable: true });
+        t[SRC] = load;
+        t[DONE] = 0;
+        last = t;
         return new Proxy(t, handler);
+    }
+    // What the hooks set on the last item, read off its target (no traps, no loads):
+    // 1 for passed, 2 for failed. A field never written still has the item's value.
+    make.verdict = function () {
+        var t = last;
+        last = null;
+        return t === null ? 0 : (t.passed === true ? 1 : 0) | (t.failed === true ? 2 : 0);
     };
+    return make;
 })"#;
 
-/// Compiles the factory once per host.
-pub fn factory(ctx: &Ctx<'_>) -> Result<Persistent<Function<'static>>> {
+/// The factory and its verdict reader, compiled once per host.
+pub struct Factory {
+    pub make: Persistent<Function<'static>>,
+    pub verdict: Persistent<Function<'static>>,
+}
+
+pub fn factory(ctx: &Ctx<'_>) -> Result<Factory> {
     let outer: Function = ctx.eval(FACTORY)?;
     let make: Function = outer.call((FIELDS.to_vec(),))?;
-    Ok(Persistent::save(ctx, make))
+    let verdict: Function = make.get("verdict")?;
+    Ok(Factory { make: Persistent::save(ctx, make), verdict: Persistent::save(ctx, verdict) })
+}
+
+/// `(passed, failed)` as the hooks left them on the last item made.
+pub fn verdict(ctx: &Ctx<'_>, factory: &Factory) -> (bool, bool) {
+    let bits: i32 = factory.verdict.clone().restore(ctx).and_then(|f| f.call(())).unwrap_or(0);
+    (bits & 1 != 0, bits & 2 != 0)
 }
 
 /// The JSON of one top-level field of `item`.
@@ -99,7 +123,7 @@ fn field_json(item: &Item, key: &str) -> serde_json::Result<String> {
 }
 
 /// A lazy `data` for `item`.
-pub fn make<'js>(ctx: &Ctx<'js>, factory: &Persistent<Function<'static>>, item: &Rc<Item>) -> Result<Value<'js>> {
+pub fn make<'js>(ctx: &Ctx<'js>, factory: &Factory, item: &Rc<Item>) -> Result<Value<'js>> {
     let source = item.clone();
     let load = Function::new(ctx.clone(), move |ctx: Ctx<'js>, key: String| -> Result<Value<'js>> {
         match field_json(&source, &key) {
@@ -107,7 +131,7 @@ pub fn make<'js>(ctx: &Ctx<'js>, factory: &Persistent<Function<'static>>, item: 
             Err(_) => Ok(Value::new_null(ctx)),
         }
     })?;
-    factory.clone().restore(ctx)?.call((load,))
+    factory.make.clone().restore(ctx)?.call((load,))
 }
 
 /// Takes the item back from the proxies: without a copy when no script kept `data`.
