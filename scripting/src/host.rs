@@ -485,16 +485,7 @@ impl ScriptHost {
                 self.call_each(&ctx, Hook::ItemCaptured, |_| Ok((data.clone(),)));
             }
             if queried {
-                for index in 0..self.scripts.len() {
-                    let Some(function) = self.scripts[index].hooks[Hook::ItemQueried.index()].clone() else { continue };
-                    let name = self.scripts[index].name.clone();
-                    let current = data.clone();
-                    if let Some(returned) = self.call_one(&ctx, &name, Hook::ItemQueried.name(), function, &mut |_| Ok((current.clone(),))) {
-                        if returned.is_object() {
-                            data = returned;
-                        }
-                    }
-                }
+                data = self.query_chain(&ctx, data);
             }
             if data == proxy {
                 return Some(lazy_item::verdict(&ctx, &self.item_factory));
@@ -512,6 +503,22 @@ impl ScriptHost {
         item
     }
 
+    /// Calls every script's `onItemQueried`: an object one returns is `data` for the
+    /// next, and the last is the answer.
+    fn query_chain<'js>(&mut self, ctx: &Ctx<'js>, mut data: Value<'js>) -> Value<'js> {
+        for index in 0..self.scripts.len() {
+            let Some(function) = self.scripts[index].hooks[Hook::ItemQueried.index()].clone() else { continue };
+            let name = self.scripts[index].name.clone();
+            let current = data.clone();
+            if let Some(returned) = self.call_one(ctx, &name, Hook::ItemQueried.name(), function, &mut |_| Ok((current.clone(),))) {
+                if returned.is_object() {
+                    data = returned;
+                }
+            }
+        }
+        data
+    }
+
     /// `onItemQueried(data)`: each script's returned object replaces the item for the
     /// next; the last is the answer (JSON). No hook or no object returned: unchanged.
     pub fn on_item_queried(&mut self, item_json: &str) -> String {
@@ -520,17 +527,8 @@ impl ScriptHost {
         }
         let context = self.context.clone();
         let answer = context.with(|ctx| {
-            let Ok(mut data) = ctx.json_parse(item_json) else { return item_json.to_string() };
-            for index in 0..self.scripts.len() {
-                let Some(function) = self.scripts[index].hooks[Hook::ItemQueried.index()].clone() else { continue };
-                let name = self.scripts[index].name.clone();
-                let current = data.clone();
-                if let Some(returned) = self.call_one(&ctx, &name, Hook::ItemQueried.name(), function, &mut |_| Ok((current.clone(),))) {
-                    if returned.is_object() {
-                        data = returned;
-                    }
-                }
-            }
+            let Ok(data) = ctx.json_parse(item_json) else { return item_json.to_string() };
+            let data = self.query_chain(&ctx, data);
             ctx.json_stringify(data).ok().flatten().and_then(|s| s.to_string().ok()).unwrap_or_else(|| item_json.to_string())
         });
         self.after_call();
