@@ -5,7 +5,9 @@
 pub mod decode;
 pub mod dissect;
 pub mod flow;
+mod flow_state;
 pub mod reassembly;
 pub mod pcap_store;
 pub mod pipeline;
 pub mod replay;
+pub mod sink;

@@ -10,57 +10,12 @@ use remora_model::{Endpoint, Item, Node};
 use rustc_hash::FxHashMap;
 
 use crate::decode::{decode, tcp_flags, DecodeError, LinkType, Transport as Wire};
-use crate::dissect::{self, CloseReason, Detection, DissectLimits, DissectStats, Exchange, StreamDissector};
+use crate::dissect::{CloseReason, DissectLimits, DissectStats, Exchange, StreamDissector};
 use crate::flow::{Dir, FlowKey, Peer, Timestamp, Transport};
+use crate::flow_state::{dissect_tcp, dissect_udp, FlowState};
 use crate::pcap_store::PcapStore;
-use crate::reassembly::{Chunk, HalfStream, ReassemblyBudget, ReassemblyLimits, ReassemblyStats};
-
-/// Where the pipeline's output goes: items, and, when asked for, a view of each packet.
-/// A closure taking items is a sink.
-pub trait Sink {
-    fn item(&mut self, item: Item);
-
-    /// Whether [`Sink::packet`] should be called for every IP packet.
-    fn wants_packets(&self) -> bool {
-        false
-    }
-
-    /// One decoded IP packet, before its bytes reach a dissector.
-    fn packet(&mut self, _packet: &PacketView<'_>) {}
-
-    /// Capture time has reached `now` (called before each packet is processed).
-    fn clock(&mut self, _now: Timestamp) {}
-
-    /// A capture (one file) ended; the next packets start a capture with its own clock.
-    fn capture_finished(&mut self) {}
-}
-
-impl<F: FnMut(Item)> Sink for F {
-    fn item(&mut self, item: Item) {
-        self(item)
-    }
-}
-
-/// What `onPacketCaptured(info)` is built from.
-#[derive(Debug, Clone, Copy)]
-pub struct PacketView<'a> {
-    pub ts: Timestamp,
-    /// Bytes captured and bytes on the wire.
-    pub captured: u32,
-    pub wire: u32,
-    pub fragmented: bool,
-    pub src: IpAddr,
-    pub dst: IpAddr,
-    /// Ports for TCP and UDP.
-    pub ports: Option<(u16, u16)>,
-    /// `tcp`, `udp`, `icmp`, `icmpv6`, or the IP protocol number.
-    pub transport: &'a str,
-    pub tcp_flags: Option<u8>,
-    /// The stream (PCAP base name) of a TCP/UDP packet.
-    pub stream: Option<&'a str>,
-    /// The source is one of the worker's own addresses.
-    pub outgoing: bool,
-}
+pub use crate::sink::{PacketView, Sink};
+use crate::reassembly::{HalfStream, ReassemblyBudget, ReassemblyLimits, ReassemblyStats};
 
 /// Who is capturing, and the limits that bound memory.
 #[derive(Debug, Clone)]
@@ -130,24 +85,12 @@ pub struct PipelineStats {
     pub dissect: BTreeMap<String, DissectStats>,
 }
 
-enum FlowState {
-    /// Protocol unknown yet: bytes kept per direction, and failed attempts.
-    Detecting { buffered: [Vec<u8>; 2], attempts: u32 },
-    Dissecting(Box<dyn StreamDissector>),
-    Ignored,
-    /// FIN/RST ended it; it lingers so its last packets join the same stream.
-    Closed,
-}
-
 /// How often the whole flow table is checked for idle flows (idle timeouts are tens of
 /// seconds: a pass every second would cost more than it finds).
 const IDLE_SWEEP_NS: i64 = 5 * Timestamp::SECOND;
 
 /// How long a closed TCP flow stays to collect its last ACKs into its stream.
 const CLOSED_LINGER_NS: i64 = 10 * Timestamp::SECOND;
-
-/// Attempts (segments or datagrams) after which an unrecognised flow is ignored.
-const MAX_DETECT_ATTEMPTS: u32 = 16;
 
 struct Flow {
     id: u64,
@@ -480,84 +423,6 @@ fn add_dissect_stats(into: &mut BTreeMap<String, DissectStats>, dissector: &dyn 
     entry.parse_errors += s.parse_errors;
     entry.truncated_bodies += s.truncated_bodies;
     entry.pending_overflows += s.pending_overflows;
-}
-
-/// Hands one reassembled chunk to the flow's dissector, detecting the protocol first.
-#[allow(clippy::too_many_arguments)]
-fn dissect_tcp(state: &mut FlowState, dir: Dir, chunk: Chunk<'_>, ts: Timestamp, limits: DissectLimits, detect_bytes: usize, out: &mut Vec<Exchange>, unrecognised: &mut u64) {
-    match state {
-        FlowState::Dissecting(d) => match chunk {
-            Chunk::Data(data) => d.data(dir, data, ts, out),
-            Chunk::Gap(len) => d.gap(dir, len, ts, out),
-        },
-        FlowState::Ignored | FlowState::Closed => {}
-        FlowState::Detecting { buffered, attempts } => {
-            let data = match chunk {
-                Chunk::Data(data) => data,
-                Chunk::Gap(_) => {
-                    buffered[dir.index()].clear();
-                    return;
-                }
-            };
-            let mine = &mut buffered[dir.index()];
-            let detection = if mine.is_empty() {
-                dissect::detect_tcp(data)
-            } else {
-                let room = detect_bytes.saturating_sub(mine.len());
-                mine.extend_from_slice(&data[..room.min(data.len())]);
-                dissect::detect_tcp(mine)
-            };
-            match detection {
-                Detection::NeedMore if mine.len() < detect_bytes => {
-                    if mine.is_empty() {
-                        mine.extend_from_slice(&data[..detect_bytes.min(data.len())]);
-                    }
-                }
-                Detection::NeedMore | Detection::Unknown => {
-                    mine.clear();
-                    *attempts += 1;
-                    if *attempts >= MAX_DETECT_ATTEMPTS {
-                        *unrecognised += 1;
-                        *state = FlowState::Ignored;
-                    }
-                }
-                found => {
-                    let Some(mut dissector) = dissect::new_dissector(found, true, limits) else { return };
-                    // Bytes held back from either direction go first, in the order kept.
-                    let held = std::mem::take(buffered);
-                    let other = &held[dir.flip().index()];
-                    if !other.is_empty() {
-                        dissector.data(dir.flip(), other, ts, out);
-                    }
-                    let own = &held[dir.index()];
-                    dissector.data(dir, if own.is_empty() { data } else { own }, ts, out);
-                    *state = FlowState::Dissecting(dissector);
-                }
-            }
-        }
-    }
-}
-
-fn dissect_udp(state: &mut FlowState, dir: Dir, payload: &[u8], ts: Timestamp, limits: DissectLimits, out: &mut Vec<Exchange>, unrecognised: &mut u64) {
-    if let FlowState::Detecting { attempts, .. } = state {
-        match dissect::detect_udp(payload) {
-            Detection::Unknown | Detection::NeedMore => {
-                *attempts += 1;
-                if *attempts >= MAX_DETECT_ATTEMPTS {
-                    *unrecognised += 1;
-                    *state = FlowState::Ignored;
-                }
-                return;
-            }
-            found => match dissect::new_dissector(found, false, limits) {
-                Some(d) => *state = FlowState::Dissecting(d),
-                None => return,
-            },
-        }
-    }
-    if let FlowState::Dissecting(d) = state {
-        d.data(dir, payload, ts, out);
-    }
 }
 
 fn endpoint(peer: Peer) -> Arc<Endpoint> {
