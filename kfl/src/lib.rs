@@ -1,0 +1,170 @@
+//! KFL, the filter language of the public reference (`kfl-v1-filtering.md`), plus what
+//! users of the newer CEL-based syntax type (`&&`, `||`, `in`, `size()`, `.matches()`,
+//! flat variables such as `status_code`). A query is compiled once and evaluated over an
+//! item's JSON view; docs/kfl.md is the language reference.
+//!
+//! ```
+//! let query = remora_kfl::Query::compile(r#"http and response.status == r"4.*""#).unwrap();
+//! let item = serde_json::json!({"protocol": {"name": "http"}, "response": {"status": 404}});
+//! assert!(query.matches_value(&item));
+//! ```
+
+mod compile;
+mod eval;
+mod helpers;
+mod lexer;
+mod parser;
+mod variables;
+
+use std::fmt;
+
+use remora_model::Item;
+use serde_json::Value;
+
+pub use variables::{PROTOCOLS, VARIABLES};
+
+/// A query that did not parse: where, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KflError {
+    /// Byte offset in the query.
+    pub position: usize,
+    pub message: String,
+    query: String,
+}
+
+impl KflError {
+    pub(crate) fn new(query: &str, position: usize, message: impl Into<String>) -> KflError {
+        KflError { position, message: message.into(), query: query.to_string() }
+    }
+
+    /// The query with a caret under the error's position.
+    pub fn caret(&self) -> String {
+        let column = self.query[..self.position.min(self.query.len())].chars().count();
+        format!("{}\n{}^", self.query, " ".repeat(column))
+    }
+}
+
+impl fmt::Display for KflError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at {}", self.message, self.position)
+    }
+}
+
+impl std::error::Error for KflError {}
+
+/// A compiled query.
+#[derive(Debug, Clone)]
+pub struct Query {
+    source: String,
+    parsed: parser::Expr,
+    root: compile::Node,
+    notes: compile::Notes,
+}
+
+impl Query {
+    pub fn compile(query: &str) -> Result<Query, KflError> {
+        let parsed = parser::parse(query)?;
+        let mut notes = compile::Notes::default();
+        let root = compile::compile(&parsed, &mut notes);
+        Ok(Query { source: query.to_string(), parsed, root, notes })
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether the item (its JSON view) matches, with `now()` the wall clock.
+    pub fn matches_value(&self, item: &Value) -> bool {
+        self.matches_value_at(item, wall_ms())
+    }
+
+    /// Whether the item matches, with `now()` at `now_ms` (ms since the epoch).
+    pub fn matches_value_at(&self, item: &Value, now_ms: i64) -> bool {
+        eval::truthy(&eval::eval(&self.root, item, now_ms))
+    }
+
+    /// Whether an item matches (through its JSON view).
+    pub fn matches(&self, item: &Item) -> bool {
+        serde_json::to_value(item).is_ok_and(|v| self.matches_value(&v))
+    }
+
+    /// Things that make the query false whatever the item (an unknown helper, a wrong
+    /// number of arguments), as the reference says they do.
+    pub fn warnings(&self) -> &[String] {
+        &self.notes.warnings
+    }
+
+    /// `limit(n)`: how many records a query answer should hold at most.
+    pub fn limit(&self) -> Option<u64> {
+        self.notes.limit
+    }
+
+    /// `redact(...)` paths.
+    pub fn redactions(&self) -> &[String] {
+        &self.notes.redactions
+    }
+
+    /// Replaces the value at each `redact(...)` path that exists with `[REDACTED]`.
+    pub fn apply_redactions(&self, item: &mut Value) {
+        for path in &self.notes.redactions {
+            let mut target = Some(&mut *item);
+            for part in path.split('.') {
+                target = target.and_then(|t| match t {
+                    Value::Object(map) => map.get_mut(part),
+                    Value::Array(list) => part.parse::<usize>().ok().and_then(|i| list.get_mut(i)),
+                    _ => None,
+                });
+            }
+            if let Some(value) = target {
+                *value = Value::String("[REDACTED]".into());
+            }
+        }
+    }
+
+    /// The query with every operation in parentheses: how it was read.
+    pub fn explain(&self) -> String {
+        self.parsed.to_string()
+    }
+}
+
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+impl fmt::Display for parser::Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use parser::{CmpOp, Expr};
+        match self {
+            Expr::Lit(v) => write!(f, "{}", if v.is_null() { "nil".to_string() } else { v.to_string() }),
+            Expr::Regex(re) => write!(f, "r{:?}", re.as_str().trim_start_matches("^(?:").trim_end_matches(")$")),
+            Expr::Name(n) => write!(f, "{n}"),
+            Expr::Field(base, name) => write!(f, "{base}.{name}"),
+            Expr::Index(base, index) => write!(f, "{base}[{index}]"),
+            Expr::Wildcard(base) => write!(f, "{base}.*"),
+            Expr::Call(target, name, args) => {
+                if let Some(target) = target {
+                    write!(f, "{target}.")?;
+                }
+                let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+                write!(f, "{name}({})", args.join(", "))
+            }
+            Expr::Not(e) => write!(f, "!{e}"),
+            Expr::Neg(e) => write!(f, "-{e}"),
+            Expr::And(a, b) => write!(f, "({a} and {b})"),
+            Expr::Or(a, b) => write!(f, "({a} or {b})"),
+            Expr::Cmp(op, a, b) => {
+                let op = match op {
+                    CmpOp::Eq => "==",
+                    CmpOp::Ne => "!=",
+                    CmpOp::Lt => "<",
+                    CmpOp::Le => "<=",
+                    CmpOp::Gt => ">",
+                    CmpOp::Ge => ">=",
+                };
+                write!(f, "({a} {op} {b})")
+            }
+            Expr::In(a, b) => write!(f, "({a} in {b})"),
+            Expr::Arith(op, a, b) => write!(f, "({a} {op} {b})"),
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! The language on documents from the reference's own examples, and the errors users see.
+
+use remora_kfl::Query;
+use serde_json::{json, Value};
+
+fn check(query: &str, doc: &Value) -> bool {
+    Query::compile(query).unwrap_or_else(|e| panic!("{query}: {e}\n{}", e.caret())).matches_value_at(doc, 1_700_000_000_000)
+}
+
+#[test]
+fn reference_examples_of_selectors_and_wildcards() {
+    let car = json!({"model":"Camaro","brand":{"name":"Chevrolet"},"year":2021,"salesYear":2021});
+    assert!(check("brand.name.startsWith(\"Chev\")", &car));
+    assert!(check("brand.name.endsWith(\"let\")", &car));
+    assert!(check("brand.name.contains(\"ro\")", &car));
+    assert!(!check("brand.name.contains(\"xx\")", &car));
+    assert!(check("year == salesYear", &car));
+    assert!(!check("year != salesYear", &car));
+    let path = json!({"request":{"path":["api","v1","example"]}});
+    assert!(check("request.path.* == \"v1\"", &path));
+    assert!(!check("request.path.* == \"v2\"", &path));
+    assert!(check("request.path.* != \"v2\"", &path));
+    assert!(check("request.path[1] == \"v1\"", &path));
+    let numbers = json!({"request":{"path":[1, 2, 3]},"response":{"header":[1, 2, 3]}});
+    assert!(check("request.path.* > 2", &numbers));
+    assert!(!check("request.path.* > 4", &numbers));
+    assert!(check("request.path.* == response.header.*", &numbers));
+    let objects = json!({"request":{"path":[{"x":1}, {"x":2}, {"x":3}]}});
+    assert!(check("request.path.*.x and true", &objects));
+    assert!(check("request.path.*.x == 2", &objects));
+    // The reference says both that empty arrays are false and that `request.path.* and
+    // true` is true for an empty array; an empty wildcard is false here.
+    assert!(!check("request.path.* and true", &json!({"request":{"path":[]}})));
+}
+
+#[test]
+fn literals_operators_and_precedence() {
+    let doc = json!({"a": 1, "b": "x", "c": true, "n": null, "q": {"a": 45}, "h": {"x": "y"}});
+    assert!(check("a == 1 and b == \"x\" and c == true", &doc));
+    assert!(check("a == 1.0", &doc));
+    assert!(check("-a == -1 and !false and !(a == 2)", &doc));
+    assert!(check("n == nil and missing == nil and missing.deeper == nil", &doc));
+    assert!(check("a != nil and !(missing != nil)", &doc));
+    assert!(check("q.a > 42 or h[\"x\"] == \"z\"", &doc));
+    assert!(check("h[\"x\"] == \"y\"", &doc));
+    assert!(check("false or true and true", &doc), "and binds tighter than or");
+    assert!(!check("(false or true) and false", &doc));
+    assert!(check("a >= 1 && a <= 1 && a < 2 && a > 0", &doc));
+    assert!(!check("b > 1 or b == 1 or c == \"true\"", &doc), "type mismatches are false");
+    assert!(check("b != 1", &doc), "a mismatched != is true: they are not equal");
+    assert!(!check("missing", &doc) && !check("n", &doc) && check("h", &doc));
+}
+
+#[test]
+fn regexes_match_the_whole_text_of_the_left_side() {
+    let doc = json!({"response": {"status": 404}, "name": "api-v2"});
+    assert!(check("response.status == r\"4.*\"", &doc));
+    assert!(!check("response.status == r\"2.*\"", &doc));
+    assert!(check("response.status != r\"2.*\"", &doc));
+    assert!(!check("name == r\"v2\"", &doc), "anchored: the whole text");
+    assert!(check("name.matches(\"v2\")", &doc), "matches() finds the pattern anywhere, as CEL does");
+}
+
+#[test]
+fn cel_syntax_in_size_and_lists() {
+    let doc = json!({"request": {"headers": {"authorization": "x"}, "method": "GET"}, "tags": ["a", "b"]});
+    assert!(check("\"authorization\" in request.headers && !(\"cookie\" in request.headers)", &doc));
+    assert!(check("request.method in [\"GET\", \"POST\"]", &doc));
+    assert!(check("\"b\" in tags && size(tags) == 2 && tags.size() == 2 && request.method.size() == 3", &doc));
+    assert!(check("\"ET\" in request.method", &doc), "in on a string is a substring test");
+    assert!(check("tags.contains(\"a\")", &doc));
+}
+
+#[test]
+fn decoding_helpers() {
+    let doc = json!({"response": {"body": "{\"brand\": {\"name\": \"Chevrolet\"}}", "xml": "<car><brand><name>Chevrolet</name></brand><wheel>1</wheel><wheel>2</wheel></car>", "bad": "{"}});
+    assert!(check("response.body.json().brand.name == \"Chevrolet\"", &doc));
+    assert!(check("response.xml.xml().car.brand.name == \"Chevrolet\"", &doc));
+    assert!(check("response.xml.xml().car.wheel.* == \"2\"", &doc));
+    assert!(!check("response.bad.json().x == nil and false", &doc));
+    assert!(check("response.bad.json() == nil", &doc), "undecodable JSON is nil, not an error");
+}
+
+#[test]
+fn time_helpers() {
+    let now = 1_700_000_000_000i64;
+    let doc = json!({"timestamp": now - 30_000});
+    assert!(check("timestamp > now() - duration(\"1m\") and timestamp < now()", &doc));
+    assert!(check("timestamp > seconds(-60) and timestamp < minutes(1)", &doc));
+    assert!(check("timestamp > hours(-1) and timestamp > days(-1) and timestamp > weeks(-1) and timestamp > months(-1) and timestamp > years(-1)", &doc));
+    assert!(check("datetime(\"10/19/2021, 6:29:02 PM\") == 1634668142000", &doc));
+    assert!(!check("timestamp > datetime(\"not a date\")", &doc), "an unknown format is false");
+    assert!(check("timestamp(\"2023-11-14T22:13:20Z\") == 1700000000000", &doc));
+}
+
+#[test]
+fn limit_redact_and_undefined_helpers() {
+    let query = Query::compile("http and limit(10) and redact(\"request.headers.authorization\", \"response.body\")").expect("compiles");
+    assert_eq!(query.limit(), Some(10));
+    assert_eq!(query.redactions(), ["request.headers.authorization", "response.body"]);
+    let mut doc = json!({"protocol": {"name": "http"}, "request": {"headers": {"authorization": "secret"}}, "response": {"body": "x"}});
+    assert!(query.matches_value(&doc));
+    query.apply_redactions(&mut doc);
+    assert_eq!(doc["request"]["headers"]["authorization"], "[REDACTED]");
+    assert_eq!(doc["response"]["body"], "[REDACTED]");
+    let undefined = Query::compile("http and frobnicate(1)").expect("an unknown helper still parses");
+    assert!(!undefined.matches_value(&doc), "and makes the whole query false");
+    assert_eq!(undefined.warnings(), ["frobnicate() is not a KFL helper; the query is false"]);
+}
+
+#[test]
+fn errors_name_the_position_with_a_caret() {
+    let cases = [
+        ("http and response.status ==", "expected a value after '==' at 27"),
+        ("http and", "expected a value after 'and' at 8"),
+        ("request.method = \"GET\"", "'=' is not an operator; compare with '==' at 15"),
+        ("(http or dns", "expected ')', found end of query at 12"),
+        ("response.status == \"500", "a string that is never closed at 19"),
+        ("a == 1 == 2", "comparisons do not chain; join them with 'and' at 7"),
+        ("", "an empty query; write a condition such as `http` or `response.status == 500` at 0"),
+        ("status == r\"(\"", "bad regex r\"(\": unclosed group at 10"),
+        ("a # b", "unexpected character '#' at 2"),
+    ];
+    for (query, want) in cases {
+        let error = Query::compile(query).expect_err(query);
+        assert_eq!(error.to_string(), want, "{query}");
+    }
+    let error = Query::compile("http and response.status ==").expect_err("error");
+    assert_eq!(error.caret(), "http and response.status ==\n                           ^");
+}
