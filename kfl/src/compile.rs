@@ -111,6 +111,17 @@ fn selector(expr: &Expr, notes: &mut Notes) -> Node {
                         Resolved::Field => Node::Path(segs),
                     };
                 }
+                // A variable followed by more selection (`dns_questions.*`): select from it.
+                if name != "protocol" {
+                    match resolve_name(name) {
+                        Resolved::Path(mut path) => {
+                            path.extend(segs.into_iter().skip(1));
+                            return Node::Path(path);
+                        }
+                        Resolved::Node(node) => return Node::From(Box::new(node), segs.into_iter().skip(1).collect()),
+                        _ => {}
+                    }
+                }
                 return Node::Path(rewrite_path(segs));
             }
             other => {

@@ -102,6 +102,8 @@ pub fn select<'a>(start: Val<'a>, segs: &[Seg]) -> Val<'a> {
     let Some((seg, rest)) = segs.split_first() else { return start };
     match start {
         Val::Missing => Val::Missing,
+        // `.*` on values that are already many (a list variable) keeps them as they are.
+        Val::Many(items) if *seg == Seg::Wild => select(Val::Many(items), rest),
         Val::Many(items) => Val::Many(items.into_iter().map(|v| select(v, segs)).filter(|v| !matches!(v, Val::Missing)).collect()),
         Val::Ref(value) => match seg {
             Seg::Key(key) => value.get(key.as_str()).map_or(Val::Missing, |v| select(Val::Ref(v), rest)),
@@ -109,7 +111,9 @@ pub fn select<'a>(start: Val<'a>, segs: &[Seg]) -> Val<'a> {
             Seg::Wild => match value {
                 Value::Array(items) => Val::Many(items.iter().map(|v| select(Val::Ref(v), rest)).filter(|v| !matches!(v, Val::Missing)).collect()),
                 Value::Object(map) => Val::Many(map.values().map(|v| select(Val::Ref(v), rest)).filter(|v| !matches!(v, Val::Missing)).collect()),
-                _ => Val::Missing,
+                // A single value is its own only element (so `list_variable.*` works).
+                Value::Null => Val::Missing,
+                _ => select(Val::Ref(value), rest),
             },
         },
         Val::Own(value) => {
