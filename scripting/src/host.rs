@@ -115,6 +115,8 @@ pub(crate) struct Shared {
     pub name_history: BTreeMap<i64, BTreeMap<String, (String, String)>>,
     /// Writes out buffered per-stream PCAP data before `pcap.snapshot` reads it.
     pub pcap_flush: Option<Box<dyn FnMut()>>,
+    /// Compiled `kfl.match` queries.
+    pub kfl: crate::helpers::kfl::QueryCache,
 }
 
 impl Shared {
@@ -243,6 +245,7 @@ impl ScriptHost {
             hub_actions: VecDeque::new(),
             name_history: BTreeMap::new(),
             pcap_flush: None,
+            kfl: Default::default(),
         }));
         context.with(|ctx| helpers::install(&ctx, &shared)).map_err(|e| format!("cannot install the helpers: {e}"))?;
         let item_factory = context.with(|ctx| lazy_item::factory(&ctx)).map_err(|e| format!("cannot install the item factory: {e}"))?;

@@ -155,14 +155,14 @@ fn bad_arguments_to_helpers_are_exceptions_naming_the_helper() {
     h.host
         .load_source(
             "args.js",
-            "try { jobs.schedule('x', 'not cron', function(){}); } catch (e) { console.log(e.message); }\ntry { test.pass(3); } catch (e) { console.log(e.message); }\ntry { file.write('../escape.txt', 'x'); } catch (e) { console.log(e.message); }\ntry { kfl.match('http', {}); } catch (e) { console.log(e.message); }",
+            "try { jobs.schedule('x', 'not cron', function(){}); } catch (e) { console.log(e.message); }\ntry { test.pass(3); } catch (e) { console.log(e.message); }\ntry { file.write('../escape.txt', 'x'); } catch (e) { console.log(e.message); }\ntry { kfl.match('http and', {}); } catch (e) { console.log(e.message); }",
         )
         .expect("loads");
     let printed = h.printed();
     assert!(printed[0].contains("jobs.schedule: job \"x\": cron \"not cron\""), "{printed:?}");
     assert!(printed[1].contains("test.pass: the argument must be an object"), "{printed:?}");
     assert!(printed[2].contains("file.write: \"../escape.txt\" leaves the data directory"), "{printed:?}");
-    assert!(printed[3].contains("kfl.match: not available yet"), "{printed:?}");
+    assert_eq!(printed[3], "[args.js] kfl.match: \"http and\": expected a value after 'and' at 8", "{printed:?}");
 }
 
 #[test]
@@ -227,4 +227,17 @@ fn scheduler_stop_and_start_and_pod_events() {
     h.host.advance_clock(t0 + 6_000_000_000);
     // t0, t0+1s, t0+2s; nothing while stopped; t0+6s after the start (no catching up).
     assert_eq!(h.printed(), ["[s.js] tick", "[s.js] tick", "[s.js] tick", "[s.js] pod crashed shop-1", "[s.js] pod added shop-2", "[s.js] tick"]);
+}
+
+#[test]
+fn kfl_match_and_validate_on_lazy_data() {
+    let mut h = Harness::new(|_| {});
+    h.host
+        .load_source(
+            "k.js",
+            "function onItemCaptured(data) {\n  console.log(kfl.match('http and response.status == 500', data), kfl.match('dns', data), kfl.match('request.path.startsWith(\"/a\")', data));\n}\nconsole.log(kfl.validate('http and response.status == 500'), kfl.validate('http and'), kfl.validate(42));",
+        )
+        .expect("loads");
+    h.host.on_item(item(), false);
+    assert_eq!(h.printed(), ["[k.js] true false false", "[k.js] true false true"]);
 }

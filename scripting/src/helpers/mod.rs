@@ -6,6 +6,7 @@ mod console;
 mod file;
 mod hub;
 mod jobs;
+pub(crate) mod kfl;
 mod pcap;
 pub(crate) mod pending;
 mod test;
@@ -28,6 +29,7 @@ pub(crate) fn install(ctx: &Ctx<'_>, shared: &SharedRef) -> Result<()> {
     globals.set("pcap", pcap::object(ctx, shared)?)?;
     globals.set("jobs", jobs::object(ctx, shared)?)?;
     globals.set("hub", hub::object(ctx, shared)?)?;
+    globals.set("kfl", kfl::object(ctx, shared)?)?;
     pending::install(ctx)?;
     Ok(())
 }

@@ -8,9 +8,7 @@ use rquickjs::{Ctx, Function, Object, Result, Value};
 use super::fail;
 
 /// (namespace path, helper, where it lands)
-const PENDING: [(&str, &str, &str); 15] = [
-    ("kfl", "match", "the KFL issue (4)"),
-    ("kfl", "validate", "the KFL issue (4)"),
+const PENDING: [(&str, &str, &str); 13] = [
     ("vendor", "webhook", "the vendor helpers issue (9)"),
     ("vendor", "slack", "the vendor helpers issue (9)"),
     ("vendor", "slackBot", "the vendor helpers issue (9)"),
