@@ -1,6 +1,7 @@
 //! The `remora` command line's library: each subcommand in its own module.
 
 mod env_config;
+pub mod kfl;
 pub mod replay;
 mod scripted;
 pub mod scripts;

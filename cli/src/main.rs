@@ -23,6 +23,9 @@ enum Command {
     /// Work with scripts.
     #[command(subcommand)]
     Scripts(remora::scripts::ScriptsCommand),
+    /// KFL, the filter language.
+    #[command(subcommand)]
+    Kfl(remora::kfl::KflCommand),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Replay(args) => remora::replay::run(args),
         Command::Scripts(command) => remora::scripts::run(command),
+        Command::Kfl(command) => remora::kfl::run(command),
     };
     match result {
         Ok(code) => code,

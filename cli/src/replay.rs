@@ -52,6 +52,9 @@ pub struct ReplayArgs {
     /// No summary on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Print only the items this KFL query matches (scripts still see every item).
+    #[arg(long, value_name = "QUERY")]
+    pub kfl: Option<String>,
     #[command(flatten)]
     pub scripting: ScriptArgs,
 }
@@ -86,6 +89,10 @@ pub struct ScriptArgs {
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let output = args.output.unwrap_or(if std::io::stdout().is_terminal() { Output::Table } else { Output::Json });
+    let filter = match &args.kfl {
+        Some(text) => Some(remora_kfl::Query::compile(text).map_err(|e| anyhow::anyhow!("--kfl: {e}\n{}", e.caret()))?),
+        None => None,
+    };
     let mut scripts = match args.scripting.scripts.is_empty() {
         true => None,
         false => Some(crate::scripts::start_host(&args.scripting, Clock::Capture)?),
@@ -119,7 +126,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     );
 
     let (writer, batches, empties) = spawn_writer(output).context("cannot start the item writer thread")?;
-    let mut batcher = ItemBatcher { batch: Vec::with_capacity(ITEM_BATCH), to_writer: batches, empties, discard: output == Output::None };
+    let mut batcher = ItemBatcher { batch: Vec::with_capacity(ITEM_BATCH), to_writer: batches, empties, discard: output == Output::None, filter, printed: 0 };
     let started = Instant::now();
     let failures = match &mut scripts {
         Some(scripts) => {
@@ -129,6 +136,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         None => replay_files(&args.files, &mut pipeline, &mut batcher, &progress),
     };
     progress.finish_and_clear();
+    let printed = batcher.filter.is_some().then_some(batcher.printed);
     batcher.finish();
     writer.join().map_err(|_| anyhow::anyhow!("the item writer thread panicked"))?;
 
@@ -142,6 +150,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             pcap,
             pcap_dir: pcap_dir.as_deref(),
             scripts: scripts.as_ref().map(|s| (s.host.report(), s.data_dir.as_path())),
+            matched: printed.map(|n| (n, args.kfl.as_deref().unwrap_or(""))),
         };
         eprint!("{summary}");
     }
@@ -179,10 +188,20 @@ struct ItemBatcher {
     empties: std::sync::mpsc::Receiver<Vec<Item>>,
     /// `--output none`: items are dropped here, not sent anywhere.
     discard: bool,
+    /// `--kfl`: only matching items are printed.
+    filter: Option<remora_kfl::Query>,
+    /// Items that passed the filter.
+    printed: u64,
 }
 
 impl Sink for ItemBatcher {
     fn item(&mut self, item: Item) {
+        if let Some(query) = &self.filter {
+            if !query.matches(&item) {
+                return;
+            }
+        }
+        self.printed += 1;
         if self.discard {
             return;
         }

@@ -18,6 +18,8 @@ pub struct Summary<'a> {
     pub pcap_dir: Option<&'a Path>,
     /// The scripts' report and data directory, when scripts ran.
     pub scripts: Option<(HostReport, &'a Path)>,
+    /// Items that matched `--kfl`, and the query.
+    pub matched: Option<(u64, &'a str)>,
 }
 
 impl fmt::Display for Summary<'_> {
@@ -38,6 +40,9 @@ impl fmt::Display for Summary<'_> {
         let total: u64 = s.items.values().sum();
         let per_protocol: Vec<String> = s.items.iter().map(|(p, n)| format!("{p} {n}")).collect();
         writeln!(f, "items: {total} ({}), {} without a response", if per_protocol.is_empty() { "none".into() } else { per_protocol.join(", ") }, s.unanswered)?;
+        if let Some((matched, query)) = self.matched {
+            writeln!(f, "kfl: {matched} of {total} items match {query:?}")?;
+        }
         writeln!(
             f,
             "flows: {} tcp, {} udp; {} unrecognised, {} closed idle, {} closed at the flow cap",
