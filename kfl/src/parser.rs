@@ -44,11 +44,16 @@ struct Parser<'q> {
     query: &'q str,
     tokens: Vec<Token>,
     at: usize,
+    /// How deep the parse is: bounded, so a hostile query cannot exhaust the stack.
+    depth: usize,
 }
+
+/// Nesting (parentheses, `!`, arguments) a query may use.
+const MAX_DEPTH: usize = 128;
 
 pub fn parse(query: &str) -> Result<Expr, KflError> {
     let tokens = lex(query)?;
-    let mut p = Parser { query, tokens, at: 0 };
+    let mut p = Parser { query, tokens, at: 0, depth: 0 };
     if p.peek() == &Tok::End {
         return Err(p.error_here("an empty query; write a condition such as `http` or `response.status == 500`"));
     }
@@ -185,6 +190,16 @@ impl Parser<'_> {
     }
 
     fn unary(&mut self) -> Result<Expr, KflError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(self.error_here(format!("the query nests deeper than {MAX_DEPTH} levels")));
+        }
+        self.depth += 1;
+        let result = self.unary_inner();
+        self.depth -= 1;
+        result
+    }
+
+    fn unary_inner(&mut self) -> Result<Expr, KflError> {
         if self.eat_op("!") {
             return Ok(Expr::Not(Box::new(self.operand(0, "!", Self::unary)?)));
         }

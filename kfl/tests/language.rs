@@ -125,6 +125,9 @@ fn errors_name_the_position_with_a_caret() {
         let error = Query::compile(query).expect_err(query);
         assert_eq!(error.to_string(), want, "{query}");
     }
+    let deep = format!("{}http{}", "(".repeat(100_000), ")".repeat(100_000));
+    assert!(Query::compile(&deep).expect_err("too deep").message.contains("nests deeper than 128 levels"));
+    assert!(Query::compile(&"!".repeat(100_000)).is_err());
     let error = Query::compile("http and response.status ==").expect_err("error");
     assert_eq!(error.caret(), "http and response.status ==\n                           ^");
 }
