@@ -30,7 +30,17 @@ fn count(query: &str, items: &[Value]) -> usize {
 fn every_operator_helper_and_variable_on_real_items() {
     let items = items();
     assert_eq!(items.len(), 23, "5 + 6 + 1 HTTP pairs and 11 DNS exchanges");
-    let table: [(&str, usize); 40] = [
+    let table: [(&str, usize); 50] = [
+        ("tls", 0),
+        ("!tls && !(status_code == nil && dns_request == false)", 23),
+        ("query_string.stream == \"1\"", 1),
+        ("request_headers[\"content-type\"] == \"application/json\"", 1),
+        ("response_headers.server.contains(\"Apache\")", 6),
+        ("request_body_size > 0", 2),
+        ("dns_question_types.* == \"MX\"", 1),
+        ("dns_request", 11),
+        ("src.pod.name == \"\" and dst.service.namespace == \"\" and dst.pod.namespace == nil", 0),
+        ("src.service.name == src.name", 23),
         ("http", 12),
         ("dns", 11),
         ("http or dns", 23),
