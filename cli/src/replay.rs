@@ -140,6 +140,11 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     batcher.finish();
     writer.join().map_err(|_| anyhow::anyhow!("the item writer thread panicked"))?;
 
+    // A default data directory that the scripts left empty is not worth keeping.
+    let data_dir_kept = match (&scripts, &args.scripting.data_dir) {
+        (Some(scripts), None) => std::fs::remove_dir(&scripts.data_dir).is_err(),
+        _ => true,
+    };
     if !args.quiet {
         let pcap = pipeline.pcap_store().and_then(|store| store.lock().ok().map(|s| (s.stats, s.last_error().map(str::to_string))));
         let summary = Summary {
@@ -149,14 +154,10 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             stats: pipeline.stats(),
             pcap,
             pcap_dir: pcap_dir.as_deref(),
-            scripts: scripts.as_ref().map(|s| (s.host.report(), s.data_dir.as_path())),
+            scripts: scripts.as_ref().map(|s| (s.host.report(), data_dir_kept.then_some(s.data_dir.as_path()))),
             matched: printed.map(|n| (n, args.kfl.as_deref().unwrap_or(""))),
         };
         eprint!("{summary}");
-    }
-    // A default data directory that the scripts left empty is not worth keeping.
-    if let (Some(scripts), None) = (&scripts, &args.scripting.data_dir) {
-        let _ = std::fs::remove_dir(&scripts.data_dir);
     }
     Ok(if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

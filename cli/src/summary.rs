@@ -16,8 +16,9 @@ pub struct Summary<'a> {
     /// The per-stream PCAP store's counts and first error.
     pub pcap: Option<(PcapStoreStats, Option<String>)>,
     pub pcap_dir: Option<&'a Path>,
-    /// The scripts' report and data directory, when scripts ran.
-    pub scripts: Option<(HostReport, &'a Path)>,
+    /// The scripts' report and data directory (none when it was left empty and removed),
+    /// when scripts ran.
+    pub scripts: Option<(HostReport, Option<&'a Path>)>,
     /// Items that matched `--kfl`, and the query.
     pub matched: Option<(u64, &'a str)>,
 }
@@ -78,13 +79,13 @@ impl fmt::Display for Summary<'_> {
             let failures: u64 = report.failures.iter().map(|f| f.count).sum();
             writeln!(
                 f,
-                "scripts: {} loaded, {} hook calls, {} job runs, {} failures ({} distinct), data directory {}",
+                "scripts: {} loaded, {} hook calls, {} job runs, {} failures ({} distinct), {}",
                 report.scripts,
                 report.hook_calls,
                 report.job_runs,
                 failures,
                 report.failures.len(),
-                data_dir.display()
+                data_dir.map_or("no files written".to_string(), |d| format!("data directory {}", d.display()))
             )?;
             if report.skipped_fires > 0 {
                 writeln!(f, "scripts: {} job fire times skipped over long gaps in the capture", report.skipped_fires)?;
