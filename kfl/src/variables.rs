@@ -94,6 +94,12 @@ pub fn rewrite_path(segs: Vec<Seg>) -> Vec<Seg> {
         _ => "",
     };
     let end = key(0);
+    // The reference's examples write `request.query.a`; the item calls it `queryString`.
+    if end == "request" && key(1) == "query" {
+        let mut segs = segs;
+        segs[1] = Seg::Key("queryString".into());
+        return segs;
+    }
     if (end == "src" || end == "dst") && matches!(key(1), "pod" | "service") && matches!(key(2), "name" | "namespace") && segs.len() == 3 {
         return vec![Seg::Key(end.to_string()), Seg::Key(key(2).to_string())];
     }

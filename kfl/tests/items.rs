@@ -30,7 +30,14 @@ fn count(query: &str, items: &[Value]) -> usize {
 fn every_operator_helper_and_variable_on_real_items() {
     let items = items();
     assert_eq!(items.len(), 23, "5 + 6 + 1 HTTP pairs and 11 DNS exchanges");
-    let table: [(&str, usize); 50] = [
+    let table: [(&str, usize); 57] = [
+        ("request.postData.text.json().Image == \"busybox\" and request.postData.text.json().Cmd.* == \"/bin/sh\"", 1),
+        ("response.content.text.xml() == nil", 23),
+        ("timestamp < now() and timestamp > years(-30) and timestamp < seconds(0)", 23),
+        ("timestamp > datetime(\"1/1/2000, 12:00:00 AM\") and timestamp > timestamp(\"2000-01-01T00:00:00Z\")", 23),
+        ("elapsedTime >= duration(\"1s\")", 2),
+        ("http and limit(5) and redact(\"request.headers.host\")", 12),
+        ("request.query.stream == \"1\"", 1),
         ("tls", 0),
         ("!tls && !(status_code == nil && dns_request == false)", 23),
         ("query_string.stream == \"1\"", 1),
