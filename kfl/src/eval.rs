@@ -22,7 +22,7 @@ pub enum Val<'a> {
 }
 
 impl<'a> Val<'a> {
-    fn json(&self) -> Option<&Value> {
+    pub(crate) fn json(&self) -> Option<&Value> {
         match self {
             Val::Ref(v) => Some(v),
             Val::Own(v) => Some(v),

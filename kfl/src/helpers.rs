@@ -190,8 +190,9 @@ impl Func {
                 .map_or(Val::Missing, |t| Val::Own(Value::from(t.and_utc().timestamp_millis()))),
             Func::Timestamp(arg) => {
                 let v = eval(arg, root, now_ms);
-                if let Some(n) = v.clone_number() {
-                    return Val::Own(num(n));
+                // A number is taken as a time already (ms); numeric strings are not.
+                if let Some(Value::Number(n)) = v.json() {
+                    return n.as_f64().map_or(Val::Missing, |n| Val::Own(num(n)));
                 }
                 text(&v)
                     .and_then(|t| chrono::DateTime::parse_from_rfc3339(t.trim()).ok())
@@ -200,20 +201,6 @@ impl Func {
             Func::Duration(arg) => text(&eval(arg, root, now_ms)).and_then(|t| duration_ms(&t)).map_or(Val::Missing, |ms| Val::Own(num(ms))),
             Func::Size(arg) => size(&eval(arg, root, now_ms)),
             Func::True => Val::Own(Value::Bool(true)),
-        }
-    }
-}
-
-trait CloneNumber {
-    fn clone_number(&self) -> Option<f64>;
-}
-
-impl CloneNumber for Val<'_> {
-    fn clone_number(&self) -> Option<f64> {
-        match self {
-            Val::Ref(Value::Number(n)) => n.as_f64(),
-            Val::Own(Value::Number(n)) => n.as_f64(),
-            _ => None,
         }
     }
 }

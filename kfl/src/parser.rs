@@ -96,8 +96,8 @@ impl Parser<'_> {
         KflError::new(self.query, self.pos(), msg)
     }
 
-    fn eat_op(&mut self, op: &str) -> bool {
-        if self.peek() == &Tok::Op(op_static(op)) {
+    fn eat_op(&mut self, op: &'static str) -> bool {
+        if self.peek() == &Tok::Op(op) {
             self.bump();
             true
         } else {
@@ -249,7 +249,7 @@ impl Parser<'_> {
         }
     }
 
-    fn expect(&mut self, op: &str, shown: &str) -> Result<(), KflError> {
+    fn expect(&mut self, op: &'static str, shown: &'static str) -> Result<(), KflError> {
         if self.eat_op(op) || (op == ")" && self.eat_op(shown)) {
             Ok(())
         } else {
@@ -333,8 +333,4 @@ fn number(n: f64) -> Value {
     } else {
         serde_json::Number::from_f64(n).map(Value::Number).unwrap_or(Value::Null)
     }
-}
-
-fn op_static(op: &str) -> &'static str {
-    ["==", "!=", "<=", ">=", "&&", "||", "<", ">", "!", "-", "+", ".", ",", "(", ")", "[", "]", "*"].into_iter().find(|o| *o == op).unwrap_or("?")
 }

@@ -591,7 +591,7 @@ impl ScriptHost {
         let Some((task, args, cron, limit, script)) = job else { return };
         self.job_runs += 1;
         let context = self.context.clone();
-        let error = context.with(|ctx| {
+        context.with(|ctx| {
             self.shared.borrow_mut().current_script = Rc::from(script.as_str());
             let outcome = (|| {
                 let task = task.restore(&ctx)?;
@@ -622,9 +622,7 @@ impl ScriptHost {
                     self.call_each(&ctx, Hook::JobFailed, |_| Ok((tag.to_string(), cron.clone(), limit_value, message.clone())));
                 }
             }
-            error
         });
-        let _ = error;
         {
             let mut shared = self.shared.borrow_mut();
             let finished = shared.scheduler.jobs.get_mut(tag).map(|j| {

@@ -352,9 +352,7 @@ impl Pipeline {
                 if d.has_timers() {
                     self.timed.insert(key);
                 }
-                for exchange in self.exchanges.drain(..) {
-                    sink.item(make_item(&self.config, flow, exchange, &mut self.stats));
-                }
+                emit(&self.config, flow, &mut self.exchanges, &mut self.stats, sink);
             }
         }
         if now < self.next_idle_sweep {
