@@ -236,12 +236,12 @@ impl Parser<'_> {
                 }
             } else if self.eat_op("[") {
                 if self.eat_op("*") {
-                    self.expect(")", "]")?;
+                    self.expect("]")?;
                     expr = Expr::Wildcard(Box::new(expr));
                     continue;
                 }
                 let index = self.or()?;
-                self.expect("]", "]")?;
+                self.expect("]")?;
                 expr = Expr::Index(Box::new(expr), Box::new(index));
             } else {
                 return Ok(expr);
@@ -249,11 +249,11 @@ impl Parser<'_> {
         }
     }
 
-    fn expect(&mut self, op: &'static str, shown: &'static str) -> Result<(), KflError> {
-        if self.eat_op(op) || (op == ")" && self.eat_op(shown)) {
+    fn expect(&mut self, op: &'static str) -> Result<(), KflError> {
+        if self.eat_op(op) {
             Ok(())
         } else {
-            Err(self.error_here(format!("expected '{shown}', found {}", describe(self.peek()))))
+            Err(self.error_here(format!("expected '{op}', found {}", describe(self.peek()))))
         }
     }
 
@@ -299,7 +299,7 @@ impl Parser<'_> {
             },
             Tok::Op("(") => {
                 let inner = self.or()?;
-                self.expect(")", ")")?;
+                self.expect(")")?;
                 Ok(inner)
             }
             Tok::Op("[") => {

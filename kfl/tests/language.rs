@@ -21,6 +21,7 @@ fn reference_examples_of_selectors_and_wildcards() {
     assert!(!check("request.path.* == \"v2\"", &path));
     assert!(check("request.path.* != \"v2\"", &path));
     assert!(check("request.path[1] == \"v1\"", &path));
+    assert!(check("request.path[*] == \"v1\"", &path), "[*] is the same wildcard");
     let numbers = json!({"request":{"path":[1, 2, 3]},"response":{"header":[1, 2, 3]}});
     assert!(check("request.path.* > 2", &numbers));
     assert!(!check("request.path.* > 4", &numbers));
@@ -120,6 +121,7 @@ fn errors_name_the_position_with_a_caret() {
         ("", "an empty query; write a condition such as `http` or `response.status == 500` at 0"),
         ("status == r\"(\"", "bad regex r\"(\": unclosed group at 10"),
         ("a # b", "unexpected character '#' at 2"),
+        ("request.path[*) == 1", "expected ']', found ')' at 14"),
     ];
     for (query, want) in cases {
         let error = Query::compile(query).expect_err(query);
