@@ -46,12 +46,17 @@ pub fn start_host(args: &ScriptArgs, clock: Clock) -> anyhow::Result<Scripts> {
     let mut loaded = Vec::new();
     let mut failed = Vec::new();
     let mut uses_pcap = false;
-    for file in &files {
-        let source = std::fs::read_to_string(file).unwrap_or_default();
-        uses_pcap |= helper_calls(&source).iter().any(|(_, call)| call.starts_with("pcap."));
-    }
     for file in files {
-        match host.load_file(&file) {
+        let source = match std::fs::read_to_string(&file) {
+            Ok(source) => source,
+            Err(e) => {
+                failed.push(format!("{}: {e}", file.display()));
+                continue;
+            }
+        };
+        uses_pcap |= helper_calls(&source).iter().any(|(_, call)| call.starts_with("pcap."));
+        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| file.display().to_string());
+        match host.load_source(&name, &source) {
             Ok(summary) => loaded.push(summary),
             Err(e) => failed.push(e),
         }
