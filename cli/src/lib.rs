@@ -1,5 +1,6 @@
 //! The `remora` command line's library: each subcommand in its own module.
 
+pub mod certs;
 mod env_config;
 pub mod kfl;
 pub mod replay;

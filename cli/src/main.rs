@@ -28,6 +28,9 @@ enum Command {
     /// KFL, the filter language.
     #[command(subcommand)]
     Kfl(remora::kfl::KflCommand),
+    /// The injector's webhook certificates, for installs without cert-manager.
+    #[command(subcommand)]
+    Certs(remora::certs::CertsCommand),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => remora::replay::run(args),
         Command::Scripts(command) => remora::scripts::run(command),
         Command::Kfl(command) => remora::kfl::run(command),
+        Command::Certs(command) => remora::certs::run(command),
     };
     match result {
         Ok(code) => code,
