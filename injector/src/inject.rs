@@ -1,0 +1,254 @@
+//! The pure core: given a pod and its namespace, decide whether to inject and build the
+//! RFC 6902 patch. No I/O, so the webhook, the golden tests and the fuzzer share it.
+
+use std::collections::BTreeMap;
+
+use json_patch::{Patch, PatchOperation};
+use k8s_openapi::api::core::v1::{Container, Pod};
+
+use crate::annotations::{Layer, SidecarConfig, SidecarMode, INJECT, STATUS};
+use crate::pod_security;
+use crate::reason::SkipReason;
+use crate::settings::Settings;
+use crate::sidecar::{self, CONTAINER_NAME, VOLUMES};
+
+/// The label (on a namespace) that opts its pods in.
+pub const NAMESPACE_LABEL_VALUE: &str = "enabled";
+/// At most this many warnings go back to the API server, which truncates long lists.
+const MAX_WARNINGS: usize = 12;
+
+/// What the webhook knows about the pod's namespace (from the API, when reachable).
+#[derive(Debug, Clone, Default)]
+pub struct NamespaceInfo {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+#[derive(Debug)]
+pub enum Outcome {
+    Injected {
+        patch: Patch,
+        config: Box<SidecarConfig>,
+    },
+    Skipped(SkipReason),
+}
+
+/// The decision with everything the user should hear about it.
+#[derive(Debug)]
+pub struct Report {
+    pub outcome: Outcome,
+    pub warnings: Vec<String>,
+}
+
+pub struct Injector {
+    settings: Settings,
+    defaults: SidecarConfig,
+}
+
+impl Injector {
+    /// Fails when the settings' sidecar defaults are themselves invalid.
+    pub fn new(settings: Settings) -> Result<Injector, String> {
+        let defaults = SidecarConfig::from_defaults(&settings.sidecar)?;
+        Ok(Injector { settings, defaults })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Decides for `pod` in `namespace`; `ns` carries the namespace's labels and
+    /// annotations when the API could be asked.
+    pub fn inject(&self, pod: &Pod, namespace: &str, ns: Option<&NamespaceInfo>) -> Report {
+        let mut warnings = Vec::new();
+        let outcome = match self.decide(pod, namespace, ns, &mut warnings) {
+            Err(reason) => {
+                if reason != SkipReason::AlreadyInjected {
+                    warnings.insert(
+                        0,
+                        format!("remora: sidecar not injected ({}): {}", reason.code(), reason.explain()),
+                    );
+                }
+                Outcome::Skipped(reason)
+            }
+            Ok(config) => {
+                let patch = self.patch(pod, &config, &mut warnings);
+                Outcome::Injected {
+                    patch,
+                    config: Box::new(config),
+                }
+            }
+        };
+        if warnings.len() > MAX_WARNINGS {
+            let more = warnings.len() - (MAX_WARNINGS - 1);
+            warnings.truncate(MAX_WARNINGS - 1);
+            warnings.push(format!("remora: {more} more warnings not shown"));
+        }
+        Report { outcome, warnings }
+    }
+
+    fn decide(
+        &self,
+        pod: &Pod,
+        namespace: &str,
+        ns: Option<&NamespaceInfo>,
+        warnings: &mut Vec<String>,
+    ) -> Result<SidecarConfig, SkipReason> {
+        if namespace == self.settings.control_plane_namespace {
+            return Err(SkipReason::ControlPlaneNamespace);
+        }
+        let meta = &pod.metadata;
+        let label = meta.labels.as_ref().and_then(|l| l.get(INJECT));
+        let annotation = meta.annotations.as_ref().and_then(|a| a.get(INJECT));
+        for (value, place) in [(label, "label"), (annotation, "annotation")] {
+            match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+                None | Some("true" | "enabled") => {}
+                Some("false" | "disabled") => return Err(SkipReason::OptedOut),
+                Some(_) => warnings.push(format!(
+                    "{INJECT} {place} on pod: {:?} is neither \"true\" nor \"false\"; injecting",
+                    value.map(String::as_str).unwrap_or_default()
+                )),
+            }
+        }
+        if let Some(ns) = ns {
+            if ns.labels.get(INJECT).map(String::as_str) != Some(NAMESPACE_LABEL_VALUE) {
+                return Err(SkipReason::NamespaceNotEnabled);
+            }
+        }
+        let spec = pod.spec.as_ref();
+        if spec.and_then(|s| s.host_network) == Some(true) {
+            return Err(SkipReason::HostNetwork);
+        }
+        let containers = spec
+            .into_iter()
+            .flat_map(|s| s.containers.iter().chain(s.init_containers.iter().flatten()));
+        let has_sidecar = containers.clone().any(|c| c.name == CONTAINER_NAME);
+        if has_sidecar {
+            return Err(SkipReason::AlreadyInjected);
+        }
+        let volume_taken = spec
+            .and_then(|s| s.volumes.as_ref())
+            .is_some_and(|v| v.iter().any(|v| VOLUMES.contains(&v.name.as_str())));
+        if volume_taken {
+            return Err(SkipReason::NameConflict);
+        }
+        if let Some(ns) = ns {
+            match pod_security::check(ns) {
+                pod_security::Verdict::Allowed => {}
+                pod_security::Verdict::Warned(w) => warnings.push(w),
+                pod_security::Verdict::Rejected(w) => {
+                    warnings.push(w);
+                    return Err(SkipReason::PodSecurityForbidsNetRaw);
+                }
+            }
+        }
+
+        let mut config = self.defaults.clone();
+        if let Some(ns) = ns {
+            config.apply_layer(&ns.annotations, Layer::Namespace(&ns.name), warnings);
+        }
+        if let Some(annotations) = &meta.annotations {
+            config.apply_layer(annotations, Layer::Pod, warnings);
+        }
+        config.reconcile_resources(warnings);
+        if config.mode == SidecarMode::Classic && owned_by_job(pod) {
+            warnings.push(
+                "remora: a classic sidecar keeps this Job's pod running after its work is done; \
+                 use remora.dev/sidecar-mode: native"
+                    .to_string(),
+            );
+        }
+        Ok(config)
+    }
+
+    fn patch(&self, pod: &Pod, config: &SidecarConfig, warnings: &mut Vec<String>) -> Patch {
+        let health_port = free_port(pod, self.settings.health_port, warnings);
+        let container = sidecar::container(&self.settings, config, health_port);
+        let mut after = pod.clone();
+        let spec = after.spec.get_or_insert_with(Default::default);
+        let mode = match config.mode {
+            SidecarMode::Native => {
+                // Appended here and moved to index 0 in the patch (see below).
+                spec.init_containers.get_or_insert_with(Vec::new).push(container);
+                "native"
+            }
+            SidecarMode::Classic => {
+                spec.containers.push(container);
+                "classic"
+            }
+        };
+        spec.volumes
+            .get_or_insert_with(Vec::new)
+            .extend(sidecar::volumes(&self.settings, config));
+        let status = serde_json::json!({
+            "version": 1,
+            "container": CONTAINER_NAME,
+            "mode": mode,
+            "volumes": VOLUMES,
+            "image": self.settings.image,
+        });
+        after
+            .metadata
+            .annotations
+            .get_or_insert_with(BTreeMap::new)
+            .insert(STATUS.to_string(), status.to_string());
+
+        let before = serde_json::to_value(pod).unwrap_or_default();
+        let after = serde_json::to_value(&after).unwrap_or_default();
+        let mut patch = json_patch::diff(&before, &after);
+        if config.mode == SidecarMode::Native {
+            first_init_container(&mut patch);
+        }
+        patch
+    }
+}
+
+/// json-patch diffs arrays index by index, so the sidecar is appended to
+/// `initContainers` (one `add` at the end) and that operation is then pointed at index
+/// 0. A diff of the insertion itself would rewrite every existing init container field
+/// by field, and could leave fields this build does not know on the wrong container.
+fn first_init_container(patch: &mut Patch) {
+    for op in patch.0.iter_mut() {
+        if let PatchOperation::Add(add) = op {
+            let path = add.path.to_string();
+            let is_appended_init = path
+                .strip_prefix("/spec/initContainers/")
+                .is_some_and(|index| index.bytes().all(|b| b.is_ascii_digit()));
+            if is_appended_init {
+                if let Ok(first) = "/spec/initContainers/0".parse() {
+                    add.path = first;
+                }
+            }
+        }
+    }
+}
+
+fn owned_by_job(pod: &Pod) -> bool {
+    pod.metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .any(|o| o.kind == "Job" && o.api_version.starts_with("batch/"))
+}
+
+/// The first port from `wanted` up that no container of the pod declares: pods share
+/// one network namespace, and a taken port would keep the sidecar's probe failing.
+fn free_port(pod: &Pod, wanted: u16, warnings: &mut Vec<String>) -> u16 {
+    let declared: Vec<i32> = pod
+        .spec
+        .iter()
+        .flat_map(|s| s.containers.iter().chain(s.init_containers.iter().flatten()))
+        .flat_map(|c: &Container| c.ports.iter().flatten())
+        .map(|p| p.container_port)
+        .collect();
+    let mut port = wanted;
+    while declared.contains(&i32::from(port)) && port < u16::MAX {
+        port += 1;
+    }
+    if port != wanted {
+        warnings.push(format!(
+            "remora: port {wanted} is declared by the pod; the sidecar's health port is {port}"
+        ));
+    }
+    port
+}

@@ -1,0 +1,111 @@
+//! `remora-injector`: argument parsing and wiring; the work is in the library.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Parser;
+use remora_injector::namespaces::{self, NamespaceSource};
+use remora_injector::server::{self, Config};
+use remora_injector::{Injector, Settings};
+
+/// Remora's mutating admission webhook: adds the capture sidecar to the pods of
+/// namespaces labelled remora.dev/inject=enabled.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Directory with tls.crt and tls.key (a cert-manager Secret mount); reloaded when
+    /// they change.
+    #[arg(long, env = "REMORA_CERT_DIR", default_value = "/etc/remora/certs")]
+    cert_dir: PathBuf,
+    /// Address of the HTTPS webhook (POST /mutate).
+    #[arg(long, env = "REMORA_LISTEN", default_value = "0.0.0.0:8443")]
+    listen: SocketAddr,
+    /// Address of /healthz, /readyz and /metrics (plain HTTP).
+    #[arg(long, env = "REMORA_ADMIN_LISTEN", default_value = "0.0.0.0:8080")]
+    admin_listen: SocketAddr,
+    /// Settings file (YAML): sidecar image and the defaults of every remora.dev/*
+    /// annotation. Without it, built-in defaults.
+    #[arg(long, env = "REMORA_INJECTOR_CONFIG")]
+    config: Option<PathBuf>,
+    /// Where namespace labels and annotations come from: `kube` (the API server, the
+    /// in-cluster default), `none`, or a YAML file of Namespace objects.
+    #[arg(long, env = "REMORA_NAMESPACES", default_value = "kube")]
+    namespaces: String,
+    /// Log filter (tracing syntax: info, debug, remora_injector=debug, ...).
+    #[arg(long, env = "REMORA_LOG", default_value = "info")]
+    log: String,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&args.log))
+        .with_writer(std::io::stderr)
+        .init();
+    match run(args).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    // One TLS provider for the process: the webhook's server and kube's client.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let settings = match &args.config {
+        Some(path) => Settings::from_file(path)?,
+        None => Settings::default(),
+    };
+    let injector = Injector::new(settings).map_err(|e| anyhow::anyhow!(e))?;
+    let namespaces = namespace_source(&args.namespaces).await?;
+    let config = Config {
+        cert_dir: args.cert_dir,
+        listen: args.listen,
+        admin_listen: args.admin_listen,
+        injector,
+        namespaces,
+    };
+    server::run(config, shutdown_signal()).await
+}
+
+async fn namespace_source(spec: &str) -> anyhow::Result<Arc<dyn NamespaceSource>> {
+    Ok(match spec {
+        "none" => Arc::new(namespaces::Unknown),
+        "kube" => match kube::Client::try_default().await {
+            Ok(client) => Arc::new(namespaces::FromApi::new(client)),
+            Err(e) => {
+                tracing::warn!(
+                    "no Kubernetes API configuration ({e}); namespace defaults and the Pod Security check are off"
+                );
+                Arc::new(namespaces::Unknown)
+            }
+        },
+        path => Arc::new(namespaces::FromFile::load(std::path::Path::new(path))?),
+    })
+}
+
+/// SIGTERM (the kubelet) or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,79 @@
+//! Why a pod was not injected: one code shared by the AdmissionResponse warning, the log
+//! line and the `remora_injector_skips_total{reason}` metric.
+
+/// A pod the webhook saw and left alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SkipReason {
+    /// Not a pod CREATE (the webhook configuration should not send it).
+    NotPodCreate,
+    /// The pod is in Remora's own namespace.
+    ControlPlaneNamespace,
+    /// `remora.dev/inject: "false"` as a label or annotation.
+    OptedOut,
+    /// The namespace is not labelled `remora.dev/inject=enabled`.
+    NamespaceNotEnabled,
+    /// `hostNetwork: true`: the sidecar would capture the whole node.
+    HostNetwork,
+    /// The sidecar is already there (reinvocation, or a copied pod spec).
+    AlreadyInjected,
+    /// The pod already uses a container or volume name the sidecar needs.
+    NameConflict,
+    /// The namespace enforces a Pod Security level that forbids NET_RAW; injecting
+    /// would get the pod rejected after mutation.
+    PodSecurityForbidsNetRaw,
+}
+
+impl SkipReason {
+    pub const ALL: [SkipReason; 8] = [
+        SkipReason::NotPodCreate,
+        SkipReason::ControlPlaneNamespace,
+        SkipReason::OptedOut,
+        SkipReason::NamespaceNotEnabled,
+        SkipReason::HostNetwork,
+        SkipReason::AlreadyInjected,
+        SkipReason::NameConflict,
+        SkipReason::PodSecurityForbidsNetRaw,
+    ];
+
+    /// The stable code used in logs, metrics and warnings.
+    pub fn code(self) -> &'static str {
+        match self {
+            SkipReason::NotPodCreate => "not_pod_create",
+            SkipReason::ControlPlaneNamespace => "control_plane_namespace",
+            SkipReason::OptedOut => "opted_out",
+            SkipReason::NamespaceNotEnabled => "namespace_not_enabled",
+            SkipReason::HostNetwork => "host_network",
+            SkipReason::AlreadyInjected => "already_injected",
+            SkipReason::NameConflict => "name_conflict",
+            SkipReason::PodSecurityForbidsNetRaw => "pod_security_forbids_net_raw",
+        }
+    }
+
+    /// What it means, for the person reading the warning.
+    pub fn explain(self) -> &'static str {
+        match self {
+            SkipReason::NotPodCreate => "only pod creation is injected",
+            SkipReason::ControlPlaneNamespace => "Remora's own namespace is never injected",
+            SkipReason::OptedOut => "the pod says remora.dev/inject: \"false\"",
+            SkipReason::NamespaceNotEnabled => {
+                "the namespace is not labelled remora.dev/inject=enabled"
+            }
+            SkipReason::HostNetwork => {
+                "hostNetwork pods share the node's network; capturing it is not per-pod"
+            }
+            SkipReason::AlreadyInjected => "the sidecar is already in the pod",
+            SkipReason::NameConflict => {
+                "the pod already has a container or volume named like the sidecar's"
+            }
+            SkipReason::PodSecurityForbidsNetRaw => {
+                "the namespace's Pod Security level would reject the sidecar's NET_RAW capability"
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}

@@ -1,0 +1,185 @@
+//! AdmissionReview in, AdmissionReview out. Whatever happens inside, the pod is admitted:
+//! an error leaves it unchanged with a warning that says why.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview, Operation};
+use kube::core::DynamicObject;
+
+use k8s_openapi::api::core::v1::Pod;
+
+use crate::inject::{Injector, NamespaceInfo, Outcome};
+use crate::reason::SkipReason;
+
+/// What happened to one review, for the log line and the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Injected,
+    Skipped(SkipReason),
+    /// Admitted unchanged because something failed; the warning says what.
+    Error,
+}
+
+impl Decision {
+    pub fn outcome(self) -> &'static str {
+        match self {
+            Decision::Injected => "injected",
+            Decision::Skipped(_) => "skipped",
+            Decision::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub decision: Decision,
+    pub uid: String,
+    pub namespace: String,
+    /// The pod's name, or its generateName followed by `*`.
+    pub pod: String,
+    pub dry_run: bool,
+    pub warnings: Vec<String>,
+    pub patch_ops: usize,
+}
+
+/// A review that can be answered.
+pub struct Request {
+    pub inner: AdmissionRequest<DynamicObject>,
+}
+
+impl Request {
+    /// The namespace the pod is created in.
+    pub fn namespace(&self) -> Option<&str> {
+        self.inner
+            .namespace
+            .as_deref()
+            .or_else(|| self.inner.object.as_ref()?.metadata.namespace.as_deref())
+    }
+
+    pub fn is_pod_create(&self) -> bool {
+        let r = &self.inner;
+        r.kind.group.is_empty()
+            && r.kind.kind == "Pod"
+            && r.resource.resource == "pods"
+            && r.sub_resource.is_none()
+            && matches!(r.operation, Operation::Create)
+            && r.object.is_some()
+    }
+}
+
+/// Reads an AdmissionReview body; the error says what is wrong with it.
+pub fn parse(body: &[u8]) -> Result<Request, String> {
+    let review: AdmissionReview<DynamicObject> = serde_json::from_slice(body)
+        .map_err(|e| format!("the body is not an AdmissionReview: {e}"))?;
+    if review.types.kind != "AdmissionReview" {
+        return Err(format!(
+            "kind is {:?}, not AdmissionReview",
+            review.types.kind
+        ));
+    }
+    let inner: AdmissionRequest<DynamicObject> = review
+        .try_into()
+        .map_err(|_| "the AdmissionReview has no request".to_string())?;
+    Ok(Request { inner })
+}
+
+/// The answer to `request`: the patch when the sidecar is injected, warnings always.
+/// `lookup_warning` says why the namespace could not be read, when it could not.
+pub fn respond(
+    request: &Request,
+    injector: &Injector,
+    ns: Option<&NamespaceInfo>,
+    lookup_warning: Option<String>,
+) -> (Vec<u8>, Record) {
+    let req = &request.inner;
+    let namespace = request.namespace().unwrap_or_default().to_string();
+    let mut record = Record {
+        decision: Decision::Skipped(SkipReason::NotPodCreate),
+        uid: req.uid.clone(),
+        namespace: namespace.clone(),
+        pod: pod_name(req),
+        dry_run: req.dry_run,
+        warnings: Vec::new(),
+        patch_ops: 0,
+    };
+    let mut response = AdmissionResponse::from(req);
+    if request.is_pod_create() {
+        let decided = catch_unwind(AssertUnwindSafe(|| decide(req, &namespace, injector, ns)));
+        let decided = decided.unwrap_or_else(|_| Err("internal error (panic)".to_string()));
+        match decided {
+            Ok((decision, patch, warnings)) => {
+                record.decision = decision;
+                record.warnings = warnings;
+                if let Some(patch) = patch {
+                    record.patch_ops = patch.0.len();
+                    match response.clone().with_patch(patch) {
+                        Ok(patched) => response = patched,
+                        Err(e) => {
+                            record.decision = Decision::Error;
+                            record.warnings = vec![format!(
+                                "remora: sidecar not injected: the patch could not be written: {e}"
+                            )];
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                record.decision = Decision::Error;
+                record.warnings = vec![format!("remora: sidecar not injected: {e}")];
+            }
+        }
+        if let Some(w) = lookup_warning {
+            record.warnings.push(w);
+        }
+    }
+    if !record.warnings.is_empty() {
+        response.warnings = Some(record.warnings.clone());
+    }
+    (to_body(response), record)
+}
+
+type Decided = (Decision, Option<json_patch::Patch>, Vec<String>);
+
+fn decide(
+    req: &AdmissionRequest<DynamicObject>,
+    namespace: &str,
+    injector: &Injector,
+    ns: Option<&NamespaceInfo>,
+) -> Result<Decided, String> {
+    let object = req.object.as_ref().ok_or("the request has no object")?;
+    let value = serde_json::to_value(object).map_err(|e| format!("the pod could not be read: {e}"))?;
+    let pod: Pod =
+        serde_json::from_value(value).map_err(|e| format!("the pod could not be read: {e}"))?;
+    let report = injector.inject(&pod, namespace, ns);
+    Ok(match report.outcome {
+        Outcome::Injected { patch, .. } => (Decision::Injected, Some(patch), report.warnings),
+        Outcome::Skipped(reason) => (Decision::Skipped(reason), None, report.warnings),
+    })
+}
+
+fn pod_name(req: &AdmissionRequest<DynamicObject>) -> String {
+    let meta = req.object.as_ref().map(|o| &o.metadata);
+    match meta.and_then(|m| m.name.clone()) {
+        Some(name) => name,
+        None => match meta.and_then(|m| m.generate_name.clone()) {
+            Some(prefix) => format!("{prefix}*"),
+            None => req.name.clone(),
+        },
+    }
+}
+
+/// A well-formed AdmissionReview for a body that could not be read: allowed (the pod,
+/// if any, is never blocked by Remora), with the reason in the status and a warning.
+pub fn unreadable(message: &str) -> Vec<u8> {
+    let mut response = AdmissionResponse::invalid(message);
+    response.allowed = true;
+    response.warnings = Some(vec![format!("remora: sidecar not injected: {message}")]);
+    to_body(response)
+}
+
+fn to_body(response: AdmissionResponse) -> Vec<u8> {
+    serde_json::to_vec(&response.into_review()).unwrap_or_else(|_| {
+        // Serialising these types cannot fail in practice; still, answer something valid.
+        br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"","allowed":true}}"#.to_vec()
+    })
+}

@@ -1,0 +1,291 @@
+//! The webhook server: `POST /mutate` over TLS, and a plain-HTTP admin port with
+//! `/healthz`, `/readyz` (ready once a certificate is loaded) and `/metrics`.
+
+pub mod metrics;
+pub mod tls;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use crate::inject::Injector;
+use crate::namespaces::NamespaceSource;
+use crate::review;
+use metrics::{ErrorKind, Metrics};
+use tls::CertStore;
+
+/// Largest review body read. Objects are at most ~1.5 MiB in etcd and a review can
+/// carry the object twice (object and oldObject).
+pub const MAX_BODY: usize = 4 << 20;
+/// A client that has not finished its TLS handshake by then is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Open connections get this long to finish after a shutdown signal.
+const DRAIN: Duration = Duration::from_secs(20);
+
+pub struct Config {
+    pub cert_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub admin_listen: SocketAddr,
+    pub injector: Injector,
+    pub namespaces: Arc<dyn NamespaceSource>,
+}
+
+struct AppState {
+    injector: Injector,
+    namespaces: Arc<dyn NamespaceSource>,
+    metrics: Metrics,
+    certs: Arc<CertStore>,
+}
+
+/// Serves until `shutdown` completes, then drains open connections.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let certs = Arc::new(CertStore::new(&config.cert_dir, provider));
+    let state = Arc::new(AppState {
+        injector: config.injector,
+        namespaces: config.namespaces,
+        metrics: Metrics::default(),
+        certs: certs.clone(),
+    });
+    report_reload(&state, &certs.reload());
+
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+    let admin = TcpListener::bind(config.admin_listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.admin_listen))?;
+    tracing::info!(address = %listener.local_addr()?, "serving admission reviews (HTTPS, POST /mutate)");
+    tracing::info!(address = %admin.local_addr()?, "serving /healthz, /readyz, /metrics (HTTP)");
+
+    let watcher_state = state.clone();
+    let watcher = tls::spawn_watcher(certs.clone(), move |result| {
+        if !matches!(result, Ok(tls::Reload::Unchanged)) {
+            report_reload(&watcher_state, result);
+        }
+    });
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let admin_task = {
+        let mut stop = stop_rx.clone();
+        let router = admin_router(state.clone());
+        tokio::spawn(async move {
+            axum::serve(admin, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await
+        })
+    };
+    let tls_config = tls::server_config(certs)?;
+    let webhook = serve_tls(listener, TlsAcceptor::from(Arc::new(tls_config)), webhook_router(state), stop_rx);
+
+    tokio::pin!(webhook);
+    tokio::select! {
+        result = &mut webhook => result?,
+        () = shutdown => {
+            tracing::info!("shutting down: no new connections, draining open ones");
+            let _ = stop_tx.send(true);
+            webhook.await?;
+        }
+    }
+    let _ = stop_tx.send(true);
+    watcher.abort();
+    let _ = admin_task.await;
+    Ok(())
+}
+
+fn report_reload(state: &AppState, result: &Result<tls::Reload, String>) {
+    match result {
+        Ok(_) => {
+            tracing::info!(dir = %state.certs.dir().display(), "serving certificate loaded");
+            state.metrics.reload(true, state.certs.not_after());
+        }
+        Err(e) => {
+            tracing::warn!("serving certificate not loaded: {e}");
+            state.metrics.reload(false, None);
+        }
+    }
+}
+
+/// Accepts TLS connections until `stop`, then waits (at most [`DRAIN`]) for open ones.
+async fn serve_tls(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    router: Router,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let graceful = GracefulShutdown::new();
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stop.wait_for(|s| *s) => break,
+        };
+        let acceptor = acceptor.clone();
+        let service = TowerToHyperService::new(router.clone());
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, "TLS handshake failed: {e}");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "TLS handshake timed out");
+                    return;
+                }
+            };
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
+            if let Err(e) = watcher.watch(connection.into_owned()).await {
+                tracing::debug!(%peer, "connection ended: {e}");
+            }
+        });
+    }
+    if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
+        tracing::warn!("connections still open after {DRAIN:?}; closing them");
+    }
+    Ok(())
+}
+
+fn webhook_router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/mutate", post(mutate))
+        .with_state(state)
+}
+
+fn admin_router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .with_state(state)
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    if state.certs.is_loaded() {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "no serving certificate loaded yet from {}\n",
+                state.certs.dir().display()
+            ),
+        )
+            .into_response()
+    }
+}
+
+async fn metrics_text(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.encode(),
+    )
+        .into_response()
+}
+
+fn json(status: StatusCode, body: Vec<u8>) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+async fn mutate(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    let started = Instant::now();
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let media_type = content_type.split(';').next().unwrap_or("").trim();
+    if !media_type.eq_ignore_ascii_case("application/json") {
+        state.metrics.error(ErrorKind::ContentType);
+        let message = format!("content type {content_type:?} is not application/json");
+        return json(StatusCode::UNSUPPORTED_MEDIA_TYPE, review::unreadable(&message));
+    }
+    let bytes: Bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            state.metrics.error(ErrorKind::TooLarge);
+            let message = format!("the body could not be read within {MAX_BODY} bytes: {e}");
+            return json(StatusCode::PAYLOAD_TOO_LARGE, review::unreadable(&message));
+        }
+    };
+    let request = match review::parse(&bytes) {
+        Ok(request) => request,
+        Err(e) => {
+            state.metrics.error(ErrorKind::Unreadable);
+            tracing::warn!("unreadable admission review: {e}");
+            return json(StatusCode::BAD_REQUEST, review::unreadable(&e));
+        }
+    };
+
+    let (namespace_info, lookup_warning) = match request.namespace() {
+        Some(ns) if request.is_pod_create() => match state.namespaces.get(ns).await {
+            Ok(info) => (info, None),
+            Err(e) => {
+                state.metrics.error(ErrorKind::NamespaceLookup);
+                (
+                    None,
+                    Some(format!(
+                        "remora: namespace {ns} could not be read ({e}); its defaults and Pod Security level were not applied"
+                    )),
+                )
+            }
+        },
+        _ => (None, None),
+    };
+    let (body, record) = review::respond(
+        &request,
+        &state.injector,
+        namespace_info.as_ref(),
+        lookup_warning,
+    );
+    let seconds = started.elapsed().as_secs_f64();
+    state.metrics.review(record.decision, record.dry_run, seconds);
+    let reason = match record.decision {
+        review::Decision::Skipped(r) => r.code(),
+        _ => "",
+    };
+    tracing::info!(
+        uid = %record.uid,
+        namespace = %record.namespace,
+        pod = %record.pod,
+        outcome = record.decision.outcome(),
+        reason,
+        dry_run = record.dry_run,
+        patch_ops = record.patch_ops,
+        warnings = record.warnings.len(),
+        micros = (seconds * 1e6) as u64,
+        "admission review"
+    );
+    for warning in &record.warnings {
+        tracing::debug!(uid = %record.uid, "{warning}");
+    }
+    json(StatusCode::OK, body)
+}
