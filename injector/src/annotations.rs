@@ -398,7 +398,7 @@ fn check_field_path(path: &str) -> Result<(), String> {
 /// `host:port` or a `ws://`/`wss://` URL, normalised to a URL.
 fn parse_hub_address(v: &str) -> Result<String, String> {
     let v = v.trim();
-    let bad = |why: &str| format!("{v:?} is not a hub address ({why}); use host:port or wss://host:port");
+    let bad = |why: &str| format!("{v:?} is not a hub address ({why}; write host:port or wss://host:port)");
     let url = if v.contains("://") { v.to_string() } else { format!("ws://{v}") };
     let uri: http::Uri = url.parse().map_err(|_| bad("not a URL"))?;
     match uri.scheme_str() {

@@ -15,7 +15,7 @@ use crate::sidecar::{self, CONTAINER_NAME, VOLUMES};
 /// The label (on a namespace) that opts its pods in.
 pub const NAMESPACE_LABEL_VALUE: &str = "enabled";
 /// At most this many warnings go back to the API server, which truncates long lists.
-const MAX_WARNINGS: usize = 12;
+const MAX_WARNINGS: usize = 20;
 
 /// What the webhook knows about the pod's namespace (from the API, when reachable).
 #[derive(Debug, Clone, Default)]
@@ -94,6 +94,15 @@ impl Injector {
         ns: Option<&NamespaceInfo>,
         warnings: &mut Vec<String>,
     ) -> Result<SidecarConfig, SkipReason> {
+        // First: a reinvocation (or a copied spec) must change nothing and say nothing.
+        let spec = pod.spec.as_ref();
+        let has_sidecar = spec
+            .into_iter()
+            .flat_map(|s| s.containers.iter().chain(s.init_containers.iter().flatten()))
+            .any(|c| c.name == CONTAINER_NAME);
+        if has_sidecar {
+            return Err(SkipReason::AlreadyInjected);
+        }
         if namespace == self.settings.control_plane_namespace {
             return Err(SkipReason::ControlPlaneNamespace);
         }
@@ -115,16 +124,8 @@ impl Injector {
                 return Err(SkipReason::NamespaceNotEnabled);
             }
         }
-        let spec = pod.spec.as_ref();
         if spec.and_then(|s| s.host_network) == Some(true) {
             return Err(SkipReason::HostNetwork);
-        }
-        let containers = spec
-            .into_iter()
-            .flat_map(|s| s.containers.iter().chain(s.init_containers.iter().flatten()));
-        let has_sidecar = containers.clone().any(|c| c.name == CONTAINER_NAME);
-        if has_sidecar {
-            return Err(SkipReason::AlreadyInjected);
         }
         let volume_taken = spec
             .and_then(|s| s.volumes.as_ref())

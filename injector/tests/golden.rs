@@ -1,0 +1,224 @@
+//! Golden files: every `tests/golden/NAME.in.yaml` (a pod as the API server sends it,
+//! optionally followed by its Namespace) is sent through the webhook's review handling;
+//! the returned patch is applied and the result compared with `NAME.out.yaml`.
+//!
+//! Regenerate after an intended change:
+//! `REMORA_UPDATE_GOLDEN=1 cargo test -p remora-injector --test golden`
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use base64::Engine;
+use remora_injector::{review, Injector, NamespaceInfo, Settings};
+use serde_json::{json, Value};
+
+fn golden_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+fn updating() -> bool {
+    std::env::var_os("REMORA_UPDATE_GOLDEN").is_some()
+}
+
+fn read_docs(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).expect("read input");
+    serde_norway::Deserializer::from_str(&text)
+        .map(|d| serde::Deserialize::deserialize(d).expect("yaml"))
+        .collect()
+}
+
+/// The AdmissionReview the API server would send for creating `pod`.
+fn admission_review(uid: &str, pod: &Value) -> Value {
+    json!({
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {
+            "uid": uid,
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "resource": {"group": "", "version": "v1", "resource": "pods"},
+            "requestKind": {"group": "", "version": "v1", "kind": "Pod"},
+            "requestResource": {"group": "", "version": "v1", "resource": "pods"},
+            "name": pod["metadata"]["name"].as_str().unwrap_or(""),
+            "namespace": pod["metadata"]["namespace"],
+            "operation": "CREATE",
+            "userInfo": {
+                "username": "system:serviceaccount:kube-system:replicaset-controller",
+                "uid": "9f2b6a0e-1c3d-4e5f-8a7b-6c5d4e3f2a1b",
+                "groups": ["system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"]
+            },
+            "object": pod,
+            "oldObject": null,
+            "dryRun": false,
+            "options": {"kind": "CreateOptions", "apiVersion": "meta.k8s.io/v1"}
+        }
+    })
+}
+
+struct Answer {
+    outcome: String,
+    warnings: Vec<String>,
+    pod: Option<Value>,
+}
+
+fn admit(injector: &Injector, uid: &str, pod: &Value, ns: Option<&NamespaceInfo>) -> Answer {
+    let body = serde_json::to_vec(&admission_review(uid, pod)).expect("json");
+    let request = review::parse(&body).expect("a valid review");
+    let (answer, record) = review::respond(&request, injector, ns, None);
+    let answer: Value = serde_json::from_slice(&answer).expect("answer is JSON");
+    assert_eq!(answer["apiVersion"], "admission.k8s.io/v1");
+    assert_eq!(answer["kind"], "AdmissionReview");
+    let response = &answer["response"];
+    assert_eq!(response["uid"], uid, "uid must match the request");
+    assert_eq!(response["allowed"], true, "a pod is never denied");
+    let warnings: Vec<String> = response["warnings"]
+        .as_array()
+        .map(|w| w.iter().map(|s| s.as_str().expect("string").to_string()).collect())
+        .unwrap_or_default();
+    assert_eq!(warnings, record.warnings);
+    let outcome = match record.decision {
+        review::Decision::Injected => "injected".to_string(),
+        review::Decision::Skipped(reason) => format!("skipped: {}", reason.code()),
+        review::Decision::Error => "error".to_string(),
+    };
+    let pod = response["patch"].as_str().map(|encoded| {
+        assert_eq!(response["patchType"], "JSONPatch");
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .expect("base64 patch");
+        let patch: json_patch::Patch = serde_json::from_slice(&bytes).expect("RFC 6902 patch");
+        let mut patched = pod.clone();
+        json_patch::patch(&mut patched, &patch).expect("the patch applies to the pod as sent");
+        patched
+    });
+    Answer {
+        outcome,
+        warnings,
+        pod,
+    }
+}
+
+fn namespace_info(value: &Value) -> NamespaceInfo {
+    let ns: k8s_openapi::api::core::v1::Namespace =
+        serde_json::from_value(value.clone()).expect("a Namespace");
+    remora_injector::namespaces::info(&ns)
+}
+
+#[test]
+fn golden_pods() {
+    let injector = Injector::new(Settings::default()).expect("default settings");
+    let dir = golden_dir();
+    let mut inputs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("golden dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.to_string_lossy().ends_with(".in.yaml"))
+        .collect();
+    inputs.sort();
+    assert!(inputs.len() >= 20, "golden inputs missing");
+
+    let mut failures = Vec::new();
+    let mut injected = Vec::new();
+    for input in &inputs {
+        let name = input
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".in.yaml"))
+            .expect("name")
+            .to_string();
+        let docs = read_docs(input);
+        let pod = &docs[0];
+        let ns = docs.get(1).map(namespace_info);
+        let answer = admit(&injector, &format!("uid-{name}"), pod, ns.as_ref());
+
+        if let Some(after) = &answer.pod {
+            // Reinvocation (or a second webhook call) changes nothing and says nothing.
+            let again = admit(&injector, "uid-again", after, ns.as_ref());
+            assert_eq!(again.outcome, "skipped: already_injected", "{name}: not idempotent");
+            assert!(again.pod.is_none() && again.warnings.is_empty(), "{name}: reinjection spoke");
+            let typed: k8s_openapi::api::core::v1::Pod =
+                serde_json::from_value(after.clone()).expect("the injected pod reads as a Pod");
+            let spec = typed.spec.expect("spec");
+            let in_init = spec.init_containers.iter().flatten().position(|c| c.name == "remora-sidecar");
+            let in_main = spec.containers.iter().position(|c| c.name == "remora-sidecar");
+            assert!(in_init == Some(0) || in_main.is_some(), "{name}: sidecar misplaced");
+            injected.push((name.clone(), after.clone()));
+        }
+
+        let actual = json!({
+            "outcome": answer.outcome,
+            "warnings": answer.warnings,
+            "pod": answer.pod,
+        });
+        let expected_path = dir.join(format!("{name}.out.yaml"));
+        if updating() {
+            let header = format!(
+                "# Expected webhook answer for {name}.in.yaml (outcome, warnings, the pod with the patch applied).\n\
+                 # Regenerate: REMORA_UPDATE_GOLDEN=1 cargo test -p remora-injector --test golden\n"
+            );
+            let text = serde_norway::to_string(&actual).expect("yaml");
+            std::fs::write(&expected_path, header + &text).expect("write golden");
+            continue;
+        }
+        match std::fs::read_to_string(&expected_path) {
+            Err(_) => failures.push(format!("{name}: no {name}.out.yaml (run with REMORA_UPDATE_GOLDEN=1)")),
+            Ok(text) => {
+                let expected: Value = serde_norway::from_str(&text).expect("golden yaml");
+                if expected != actual {
+                    failures.push(format!(
+                        "{name}: differs from {name}.out.yaml\n--- expected\n{}\n--- actual\n{}",
+                        serde_norway::to_string(&expected).unwrap_or_default(),
+                        serde_norway::to_string(&actual).unwrap_or_default()
+                    ));
+                }
+            }
+        }
+    }
+
+    // Orphans: an expected file whose input is gone pins nothing.
+    for entry in std::fs::read_dir(&dir).expect("golden dir") {
+        let path = entry.expect("entry").path();
+        let file = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+        if let Some(name) = file.strip_suffix(".out.yaml") {
+            if !dir.join(format!("{name}.in.yaml")).exists() {
+                failures.push(format!("{file}: orphaned (no {name}.in.yaml); delete it"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert!(injected.len() >= 12, "expected most cases to inject");
+    validate_with_kubernetes_schemas(&injected);
+}
+
+/// Every injected pod must be valid for the API server: checked with the Kubernetes
+/// JSON schemas (PyPI kubernetes-validate, strict: unknown fields are errors).
+fn validate_with_kubernetes_schemas(pods: &[(String, Value)]) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut files = Vec::new();
+    for (name, pod) in pods {
+        // The API server names a generateName pod before storing it; the validator
+        // needs a name to report on. JSON, because YAML 1.1 readers turn unquoted
+        // timestamps into dates.
+        let mut pod = pod.clone();
+        if pod["metadata"]["name"].is_null() {
+            let prefix = pod["metadata"]["generateName"].as_str().unwrap_or("pod-").to_string();
+            pod["metadata"]["name"] = format!("{prefix}x7k2p").into();
+        }
+        let path = dir.path().join(format!("{name}.json"));
+        std::fs::write(&path, serde_json::to_string(&pod).expect("json")).expect("write");
+        files.push(path);
+    }
+    for version in ["1.34.0", "1.37.0"] {
+        let output = Command::new("kubernetes-validate")
+            .args(["--strict", "--kubernetes-version", version])
+            .args(&files)
+            .output()
+            .expect("kubernetes-validate is not installed: run `bash scripts/setup.sh --test`");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "kubernetes-validate {version} rejected an injected pod:\n{stdout}\n{stderr}"
+        );
+        let passed = stdout.lines().filter(|l| l.starts_with("INFO") && l.contains(" passed ")).count();
+        assert_eq!(passed, files.len(), "kubernetes-validate {version} did not pass every file:\n{stdout}");
+    }
+}
