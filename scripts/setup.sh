@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Remora needs, skipping what is already there.
 #   bash scripts/setup.sh          build needs only (libpcap)
-#   bash scripts/setup.sh --test   plus the test peers (tshark, tcpdump, dnsmasq, dig, iproute2)
+#   bash scripts/setup.sh --test   plus the test peers (tshark, tcpdump, dnsmasq, dig, iproute2,
+#                                  and from PyPI kubernetes-validate for the injector's goldens)
 set -euo pipefail
 
 need_pkgs=()
@@ -24,6 +25,14 @@ if ((${#need_pkgs[@]})); then
   [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+
+if [[ "${1:-}" == "--test" ]]; then
+  # Pinned: the schemas it carries decide what "valid" means for the golden pods.
+  if ! command -v kubernetes-validate >/dev/null; then
+    echo "setup: installing kubernetes-validate (PyPI)" >&2
+    python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "kubernetes-validate==1.37.0"
+  fi
 fi
 
 command -v cargo >/dev/null || { echo "setup: cargo is missing; install Rust with rustup first" >&2; exit 1; }

@@ -155,3 +155,48 @@ pub fn spawn_watcher(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundle() -> remora_certs::Bundle {
+        let request = remora_certs::Request {
+            service: "hook".into(),
+            namespace: "ns".into(),
+            cert_days: 1,
+            ca_days: 2,
+        };
+        remora_certs::issue(&request, None).expect("issue")
+    }
+
+    #[test]
+    fn a_bad_update_keeps_the_certificate_in_force() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let store = CertStore::new(dir.path(), provider);
+        let err = store.reload().expect_err("no files yet");
+        assert!(err.contains("tls.crt"), "{err}");
+        assert!(!store.is_loaded());
+
+        let first = bundle();
+        std::fs::write(dir.path().join(CERT_FILE), &first.cert).expect("write");
+        std::fs::write(dir.path().join(KEY_FILE), &first.key).expect("write");
+        assert_eq!(store.reload(), Ok(Reload::Loaded));
+        assert_eq!(store.reload(), Ok(Reload::Unchanged));
+        assert!(store.not_after().is_some());
+
+        // Half an update: a new certificate beside the old key.
+        let second = bundle();
+        std::fs::write(dir.path().join(CERT_FILE), &second.cert).expect("write");
+        let err = store.reload().expect_err("mismatched pair");
+        assert!(err.contains("does not fit"), "{err}");
+        assert!(store.is_loaded(), "the old certificate must stay in force");
+
+        std::fs::write(dir.path().join(KEY_FILE), &second.key).expect("write");
+        assert_eq!(store.reload(), Ok(Reload::Loaded));
+        std::fs::write(dir.path().join(CERT_FILE), "garbage").expect("write");
+        assert!(store.reload().is_err());
+        assert!(store.is_loaded());
+    }
+}
