@@ -47,6 +47,8 @@ pub struct Record {
 /// A review that can be answered.
 pub struct Request {
     pub inner: AdmissionRequest<DynamicObject>,
+    /// `request.object` exactly as sent: the patch must apply to this.
+    raw_object: Option<serde_json::Value>,
 }
 
 impl Request {
@@ -71,7 +73,13 @@ impl Request {
 
 /// Reads an AdmissionReview body; the error says what is wrong with it.
 pub fn parse(body: &[u8]) -> Result<Request, String> {
-    let review: AdmissionReview<DynamicObject> = serde_json::from_slice(body)
+    let mut value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| format!("the body is not an AdmissionReview: {e}"))?;
+    let raw_object = value
+        .pointer_mut("/request/object")
+        .map(serde_json::Value::take)
+        .filter(|o| !o.is_null());
+    let review: AdmissionReview<DynamicObject> = serde_json::from_value(value)
         .map_err(|e| format!("the body is not an AdmissionReview: {e}"))?;
     if review.types.kind != "AdmissionReview" {
         return Err(format!(
@@ -79,10 +87,17 @@ pub fn parse(body: &[u8]) -> Result<Request, String> {
             review.types.kind
         ));
     }
-    let inner: AdmissionRequest<DynamicObject> = review
+    let mut inner: AdmissionRequest<DynamicObject> = review
         .try_into()
         .map_err(|_| "the AdmissionReview has no request".to_string())?;
-    Ok(Request { inner })
+    inner.object = match &raw_object {
+        Some(object) => Some(
+            serde_json::from_value(object.clone())
+                .map_err(|e| format!("the body is not an AdmissionReview: request.object: {e}"))?,
+        ),
+        None => None,
+    };
+    Ok(Request { inner, raw_object })
 }
 
 /// The answer to `request`: the patch when the sidecar is injected, warnings always.
@@ -106,7 +121,8 @@ pub fn respond(
     };
     let mut response = AdmissionResponse::from(req);
     if request.is_pod_create() {
-        let decided = catch_unwind(AssertUnwindSafe(|| decide(req, &namespace, injector, ns)));
+        let raw = request.raw_object.as_ref();
+        let decided = catch_unwind(AssertUnwindSafe(|| decide(raw, &namespace, injector, ns)));
         let decided = decided.unwrap_or_else(|_| Err("internal error (panic)".to_string()));
         match decided {
             Ok((decision, patch, warnings)) => {
@@ -143,18 +159,26 @@ pub fn respond(
 type Decided = (Decision, Option<json_patch::Patch>, Vec<String>);
 
 fn decide(
-    req: &AdmissionRequest<DynamicObject>,
+    raw: Option<&serde_json::Value>,
     namespace: &str,
     injector: &Injector,
     ns: Option<&NamespaceInfo>,
 ) -> Result<Decided, String> {
-    let object = req.object.as_ref().ok_or("the request has no object")?;
-    let value = serde_json::to_value(object).map_err(|e| format!("the pod could not be read: {e}"))?;
-    let pod: Pod =
-        serde_json::from_value(value).map_err(|e| format!("the pod could not be read: {e}"))?;
+    let value = raw.ok_or("the request has no object")?.clone();
+    let pod: Pod = serde_json::from_value(value.clone())
+        .map_err(|e| format!("the pod could not be read: {e}"))?;
     let report = injector.inject(&pod, namespace, ns);
     Ok(match report.outcome {
-        Outcome::Injected { patch, .. } => (Decision::Injected, Some(patch), report.warnings),
+        Outcome::Injected { patch, .. } => {
+            // The patch is a diff of typed pods; the API server applies it to the JSON
+            // it sent. Where the two differ (no `metadata` at all, say) an op could miss
+            // its target and fail the pod's creation: check before answering.
+            let mut applied = value;
+            json_patch::patch(&mut applied, &patch).map_err(|e| {
+                format!("the patch does not apply to the pod as sent ({e}); the pod is admitted unchanged")
+            })?;
+            (Decision::Injected, Some(patch), report.warnings)
+        }
         Outcome::Skipped(reason) => (Decision::Skipped(reason), None, report.warnings),
     })
 }
