@@ -46,19 +46,7 @@ fn check(body: &[u8], pod: Option<&serde_json::Value>) {
 fuzz_target!(|data: &[u8]| {
     check(data, None);
     let Ok(pod) = serde_json::from_slice::<serde_json::Value>(data) else { return };
-    let review = serde_json::json!({
-        "apiVersion": "admission.k8s.io/v1",
-        "kind": "AdmissionReview",
-        "request": {
-            "uid": "fuzz",
-            "kind": {"group": "", "version": "v1", "kind": "Pod"},
-            "resource": {"group": "", "version": "v1", "resource": "pods"},
-            "namespace": "shop",
-            "operation": "CREATE",
-            "userInfo": {},
-            "object": pod,
-            "dryRun": false
-        }
-    });
+    let mut review = review::pod_create_review("fuzz", &pod);
+    review["request"]["namespace"] = "shop".into();
     check(&serde_json::to_vec(&review).expect("json"), Some(&pod));
 });

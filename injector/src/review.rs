@@ -194,6 +194,34 @@ fn pod_name(req: &AdmissionRequest<DynamicObject>) -> String {
     }
 }
 
+/// The AdmissionReview v1 the API server sends when `pod` is created (as the
+/// ReplicaSet controller creates it): for tests, the fuzzer and the load generator.
+pub fn pod_create_review(uid: &str, pod: &serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {
+            "uid": uid,
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "resource": {"group": "", "version": "v1", "resource": "pods"},
+            "requestKind": {"group": "", "version": "v1", "kind": "Pod"},
+            "requestResource": {"group": "", "version": "v1", "resource": "pods"},
+            "name": pod["metadata"]["name"].as_str().unwrap_or(""),
+            "namespace": pod["metadata"]["namespace"],
+            "operation": "CREATE",
+            "userInfo": {
+                "username": "system:serviceaccount:kube-system:replicaset-controller",
+                "uid": "9f2b6a0e-1c3d-4e5f-8a7b-6c5d4e3f2a1b",
+                "groups": ["system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"]
+            },
+            "object": pod,
+            "oldObject": null,
+            "dryRun": false,
+            "options": {"kind": "CreateOptions", "apiVersion": "meta.k8s.io/v1"}
+        }
+    })
+}
+
 /// A well-formed AdmissionReview for a body that could not be read: allowed (the pod,
 /// if any, is never blocked by Remora), with the reason in the status and a warning.
 pub fn unreadable(message: &str) -> Vec<u8> {
