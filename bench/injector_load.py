@@ -103,7 +103,16 @@ def main():
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    lines = sum(1 for _ in open(os.path.join(work, "injector.log")))
+    lines = 0
+    inside = []
+    with open(os.path.join(work, "injector.log")) as f:
+        for line in f:
+            lines += 1
+            if "micros=" in line:
+                inside.append(int(line.rsplit("micros=", 1)[1].split()[0]))
+    # The open-loop run's reviews (after the 20 warm-up ones): time inside the injector.
+    served = sorted(inside[20:20 + opened["answered"]])
+    pct = lambda p: served[min(len(served) - 1, round(p / 100 * (len(served) - 1)))] / 1000
 
     rows = [
         ("open loop, target rate", f"{opened['target_rate']:.0f}/s"),
@@ -111,6 +120,7 @@ def main():
         ("achieved rate", f"{opened['rate']:.0f}/s"),
         ("latency p50 / p90 / p99 / max", f"{opened['p50_ms']:.2f} / {opened['p90_ms']:.2f} / "
                                           f"{opened['p99_ms']:.2f} / {opened['max_ms']:.2f} ms"),
+        ("of which inside the injector p50 / p99", f"{pct(50):.3f} / {pct(99):.3f} ms"),
         ("injector CPU at that rate", f"{cpu * 100:.0f}% of one core"),
         ("closed loop, 8 in flight: admissions/s", f"{closed['rate']:.0f}/s "
                                                    f"(p50 {closed['p50_ms']:.2f} ms, p99 {closed['p99_ms']:.2f} ms, "

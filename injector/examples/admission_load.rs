@@ -126,22 +126,37 @@ async fn main() -> Result<(), String> {
     let window = Duration::from_secs_f64(args.seconds);
     let mut tasks = Vec::new();
     if args.rate > 0.0 {
+        // The schedule is kept by a plain thread: tokio's timer has a 1 ms grain, which
+        // would add its own lateness to every measurement.
         let total = (args.rate * args.seconds) as usize;
-        for i in 0..total {
-            let due = start + Duration::from_secs_f64(i as f64 / args.rate);
-            tokio::time::sleep_until(due.into()).await;
-            let (client, url, body) = (client.clone(), args.url.clone(), body.clone());
-            let (latencies, failures) = (latencies.clone(), failures.clone());
-            tasks.push(tokio::spawn(async move {
-                let ok = one(&client, &url, body).await;
-                let ms = due.elapsed().as_secs_f64() * 1e3;
-                if ok {
-                    latencies.lock().await.push(ms);
-                } else {
-                    failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let handle = tokio::runtime::Handle::current();
+        let (latencies, failures, client, url, body) =
+            (latencies.clone(), failures.clone(), client.clone(), args.url.clone(), body.clone());
+        let rate = args.rate;
+        let sender = std::thread::spawn(move || {
+            let mut spawned = Vec::with_capacity(total);
+            for i in 0..total {
+                let due = start + Duration::from_secs_f64(i as f64 / rate);
+                if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
                 }
-            }));
-        }
+                let (client, url, body) = (client.clone(), url.clone(), body.clone());
+                let (latencies, failures) = (latencies.clone(), failures.clone());
+                spawned.push(handle.spawn(async move {
+                    let ok = one(&client, &url, body).await;
+                    let ms = due.elapsed().as_secs_f64() * 1e3;
+                    if ok {
+                        latencies.lock().await.push(ms);
+                    } else {
+                        failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }));
+            }
+            spawned
+        });
+        tasks = tokio::task::spawn_blocking(move || sender.join().unwrap_or_default())
+            .await
+            .unwrap_or_default();
     } else {
         for _ in 0..args.concurrency {
             let (client, url, body) = (client.clone(), args.url.clone(), body.clone());

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use json_patch::{Patch, PatchOperation};
-use k8s_openapi::api::core::v1::{Container, Pod};
+use k8s_openapi::api::core::v1::{Container, Pod, PodSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::annotations::{Layer, SidecarConfig, SidecarMode, INJECT, STATUS};
 use crate::pod_security;
@@ -165,7 +166,8 @@ impl Injector {
     fn patch(&self, pod: &Pod, config: &SidecarConfig, warnings: &mut Vec<String>) -> Patch {
         let health_port = free_port(pod, self.settings.health_port, warnings);
         let container = sidecar::container(&self.settings, config, health_port);
-        let mut after = pod.clone();
+        let before = changed_parts(pod, config.mode);
+        let mut after = before.clone();
         let spec = after.spec.get_or_insert_with(Default::default);
         let mode = match config.mode {
             SidecarMode::Native => {
@@ -194,13 +196,39 @@ impl Injector {
             .get_or_insert_with(BTreeMap::new)
             .insert(STATUS.to_string(), status.to_string());
 
-        let before = serde_json::to_value(pod).unwrap_or_default();
+        let before = serde_json::to_value(&before).unwrap_or_default();
         let after = serde_json::to_value(&after).unwrap_or_default();
         let mut patch = json_patch::diff(&before, &after);
         if config.mode == SidecarMode::Native {
             first_init_container(&mut patch);
         }
         patch
+    }
+}
+
+/// The parts of the pod the sidecar changes, at their places in a Pod: annotations,
+/// volumes and the container list it joins. The diff of these equals the diff of the
+/// whole pods, without cloning, serialising and comparing everything else.
+fn changed_parts(pod: &Pod, mode: SidecarMode) -> Pod {
+    let spec = pod.spec.as_ref().map(|spec| PodSpec {
+        containers: match mode {
+            SidecarMode::Classic => spec.containers.clone(),
+            SidecarMode::Native => Vec::new(),
+        },
+        init_containers: match mode {
+            SidecarMode::Native => spec.init_containers.clone(),
+            SidecarMode::Classic => None,
+        },
+        volumes: spec.volumes.clone(),
+        ..Default::default()
+    });
+    Pod {
+        metadata: ObjectMeta {
+            annotations: pod.metadata.annotations.clone(),
+            ..Default::default()
+        },
+        spec,
+        status: None,
     }
 }
 

@@ -1,5 +1,6 @@
 //! `remora-injector`: argument parsing and wiring; the work is in the library.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,6 +12,11 @@ use remora_injector::{Injector, Settings};
 
 /// Remora's mutating admission webhook: adds the capture sidecar to the pods of
 /// namespaces labelled remora.dev/inject=enabled.
+// Every review builds and drops a few thousand small JSON values; glibc's allocator
+// was a third of the time (bench: cargo bench -p remora-injector --bench review).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
@@ -43,6 +49,7 @@ async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(&args.log))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     match run(args).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

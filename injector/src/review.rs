@@ -4,6 +4,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use base64::Engine;
+use serde::Deserialize;
 
 use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview, Operation};
 use kube::core::DynamicObject;
@@ -57,7 +58,7 @@ impl Request {
         self.inner
             .namespace
             .as_deref()
-            .or_else(|| self.inner.object.as_ref()?.metadata.namespace.as_deref())
+            .or_else(|| self.raw_object.as_ref()?.pointer("/metadata/namespace")?.as_str())
     }
 
     pub fn is_pod_create(&self) -> bool {
@@ -67,7 +68,7 @@ impl Request {
             && r.resource.resource == "pods"
             && r.sub_resource.is_none()
             && matches!(r.operation, Operation::Create)
-            && r.object.is_some()
+            && self.raw_object.is_some()
     }
 }
 
@@ -87,16 +88,11 @@ pub fn parse(body: &[u8]) -> Result<Request, String> {
             review.types.kind
         ));
     }
-    let mut inner: AdmissionRequest<DynamicObject> = review
+    let inner: AdmissionRequest<DynamicObject> = review
         .try_into()
         .map_err(|_| "the AdmissionReview has no request".to_string())?;
-    inner.object = match &raw_object {
-        Some(object) => Some(
-            serde_json::from_value(object.clone())
-                .map_err(|e| format!("the body is not an AdmissionReview: request.object: {e}"))?,
-        ),
-        None => None,
-    };
+    // The object stays raw JSON (the patch must apply to it as sent); it is read as a
+    // typed Pod once, when deciding.
     Ok(Request { inner, raw_object })
 }
 
@@ -114,7 +110,7 @@ pub fn respond(
         decision: Decision::Skipped(SkipReason::NotPodCreate),
         uid: req.uid.clone(),
         namespace: namespace.clone(),
-        pod: pod_name(req),
+        pod: pod_name(req, request.raw_object.as_ref()),
         dry_run: req.dry_run,
         warnings: Vec::new(),
         patch_ops: 0,
@@ -164,16 +160,15 @@ fn decide(
     injector: &Injector,
     ns: Option<&NamespaceInfo>,
 ) -> Result<Decided, String> {
-    let value = raw.ok_or("the request has no object")?.clone();
-    let pod: Pod = serde_json::from_value(value.clone())
-        .map_err(|e| format!("the pod could not be read: {e}"))?;
+    let raw = raw.ok_or("the request has no object")?;
+    let pod = Pod::deserialize(raw).map_err(|e| format!("the pod could not be read: {e}"))?;
     let report = injector.inject(&pod, namespace, ns);
     Ok(match report.outcome {
         Outcome::Injected { patch, .. } => {
             // The patch is a diff of typed pods; the API server applies it to the JSON
             // it sent. Where the two differ (no `metadata` at all, say) an op could miss
             // its target and fail the pod's creation: check before answering.
-            let mut applied = value;
+            let mut applied = raw.clone();
             json_patch::patch(&mut applied, &patch).map_err(|e| {
                 format!("the patch does not apply to the pod as sent ({e}); the pod is admitted unchanged")
             })?;
@@ -183,14 +178,12 @@ fn decide(
     })
 }
 
-fn pod_name(req: &AdmissionRequest<DynamicObject>) -> String {
-    let meta = req.object.as_ref().map(|o| &o.metadata);
-    match meta.and_then(|m| m.name.clone()) {
-        Some(name) => name,
-        None => match meta.and_then(|m| m.generate_name.clone()) {
-            Some(prefix) => format!("{prefix}*"),
-            None => req.name.clone(),
-        },
+fn pod_name(req: &AdmissionRequest<DynamicObject>, object: Option<&serde_json::Value>) -> String {
+    let field = |name: &str| object?.get("metadata")?.get(name)?.as_str();
+    match (field("name"), field("generateName")) {
+        (Some(name), _) => name.to_string(),
+        (None, Some(prefix)) => format!("{prefix}*"),
+        (None, None) => req.name.clone(),
     }
 }
 
@@ -233,8 +226,8 @@ pub fn unreadable(message: &str) -> Vec<u8> {
 
 /// kube serialises the patch bytes as a JSON array of numbers; the API documents (and
 /// every other webhook sends) a base64 string, a quarter the size.
-fn to_body(response: AdmissionResponse) -> Vec<u8> {
-    let patch = response.patch.clone();
+fn to_body(mut response: AdmissionResponse) -> Vec<u8> {
+    let patch = response.patch.take();
     let mut review = match serde_json::to_value(response.into_review()) {
         Ok(review) => review,
         // Serialising these types cannot fail in practice; still, answer something valid.
@@ -244,8 +237,9 @@ fn to_body(response: AdmissionResponse) -> Vec<u8> {
             "response": {"uid": "", "allowed": true}
         }),
     };
-    if let (Some(bytes), Some(slot)) = (patch, review.pointer_mut("/response/patch")) {
-        *slot = base64::engine::general_purpose::STANDARD.encode(bytes).into();
+    if let (Some(bytes), Some(response)) = (patch, review.get_mut("response").and_then(|r| r.as_object_mut())) {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+        response.insert("patch".to_string(), encoded.into());
     }
     serde_json::to_vec(&review).unwrap_or_default()
 }
