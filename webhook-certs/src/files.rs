@@ -5,23 +5,12 @@ use std::fs;
 use std::io::Write;
 use std::path::Path;
 
-use time::OffsetDateTime;
-
-use crate::{Bundle, CertError};
+use crate::{parse_ca, Bundle, CaFiles, CertError};
 
 pub const CA_CERT: &str = "ca.crt";
 pub const CA_KEY: &str = "ca.key";
 pub const TLS_CERT: &str = "tls.crt";
 pub const TLS_KEY: &str = "tls.key";
-
-/// A CA kept from an earlier run, so renewals keep the same `caBundle`.
-#[derive(Debug, Clone)]
-pub struct CaFiles {
-    pub path: String,
-    pub cert_pem: String,
-    pub key_pem: String,
-    pub not_after: OffsetDateTime,
-}
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> CertError + '_ {
     move |source| CertError::Io {
@@ -39,27 +28,7 @@ pub fn read_ca(dir: &Path) -> Result<Option<CaFiles>, CertError> {
     }
     let cert_pem = fs::read_to_string(&cert_path).map_err(io_err(&cert_path))?;
     let key_pem = fs::read_to_string(&key_path).map_err(io_err(&key_path))?;
-    let bad = |detail: String| CertError::BadCa {
-        path: cert_path.display().to_string(),
-        detail,
-    };
-    let (_, pem) =
-        x509_parser::pem::parse_x509_pem(cert_pem.as_bytes()).map_err(|e| bad(e.to_string()))?;
-    let cert = pem.parse_x509().map_err(|e| bad(e.to_string()))?;
-    if !cert.is_ca() {
-        return Err(bad("it is not a CA certificate".into()));
-    }
-    let not_after = cert.validity().not_after.to_datetime();
-    rcgen::KeyPair::from_pem(&key_pem).map_err(|e| CertError::BadCa {
-        path: key_path.display().to_string(),
-        detail: e.to_string(),
-    })?;
-    Ok(Some(CaFiles {
-        path: cert_path.display().to_string(),
-        cert_pem,
-        key_pem,
-        not_after,
-    }))
+    parse_ca(&cert_path.display().to_string(), &cert_pem, &key_pem).map(Some)
 }
 
 /// Writes the four files; each is written beside its final name and renamed over it, so

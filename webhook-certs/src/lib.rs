@@ -5,6 +5,7 @@
 //! output directory, so the `caBundle` already in the MutatingWebhookConfiguration
 //! stays valid across renewals.
 
+mod ca;
 mod files;
 mod manifest;
 
@@ -14,8 +15,11 @@ use rcgen::{
 };
 use time::{Duration, OffsetDateTime};
 
-pub use files::{read_ca, write_bundle, CaFiles, CA_CERT, CA_KEY, TLS_CERT, TLS_KEY};
-pub use manifest::{ca_bundle, ca_bundle_json_patch, tls_secret_manifest};
+pub use ca::{parse_ca, CaFiles};
+pub use files::{read_ca, write_bundle, CA_CERT, CA_KEY, TLS_CERT, TLS_KEY};
+pub use manifest::{
+    ca_bundle, ca_bundle_json_patch, tls_secret_manifest, PART_OF_LABEL, TLS_SECRET_TYPE,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CertError {
