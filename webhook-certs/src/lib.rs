@@ -3,10 +3,12 @@
 //! A long-lived CA signs a short-lived serving certificate for the four names the API
 //! server may use to reach the webhook's Service. Renewing reuses the CA found in the
 //! output directory, so the `caBundle` already in the MutatingWebhookConfiguration
-//! stays valid across renewals.
+//! stays valid across renewals. [`install`] does the same against the cluster: the
+//! Secret the injector mounts and the webhook configuration's `caBundle`.
 
 mod ca;
 mod files;
+pub mod install;
 mod manifest;
 
 use rcgen::{
@@ -75,7 +77,7 @@ pub fn dns_names(service: &str, namespace: &str) -> Vec<String> {
 }
 
 /// Kubernetes object names are DNS-1123 labels: lower-case alphanumerics and '-'.
-fn check_label(what: &'static str, value: &str) -> Result<(), CertError> {
+pub(crate) fn check_label(what: &'static str, value: &str) -> Result<(), CertError> {
     let ok = !value.is_empty()
         && value.len() <= 63
         && value
