@@ -1,5 +1,6 @@
 //! `remora certs`: the webhook's CA and serving certificate for installs without
-//! cert-manager, as files, a Secret manifest or the `caBundle`.
+//! cert-manager, as files, a Secret manifest or the `caBundle`, or straight into the
+//! cluster (`install`, the chart's hook).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,6 +46,21 @@ pub enum CertsCommand {
         #[arg(long, default_value_t = 1)]
         webhooks: usize,
     },
+    /// In the cluster (the Helm hook): create or renew the Secret the injector mounts,
+    /// keeping its CA, and set the webhook configuration's caBundle to that CA.
+    Install {
+        #[command(flatten)]
+        target: Target,
+        /// The Secret (in --namespace) holding ca.crt, ca.key, tls.crt and tls.key.
+        #[arg(long, default_value = "remora-injector-tls")]
+        secret: String,
+        /// The MutatingWebhookConfiguration whose webhooks get the caBundle.
+        #[arg(long, default_value = "remora")]
+        webhook: String,
+        /// Renew the serving certificate when it has fewer days left than this.
+        #[arg(long, default_value_t = 30)]
+        renew_before_days: u32,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -55,10 +71,10 @@ pub struct Target {
     /// The Service's namespace.
     #[arg(long, default_value = "remora")]
     namespace: String,
-    /// Lifetime of the serving certificate.
+    /// Lifetime of the serving certificate, in days.
     #[arg(long, default_value_t = 365)]
     days: u32,
-    /// Lifetime of a new CA.
+    /// Lifetime of a new CA, in days.
     #[arg(long, default_value_t = 3650)]
     ca_days: u32,
 }
@@ -114,6 +130,29 @@ pub fn run(command: CertsCommand) -> anyhow::Result<ExitCode> {
             } else {
                 println!("{}", ca_bundle(&pem));
             }
+        }
+        CertsCommand::Install {
+            target,
+            secret,
+            webhook,
+            renew_before_days,
+        } => {
+            let options = remora_certs::install::Options {
+                request: target.request(),
+                secret,
+                webhook,
+                renew_before_days,
+            };
+            // One hook run makes a handful of calls in sequence: one thread is plenty.
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            let report = runtime.block_on(async {
+                let client = remora_certs::install::client().await?;
+                remora_certs::install::install(client, &options).await
+            })?;
+            println!("{report}");
         }
     }
     Ok(ExitCode::SUCCESS)

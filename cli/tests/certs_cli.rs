@@ -1,8 +1,13 @@
-//! `remora certs`: files, renewal that keeps the CA, the Secret manifest, the caBundle.
+//! `remora certs`: files, renewal that keeps the CA, the Secret manifest, the caBundle,
+//! and `install` against remora-certs' API server stand-in through a kubeconfig.
 
+#[path = "../../webhook-certs/tests/api_server/mod.rs"]
+mod api_server;
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output};
 
 use common::remora;
 
@@ -66,4 +71,91 @@ fn bad_input_is_named() {
     let (ok, _, stderr) = run(&["certs", "ca-bundle", "--dir", out]);
     assert!(!ok);
     assert!(stderr.contains("ca.crt") && stderr.contains("remora certs generate"), "{stderr}");
+}
+
+/// `remora ARGS` with KUBECONFIG pointing at `kubeconfig` and no in-cluster settings.
+async fn remora_with_kubeconfig(kubeconfig: &Path, args: &[&str]) -> Output {
+    let kubeconfig = kubeconfig.to_path_buf();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    // Blocking wait off the runtime's thread, which serves the stand-in meanwhile.
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_remora"))
+            .args(&args)
+            .env("KUBECONFIG", &kubeconfig)
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .env_remove("KUBERNETES_SERVICE_PORT")
+            .output()
+            .expect("remora runs")
+    })
+    .await
+    .expect("join")
+}
+
+fn write_kubeconfig(dir: &Path, server: &str) -> std::path::PathBuf {
+    let path = dir.join("kubeconfig");
+    let text = r#"apiVersion: v1
+kind: Config
+clusters:
+- name: stand-in
+  cluster:
+    server: SERVER
+users:
+- name: hook
+  user: {}
+contexts:
+- name: stand-in
+  context:
+    cluster: stand-in
+    user: hook
+current-context: stand-in
+"#
+    .replace("SERVER", server);
+    std::fs::write(&path, text).expect("kubeconfig");
+    path
+}
+
+/// The arguments the chart's hook Job passes.
+const HOOK_ARGS: [&str; 8] = [
+    "certs",
+    "install",
+    "--service=remora-injector",
+    "--namespace=remora",
+    "--secret=remora-injector-tls",
+    "--webhook=remora",
+    "--days=365",
+    "--renew-before-days=30",
+];
+
+#[tokio::test]
+async fn install_through_a_kubeconfig_and_its_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let api = api_server::ApiServer::start().await;
+    let kubeconfig = write_kubeconfig(dir.path(), &api.url);
+
+    let out = remora_with_kubeconfig(&kubeconfig, &HOOK_ARGS).await;
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.starts_with("created Secret remora/remora-injector-tls: tls.crt for remora-injector, "), "{stdout}");
+    assert!(stdout.contains("MutatingWebhookConfiguration remora does not exist yet"), "{stdout}");
+    let methods: Vec<String> = api.take_requests().iter().map(|r| r.method.clone()).collect();
+    assert_eq!(methods, ["GET", "POST", "GET"]);
+
+    api.with(|c| c.webhook = Some(api_server::webhook_fixture()));
+    let out = remora_with_kubeconfig(&kubeconfig, &HOOK_ARGS).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(stdout.starts_with("kept Secret remora/remora-injector-tls"), "{stdout}");
+    assert!(stdout.contains("set caBundle on 1 of 1 webhook(s)"), "{stdout}");
+
+    api.with(|c| c.forbidden.push((axum::http::Method::GET, "secrets")));
+    let out = remora_with_kubeconfig(&kubeconfig, &HOOK_ARGS).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.starts_with("remora: error: reading Secret remora/remora-injector-tls: forbidden"), "{stderr}");
+    assert!(stderr.contains("`get secrets` in namespace remora"), "{stderr}");
+
+    let out = remora_with_kubeconfig(&dir.path().join("missing"), &HOOK_ARGS).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("no Kubernetes API server to talk to") && stderr.contains("set KUBECONFIG"), "{stderr}");
 }
