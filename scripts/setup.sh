@@ -2,7 +2,7 @@
 # Installs what building and testing Remora needs, skipping what is already there.
 #   bash scripts/setup.sh          build needs only (libpcap)
 #   bash scripts/setup.sh --test   plus the test peers (tshark, tcpdump, dnsmasq, dig, iproute2,
-#                                  and from PyPI kubernetes-validate for the injector's goldens)
+#                                  and from PyPI kubernetes-validate and helm-python-sdk)
 set -euo pipefail
 
 need_pkgs=()
@@ -28,10 +28,14 @@ if ((${#need_pkgs[@]})); then
 fi
 
 if [[ "${1:-}" == "--test" ]]; then
-  # Pinned: the schemas it carries decide what "valid" means for the golden pods.
-  if ! command -v kubernetes-validate >/dev/null; then
-    echo "setup: installing kubernetes-validate (PyPI)" >&2
-    python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "kubernetes-validate==1.37.0"
+  # Pinned: kubernetes-validate's schemas decide what "valid" means for the golden pods
+  # and the chart; helm-python-sdk is Helm's own Go SDK (no helm binary) for the chart.
+  py_need=()
+  command -v kubernetes-validate >/dev/null || py_need+=("kubernetes-validate==1.37.0")
+  python3 -c "import helm_python" 2>/dev/null || py_need+=("helm-python-sdk==0.2.2")
+  if ((${#py_need[@]})); then
+    echo "setup: installing ${py_need[*]} (PyPI)" >&2
+    python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${py_need[@]}"
   fi
 fi
 

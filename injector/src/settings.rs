@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 /// Cluster-wide settings; every field has a default so an empty file is valid.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Settings {
     /// The sidecar's image.
@@ -25,7 +25,7 @@ pub struct Settings {
 }
 
 /// The defaults behind each `remora.dev/*` annotation, as the annotations spell them.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct SidecarDefaults {
     pub capture_filter: String,

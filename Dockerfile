@@ -1,0 +1,48 @@
+# One Dockerfile for Remora's images; pick one with --target:
+#
+#   docker build --target injector -t ghcr.io/remora-dev/remora-injector:0.1.0 .
+#   docker build --target cli      -t ghcr.io/remora-dev/remora:0.1.0 .          # `remora`, for the chart's cert hook Jobs
+#   docker build --target sidecar  -t ghcr.io/remora-dev/remora-sidecar:0.1.0 .  # binary arrives with issue 7
+#   docker build --target hub      -t ghcr.io/remora-dev/remora-hub:0.1.0 .      # binary arrives with issue 7
+#
+# With BuildKit only the stages a target needs are built. Every binary links libpcap
+# (the injector compiles capture filters with it), so each final image carries libpcap0.8.
+
+FROM rust:1.95-bookworm AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libpcap-dev pkg-config \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY . .
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/src/target \
+    cargo build --release --locked --workspace --bins \
+ && mkdir -p /out \
+ && find target/release -maxdepth 1 -type f -executable -name 'remora*' -exec cp {} /out/ \;
+
+FROM debian:bookworm-slim AS runtime
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libpcap0.8 ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+
+FROM runtime AS injector
+COPY --from=build /out/remora-injector /usr/local/bin/remora-injector
+USER 65532:65532
+EXPOSE 8443 8080
+ENTRYPOINT ["/usr/local/bin/remora-injector"]
+
+FROM runtime AS cli
+COPY --from=build /out/remora /usr/local/bin/remora
+USER 65532:65532
+ENTRYPOINT ["/usr/local/bin/remora"]
+
+# Runs as root with every capability but NET_RAW dropped by the injected securityContext.
+FROM runtime AS sidecar
+COPY --from=build /out/remora-sidecar /usr/local/bin/remora-sidecar
+ENTRYPOINT ["/usr/local/bin/remora-sidecar"]
+
+FROM runtime AS hub
+COPY --from=build /out/remora-hub /usr/local/bin/remora-hub
+USER 65532:65532
+EXPOSE 8898 8899
+ENTRYPOINT ["/usr/local/bin/remora-hub"]

@@ -1,0 +1,56 @@
+{{/* The release's base name: "remora" for `helm install remora`. */}}
+{{- define "remora.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 48 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 48 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "remora.labels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: remora
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{/* Selector labels of one component: include "remora.selector" (list . "injector") */}}
+{{- define "remora.selector" -}}
+{{- $root := index . 0 -}}
+app.kubernetes.io/name: {{ $root.Chart.Name }}
+app.kubernetes.io/instance: {{ $root.Release.Name }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end -}}
+
+{{/* An image reference: include "remora.image" (list . .Values.injector.image) */}}
+{{- define "remora.image" -}}
+{{- $root := index . 0 -}}
+{{- $image := index . 1 -}}
+{{- printf "%s:%s" $image.repository (default $root.Chart.AppVersion $image.tag) -}}
+{{- end -}}
+
+{{- define "remora.injector.name" -}}{{ include "remora.fullname" . }}-injector{{- end -}}
+{{- define "remora.hub.name" -}}{{ include "remora.fullname" . }}-hub{{- end -}}
+{{- define "remora.injector.secret" -}}{{ include "remora.fullname" . }}-injector-tls{{- end -}}
+{{- define "remora.injector.certificate" -}}{{ include "remora.fullname" . }}-injector-serving{{- end -}}
+{{- define "remora.webhook.name" -}}{{ include "remora.fullname" . }}{{- end -}}
+
+{{/* The hub's address for sidecars in every namespace. */}}
+{{- define "remora.hub.address" -}}
+{{- printf "ws://%s.%s.svc:%v" (include "remora.hub.name" .) .Release.Namespace .Values.hub.port -}}
+{{- end -}}
+
+{{/* Restricted-profile security context for Remora's own containers. */}}
+{{- define "remora.securityContext" -}}
+runAsNonRoot: true
+runAsUser: 65532
+runAsGroup: 65532
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop: ["ALL"]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}

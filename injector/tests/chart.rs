@@ -1,0 +1,354 @@
+//! The Helm chart (charts/remora), rendered and linted by Helm's own Go SDK through
+//! charts/tests/render.py (PyPI helm-python-sdk), for every value set in
+//! charts/remora/ci/: no lint errors or warnings, every Kubernetes object valid for the
+//! API server (kubernetes-validate --strict), the pieces wired to each other, and the
+//! injector's settings ConfigMap read by the injector itself.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use base64::Engine;
+use remora_injector::{review, Injector, Settings};
+use serde_json::Value;
+
+const RELEASE: &str = "remora";
+const NAMESPACE: &str = "remora";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+struct Rendered {
+    objects: Vec<Value>,
+    lint: Value,
+}
+
+/// Renders the chart with `values` files; Err carries Helm's refusal.
+fn render(values: &[PathBuf]) -> Result<Rendered, String> {
+    let mut command = Command::new("python3");
+    command
+        .arg(repo().join("charts/tests/render.py"))
+        .arg(repo().join("charts/remora"))
+        .args(["--release", RELEASE, "--namespace", NAMESPACE]);
+    for file in values {
+        command.arg("--values").arg(file);
+    }
+    let output = command.output().expect("python3");
+    assert!(
+        output.status.success(),
+        "render.py failed (is helm-python-sdk installed? run `bash scripts/setup.sh --test`):\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let out: Value = serde_json::from_slice(&output.stdout).expect("render.py prints JSON");
+    if let Some(error) = out["error"].as_str() {
+        return Err(error.to_string());
+    }
+    let mut objects = Vec::new();
+    let manifests = out["manifests"].as_object().expect("manifests");
+    for (template, text) in manifests {
+        if template.ends_with("NOTES.txt") {
+            continue;
+        }
+        let text = text.as_str().expect("text");
+        for document in serde_norway::Deserializer::from_str(text) {
+            let value: Value = serde::Deserialize::deserialize(document)
+                .unwrap_or_else(|e| panic!("{template}: not YAML: {e}\n{text}"));
+            if !value.is_null() {
+                objects.push(value);
+            }
+        }
+    }
+    Ok(Rendered {
+        objects,
+        lint: out["lint"].clone(),
+    })
+}
+
+fn value_sets() -> Vec<PathBuf> {
+    let mut sets: Vec<PathBuf> = std::fs::read_dir(repo().join("charts/remora/ci"))
+        .expect("ci values")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    sets.sort();
+    sets
+}
+
+impl Rendered {
+    fn find(&self, kind: &str, name: &str) -> &Value {
+        self.objects
+            .iter()
+            .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("no {kind} {name} rendered"))
+    }
+
+    fn all(&self, kind: &str) -> Vec<&Value> {
+        self.objects.iter().filter(|o| o["kind"] == kind).collect()
+    }
+
+    fn settings(&self) -> Settings {
+        let config_map = self.find("ConfigMap", "remora-injector");
+        let text = config_map["data"]["settings.yaml"].as_str().expect("settings.yaml");
+        Settings::from_yaml(text).unwrap_or_else(|e| panic!("the injector refuses its settings: {e}\n{text}"))
+    }
+}
+
+#[test]
+fn every_value_set_renders_lints_clean_and_validates() {
+    let sets = value_sets();
+    assert!(sets.len() >= 5, "value sets missing");
+    for set in &sets {
+        let name = set.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string();
+        let rendered = render(std::slice::from_ref(set)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let findings: Vec<&Value> = rendered.lint["messages"]
+            .as_array()
+            .expect("lint messages")
+            .iter()
+            .filter(|m| m["severity"].as_u64().unwrap_or(3) >= 2)
+            .collect();
+        assert!(findings.is_empty(), "{name}: lint warnings or errors: {findings:?}");
+        assert!(rendered.lint["errors"].as_array().is_none_or(|e| e.is_empty()), "{name}: {}", rendered.lint);
+        validate(&name, &rendered.objects);
+        check_wiring(&name, &rendered);
+        // The injector starts with what the chart gives it.
+        Injector::new(rendered.settings()).unwrap_or_else(|e| panic!("{name}: injector refuses: {e}"));
+    }
+}
+
+/// kubernetes-validate knows every built-in kind; cert-manager's are checked by hand in
+/// check_wiring (their CRD schemas are not available offline here).
+fn validate(set: &str, objects: &[Value]) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut files = Vec::new();
+    for (i, object) in objects.iter().enumerate() {
+        let api = object["apiVersion"].as_str().unwrap_or("");
+        if api.starts_with("cert-manager.io/") {
+            continue;
+        }
+        let path = dir.path().join(format!("{i:02}.json"));
+        std::fs::write(&path, serde_json::to_string(object).expect("json")).expect("write");
+        files.push(path);
+    }
+    let output = Command::new("kubernetes-validate")
+        .args(["--strict", "--kubernetes-version", "1.34.0"])
+        .args(&files)
+        .output()
+        .expect("kubernetes-validate is not installed: run `bash scripts/setup.sh --test`");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let passed = stdout.lines().filter(|l| l.starts_with("INFO") && l.contains(" passed ")).count();
+    assert!(
+        output.status.success() && passed == files.len(),
+        "{set}: kubernetes-validate refused a rendered object:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn check_wiring(set: &str, r: &Rendered) {
+    // The webhook calls the injector's Service, on a port that reaches the webhook port.
+    let webhook = r.find("MutatingWebhookConfiguration", "remora");
+    let hook = &webhook["webhooks"][0];
+    let target = &hook["clientConfig"]["service"];
+    assert_eq!(target["namespace"], NAMESPACE, "{set}");
+    assert_eq!(target["path"], "/mutate", "{set}");
+    let service_name = target["name"].as_str().expect("service name");
+    let service = r.find("Service", service_name);
+    let port = service["spec"]["ports"]
+        .as_array()
+        .expect("ports")
+        .iter()
+        .find(|p| p["port"] == target["port"])
+        .unwrap_or_else(|| panic!("{set}: the Service has no port {}", target["port"]));
+    let deployment = r.find("Deployment", "remora-injector");
+    let pod = &deployment["spec"]["template"];
+    let container = &pod["spec"]["containers"][0];
+    let container_port = container["ports"]
+        .as_array()
+        .expect("container ports")
+        .iter()
+        .find(|p| p["name"] == port["targetPort"])
+        .unwrap_or_else(|| panic!("{set}: targetPort {} is no container port", port["targetPort"]));
+    let listen = format!("--listen=0.0.0.0:{}", container_port["containerPort"]);
+    assert!(container["args"].as_array().expect("args").iter().any(|a| *a == listen.as_str()), "{set}: {listen}");
+    for (key, value) in service["spec"]["selector"].as_object().expect("selector") {
+        assert_eq!(pod["metadata"]["labels"][key], *value, "{set}: the Service selects no injector pod");
+    }
+    assert_eq!(hook["sideEffects"], "None");
+    assert_eq!(hook["admissionReviewVersions"], serde_json::json!(["v1"]));
+    assert_eq!(hook["namespaceSelector"]["matchLabels"]["remora.dev/inject"], "enabled");
+    let excluded = &hook["namespaceSelector"]["matchExpressions"][0];
+    assert_eq!(excluded["operator"], "NotIn");
+    assert!(excluded["values"].as_array().expect("values").iter().any(|v| v == NAMESPACE), "{set}: own namespace not excluded");
+    assert_eq!(hook["objectSelector"]["matchExpressions"][0]["key"], "remora.dev/inject");
+    assert_eq!(hook["rules"][0]["resources"], serde_json::json!(["pods"]));
+    assert_eq!(hook["rules"][0]["operations"], serde_json::json!(["CREATE"]));
+
+    // The injector's own pods are never injected, and its settings file is mounted
+    // where its --config points.
+    assert_eq!(pod["metadata"]["labels"]["remora.dev/inject"], "false");
+    let mounts = container["volumeMounts"].as_array().expect("mounts");
+    let volumes = pod["spec"]["volumes"].as_array().expect("volumes");
+    let volume_of = |mount_path: &str| {
+        let mount = mounts.iter().find(|m| m["mountPath"] == mount_path).unwrap_or_else(|| panic!("{set}: nothing at {mount_path}"));
+        volumes.iter().find(|v| v["name"] == mount["name"]).expect("volume")
+    };
+    assert!(container["args"].as_array().expect("args").iter().any(|a| a == "--config=/etc/remora/injector/settings.yaml"));
+    assert_eq!(volume_of("/etc/remora/injector")["configMap"]["name"], "remora-injector");
+    assert!(container["args"].as_array().expect("args").iter().any(|a| a == "--cert-dir=/etc/remora/certs"));
+    let secret = volume_of("/etc/remora/certs")["secret"]["secretName"].as_str().expect("secret").to_string();
+    assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz", "{set}: readiness must wait for the certificate");
+
+    // Where the serving certificate comes from.
+    let names = remora_certs::dns_names(service_name, NAMESPACE);
+    let cert_manager = !r.all("Certificate").is_empty();
+    if cert_manager {
+        let serving = r
+            .all("Certificate")
+            .into_iter()
+            .find(|c| c["spec"]["secretName"] == secret.as_str())
+            .unwrap_or_else(|| panic!("{set}: no Certificate writes the Secret the injector mounts ({secret})"));
+        assert_eq!(serving["spec"]["dnsNames"], serde_json::json!(names), "{set}");
+        assert_eq!(
+            webhook["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
+            format!("{NAMESPACE}/{}", serving["metadata"]["name"].as_str().expect("name")),
+            "{set}: cainjector must read the serving Certificate"
+        );
+        // serving ← CA Issuer ← CA Certificate (isCA) ← self-signed Issuer
+        let ca_issuer = r.find("Issuer", serving["spec"]["issuerRef"]["name"].as_str().expect("issuer"));
+        let ca_secret = ca_issuer["spec"]["ca"]["secretName"].as_str().expect("CA issuer");
+        let ca_cert = r
+            .all("Certificate")
+            .into_iter()
+            .find(|c| c["spec"]["secretName"] == ca_secret)
+            .expect("the CA Certificate");
+        assert_eq!(ca_cert["spec"]["isCA"], true);
+        let root = r.find("Issuer", ca_cert["spec"]["issuerRef"]["name"].as_str().expect("issuer"));
+        assert!(root["spec"]["selfSigned"].is_object(), "{set}: the CA must be self-signed");
+        assert!(r.all("Job").is_empty(), "{set}: no certificate Jobs with cert-manager");
+    } else {
+        let jobs = r.all("Job");
+        assert_eq!(jobs.len(), 2, "{set}: a pre and a post hook Job");
+        let mut phases = Vec::new();
+        for job in jobs {
+            phases.push(job["metadata"]["annotations"]["helm.sh/hook"].as_str().expect("hook").to_string());
+            let args: Vec<&str> = job["spec"]["template"]["spec"]["containers"][0]["args"]
+                .as_array()
+                .expect("args")
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
+            assert_eq!(&args[..2], ["certs", "install"]);
+            for expected in [
+                format!("--secret={secret}"),
+                format!("--service={service_name}"),
+                format!("--namespace={NAMESPACE}"),
+                "--webhook=remora".to_string(),
+            ] {
+                assert!(args.contains(&expected.as_str()), "{set}: job args {args:?} lack {expected}");
+            }
+        }
+        phases.sort();
+        assert_eq!(phases, ["post-install,post-upgrade", "pre-install,pre-upgrade"]);
+        assert!(webhook["metadata"]["annotations"]["cert-manager.io/inject-ca-from"].is_null());
+    }
+
+    // Least privilege: the injector reads namespaces, nothing else.
+    let role = r.find("ClusterRole", "remora-injector");
+    assert_eq!(
+        role["rules"],
+        serde_json::json!([{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]}]),
+        "{set}"
+    );
+    // Secrets never land in a ConfigMap.
+    for config_map in r.all("ConfigMap") {
+        assert!(!config_map.to_string().contains("hooks.slack.com"), "{set}: env leaked into a ConfigMap");
+    }
+}
+
+#[test]
+fn chart_defaults_are_the_injector_defaults() {
+    let rendered = render(&[]).expect("defaults render");
+    assert_eq!(
+        rendered.settings(),
+        Settings::default(),
+        "charts/remora/values.yaml and injector/src/settings.rs disagree"
+    );
+    let deployment = rendered.find("Deployment", "remora-injector");
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    let pdb = rendered.find("PodDisruptionBudget", "remora-injector");
+    assert_eq!(pdb["spec"]["minAvailable"], 1);
+    assert!(deployment["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"].is_object());
+}
+
+#[test]
+fn chart_values_reach_the_injected_sidecar() {
+    let classic = repo().join("charts/remora/ci/classic-sidecar-values.yaml");
+    let rendered = render(&[classic]).expect("render");
+    let injector = Injector::new(rendered.settings()).expect("injector");
+    let pod = common::read_docs(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/deployment-pod.in.yaml")).remove(0);
+    let body = serde_json::to_vec(&review::pod_create_review("chart", &pod)).expect("json");
+    let request = review::parse(&body).expect("review");
+    let (answer, record) = review::respond(&request, &injector, None, None);
+    assert_eq!(record.decision, review::Decision::Injected, "{:?}", record.warnings);
+    let answer: Value = serde_json::from_slice(&answer).expect("json");
+    let patch = base64::engine::general_purpose::STANDARD
+        .decode(answer["response"]["patch"].as_str().expect("patch"))
+        .expect("base64");
+    let patch: json_patch::Patch = serde_json::from_slice(&patch).expect("patch");
+    let mut injected = pod.clone();
+    json_patch::patch(&mut injected, &patch).expect("applies");
+    let sidecar = injected["spec"]["containers"]
+        .as_array()
+        .expect("containers")
+        .iter()
+        .find(|c| c["name"] == "remora-sidecar")
+        .expect("classic sidecar among the containers");
+    assert_eq!(sidecar["image"], "ghcr.io/remora-dev/remora-sidecar:0.1.0");
+    let env: BTreeMap<&str, &str> = sidecar["env"]
+        .as_array()
+        .expect("env")
+        .iter()
+        .filter_map(|e| Some((e["name"].as_str()?, e["value"].as_str()?)))
+        .collect();
+    assert_eq!(env["REMORA_CAPTURE_FILTER"], "tcp port 80 or udp port 53");
+    assert_eq!(env["REMORA_PROTOCOLS"], "http,dns");
+    assert_eq!(env["REMORA_PCAP_RETENTION_BYTES"], (1u64 << 30).to_string());
+    assert_eq!(env["REMORA_HUB"], "ws://remora-hub.remora.svc:8898");
+    assert_eq!(sidecar["resources"]["limits"]["memory"], "512Mi");
+}
+
+#[test]
+fn scripts_and_env_from_values() {
+    let set = repo().join("charts/remora/ci/scripts-and-env-values.yaml");
+    let rendered = render(&[set]).expect("render");
+    let scripts = rendered.find("ConfigMap", "remora-scripts");
+    assert!(scripts["data"]["errors.js"].as_str().expect("errors.js").contains("function onItemCaptured"));
+    let env = rendered.find("Secret", "remora-env");
+    let decode = |key: &str| {
+        let encoded = env["data"][key].as_str().unwrap_or_else(|| panic!("{key} missing"));
+        String::from_utf8(base64::engine::general_purpose::STANDARD.decode(encoded).expect("base64")).expect("utf-8")
+    };
+    assert_eq!(decode("SLACK_WEBHOOK"), "https://hooks.slack.com/services/T000/B000/XXXX");
+    assert_eq!(decode("THRESHOLD_MS"), "500");
+    assert_eq!(decode("ENABLED"), "true");
+}
+
+#[test]
+fn typos_and_bad_types_are_refused_by_the_schema() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (yaml, expected) in [
+        ("injector:\n  replica: 3\n", "additional properties 'replica' not allowed"),
+        ("webhook:\n  timeoutSeconds: \"5\"\n", "/webhook/timeoutSeconds"),
+        ("sidecar:\n  mode: sideways\n", "/sidecar/mode"),
+        ("scripting:\n  env:\n    TOKEN:\n      nested: map\n", "/scripting/env/TOKEN"),
+        ("sidecars:\n  mode: native\n", "additional properties 'sidecars' not allowed"),
+    ] {
+        let path = dir.path().join("values.yaml");
+        std::fs::write(&path, yaml).expect("write");
+        match render(&[path]) {
+            Ok(_) => panic!("accepted:\n{yaml}"),
+            Err(e) => assert!(e.contains(expected), "for\n{yaml}the error does not name {expected:?}: {e}"),
+        }
+    }
+}
