@@ -9,64 +9,12 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
 use common::replay_items;
-
-struct Netns {
-    client: String,
-    server: String,
-    children: Vec<Child>,
-}
-
-fn run(args: &[&str]) {
-    let out = Command::new(args[0]).args(&args[1..]).output().unwrap_or_else(|e| panic!("{args:?}: {e} (run bash scripts/setup.sh --test)"));
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-impl Netns {
-    fn new() -> Netns {
-        let tag = format!("rmr{}", std::process::id());
-        let ns = Netns { client: format!("{tag}c"), server: format!("{tag}s"), children: Vec::new() };
-        run(&["ip", "netns", "add", &ns.client]);
-        run(&["ip", "netns", "add", &ns.server]);
-        let (vc, vs) = (format!("{tag}a"), format!("{tag}b"));
-        run(&["ip", "link", "add", &vc, "netns", &ns.client, "type", "veth", "peer", "name", &vs, "netns", &ns.server]);
-        for (name, dev, v4, v6) in [(&ns.client, &vc, "192.0.2.1/24", "2001:db8::1/64"), (&ns.server, &vs, "192.0.2.2/24", "2001:db8::2/64")] {
-            run(&["ip", "-n", name, "addr", "add", v4, "dev", dev]);
-            run(&["ip", "-n", name, "addr", "add", v6, "dev", dev, "nodad"]);
-            run(&["ip", "-n", name, "link", "set", dev, "up"]);
-            run(&["ip", "-n", name, "link", "set", "lo", "up"]);
-        }
-        ns
-    }
-
-    fn exec(&self, ns: &str, args: &[&str]) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", ns]).args(args);
-        c
-    }
-
-    fn spawn(&mut self, ns: &str, args: &[&str]) -> usize {
-        let child = self.exec(ns, args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn");
-        self.children.push(child);
-        self.children.len() - 1
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        for child in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let _ = Command::new("ip").args(["netns", "del", &self.client]).status();
-        let _ = Command::new("ip").args(["netns", "del", &self.server]).status();
-    }
-}
+use remora_testkit::{output, run, Netns};
 
 /// Starts tcpdump and waits until it says it is listening.
 fn start_tcpdump(net: &mut Netns, iface: &str, file: &Path) -> usize {
@@ -82,24 +30,6 @@ fn start_tcpdump(net: &mut Netns, iface: &str, file: &Path) -> usize {
     at
 }
 
-fn wait_for_port(net: &Netns, port: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        let ok = net.exec(&net.client, &["curl", "-s", "-o", "/dev/null", &format!("http://192.0.2.2:{port}/ready")]).status().is_ok_and(|s| s.success());
-        if ok {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("the HTTP server in the namespace did not come up");
-}
-
-fn output(mut c: Command) -> String {
-    let out = c.output().expect("runs");
-    assert!(out.status.success(), "{c:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
 #[test]
 fn live_http_and_dns_between_namespaces() {
     let mut net = Netns::new();
@@ -108,12 +38,12 @@ fn live_http_and_dns_between_namespaces() {
     let server = net.server.clone();
     net.spawn(&server, &["python3", "-m", "http.server", "8080", "--bind", "::", "--directory", dir.path().to_str().expect("path")]);
     net.spawn(&server, &["dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--listen-address=192.0.2.2", "--bind-interfaces", "--address=/shop.test/192.0.2.80", "--address=/shop.test/2001:db8::80", "--local=/test/", "--port=53"]);
-    wait_for_port(&net, "8080");
+    net.wait_for_http(&net.client, "http://192.0.2.2:8080/ready");
 
     let ethernet = dir.path().join("veth.pcap");
     let cooked = dir.path().join("any.pcap");
     let client = net.client.clone();
-    let veth = format!("rmr{}a", std::process::id());
+    let veth = net.client_dev.clone();
     let dumps = [start_tcpdump(&mut net, &veth, &ethernet), start_tcpdump(&mut net, "any", &cooked)];
 
     let body = output(net.exec(&client, &["curl", "-s", "http://192.0.2.2:8080/index.html"]));

@@ -5,6 +5,8 @@
 pub mod decode;
 pub mod dissect;
 pub mod flow;
+pub mod health;
+pub mod live;
 mod flow_state;
 pub mod reassembly;
 pub mod pcap_store;

@@ -284,6 +284,18 @@ impl Pipeline {
         }
     }
 
+    /// Live capture: moves the clock to `now` when no packet came, so that timeouts
+    /// (unanswered DNS queries) and idle flows are handled during quiet periods too.
+    pub fn advance(&mut self, now: Timestamp, sink: &mut impl Sink) {
+        if now > self.now {
+            self.now = now;
+        }
+        sink.clock(self.now);
+        if self.now >= self.next_sweep {
+            self.sweep(sink);
+        }
+    }
+
     /// Ends a capture (one file, or the live capture): every open flow is closed and
     /// emits what it holds. The pipeline can then take another capture with its own
     /// clock; stream numbers go on.

@@ -1,0 +1,122 @@
+//! The sidecar's /healthz, /readyz and /metrics, on a plain-HTTP port of the pod.
+//!
+//! /readyz is the injected startupProbe: it passes once capture runs, or once the
+//! sidecar has given up on capture (it then says why) — a native sidecar's startupProbe
+//! holds the application back, and a sidecar that cannot capture must not do that.
+
+use std::fmt::Write;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+
+use crate::live::InterfaceStats;
+
+/// Where capture stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Phase {
+    Starting,
+    Capturing,
+    /// Capture could not start or stopped; the sidecar stays up and says why.
+    GaveUp(String),
+}
+
+/// What the endpoints report; shared with the capture loop.
+#[derive(Debug)]
+pub struct Status {
+    pub phase: Mutex<Phase>,
+    pub interfaces: Mutex<Vec<Arc<InterfaceStats>>>,
+    pub items: AtomicU64,
+    pub packets: AtomicU64,
+}
+
+impl Default for Status {
+    fn default() -> Self {
+        Status {
+            phase: Mutex::new(Phase::Starting),
+            interfaces: Mutex::new(Vec::new()),
+            items: AtomicU64::new(0),
+            packets: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Status {
+    pub fn set_phase(&self, phase: Phase) {
+        *self.phase.lock().unwrap_or_else(|p| p.into_inner()) = phase;
+    }
+
+    fn phase(&self) -> Phase {
+        self.phase.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// Binds `address` now (so a taken port is an error at start) and serves on a thread
+/// of its own with a one-thread runtime; returns the bound address.
+pub fn serve(address: SocketAddr, status: Arc<Status>) -> Result<SocketAddr, String> {
+    let listener = std::net::TcpListener::bind(address).map_err(|e| format!("health port {address}: {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let router = Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(status);
+    std::thread::Builder::new()
+        .name("health".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            let Ok(runtime) = runtime else { return };
+            runtime.block_on(async move {
+                if let Ok(listener) = tokio::net::TcpListener::from_std(listener) {
+                    let _ = axum::serve(listener, router).await;
+                }
+            });
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(bound)
+}
+
+async fn readyz(State(status): State<Arc<Status>>) -> (StatusCode, String) {
+    match status.phase() {
+        Phase::Starting => (StatusCode::SERVICE_UNAVAILABLE, "starting capture\n".into()),
+        Phase::Capturing => (StatusCode::OK, "capturing\n".into()),
+        Phase::GaveUp(why) => (StatusCode::OK, format!("not capturing: {why}\n")),
+    }
+}
+
+async fn metrics(State(status): State<Arc<Status>>) -> String {
+    let mut out = String::new();
+    let capturing = u8::from(status.phase() == Phase::Capturing);
+    let _ = writeln!(out, "# HELP remora_sidecar_capturing 1 while capture runs");
+    let _ = writeln!(out, "# TYPE remora_sidecar_capturing gauge");
+    let _ = writeln!(out, "remora_sidecar_capturing {capturing}");
+    let _ = writeln!(out, "# HELP remora_sidecar_packets_total Packets taken by the pipeline");
+    let _ = writeln!(out, "# TYPE remora_sidecar_packets_total counter");
+    let _ = writeln!(out, "remora_sidecar_packets_total {}", status.packets.load(Ordering::Relaxed));
+    let _ = writeln!(out, "# HELP remora_sidecar_items_total Items (request/response pairs) produced");
+    let _ = writeln!(out, "# TYPE remora_sidecar_items_total counter");
+    let _ = writeln!(out, "remora_sidecar_items_total {}", status.items.load(Ordering::Relaxed));
+    let interfaces = status.interfaces.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    for (name, help) in [
+        ("kernel_received", "Packets the kernel passed to the capture filter"),
+        ("kernel_dropped", "Packets the kernel dropped for lack of capture buffer"),
+        ("interface_dropped", "Packets the interface or its driver dropped"),
+    ] {
+        let _ = writeln!(out, "# HELP remora_sidecar_{name}_total {help}, per interface");
+        let _ = writeln!(out, "# TYPE remora_sidecar_{name}_total counter");
+        for i in &interfaces {
+            let value = match name {
+                "kernel_received" => i.received.load(Ordering::Relaxed),
+                "kernel_dropped" => i.dropped.load(Ordering::Relaxed),
+                _ => i.if_dropped.load(Ordering::Relaxed),
+            };
+            let _ = writeln!(out, "remora_sidecar_{name}_total{{interface=\"{}\"}} {value}", i.name);
+        }
+    }
+    out
+}

@@ -1,0 +1,206 @@
+//! Live capture with libpcap on the pod's interfaces: one reader thread per interface,
+//! frames handed to the pipeline in batches, kernel drops counted per interface.
+
+pub mod interfaces;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use pcap::{Active, Capture, Device, Precision};
+
+use crate::decode::LinkType;
+use crate::flow::Timestamp;
+
+/// A reader waits this long for a packet before looking at its stop flag and flushing
+/// a partial batch: the latency of a quiet interface.
+const POLL_MS: i32 = 100;
+const BATCH_PACKETS: usize = 512;
+const BATCH_BYTES: usize = 512 << 10;
+/// Batches queued for the pipeline. When it falls behind, readers wait and the kernel
+/// buffer absorbs the burst; what overflows it is counted as a kernel drop.
+const BATCHES_IN_FLIGHT: usize = 16;
+/// The kernel's capture buffer per interface.
+const KERNEL_BUFFER: i32 = 8 << 20;
+
+/// Counters of one captured interface, read by /metrics.
+#[derive(Debug, Default)]
+pub struct InterfaceStats {
+    pub name: String,
+    /// Packets handed to the pipeline.
+    pub packets: AtomicU64,
+    /// libpcap's counters: received by the filter, dropped for lack of buffer space,
+    /// dropped by the interface or its driver.
+    pub received: AtomicU64,
+    pub dropped: AtomicU64,
+    pub if_dropped: AtomicU64,
+}
+
+/// Frames of one interface, back to back in `data`.
+pub struct Frames {
+    pub interface: usize,
+    pub link: LinkType,
+    pub link_number: i32,
+    /// (capture time, length on the wire, end of the frame in `data`).
+    pub packets: Vec<(Timestamp, u32, usize)>,
+    pub data: Vec<u8>,
+}
+
+impl Frames {
+    pub fn iter(&self) -> impl Iterator<Item = (Timestamp, u32, &[u8])> {
+        let mut start = 0;
+        self.packets.iter().map(move |&(ts, wire, end)| {
+            let frame = &self.data[start..end];
+            start = end;
+            (ts, wire, frame)
+        })
+    }
+}
+
+pub struct LiveCapture {
+    frames: Receiver<Frames>,
+    pub interfaces: Vec<Arc<InterfaceStats>>,
+    stop: Arc<AtomicBool>,
+    readers: Vec<JoinHandle<Result<(), String>>>,
+}
+
+/// Why capture could not start, naming the interface.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{interface}: {reason}")]
+    Open { interface: String, reason: String },
+    #[error("{interface}: unsupported link type {linktype}")]
+    LinkType { interface: String, linktype: i32 },
+    #[error("capture filter {filter:?}: {reason}")]
+    Filter { filter: String, reason: String },
+}
+
+impl LiveCapture {
+    /// Opens every device (non-promiscuous, nanosecond timestamps, `filter` applied) and
+    /// starts reading. Opening happens here, so a missing capability or a bad filter is
+    /// an error now rather than a silent thread later.
+    pub fn start(devices: &[Device], filter: &str) -> Result<LiveCapture, StartError> {
+        let (tx, rx) = sync_channel(BATCHES_IN_FLIGHT);
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut opened = Vec::new();
+        for device in devices {
+            let open_err = |e: pcap::Error| StartError::Open { interface: device.name.clone(), reason: e.to_string() };
+            let mut capture = Capture::from_device(device.clone())
+                .map_err(open_err)?
+                .promisc(false)
+                .snaplen(65535)
+                .buffer_size(KERNEL_BUFFER)
+                .timeout(POLL_MS)
+                .precision(Precision::Nano)
+                .open()
+                .map_err(open_err)?;
+            let linktype = capture.get_datalink();
+            let link = LinkType::from_linktype(linktype.0)
+                .ok_or(StartError::LinkType { interface: device.name.clone(), linktype: linktype.0 })?;
+            if !filter.trim().is_empty() {
+                capture
+                    .filter(filter, true)
+                    .map_err(|e| StartError::Filter { filter: filter.to_string(), reason: e.to_string() })?;
+            }
+            let stats = Arc::new(InterfaceStats { name: device.name.clone(), ..Default::default() });
+            opened.push((capture, link, linktype.0, stats));
+        }
+        let mut interfaces = Vec::new();
+        let mut readers = Vec::new();
+        for (index, (capture, link, link_number, stats)) in opened.into_iter().enumerate() {
+            interfaces.push(stats.clone());
+            let reader = Reader { index, link, link_number, stats, stop: stop.clone(), tx: tx.clone() };
+            let name = format!("capture-{}", reader.stats.name);
+            let handle = std::thread::Builder::new()
+                .name(name)
+                .spawn(move || reader.run(capture))
+                .map_err(|e| StartError::Open { interface: "thread".into(), reason: e.to_string() })?;
+            readers.push(handle);
+        }
+        Ok(LiveCapture { frames: rx, interfaces, stop, readers })
+    }
+
+    /// The next batch, or `None` after `timeout` without one (or once every reader ended).
+    pub fn next(&self, timeout: Duration) -> Result<Frames, RecvTimeoutError> {
+        self.frames.recv_timeout(timeout)
+    }
+
+    /// Stops the readers and returns what ended each one early, if anything did.
+    pub fn stop(self) -> Vec<String> {
+        self.stop.store(true, Ordering::Relaxed);
+        // Readers blocked on a full queue need it drained to see the flag.
+        while self.frames.try_recv().is_ok() {}
+        drop(self.frames);
+        self.readers
+            .into_iter()
+            .filter_map(|h| match h.join() {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e),
+                Err(_) => Some("a capture thread panicked".into()),
+            })
+            .collect()
+    }
+}
+
+struct Reader {
+    index: usize,
+    link: LinkType,
+    link_number: i32,
+    stats: Arc<InterfaceStats>,
+    stop: Arc<AtomicBool>,
+    tx: SyncSender<Frames>,
+}
+
+impl Reader {
+    fn fresh(&self) -> Frames {
+        Frames {
+            interface: self.index,
+            link: self.link,
+            link_number: self.link_number,
+            packets: Vec::with_capacity(BATCH_PACKETS),
+            data: Vec::with_capacity(BATCH_BYTES + (64 << 10)),
+        }
+    }
+
+    fn run(self, mut capture: Capture<Active>) -> Result<(), String> {
+        let mut batch = self.fresh();
+        let mut oldest = Instant::now();
+        let mut last_stats = Instant::now();
+        while !self.stop.load(Ordering::Relaxed) {
+            match capture.next_packet() {
+                Ok(packet) => {
+                    let header = packet.header;
+                    #[allow(clippy::useless_conversion)]
+                    let ts = Timestamp(i64::from(header.ts.tv_sec) * Timestamp::SECOND + i64::from(header.ts.tv_usec));
+                    if batch.packets.is_empty() {
+                        oldest = Instant::now();
+                    }
+                    batch.data.extend_from_slice(packet.data);
+                    batch.packets.push((ts, header.len, batch.data.len()));
+                }
+                Err(pcap::Error::TimeoutExpired) => {}
+                Err(e) => return Err(format!("{}: capture stopped: {e}", self.stats.name)),
+            }
+            let full = batch.packets.len() >= BATCH_PACKETS || batch.data.len() >= BATCH_BYTES;
+            let stale = !batch.packets.is_empty() && oldest.elapsed() >= Duration::from_millis(POLL_MS as u64);
+            if full || stale {
+                let count = batch.packets.len() as u64;
+                if self.tx.send(std::mem::replace(&mut batch, self.fresh())).is_err() {
+                    return Ok(());
+                }
+                self.stats.packets.fetch_add(count, Ordering::Relaxed);
+            }
+            if last_stats.elapsed() >= Duration::from_secs(1) {
+                last_stats = Instant::now();
+                if let Ok(s) = capture.stats() {
+                    self.stats.received.store(u64::from(s.received), Ordering::Relaxed);
+                    self.stats.dropped.store(u64::from(s.dropped), Ordering::Relaxed);
+                    self.stats.if_dropped.store(u64::from(s.if_dropped), Ordering::Relaxed);
+                }
+            }
+        }
+        Ok(())
+    }
+}

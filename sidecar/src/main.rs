@@ -1,0 +1,182 @@
+//! `remora-sidecar`: captures the pod's network namespace live and runs the same
+//! pipeline as `remora replay`. Configured by the environment the injector sets
+//! (REMORA_*, see docs/INJECTOR.md), each also a flag.
+//!
+//! Today items go to stdout as JSON lines; the hub client, scripts and PCAP retention
+//! of the live path come next (issue 7).
+
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clap::Parser;
+use remora_model::{Item, Node};
+use remora_sidecar::flow::Timestamp;
+use remora_sidecar::health::{self, Phase, Status};
+use remora_sidecar::live::{interfaces, LiveCapture};
+use remora_sidecar::pipeline::{Pipeline, PipelineConfig, Sink};
+
+// Items are many small allocations; mimalloc makes them markedly cheaper than glibc's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Remora's capture sidecar: the pod's packets become items.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// `all` (every interface but loopback) or names, comma separated.
+    #[arg(long, env = "REMORA_INTERFACES", default_value = "all")]
+    interfaces: String,
+    /// BPF capture filter (tcpdump syntax); empty captures everything.
+    #[arg(long, env = "REMORA_CAPTURE_FILTER", default_value = "")]
+    capture_filter: String,
+    /// Address of /healthz, /readyz and /metrics.
+    #[arg(long, env = "REMORA_HEALTH_LISTEN", default_value = "0.0.0.0:15090")]
+    health_listen: SocketAddr,
+    /// `json`: one item per line on stdout; `none`: count only.
+    #[arg(long, env = "REMORA_OUTPUT", default_value = "json", value_parser = ["json", "none"])]
+    output: String,
+    /// The pod's identity (downward API), written into every item.
+    #[arg(long, env = "REMORA_POD_NAME", default_value = "")]
+    pod_name: String,
+    #[arg(long, env = "REMORA_POD_NAMESPACE", default_value = "")]
+    pod_namespace: String,
+    #[arg(long, env = "REMORA_POD_IP", default_value = "")]
+    pod_ip: String,
+    #[arg(long, env = "REMORA_NODE_NAME", default_value = "")]
+    node_name: String,
+    #[arg(long, env = "REMORA_NODE_IP", default_value = "")]
+    node_ip: String,
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    match run(args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("remora-sidecar: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    let status = Arc::new(Status::default());
+    let bound = health::serve(args.health_listen, status.clone()).map_err(anyhow::Error::msg)?;
+    eprintln!("remora-sidecar: health on http://{bound} (/healthz, /readyz, /metrics)");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    watch_signals(stop.clone());
+
+    let capture = interfaces::select(&args.interfaces)
+        .map_err(|e| e.to_string())
+        .and_then(|devices| {
+            let names: Vec<String> = devices.iter().map(|d| d.name.clone()).collect();
+            LiveCapture::start(&devices, &args.capture_filter)
+                .map(|c| (c, names))
+                .map_err(|e| e.to_string())
+        });
+    let (capture, names) = match capture {
+        Ok(started) => started,
+        Err(why) => {
+            // Stay up and say why: the native sidecar's startupProbe must let the app
+            // start even when this pod cannot be captured.
+            eprintln!("remora-sidecar: not capturing: {why}");
+            status.set_phase(Phase::GaveUp(why));
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            return Ok(());
+        }
+    };
+    *status.interfaces.lock().unwrap_or_else(|p| p.into_inner()) = capture.interfaces.clone();
+    status.set_phase(Phase::Capturing);
+    let filter = if args.capture_filter.is_empty() { "none".to_string() } else { format!("{:?}", args.capture_filter) };
+    eprintln!("remora-sidecar: capturing on {} (filter {filter})", names.join(", "));
+
+    let local_ips: Vec<IpAddr> = args.pod_ip.parse().into_iter().collect();
+    let config = PipelineConfig {
+        worker: if args.pod_name.is_empty() { "sidecar".into() } else { args.pod_name.as_str().into() },
+        node: Arc::new(Node { name: args.node_name.clone(), ip: args.node_ip.clone() }),
+        namespace: args.pod_namespace.as_str().into(),
+        local_ips,
+        ..PipelineConfig::default()
+    };
+    let mut pipeline = Pipeline::new(config, None);
+    let mut sink = Output { json: args.output == "json", status: status.clone(), out: std::io::stdout().lock() };
+    while !stop.load(Ordering::Relaxed) {
+        match capture.next(Duration::from_millis(250)) {
+            Ok(frames) => {
+                for (ts, wire, frame) in frames.iter() {
+                    pipeline.packet(frames.link, frames.link_number, ts, frame, wire, &mut sink);
+                }
+                status.packets.fetch_add(frames.packets.len() as u64, Ordering::Relaxed);
+                sink.flush();
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                pipeline.advance(wall_clock(), &mut sink);
+                sink.flush();
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    let problems = capture.stop();
+    pipeline.finish(&mut sink);
+    sink.flush();
+    for problem in &problems {
+        eprintln!("remora-sidecar: {problem}");
+    }
+    eprintln!(
+        "remora-sidecar: stopped after {} packets, {} items",
+        status.packets.load(Ordering::Relaxed),
+        status.items.load(Ordering::Relaxed)
+    );
+    Ok(())
+}
+
+/// SIGTERM (the kubelet) or Ctrl-C set `stop`; the capture loop sees it within 250 ms.
+fn watch_signals(stop: Arc<AtomicBool>) {
+    let spawned = std::thread::Builder::new().name("signals".into()).spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+        runtime.block_on(async {
+            let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else { return };
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        });
+        stop.store(true, Ordering::Relaxed);
+    });
+    if let Err(e) = spawned {
+        eprintln!("remora-sidecar: cannot watch signals ({e}); stop it with SIGKILL");
+    }
+}
+
+fn wall_clock() -> Timestamp {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    Timestamp(since.as_nanos() as i64)
+}
+
+/// Items as JSON lines on stdout (until the hub client exists), counted for /metrics.
+struct Output<W: Write> {
+    json: bool,
+    status: Arc<Status>,
+    out: W,
+}
+
+impl<W: Write> Output<W> {
+    fn flush(&mut self) {
+        let _ = self.out.flush();
+    }
+}
+
+impl<W: Write> Sink for Output<W> {
+    fn item(&mut self, item: Item) {
+        self.status.items.fetch_add(1, Ordering::Relaxed);
+        if self.json && serde_json::to_writer(&mut self.out, &item).is_ok() {
+            let _ = self.out.write_all(b"\n");
+        }
+    }
+}

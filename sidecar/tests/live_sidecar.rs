@@ -1,0 +1,182 @@
+//! The `remora-sidecar` binary capturing a "pod": a network namespace this test creates,
+//! joined by a veth pair to a peer namespace with an HTTP server and dnsmasq. The
+//! sidecar runs inside the pod's namespace with the environment the injector sets;
+//! curl and dig make real traffic. Needs root, iproute2, curl, dig, dnsmasq, python3.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use remora_testkit::{output, run, Netns, CLIENT_V4, SERVER_V4};
+use serde_json::Value;
+
+const HEALTH: &str = "127.0.0.1:15090";
+
+struct Sidecar {
+    child: Child,
+    items: mpsc::Receiver<Value>,
+    log: mpsc::Receiver<String>,
+}
+
+impl Drop for Sidecar {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_sidecar(net: &Netns, extra: &[&str]) -> Sidecar {
+    let mut command = net.exec(&net.client, &[env!("CARGO_BIN_EXE_remora-sidecar"), "--health-listen", HEALTH]);
+    command
+        .args(extra)
+        // What the injector's patch sets from the downward API.
+        .env("REMORA_POD_NAME", "checkout-7c9f8d6b5-x7k2p")
+        .env("REMORA_POD_NAMESPACE", "shop")
+        .env("REMORA_POD_IP", CLIENT_V4)
+        .env("REMORA_NODE_NAME", "node-1")
+        .env("REMORA_NODE_IP", "198.51.100.7")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("start remora-sidecar");
+    let (item_tx, items) = mpsc::channel();
+    let stdout = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let item: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+            if item_tx.send(item).is_err() {
+                break;
+            }
+        }
+    });
+    let (log_tx, log) = mpsc::channel();
+    let stderr = child.stderr.take().expect("stderr");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = log_tx.send(line);
+        }
+    });
+    Sidecar { child, items, log }
+}
+
+fn get(net: &Netns, path: &str) -> (u16, String) {
+    let out = net
+        .exec(&net.client, &["curl", "-s", "-w", "\n%{http_code}", &format!("http://{HEALTH}{path}")])
+        .output()
+        .expect("curl");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (code.trim().parse().unwrap_or(0), body.to_string())
+}
+
+fn wait_ready(net: &Netns) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (code, body) = get(net, "/readyz");
+        if code == 200 {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "/readyz not 200 within 15 s (last: {code} {body})");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+}
+
+#[test]
+fn sidecar_captures_its_pod_and_reports_health() {
+    let mut net = Netns::new();
+    let www = tempfile::tempdir().expect("tempdir");
+    std::fs::write(www.path().join("cart.json"), r#"{"items": 3}"#).expect("write");
+    let server = net.server.clone();
+    net.spawn(&server, &["python3", "-m", "http.server", "8080", "--bind", SERVER_V4, "--directory", www.path().to_str().expect("path")]);
+    net.spawn(&server, &["dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--listen-address=192.0.2.2", "--bind-interfaces", "--address=/payments.shop.test/192.0.2.80", "--port=53"]);
+    net.wait_for_http(&net.client, "http://192.0.2.2:8080/");
+
+    let sidecar = start_sidecar(&net, &[]);
+    let ready = wait_ready(&net);
+    assert_eq!(ready.trim(), "capturing");
+    assert_eq!(get(&net, "/healthz").0, 200);
+
+    let client = net.client.clone();
+    let body = output(net.exec(&client, &["curl", "-s", "http://192.0.2.2:8080/cart.json"]));
+    assert_eq!(body, r#"{"items": 3}"#);
+    let answer = output(net.exec(&client, &["dig", "+short", "+tries=1", "+time=2", "@192.0.2.2", "payments.shop.test", "A"]));
+    assert_eq!(answer.trim(), "192.0.2.80");
+
+    // Items arrive while capture goes on (the DNS one as soon as it is answered, the
+    // HTTP one once its response is complete).
+    let mut http = None;
+    let mut dns = None;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while (http.is_none() || dns.is_none()) && Instant::now() < deadline {
+        let Ok(item) = sidecar.items.recv_timeout(Duration::from_millis(200)) else { continue };
+        match item["protocol"]["name"].as_str() {
+            Some("http") if item["request"]["path"] == "/cart.json" => http = Some(item),
+            Some("dns") if item["request"]["questions"][0]["name"] == "payments.shop.test" => dns = Some(item),
+            _ => {}
+        }
+    }
+    let http = http.expect("no HTTP item for /cart.json within 10 s");
+    assert_eq!(http["response"]["status"], 200);
+    assert_eq!(http["src"]["ip"], CLIENT_V4);
+    assert_eq!(http["dst"]["ip"], SERVER_V4);
+    assert_eq!(http["dst"]["port"], "8080");
+    assert_eq!(http["outgoing"], true, "the pod's own address is the source");
+    assert_eq!(http["namespace"], "shop");
+    assert_eq!(http["worker"], "checkout-7c9f8d6b5-x7k2p");
+    assert_eq!(http["node"]["name"], "node-1");
+    let dns = dns.expect("no DNS item within 10 s");
+    assert_eq!(dns["response"]["answers"][0]["data"], "192.0.2.80", "{dns}");
+
+    // Counters: what the kernel passed on the pod's interface, nothing dropped.
+    std::thread::sleep(Duration::from_millis(1200));
+    let (code, metrics) = get(&net, "/metrics");
+    assert_eq!(code, 200);
+    let dev = &net.client_dev;
+    assert!(metric(&metrics, &format!("remora_sidecar_kernel_received_total{{interface=\"{dev}\"}}")) >= 10, "{metrics}");
+    assert_eq!(metric(&metrics, &format!("remora_sidecar_kernel_dropped_total{{interface=\"{dev}\"}}")), 0);
+    assert!(metric(&metrics, "remora_sidecar_items_total") >= 2);
+    assert_eq!(metric(&metrics, "remora_sidecar_capturing"), 1);
+
+    // SIGTERM: stops within seconds and says what it did.
+    let mut sidecar = sidecar;
+    run(&["kill", "-TERM", &sidecar.child.id().to_string()]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(status) = sidecar.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "still running 5 s after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+    std::thread::sleep(Duration::from_millis(100));
+    let log: Vec<String> = sidecar.log.try_iter().collect();
+    assert!(log.iter().any(|l| l.contains(&format!("capturing on {dev}"))), "{log:?}");
+    assert!(log.iter().any(|l| l.contains("stopped after")), "{log:?}");
+}
+
+#[test]
+fn a_sidecar_that_cannot_capture_still_lets_the_pod_start() {
+    let net = Netns::new();
+    for (args, why) in [
+        (vec!["--interfaces", "eth9"], "no interface \"eth9\""),
+        (vec!["--capture-filter", "tcp port eighty"], "capture filter"),
+    ] {
+        let mut sidecar = start_sidecar(&net, &args);
+        let ready = wait_ready(&net);
+        assert!(ready.starts_with("not capturing:") && ready.contains(why), "{args:?}: {ready}");
+        let (_, metrics) = get(&net, "/metrics");
+        assert_eq!(metric(&metrics, "remora_sidecar_capturing"), 0);
+        run(&["kill", "-TERM", &sidecar.child.id().to_string()]);
+        let status = sidecar.child.wait().expect("wait");
+        assert!(status.success(), "{status}");
+    }
+}
