@@ -4,7 +4,6 @@ pub mod certs;
 mod env_config;
 pub mod kfl;
 pub mod replay;
-mod scripted;
 pub mod scripts;
 mod summary;
 mod table;

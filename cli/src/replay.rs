@@ -15,7 +15,7 @@ use remora_scripting::Clock;
 use remora_sidecar::pipeline::{Pipeline, PipelineConfig, Sink};
 use remora_sidecar::replay::{replay_file, ReplayError};
 
-use crate::scripted::{flush_before_snapshot, ScriptedSink};
+use remora_sidecar::scripted::{flush_before_snapshot, ScriptedSink};
 use crate::summary::Summary;
 use crate::table::TableWriter;
 

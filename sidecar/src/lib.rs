@@ -11,5 +11,7 @@ mod flow_state;
 pub mod reassembly;
 pub mod pcap_store;
 pub mod pipeline;
+pub mod pod_scripts;
 pub mod replay;
+pub mod scripted;
 pub mod sink;

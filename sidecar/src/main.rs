@@ -2,11 +2,13 @@
 //! pipeline as `remora replay`. Configured by the environment the injector sets
 //! (REMORA_*, see docs/INJECTOR.md), each also a flag.
 //!
-//! Today items go to stdout as JSON lines; the hub client, scripts and PCAP retention
-//! of the live path come next (issue 7).
+//! Scripts run on every packet and item as in `remora replay`, their jobs on the wall
+//! clock. Items go to stdout as JSON lines until the hub client exists; the hub client
+//! and PCAP retention of the live path come next (issue 7).
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -17,6 +19,8 @@ use remora_sidecar::flow::Timestamp;
 use remora_sidecar::health::{self, Phase, Status};
 use remora_sidecar::live::{interfaces, LiveCapture};
 use remora_sidecar::pipeline::{Pipeline, PipelineConfig, Sink};
+use remora_sidecar::pod_scripts;
+use remora_sidecar::scripted::ScriptedSink;
 
 // Items are many small allocations; mimalloc makes them markedly cheaper than glibc's.
 #[global_allocator]
@@ -49,6 +53,18 @@ struct Args {
     node_name: String,
     #[arg(long, env = "REMORA_NODE_IP", default_value = "")]
     node_ip: String,
+    /// Scripts (`*.js`) to run: the scripts ConfigMap's mount.
+    #[arg(long, env = "REMORA_SCRIPTS_DIR", default_value = "/etc/remora/scripts")]
+    scripts_dir: PathBuf,
+    /// Which of them: `all`, `none`, or file names, comma separated.
+    #[arg(long, env = "REMORA_SCRIPTS", default_value = "all")]
+    scripts: String,
+    /// `env` for scripts: one file per variable (the env Secret's mount).
+    #[arg(long, env = "REMORA_ENV_DIR", default_value = "/etc/remora/env")]
+    env_dir: PathBuf,
+    /// Where scripts' files and PCAPs go (the pod's emptyDir).
+    #[arg(long, env = "REMORA_DATA_DIR", default_value = "/var/run/remora/data")]
+    data_dir: PathBuf,
 }
 
 fn main() -> std::process::ExitCode {
@@ -105,26 +121,34 @@ fn run(args: Args) -> anyhow::Result<()> {
         ..PipelineConfig::default()
     };
     let mut pipeline = Pipeline::new(config, None);
-    let mut sink = Output { json: args.output == "json", status: status.clone(), out: std::io::stdout().lock() };
-    while !stop.load(Ordering::Relaxed) {
-        match capture.next(Duration::from_millis(250)) {
-            Ok(frames) => {
-                for (ts, wire, frame) in frames.iter() {
-                    pipeline.packet(frames.link, frames.link_number, ts, frame, wire, &mut sink);
-                }
-                status.packets.fetch_add(frames.packets.len() as u64, Ordering::Relaxed);
-                sink.flush();
+    let mut output = Output { json: args.output == "json", status: status.clone(), out: std::io::stdout().lock() };
+    let mut scripts = match pod_scripts::load(&args.scripts_dir, &args.scripts, &args.env_dir, args.data_dir.clone()) {
+        Ok(Some(scripts)) => {
+            eprintln!("remora-sidecar: scripts: {} loaded ({})", scripts.loaded.len(), scripts.loaded.join(", "));
+            for failure in &scripts.failed {
+                eprintln!("remora-sidecar: script not loaded: {failure}");
             }
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                pipeline.advance(wall_clock(), &mut sink);
-                sink.flush();
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Some(scripts)
+        }
+        Ok(None) => None,
+        Err(e) => {
+            eprintln!("remora-sidecar: scripts not loaded: {e}");
+            None
+        }
+    };
+    match scripts.as_mut() {
+        Some(scripts) => {
+            let mut sink = ScriptedSink::new(&mut scripts.host, &mut output, false);
+            capture_loop(&capture, &mut pipeline, &mut sink, &stop, &status);
+            pipeline.finish(&mut sink);
+        }
+        None => {
+            capture_loop(&capture, &mut pipeline, &mut output, &stop, &status);
+            pipeline.finish(&mut output);
         }
     }
+    output.flush();
     let problems = capture.stop();
-    pipeline.finish(&mut sink);
-    sink.flush();
     for problem in &problems {
         eprintln!("remora-sidecar: {problem}");
     }
@@ -134,6 +158,23 @@ fn run(args: Args) -> anyhow::Result<()> {
         status.items.load(Ordering::Relaxed)
     );
     Ok(())
+}
+
+/// Feeds captured frames to the pipeline until `stop`; moves its clock on with the
+/// wall clock when nothing arrives, so timeouts and jobs run in quiet periods too.
+fn capture_loop(capture: &LiveCapture, pipeline: &mut Pipeline, sink: &mut impl Sink, stop: &AtomicBool, status: &Status) {
+    while !stop.load(Ordering::Relaxed) {
+        match capture.next(Duration::from_millis(250)) {
+            Ok(frames) => {
+                for (ts, wire, frame) in frames.iter() {
+                    pipeline.packet(frames.link, frames.link_number, ts, frame, wire, sink);
+                }
+                status.packets.fetch_add(frames.packets.len() as u64, Ordering::Relaxed);
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => pipeline.advance(wall_clock(), sink),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
 }
 
 /// SIGTERM (the kubelet) or Ctrl-C set `stop`; the capture loop sees it within 250 ms.
@@ -176,7 +217,9 @@ impl<W: Write> Sink for Output<W> {
     fn item(&mut self, item: Item) {
         self.status.items.fetch_add(1, Ordering::Relaxed);
         if self.json && serde_json::to_writer(&mut self.out, &item).is_ok() {
+            // One line per item, out at once: a reader (the hub client, a test) sees it now.
             let _ = self.out.write_all(b"\n");
+            let _ = self.out.flush();
         }
     }
 }

@@ -99,7 +99,26 @@ fn sidecar_captures_its_pod_and_reports_health() {
     net.spawn(&server, &["dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--listen-address=192.0.2.2", "--bind-interfaces", "--address=/payments.shop.test/192.0.2.80", "--port=53"]);
     net.wait_for_http(&net.client, "http://192.0.2.2:8080/");
 
-    let sidecar = start_sidecar(&net, &[]);
+    // The scripts and env mounts, laid out as the kubelet lays out a ConfigMap and a
+    // Secret volume (files behind a `..data` symlink).
+    let mounts = tempfile::tempdir().expect("tempdir");
+    let (scripts, env, data) = (mounts.path().join("scripts"), mounts.path().join("env"), mounts.path().join("data"));
+    for (dir, name, text) in [
+        (&scripts, "watch.js", "function onItemCaptured(data) { if (data.protocol.name === 'http') console.log(env.GREETING + ' ' + data.request.path + ' ' + data.response.status); }\njobs.schedule('tick', '* * * * * *', function () { console.log('tick'); });\n"),
+        (&scripts, "skipped.js", "function onItemCaptured(data) { console.log('must not run'); }\n"),
+        (&env, "GREETING", "hello"),
+    ] {
+        let versioned = dir.join("..2026_11_28_10_00_00.1");
+        std::fs::create_dir_all(&versioned).expect("mkdir");
+        std::fs::write(versioned.join(name), text).expect("write");
+        let _ = std::os::unix::fs::symlink("..2026_11_28_10_00_00.1", dir.join("..data"));
+        std::os::unix::fs::symlink(format!("..data/{name}"), dir.join(name)).expect("symlink");
+    }
+    let dirs = [scripts.to_str().expect("path"), env.to_str().expect("path"), data.to_str().expect("path")];
+    let sidecar = start_sidecar(
+        &net,
+        &["--scripts-dir", dirs[0], "--env-dir", dirs[1], "--data-dir", dirs[2], "--scripts", "watch"],
+    );
     let ready = wait_ready(&net);
     assert_eq!(ready.trim(), "capturing");
     assert_eq!(get(&net, "/healthz").0, 200);
@@ -145,6 +164,16 @@ fn sidecar_captures_its_pod_and_reports_health() {
     assert!(metric(&metrics, "remora_sidecar_items_total") >= 2);
     assert_eq!(metric(&metrics, "remora_sidecar_capturing"), 1);
 
+    // The job runs every second on the wall clock, traffic or not.
+    let mut log: Vec<String> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while log.iter().filter(|l| l.contains("[watch.js] tick")).count() < 2 {
+        assert!(Instant::now() < deadline, "the every-second job did not run twice in 5 s: {log:?}");
+        if let Ok(line) = sidecar.log.recv_timeout(Duration::from_millis(200)) {
+            log.push(line);
+        }
+    }
+
     // SIGTERM: stops within seconds and says what it did.
     let mut sidecar = sidecar;
     run(&["kill", "-TERM", &sidecar.child.id().to_string()]);
@@ -158,8 +187,11 @@ fn sidecar_captures_its_pod_and_reports_health() {
     };
     assert!(status.success(), "{status}");
     std::thread::sleep(Duration::from_millis(100));
-    let log: Vec<String> = sidecar.log.try_iter().collect();
+    log.extend(sidecar.log.try_iter());
     assert!(log.iter().any(|l| l.contains(&format!("capturing on {dev}"))), "{log:?}");
+    assert!(log.iter().any(|l| l.contains("scripts: 1 loaded (watch.js)")), "{log:?}");
+    assert!(log.iter().any(|l| l.contains("[watch.js] hello /cart.json 200")), "{log:?}");
+    assert!(!log.iter().any(|l| l.contains("must not run")), "{log:?}");
     assert!(log.iter().any(|l| l.contains("stopped after")), "{log:?}");
 }
 

@@ -1,4 +1,5 @@
-//! Replay with scripts: the pipeline's sink that runs the hooks before items are printed.
+//! The pipeline's sink that runs the script hooks before items are handed on: shared by
+//! `remora replay` and the live sidecar.
 
 use std::sync::{Arc, Mutex};
 
@@ -6,9 +7,9 @@ use remora_model::Item;
 use remora_scripting::{Hook, PacketInfo, ScriptHost};
 use std::net::IpAddr;
 
-use remora_sidecar::flow::{Rfc3339Cache, Timestamp};
-use remora_sidecar::pcap_store::PcapStore;
-use remora_sidecar::pipeline::{PacketView, Sink};
+use crate::flow::{Rfc3339Cache, Timestamp};
+use crate::pcap_store::PcapStore;
+use crate::pipeline::{PacketView, Sink};
 
 /// Runs `onItemCaptured` and `onPacketCaptured`, moves the jobs' clock with capture time,
 /// then hands each item on.
