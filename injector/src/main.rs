@@ -1,6 +1,5 @@
 //! `remora-injector`: argument parsing and wiring; the work is in the library.
 
-use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -46,11 +45,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(&args.log))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    remora_service::init_logging(&args.log);
     match run(args).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -76,7 +71,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         injector,
         namespaces,
     };
-    server::run(config, shutdown_signal()).await
+    server::run(config, remora_service::shutdown_signal()).await
 }
 
 async fn namespace_source(spec: &str) -> anyhow::Result<Arc<dyn NamespaceSource>> {
@@ -93,26 +88,4 @@ async fn namespace_source(spec: &str) -> anyhow::Result<Arc<dyn NamespaceSource>
         },
         path => Arc::new(namespaces::FromFile::load(std::path::Path::new(path))?),
     })
-}
-
-/// SIGTERM (the kubelet) or Ctrl-C.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
 }

@@ -11,6 +11,8 @@ mod fields;
 mod http;
 mod item;
 
+pub mod wire;
+
 pub use dns::{DnsQuestion, DnsRecord, DnsRequest, DnsResponse};
 pub use fields::Fields;
 pub use http::{Body, HttpRequest, HttpResponse};

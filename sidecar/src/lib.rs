@@ -6,6 +6,7 @@ pub mod decode;
 pub mod dissect;
 pub mod flow;
 pub mod health;
+pub mod hub_client;
 pub mod live;
 mod flow_state;
 pub mod reassembly;

@@ -14,9 +14,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
+use remora_model::wire::PodIdentity;
 use remora_model::{Item, Node};
 use remora_sidecar::flow::Timestamp;
 use remora_sidecar::health::{self, Phase, Status};
+use remora_sidecar::hub_client::{HubClient, HubConfig};
 use remora_sidecar::live::{interfaces, LiveCapture};
 use remora_sidecar::pipeline::{Pipeline, PipelineConfig, Sink};
 use remora_sidecar::pod_scripts;
@@ -39,9 +41,15 @@ struct Args {
     /// Address of /healthz, /readyz and /metrics.
     #[arg(long, env = "REMORA_HEALTH_LISTEN", default_value = "0.0.0.0:15090")]
     health_listen: SocketAddr,
-    /// `json`: one item per line on stdout; `none`: count only.
-    #[arg(long, env = "REMORA_OUTPUT", default_value = "json", value_parser = ["json", "none"])]
+    /// `json`: one item per line on stdout; `none`: not; `auto`: json unless a hub is set.
+    #[arg(long, env = "REMORA_OUTPUT", default_value = "auto", value_parser = ["auto", "json", "none"])]
     output: String,
+    /// The hub: `ws://host:port`. Empty: items only on stdout.
+    #[arg(long, env = "REMORA_HUB", default_value = "")]
+    hub: String,
+    /// The bearer token for the hub (re-read at each connection).
+    #[arg(long, env = "REMORA_HUB_TOKEN_FILE")]
+    hub_token_file: Option<PathBuf>,
     /// The pod's identity (downward API), written into every item.
     #[arg(long, env = "REMORA_POD_NAME", default_value = "")]
     pod_name: String,
@@ -86,11 +94,12 @@ fn run(args: Args) -> anyhow::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     watch_signals(stop.clone());
 
+    let filter = capture_filter(&args.capture_filter, &args.hub);
     let capture = interfaces::select(&args.interfaces)
         .map_err(|e| e.to_string())
         .and_then(|devices| {
             let names: Vec<String> = devices.iter().map(|d| d.name.clone()).collect();
-            LiveCapture::start(&devices, &args.capture_filter)
+            LiveCapture::start(&devices, &filter)
                 .map(|c| (c, names))
                 .map_err(|e| e.to_string())
         });
@@ -109,8 +118,8 @@ fn run(args: Args) -> anyhow::Result<()> {
     };
     *status.interfaces.lock().unwrap_or_else(|p| p.into_inner()) = capture.interfaces.clone();
     status.set_phase(Phase::Capturing);
-    let filter = if args.capture_filter.is_empty() { "none".to_string() } else { format!("{:?}", args.capture_filter) };
-    eprintln!("remora-sidecar: capturing on {} (filter {filter})", names.join(", "));
+    let shown = if filter.is_empty() { "none".to_string() } else { format!("{filter:?}") };
+    eprintln!("remora-sidecar: capturing on {} (filter {shown})", names.join(", "));
 
     let local_ips: Vec<IpAddr> = args.pod_ip.parse().into_iter().collect();
     let config = PipelineConfig {
@@ -121,7 +130,27 @@ fn run(args: Args) -> anyhow::Result<()> {
         ..PipelineConfig::default()
     };
     let mut pipeline = Pipeline::new(config, None);
-    let mut output = Output { json: args.output == "json", status: status.clone(), out: std::io::stdout().lock() };
+    let hub = if args.hub.trim().is_empty() {
+        None
+    } else {
+        let identity = PodIdentity {
+            pod: args.pod_name.clone(),
+            namespace: args.pod_namespace.clone(),
+            pod_ip: args.pod_ip.clone(),
+            node: args.node_name.clone(),
+            node_ip: args.node_ip.clone(),
+        };
+        let config = HubConfig {
+            url: args.hub.trim().to_string(),
+            token_file: args.hub_token_file.clone(),
+            identity,
+            max_items: 100_000,
+            max_bytes: 64 << 20,
+        };
+        Some(HubClient::start(config).map_err(anyhow::Error::msg)?)
+    };
+    let json = args.output == "json" || (args.output == "auto" && hub.is_none());
+    let mut output = Output { json, hub, status: status.clone(), out: std::io::stdout().lock() };
     let mut scripts = match pod_scripts::load(&args.scripts_dir, &args.scripts, &args.env_dir, args.data_dir.clone()) {
         Ok(Some(scripts)) => {
             eprintln!("remora-sidecar: scripts: {} loaded ({})", scripts.loaded.len(), scripts.loaded.join(", "));
@@ -195,14 +224,39 @@ fn watch_signals(stop: Arc<AtomicBool>) {
     }
 }
 
+/// The pod's filter, minus the sidecar's own session with the hub: capturing it would
+/// feed the hub its own traffic.
+fn capture_filter(user: &str, hub: &str) -> String {
+    let hub_addresses: Vec<SocketAddr> = hub
+        .trim()
+        .split("://")
+        .last()
+        .map(|rest| rest.split('/').next().unwrap_or(rest))
+        .filter(|authority| !authority.is_empty())
+        .and_then(|authority| std::net::ToSocketAddrs::to_socket_addrs(authority).ok())
+        .map(|addresses| addresses.collect())
+        .unwrap_or_default();
+    let exclusions: Vec<String> = hub_addresses
+        .iter()
+        .map(|a| format!("(host {} and tcp port {})", a.ip(), a.port()))
+        .collect();
+    match (user.trim().is_empty(), exclusions.is_empty()) {
+        (true, true) => String::new(),
+        (false, true) => user.trim().to_string(),
+        (true, false) => format!("not ({})", exclusions.join(" or ")),
+        (false, false) => format!("({}) and not ({})", user.trim(), exclusions.join(" or ")),
+    }
+}
+
 fn wall_clock() -> Timestamp {
     let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     Timestamp(since.as_nanos() as i64)
 }
 
-/// Items as JSON lines on stdout (until the hub client exists), counted for /metrics.
+/// Items to the hub and/or as JSON lines on stdout, counted for /metrics.
 struct Output<W: Write> {
     json: bool,
+    hub: Option<HubClient>,
     status: Arc<Status>,
     out: W,
 }
@@ -216,10 +270,18 @@ impl<W: Write> Output<W> {
 impl<W: Write> Sink for Output<W> {
     fn item(&mut self, item: Item) {
         self.status.items.fetch_add(1, Ordering::Relaxed);
-        if self.json && serde_json::to_writer(&mut self.out, &item).is_ok() {
-            // One line per item, out at once: a reader (the hub client, a test) sees it now.
+        if !self.json && self.hub.is_none() {
+            return;
+        }
+        let Ok(text) = serde_json::to_string(&item) else { return };
+        if self.json {
+            // One line per item, out at once: a reader (a test, a log shipper) sees it now.
+            let _ = self.out.write_all(text.as_bytes());
             let _ = self.out.write_all(b"\n");
             let _ = self.out.flush();
+        }
+        if let Some(hub) = &self.hub {
+            hub.send(text);
         }
     }
 }

@@ -1,0 +1,269 @@
+//! The sidecar's session with the hub: one WebSocket, items in numbered batches kept
+//! until the hub acknowledges them, reconnection with backoff, and a bounded outbox so
+//! that a hub outage costs memory up to a limit and then the oldest items (counted and
+//! reported), never the capture.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use remora_model::wire::{FromSidecar, PodIdentity, ToSidecar, SIDECAR_PATH, VERSION};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Items per frame.
+const BATCH: usize = 256;
+/// A partial batch waits at most this long.
+const LINGER: Duration = Duration::from_millis(100);
+const BACKOFF_MIN: Duration = Duration::from_millis(200);
+const BACKOFF_MAX: Duration = Duration::from_secs(10);
+
+/// Where the hub is and how to prove who we are.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// `ws://host:port` (the path is added).
+    pub url: String,
+    /// Read at every connection: projected tokens are rotated by the kubelet.
+    pub token_file: Option<PathBuf>,
+    pub identity: PodIdentity,
+    /// Bounds of the outbox: a minute of 1,000 items/s fits the defaults.
+    pub max_items: usize,
+    pub max_bytes: usize,
+}
+
+/// Items waiting for the hub, serialised, oldest first.
+#[derive(Default)]
+struct Outbox {
+    items: VecDeque<String>,
+    bytes: usize,
+    dropped: u64,
+    /// Dropped items not yet reported to the hub.
+    unreported: u64,
+}
+
+/// What /metrics and the shutdown log report.
+#[derive(Debug, Default)]
+pub struct HubStats {
+    pub connected: AtomicBool,
+    pub sent: AtomicU64,
+    pub acked: AtomicU64,
+    pub dropped: AtomicU64,
+    pub connects: AtomicU64,
+}
+
+pub struct HubClient {
+    outbox: Arc<Mutex<Outbox>>,
+    wake: Arc<tokio::sync::Notify>,
+    config: HubConfig,
+    pub stats: Arc<HubStats>,
+}
+
+impl HubClient {
+    /// Starts the session on a thread of its own.
+    pub fn start(config: HubConfig) -> Result<HubClient, String> {
+        let client = HubClient {
+            outbox: Arc::new(Mutex::new(Outbox::default())),
+            wake: Arc::new(tokio::sync::Notify::new()),
+            config,
+            stats: Arc::new(HubStats::default()),
+        };
+        let session = Session {
+            outbox: client.outbox.clone(),
+            wake: client.wake.clone(),
+            config: client.config.clone(),
+            stats: client.stats.clone(),
+        };
+        std::thread::Builder::new()
+            .name("hub-client".into())
+            .spawn(move || {
+                let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+                runtime.block_on(session.run());
+            })
+            .map_err(|e| format!("cannot start the hub client: {e}"))?;
+        Ok(client)
+    }
+
+    /// Queues one item (its JSON text); never blocks the capture.
+    pub fn send(&self, item_json: String) {
+        let mut outbox = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
+        outbox.bytes += item_json.len();
+        outbox.items.push_back(item_json);
+        while outbox.items.len() > self.config.max_items || outbox.bytes > self.config.max_bytes {
+            let Some(old) = outbox.items.pop_front() else { break };
+            outbox.bytes -= old.len();
+            outbox.dropped += 1;
+            outbox.unreported += 1;
+            self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        let full = outbox.items.len() >= BATCH;
+        drop(outbox);
+        if full {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Items still waiting for the hub.
+    pub fn pending(&self) -> usize {
+        self.outbox.lock().unwrap_or_else(|p| p.into_inner()).items.len()
+    }
+}
+
+struct Session {
+    outbox: Arc<Mutex<Outbox>>,
+    wake: Arc<tokio::sync::Notify>,
+    config: HubConfig,
+    stats: Arc<HubStats>,
+}
+
+impl Session {
+    async fn run(self) {
+        let mut backoff = BACKOFF_MIN;
+        loop {
+            match self.connected().await {
+                Ok(()) => backoff = BACKOFF_MIN,
+                Err(e) => eprintln!("remora-sidecar: hub {}: {e}; retrying in {backoff:?}", self.config.url),
+            }
+            self.stats.connected.store(false, Ordering::Relaxed);
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(BACKOFF_MAX);
+        }
+    }
+
+    /// One connection, until it breaks. Unacknowledged batches go back to the front of
+    /// the outbox, to be sent again on the next connection.
+    async fn connected(&self) -> Result<(), String> {
+        use futures_util::{SinkExt, StreamExt};
+
+        let url = format!("{}{SIDECAR_PATH}", self.config.url.trim_end_matches('/'));
+        let mut request = url.as_str().into_client_request().map_err(|e| format!("bad address: {e}"))?;
+        if let Some(path) = &self.config.token_file {
+            let token = std::fs::read_to_string(path).map_err(|e| format!("token {}: {e}", path.display()))?;
+            let value = format!("Bearer {}", token.trim()).parse().map_err(|_| "the token is not a valid header value".to_string())?;
+            request.headers_mut().insert("authorization", value);
+        }
+        let connect = tokio_tungstenite::connect_async(request);
+        let (socket, _) = tokio::time::timeout(Duration::from_secs(10), connect)
+            .await
+            .map_err(|_| "no answer within 10 s".to_string())?
+            .map_err(|e| e.to_string())?;
+        let (mut write, mut read) = socket.split();
+        let hello = FromSidecar::Hello { v: VERSION, identity: self.config.identity.clone() };
+        let text = serde_json::to_string(&hello).map_err(|e| e.to_string())?;
+        write.send(Message::Text(text.into())).await.map_err(|e| e.to_string())?;
+        self.stats.connected.store(true, Ordering::Relaxed);
+        self.stats.connects.fetch_add(1, Ordering::Relaxed);
+        eprintln!("remora-sidecar: connected to the hub at {}", self.config.url);
+
+        let mut in_flight: VecDeque<(u64, Vec<String>)> = VecDeque::new();
+        let mut seq = 0u64;
+        let result = loop {
+            // Report what the outbox dropped while we were away.
+            let unreported = std::mem::take(&mut self.outbox.lock().unwrap_or_else(|p| p.into_inner()).unreported);
+            if unreported > 0 {
+                let frame = FromSidecar::Dropped { v: VERSION, items: unreported };
+                if let Ok(text) = serde_json::to_string(&frame) {
+                    if let Err(e) = write.send(Message::Text(text.into())).await {
+                        break Err(e.to_string());
+                    }
+                }
+            }
+            let batch: Vec<String> = {
+                let mut outbox = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
+                let n = outbox.items.len().min(BATCH);
+                let batch: Vec<String> = outbox.items.drain(..n).collect();
+                outbox.bytes -= batch.iter().map(String::len).sum::<usize>();
+                batch
+            };
+            if !batch.is_empty() {
+                seq += 1;
+                let frame = items_frame(seq, &batch);
+                let count = batch.len() as u64;
+                in_flight.push_back((seq, batch));
+                if let Err(e) = write.send(Message::Text(frame.into())).await {
+                    break Err(e.to_string());
+                }
+                self.stats.sent.fetch_add(count, Ordering::Relaxed);
+                continue;
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(LINGER) => {}
+                message = read.next() => match message {
+                    Some(Ok(Message::Text(text))) => match serde_json::from_str::<ToSidecar>(text.as_str()) {
+                        Ok(ToSidecar::Ack { seq: acked, .. }) => {
+                            while in_flight.front().is_some_and(|(s, _)| *s <= acked) {
+                                if let Some((_, batch)) = in_flight.pop_front() {
+                                    self.stats.acked.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                                }
+                            }
+                        }
+                        Ok(ToSidecar::Refused { reason, .. }) => break Err(format!("refused: {reason}")),
+                        Err(e) => break Err(format!("unreadable frame from the hub: {e}")),
+                    },
+                    Some(Ok(Message::Close(_))) | None => break Err("the hub closed the connection".into()),
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => break Err(e.to_string()),
+                },
+            }
+        };
+        // Not acknowledged: send again next time, in the original order.
+        let mut outbox = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
+        for (_, batch) in in_flight.into_iter().rev() {
+            for item in batch.into_iter().rev() {
+                outbox.bytes += item.len();
+                outbox.items.push_front(item);
+            }
+        }
+        result
+    }
+}
+
+/// `{"type":"items","v":1,"seq":N,"items":[...]}` from already-serialised items.
+fn items_frame(seq: u64, items: &[String]) -> String {
+    let mut frame = format!(r#"{{"type":"items","v":{VERSION},"seq":{seq},"items":["#);
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            frame.push(',');
+        }
+        frame.push_str(item);
+    }
+    frame.push_str("]}");
+    frame
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_frame_reads_as_a_wire_message() {
+        let frame = items_frame(3, &[r#"{"a":1}"#.to_string(), r#"{"b":2}"#.to_string()]);
+        let parsed: FromSidecar = serde_json::from_str(&frame).expect("wire frame");
+        match parsed {
+            FromSidecar::Items { v, seq, items } => {
+                assert_eq!((v, seq, items.len()), (VERSION, 3, 2));
+                assert_eq!(items[1]["b"], 2);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_full_outbox_drops_the_oldest_and_counts() {
+        let client = HubClient {
+            outbox: Arc::new(Mutex::new(Outbox::default())),
+            wake: Arc::new(tokio::sync::Notify::new()),
+            config: HubConfig { url: "ws://127.0.0.1:1".into(), token_file: None, identity: PodIdentity::default(), max_items: 3, max_bytes: 1 << 20 },
+            stats: Arc::new(HubStats::default()),
+        };
+        for i in 0..5 {
+            client.send(format!("{{\"n\":{i}}}"));
+        }
+        let outbox = client.outbox.lock().expect("lock");
+        assert_eq!(outbox.items.iter().map(String::as_str).collect::<Vec<_>>(), [r#"{"n":2}"#, r#"{"n":3}"#, r#"{"n":4}"#]);
+        assert_eq!(outbox.dropped, 2);
+        assert_eq!(client.stats.dropped.load(Ordering::Relaxed), 2);
+    }
+}
