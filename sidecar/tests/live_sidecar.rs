@@ -155,11 +155,19 @@ fn sidecar_captures_its_pod_and_reports_health() {
     assert_eq!(dns["response"]["answers"][0]["data"], "192.0.2.80", "{dns}");
 
     // Counters: what the kernel passed on the pod's interface, nothing dropped.
-    std::thread::sleep(Duration::from_millis(1200));
-    let (code, metrics) = get(&net, "/metrics");
-    assert_eq!(code, 200);
+    // libpcap's counters are read about once a second: wait for them to move.
     let dev = &net.client_dev;
-    assert!(metric(&metrics, &format!("remora_sidecar_kernel_received_total{{interface=\"{dev}\"}}")) >= 10, "{metrics}");
+    let received = format!("remora_sidecar_kernel_received_total{{interface=\"{dev}\"}}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let metrics = loop {
+        let (code, metrics) = get(&net, "/metrics");
+        assert_eq!(code, 200);
+        if metric(&metrics, &received) >= 10 {
+            break metrics;
+        }
+        assert!(Instant::now() < deadline, "kernel counters did not move in 10 s:\n{metrics}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
     assert_eq!(metric(&metrics, &format!("remora_sidecar_kernel_dropped_total{{interface=\"{dev}\"}}")), 0);
     assert!(metric(&metrics, "remora_sidecar_items_total") >= 2);
     assert_eq!(metric(&metrics, "remora_sidecar_capturing"), 1);
@@ -186,8 +194,10 @@ fn sidecar_captures_its_pod_and_reports_health() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "{status}");
-    std::thread::sleep(Duration::from_millis(100));
-    log.extend(sidecar.log.try_iter());
+    // The rest of stderr, up to its end (the process is gone, so the pipe closes).
+    while let Ok(line) = sidecar.log.recv_timeout(Duration::from_secs(5)) {
+        log.push(line);
+    }
     assert!(log.iter().any(|l| l.contains(&format!("capturing on {dev}"))), "{log:?}");
     assert!(log.iter().any(|l| l.contains("scripts: 1 loaded (watch.js)")), "{log:?}");
     assert!(log.iter().any(|l| l.contains("[watch.js] hello /cart.json 200")), "{log:?}");

@@ -14,9 +14,12 @@ use pcap::{Active, Capture, Device, Precision};
 use crate::decode::LinkType;
 use crate::flow::Timestamp;
 
-/// A reader waits this long for a packet before looking at its stop flag and flushing
-/// a partial batch: the latency of a quiet interface.
+/// A partial batch waits at most this long before it goes to the pipeline.
 const POLL_MS: i32 = 100;
+/// With nothing to read, a reader sleeps this long. The captures are non-blocking:
+/// libpcap's read timeout is not honoured on every kernel path (TPACKET_V3 may wait for
+/// a first packet), and a reader must see its stop flag and refresh its counters.
+const IDLE_SLEEP: Duration = Duration::from_millis(5);
 const BATCH_PACKETS: usize = 512;
 const BATCH_BYTES: usize = 512 << 10;
 /// Batches queued for the pipeline. When it falls behind, readers wait and the kernel
@@ -95,6 +98,8 @@ impl LiveCapture {
                 .timeout(POLL_MS)
                 .precision(Precision::Nano)
                 .open()
+                .map_err(open_err)?
+                .setnonblock()
                 .map_err(open_err)?;
             let linktype = capture.get_datalink();
             let link = LinkType::from_linktype(linktype.0)
@@ -180,7 +185,7 @@ impl Reader {
                     batch.data.extend_from_slice(packet.data);
                     batch.packets.push((ts, header.len, batch.data.len()));
                 }
-                Err(pcap::Error::TimeoutExpired) => {}
+                Err(pcap::Error::TimeoutExpired) => std::thread::sleep(IDLE_SLEEP),
                 Err(e) => return Err(format!("{}: capture stopped: {e}", self.stats.name)),
             }
             let full = batch.packets.len() >= BATCH_PACKETS || batch.data.len() >= BATCH_BYTES;
