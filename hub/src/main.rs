@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use remora_hub::auth::Tokens;
+use remora_hub::journal::Journal;
 use remora_hub::server::{self, Hub};
 use remora_hub::store::ItemStore;
 
@@ -31,6 +32,9 @@ struct Args {
     /// Bytes of items kept (their JSON size).
     #[arg(long, default_value_t = 256 << 20)]
     max_bytes: usize,
+    /// Where the item journal is kept (the store survives a restart); empty: memory only.
+    #[arg(long, env = "REMORA_HUB_DATA_DIR", default_value = "")]
+    data_dir: PathBuf,
     /// Log filter (tracing syntax).
     #[arg(long, env = "REMORA_LOG", default_value = "info")]
     log: String,
@@ -42,7 +46,16 @@ async fn main() -> std::process::ExitCode {
     remora_service::init_logging(&args.log);
     let result = async {
         let tokens = Tokens::from_file(&args.token_file)?;
-        let hub = Arc::new(Hub::new(ItemStore::new(args.max_items, args.max_bytes), tokens));
+        let mut store = ItemStore::new(args.max_items, args.max_bytes);
+        let journal = if args.data_dir.as_os_str().is_empty() {
+            None
+        } else {
+            let (journal, unreadable) = Journal::open(&args.data_dir, &mut store)
+                .map_err(|e| anyhow::anyhow!("--data-dir {}: {e}", args.data_dir.display()))?;
+            tracing::info!(items = store.len(), unreadable, dir = %args.data_dir.display(), "item journal loaded");
+            Some(journal)
+        };
+        let hub = Arc::new(Hub::new(store, journal, tokens));
         server::serve(hub, args.listen, args.api_listen, remora_service::shutdown_signal()).await
     };
     match result.await {

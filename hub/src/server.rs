@@ -15,10 +15,17 @@ use remora_kfl::Query;
 use remora_model::wire::{FromSidecar, PodIdentity, ToSidecar, SIDECAR_PATH, VERSION};
 
 use crate::auth::Tokens;
+use crate::journal::Journal;
 use crate::store::ItemStore;
 
+/// The store and its journal on disk, changed together.
+pub struct Stored {
+    pub store: ItemStore,
+    pub journal: Option<Journal>,
+}
+
 pub struct Hub {
-    pub store: Mutex<ItemStore>,
+    pub stored: Mutex<Stored>,
     pub tokens: Tokens,
     pub sessions: AtomicU64,
     pub refused: AtomicU64,
@@ -27,9 +34,9 @@ pub struct Hub {
 }
 
 impl Hub {
-    pub fn new(store: ItemStore, tokens: Tokens) -> Hub {
+    pub fn new(store: ItemStore, journal: Option<Journal>, tokens: Tokens) -> Hub {
         Hub {
-            store: Mutex::new(store),
+            stored: Mutex::new(Stored { store, journal }),
             tokens,
             sessions: AtomicU64::new(0),
             refused: AtomicU64::new(0),
@@ -38,8 +45,31 @@ impl Hub {
         }
     }
 
-    fn store(&self) -> std::sync::MutexGuard<'_, ItemStore> {
-        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    fn stored(&self) -> std::sync::MutexGuard<'_, Stored> {
+        self.stored.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Hub {
+    /// Stores a batch and appends it to the journal; acknowledged only after this.
+    fn store_batch(&self, items: Vec<serde_json::Value>) -> std::io::Result<()> {
+        let mut stored = self.stored();
+        let Stored { store, journal } = &mut *stored;
+        let mut result = Ok(());
+        for item in items {
+            let text = item.to_string();
+            if let Some(journal) = journal.as_mut() {
+                if let Err(e) = journal.append(&text) {
+                    result = Err(e);
+                }
+            }
+            store.push(item, text.len());
+        }
+        if let Some(journal) = journal.as_mut() {
+            journal.flush()?;
+            journal.compact_if_needed(store)?;
+        }
+        result
     }
 }
 
@@ -101,12 +131,8 @@ async fn session(hub: Arc<Hub>, mut socket: WebSocket) {
             }
             FromSidecar::Items { seq, items, .. } => {
                 let count = items.len() as u64;
-                {
-                    let mut store = hub.store();
-                    for item in items {
-                        let bytes = serde_json::to_vec(&item).map(|b| b.len()).unwrap_or(0);
-                        store.push(item, bytes);
-                    }
+                if let Err(e) = hub.store_batch(items) {
+                    tracing::error!("the item journal cannot be written ({e}); items are kept in memory only");
                 }
                 hub.received.fetch_add(count, Ordering::Relaxed);
                 let ack = ToSidecar::Ack { v: VERSION, seq };
@@ -154,15 +180,15 @@ async fn items(State(hub): State<Arc<Hub>>, headers: HeaderMap, UrlQuery(params)
         }
     };
     let limit = params.limit.unwrap_or(100).clamp(1, MAX_PAGE);
-    let page = hub.store().query(&query, limit, params.before);
+    let page = hub.stored().store.query(&query, limit, params.before);
     let warnings: Vec<String> = query.warnings().iter().map(|w| w.to_string()).collect();
     Json(serde_json::json!({"items": page.items, "next": page.next, "warnings": warnings})).into_response()
 }
 
 async fn metrics(State(hub): State<Arc<Hub>>) -> String {
     let (stored, bytes, evicted) = {
-        let store = hub.store();
-        (store.len(), store.bytes(), store.evicted)
+        let stored = hub.stored();
+        (stored.store.len(), stored.store.bytes(), stored.store.evicted)
     };
     let lines = [
         ("remora_hub_sessions", "gauge", "Sidecars connected now", hub.sessions.load(Ordering::Relaxed)),

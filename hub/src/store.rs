@@ -47,6 +47,11 @@ impl ItemStore {
         self.bytes
     }
 
+    /// The stored items, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &Value> {
+        self.items.iter().map(|s| &s.item)
+    }
+
     /// Stores `item` (`bytes`: its JSON size), evicting the oldest past either bound.
     pub fn push(&mut self, item: Value, bytes: usize) {
         self.items.push_back(Stored { seq: self.next_seq, bytes, item });

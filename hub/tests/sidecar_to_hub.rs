@@ -1,8 +1,8 @@
 //! End to end: a "pod" (a network namespace this test creates) with the real
 //! `remora-sidecar`, the real `remora-hub` in the peer namespace, real traffic from the
 //! pod to an HTTP server beside the hub. Items must reach the hub and come back from a
-//! KFL query over its API; a wrong token is refused; a hub restart mid-way loses no item
-//! the sidecar captured while it was down. Needs root, iproute2, curl, python3.
+//! KFL query over its API; a wrong token is refused; a hub restart mid-way keeps what it
+//! had stored and loses no item the sidecar captured while it was down. Needs root, iproute2, curl, python3.
 //!
 //! The sidecar binary is the one `cargo build`/`cargo nextest run --workspace` puts beside
 //! `remora-hub` in the target directory.
@@ -62,11 +62,14 @@ fn wait_for_line(process: &Process, needle: &str, seen: &mut Vec<String>) {
     }
 }
 
-fn start_hub(net: &Netns, token_file: &str) -> Process {
+fn start_hub(net: &Netns, token_file: &str, data_dir: &str) -> Process {
     let hub = spawn(
         net,
         &net.server,
-        &[env!("CARGO_BIN_EXE_remora-hub"), "--listen", "192.0.2.2:8898", "--api-listen", "192.0.2.2:8899", "--token-file", token_file],
+        &[
+            env!("CARGO_BIN_EXE_remora-hub"), "--listen", "192.0.2.2:8898", "--api-listen", "192.0.2.2:8899",
+            "--token-file", token_file, "--data-dir", data_dir,
+        ],
         &[],
     );
     let mut seen = Vec::new();
@@ -110,7 +113,9 @@ fn items_reach_the_hub_and_survive_its_restart() {
     net.spawn(&server, &["python3", "-m", "http.server", "8080", "--bind", SERVER_V4, "--directory", work.path().to_str().expect("path")]);
     net.wait_for_http(&net.client, "http://192.0.2.2:8080/");
 
-    let hub = start_hub(&net, &token_path);
+    let data_dir = work.path().join("hub-data");
+    let data_path = data_dir.to_str().expect("path").to_string();
+    let hub = start_hub(&net, &token_path, &data_path);
     let sidecar = spawn(
         &net,
         &net.client,
@@ -166,7 +171,7 @@ fn items_reach_the_hub_and_survive_its_restart() {
         output(net.exec(&client, &["curl", "-s", "-o", "/dev/null", &format!("http://192.0.2.2:8080{path}")]));
     }
     std::thread::sleep(Duration::from_millis(500));
-    let _hub = start_hub(&net, &token_path);
+    let _hub = start_hub(&net, &token_path, &data_path);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let (_, page) = query(&net, "request.path.startsWith(\"/during\")", TOKEN);
@@ -178,6 +183,9 @@ fn items_reach_the_hub_and_survive_its_restart() {
         assert!(Instant::now() < deadline, "items captured while the hub was down never arrived: {page}");
         std::thread::sleep(Duration::from_millis(300));
     }
+    // What the hub stored before its restart is still there (its journal).
+    let (_, before) = query(&net, "request.path == \"/a\" or request.path == \"/missing\"", TOKEN);
+    assert_eq!(paths(&before), ["/missing", "/a"], "{before}");
     drop(sidecar);
 }
 
@@ -190,7 +198,7 @@ fn a_sidecar_with_a_wrong_token_is_refused() {
     std::fs::write(&token_file, format!("{TOKEN}\n")).expect("write");
     let wrong = work.path().join("wrong");
     std::fs::write(&wrong, "not-the-token\n").expect("write");
-    let hub = start_hub(&net, token_file.to_str().expect("path"));
+    let hub = start_hub(&net, token_file.to_str().expect("path"), work.path().join("data").to_str().expect("path"));
     let sidecar = spawn(
         &net,
         &net.client,

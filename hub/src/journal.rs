@@ -1,0 +1,131 @@
+//! The store on disk: every stored item appended as one JSON line to `items.jsonl` in
+//! the data directory, replayed at start so a hub restart keeps what it had. When the
+//! file holds twice what the store keeps, it is rewritten with the store's contents.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::store::ItemStore;
+
+pub struct Journal {
+    path: PathBuf,
+    file: BufWriter<File>,
+    /// Lines in the file, to know when to compact.
+    lines: usize,
+}
+
+const FILE: &str = "items.jsonl";
+
+impl Journal {
+    /// Opens (or creates) the journal in `dir` and loads it into `store`; returns the
+    /// journal and how many lines could not be read (a torn last line after a crash).
+    pub fn open(dir: &Path, store: &mut ItemStore) -> std::io::Result<(Journal, usize)> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join(FILE);
+        let mut lines = 0;
+        let mut unreadable = 0;
+        if let Ok(file) = File::open(&path) {
+            for line in BufReader::new(file).lines() {
+                let line = line?;
+                lines += 1;
+                match serde_json::from_str::<Value>(&line) {
+                    Ok(item) => store.push(item, line.len()),
+                    Err(_) => unreadable += 1,
+                }
+            }
+        }
+        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        Ok((Journal { path, file: BufWriter::new(file), lines }, unreadable))
+    }
+
+    /// Appends one item's JSON text.
+    pub fn append(&mut self, json: &str) -> std::io::Result<()> {
+        self.file.write_all(json.as_bytes())?;
+        self.file.write_all(b"\n")?;
+        self.lines += 1;
+        Ok(())
+    }
+
+    /// Makes what was appended durable (once per received batch).
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+
+    /// Rewrites the file with `store`'s items once it holds twice as many lines (written
+    /// beside and renamed over, so a crash leaves one whole file or the other).
+    pub fn compact_if_needed(&mut self, store: &ItemStore) -> std::io::Result<bool> {
+        if self.lines < 2 * store.len().max(1_000) {
+            return Ok(false);
+        }
+        self.file.flush()?;
+        let tmp = self.path.with_extension("jsonl.tmp");
+        {
+            let mut out = BufWriter::new(File::create(&tmp)?);
+            for item in store.iter() {
+                serde_json::to_writer(&mut out, item)?;
+                out.write_all(b"\n")?;
+            }
+            out.flush()?;
+            out.get_ref().sync_all()?;
+        }
+        std::fs::rename(&tmp, &self.path)?;
+        let file = OpenOptions::new().append(true).open(&self.path)?;
+        self.file = BufWriter::new(file);
+        self.lines = store.len();
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use remora_kfl::Query;
+    use serde_json::json;
+
+    #[test]
+    fn a_restart_keeps_the_items_and_a_torn_line_is_skipped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = ItemStore::new(10, 1 << 20);
+        let (mut journal, _) = Journal::open(dir.path(), &mut store).expect("open");
+        for n in 0..3 {
+            let item = json!({"n": n});
+            let text = item.to_string();
+            journal.append(&text).expect("append");
+            store.push(item, text.len());
+        }
+        journal.flush().expect("flush");
+        drop(journal);
+        // A crash in the middle of a line.
+        std::fs::OpenOptions::new().append(true).open(dir.path().join(FILE)).and_then(|mut f| f.write_all(b"{\"n\": ")).expect("tear");
+
+        let mut reloaded = ItemStore::new(10, 1 << 20);
+        let (_, unreadable) = Journal::open(dir.path(), &mut reloaded).expect("reopen");
+        assert_eq!(unreadable, 1);
+        let page = reloaded.query(&Query::compile("true").expect("kfl"), 10, None);
+        assert_eq!(page.items, [json!({"n": 2}), json!({"n": 1}), json!({"n": 0})]);
+    }
+
+    #[test]
+    fn compaction_keeps_only_what_the_store_keeps() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = ItemStore::new(5, 1 << 20);
+        let (mut journal, _) = Journal::open(dir.path(), &mut store).expect("open");
+        for n in 0..2500 {
+            let text = json!({"n": n}).to_string();
+            journal.append(&text).expect("append");
+            store.push(json!({"n": n}), text.len());
+            journal.compact_if_needed(&store).expect("compact");
+        }
+        journal.flush().expect("flush");
+        let lines = std::fs::read_to_string(dir.path().join(FILE)).expect("read").lines().count();
+        assert!(lines < 2000, "{lines} lines kept for a store of 5");
+        let mut reloaded = ItemStore::new(5, 1 << 20);
+        Journal::open(dir.path(), &mut reloaded).expect("reopen");
+        let page = reloaded.query(&Query::compile("true").expect("kfl"), 10, None);
+        assert_eq!(page.items.first(), Some(&json!({"n": 2499})));
+        assert_eq!(page.items.len(), 5);
+    }
+}
