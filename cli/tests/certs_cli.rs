@@ -159,3 +159,14 @@ async fn install_through_a_kubeconfig_and_its_errors() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr.contains("no Kubernetes API server to talk to") && stderr.contains("set KUBECONFIG"), "{stderr}");
 }
+
+#[test]
+fn the_charts_certificate_jobs_pass_only_flags_remora_certs_install_knows() {
+    let values = remora_testkit::chart::repo().join("charts/remora/ci/no-cert-manager-values.yaml");
+    let rendered = remora_testkit::chart::render(&[values]).expect("render");
+    for job in ["remora-certs-pre", "remora-certs-post"] {
+        let args = remora_testkit::chart::container_args(&rendered, "Job", job);
+        let unknown = remora_testkit::chart::unknown_flags(env!("CARGO_BIN_EXE_remora"), &["certs", "install"], &args);
+        assert!(unknown.is_empty(), "{job}: remora certs install does not take {unknown:?}");
+    }
+}

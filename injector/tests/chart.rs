@@ -12,60 +12,8 @@ use std::process::Command;
 
 use base64::Engine;
 use remora_injector::{review, Injector, Settings};
+use remora_testkit::chart::{render, repo, Rendered, NAMESPACE};
 use serde_json::Value;
-
-const RELEASE: &str = "remora";
-const NAMESPACE: &str = "remora";
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-struct Rendered {
-    objects: Vec<Value>,
-    lint: Value,
-}
-
-/// Renders the chart with `values` files; Err carries Helm's refusal.
-fn render(values: &[PathBuf]) -> Result<Rendered, String> {
-    let mut command = Command::new("python3");
-    command
-        .arg(repo().join("charts/tests/render.py"))
-        .arg(repo().join("charts/remora"))
-        .args(["--release", RELEASE, "--namespace", NAMESPACE]);
-    for file in values {
-        command.arg("--values").arg(file);
-    }
-    let output = command.output().expect("python3");
-    assert!(
-        output.status.success(),
-        "render.py failed (is helm-python-sdk installed? run `bash scripts/setup.sh --test`):\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let out: Value = serde_json::from_slice(&output.stdout).expect("render.py prints JSON");
-    if let Some(error) = out["error"].as_str() {
-        return Err(error.to_string());
-    }
-    let mut objects = Vec::new();
-    let manifests = out["manifests"].as_object().expect("manifests");
-    for (template, text) in manifests {
-        if template.ends_with("NOTES.txt") {
-            continue;
-        }
-        let text = text.as_str().expect("text");
-        for document in serde_norway::Deserializer::from_str(text) {
-            let value: Value = serde::Deserialize::deserialize(document)
-                .unwrap_or_else(|e| panic!("{template}: not YAML: {e}\n{text}"));
-            if !value.is_null() {
-                objects.push(value);
-            }
-        }
-    }
-    Ok(Rendered {
-        objects,
-        lint: out["lint"].clone(),
-    })
-}
 
 fn value_sets() -> Vec<PathBuf> {
     let mut sets: Vec<PathBuf> = std::fs::read_dir(repo().join("charts/remora/ci"))
@@ -76,7 +24,13 @@ fn value_sets() -> Vec<PathBuf> {
     sets
 }
 
-impl Rendered {
+trait Find {
+    fn find(&self, kind: &str, name: &str) -> &Value;
+    fn all(&self, kind: &str) -> Vec<&Value>;
+    fn settings(&self) -> Settings;
+}
+
+impl Find for Rendered {
     fn find(&self, kind: &str, name: &str) -> &Value {
         self.objects
             .iter()
@@ -351,4 +305,12 @@ fn typos_and_bad_types_are_refused_by_the_schema() {
             Err(e) => assert!(e.contains(expected), "for\n{yaml}the error does not name {expected:?}: {e}"),
         }
     }
+}
+
+#[test]
+fn the_chart_passes_only_flags_the_injector_knows() {
+    let rendered = render(&[]).expect("render");
+    let args = remora_testkit::chart::container_args(&rendered, "Deployment", "remora-injector");
+    let unknown = remora_testkit::chart::unknown_flags(env!("CARGO_BIN_EXE_remora-injector"), &[], &args);
+    assert!(unknown.is_empty(), "remora-injector does not take {unknown:?}");
 }

@@ -2,6 +2,8 @@
 //! with documentation addresses (192.0.2.0/24, 2001:db8::/64) that exist only inside
 //! them. Needs root and iproute2 (`bash scripts/setup.sh --test`).
 
+pub mod chart;
+
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
