@@ -3,6 +3,7 @@
 pub mod certs;
 mod env_config;
 pub mod kfl;
+pub mod query;
 pub mod replay;
 pub mod scripts;
 mod summary;

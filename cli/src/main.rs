@@ -28,6 +28,8 @@ enum Command {
     /// KFL, the filter language.
     #[command(subcommand)]
     Kfl(remora::kfl::KflCommand),
+    /// Items from the hub that match a KFL query, newest first.
+    Query(remora::query::QueryArgs),
     /// The injector's webhook certificates, for installs without cert-manager.
     #[command(subcommand)]
     Certs(remora::certs::CertsCommand),
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         Command::Scripts(command) => remora::scripts::run(command),
         Command::Kfl(command) => remora::kfl::run(command),
         Command::Certs(command) => remora::certs::run(command),
+        Command::Query(args) => remora::query::run(args),
     };
     match result {
         Ok(code) => code,

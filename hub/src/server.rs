@@ -206,7 +206,7 @@ async fn metrics(State(hub): State<Arc<Hub>>) -> String {
     out
 }
 
-/// Serves both ports until `shutdown`.
+/// Binds both ports and serves them until `shutdown`.
 pub async fn serve(
     hub: Arc<Hub>,
     listen: SocketAddr,
@@ -215,6 +215,16 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let sidecars = tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let api = tokio::net::TcpListener::bind(api_listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {api_listen}: {e}"))?;
+    serve_listeners(hub, sidecars, api, shutdown).await
+}
+
+/// Serves on listeners already bound (tests bind port 0 and read the port).
+pub async fn serve_listeners(
+    hub: Arc<Hub>,
+    sidecars: tokio::net::TcpListener,
+    api: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     tracing::info!(address = %sidecars.local_addr()?, "sidecar sessions (WebSocket {SIDECAR_PATH})");
     tracing::info!(address = %api.local_addr()?, "API (/api/items, /healthz, /readyz, /metrics)");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -231,4 +241,11 @@ pub async fn serve(
     a?;
     b?;
     Ok(())
+}
+
+impl Hub {
+    /// Stores items directly (tests, and a hub's own scripts later).
+    pub fn ingest(&self, items: Vec<serde_json::Value>) -> std::io::Result<()> {
+        self.store_batch(items)
+    }
 }

@@ -1,0 +1,74 @@
+//! `remora query` against a real hub server (the remora-hub library serving on loopback
+//! ports this test binds) holding the items of a real capture.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use common::{data_dir, parse_items, remora};
+use remora_hub::auth::Tokens;
+use remora_hub::server::{serve_listeners, Hub};
+use remora_hub::store::ItemStore;
+
+const TOKEN: &str = "query-test-token";
+
+/// Starts a hub with `items` on a thread of its own; returns its API address.
+fn hub_with(items: Vec<serde_json::Value>) -> SocketAddr {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token_file = dir.path().join("tokens");
+    std::fs::write(&token_file, TOKEN).expect("write");
+    let hub = Arc::new(Hub::new(ItemStore::new(10_000, 64 << 20), None, Tokens::from_file(&token_file).expect("tokens")));
+    hub.ingest(items).expect("ingest");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(async move {
+            let sidecars = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let api = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            tx.send(api.local_addr().expect("addr")).expect("send");
+            let _ = serve_listeners(hub, sidecars, api, std::future::pending()).await;
+        });
+        drop(dir);
+    });
+    rx.recv().expect("hub address")
+}
+
+#[test]
+fn query_pages_through_the_hub_newest_first() {
+    let capture = data_dir().join("http1__zeek__docker-http-upgrade.pcap");
+    let replayed = remora(&["replay", "-o", "json", capture.to_str().expect("path")]);
+    assert!(replayed.status.success());
+    let items = parse_items(&replayed.stdout);
+    assert!(items.len() >= 6);
+    let hub = format!("http://{}", hub_with(items.clone()));
+
+    // The four newest HTTP items.
+    let out = remora(&["query", "--hub", &hub, "--token", TOKEN, "--limit", "4", "http"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got = parse_items(&out.stdout);
+    assert_eq!(got.len(), 4);
+    let newest: Vec<&serde_json::Value> = items.iter().rev().take(4).collect();
+    assert_eq!(got.iter().collect::<Vec<_>>(), newest, "newest first");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("4 item(s) from"));
+
+    let out = remora(&["query", "--hub", &hub, "--token", TOKEN, "-o", "table", "response.status == 201"]);
+    assert!(out.status.success());
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.starts_with("TIME"), "{table}");
+    assert_eq!(table.lines().count(), 2, "{table}");
+    assert!(table.contains("201"), "{table}");
+
+    let out = remora(&["query", "--hub", &hub, "--token", "wrong", "http"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refused the token"));
+
+    let out = remora(&["query", "--hub", &hub, "--token", TOKEN, "http and ("]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("kfl:") && stderr.contains('^'), "{stderr}");
+
+    let out = remora(&["query", "--hub", "http://127.0.0.1:9", "--token", TOKEN, "http"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the hub at http://127.0.0.1:9"));
+}
