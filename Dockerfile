@@ -2,8 +2,8 @@
 #
 #   docker build --target injector -t ghcr.io/remora-dev/remora-injector:0.1.0 .
 #   docker build --target cli      -t ghcr.io/remora-dev/remora:0.1.0 .          # `remora`, for the chart's cert hook Jobs
-#   docker build --target sidecar  -t ghcr.io/remora-dev/remora-sidecar:0.1.0 .  # binary arrives with issue 7
-#   docker build --target hub      -t ghcr.io/remora-dev/remora-hub:0.1.0 .      # binary arrives with issue 7
+#   docker build --target sidecar  -t ghcr.io/remora-dev/remora-sidecar:0.1.0 .
+#   docker build --target hub      -t ghcr.io/remora-dev/remora-hub:0.1.0 .    
 #
 # With BuildKit only the stages a target needs are built. Every binary links libpcap
 # (the injector compiles capture filters with it), so each final image carries libpcap0.8.
