@@ -30,6 +30,8 @@ enum Command {
     Kfl(remora::kfl::KflCommand),
     /// Items from the hub that match a KFL query, newest first.
     Query(remora::query::QueryArgs),
+    /// The scripts' console lines of every pod, from the hub, as they come.
+    Console(remora::query::ConsoleArgs),
     /// The injector's webhook certificates, for installs without cert-manager.
     #[command(subcommand)]
     Certs(remora::certs::CertsCommand),
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
         Command::Kfl(command) => remora::kfl::run(command),
         Command::Certs(command) => remora::certs::run(command),
         Command::Query(args) => remora::query::run(args),
+        Command::Console(args) => remora::query::console(args),
     };
     match result {
         Ok(code) => code,

@@ -1,4 +1,4 @@
-//! `remora query` against a real hub server (the remora-hub library serving on loopback
+//! `remora query` and `remora console` against a real hub server (the remora-hub library serving on loopback
 //! ports this test binds) holding the items of a real capture.
 
 mod common;
@@ -14,12 +14,13 @@ use remora_hub::store::ItemStore;
 const TOKEN: &str = "query-test-token";
 
 /// Starts a hub with `items` on a thread of its own; returns its API address.
-fn hub_with(items: Vec<serde_json::Value>) -> SocketAddr {
+fn hub_with(items: Vec<serde_json::Value>) -> (SocketAddr, Arc<Hub>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let token_file = dir.path().join("tokens");
     std::fs::write(&token_file, TOKEN).expect("write");
     let hub = Arc::new(Hub::new(ItemStore::new(10_000, 64 << 20), None, Tokens::from_file(&token_file).expect("tokens")));
     hub.ingest(items).expect("ingest");
+    let handle = hub.clone();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
@@ -31,7 +32,7 @@ fn hub_with(items: Vec<serde_json::Value>) -> SocketAddr {
         });
         drop(dir);
     });
-    rx.recv().expect("hub address")
+    (rx.recv().expect("hub address"), handle)
 }
 
 #[test]
@@ -41,7 +42,7 @@ fn query_pages_through_the_hub_newest_first() {
     assert!(replayed.status.success());
     let items = parse_items(&replayed.stdout);
     assert!(items.len() >= 6);
-    let hub = format!("http://{}", hub_with(items.clone()));
+    let hub = format!("http://{}", hub_with(items.clone()).0);
 
     // The four newest HTTP items.
     let out = remora(&["query", "--hub", &hub, "--token", TOKEN, "--limit", "4", "http"]);
@@ -71,4 +72,27 @@ fn query_pages_through_the_hub_newest_first() {
     let out = remora(&["query", "--hub", "http://127.0.0.1:9", "--token", TOKEN, "http"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the hub at http://127.0.0.1:9"));
+}
+
+#[test]
+fn console_shows_recent_lines_then_new_ones_with_their_source() {
+    use std::io::{BufRead, BufReader};
+
+    let (address, hub) = hub_with(Vec::new());
+    hub.console_line("shop/checkout-1", "[watch.js] before");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_remora"))
+        .args(["console", "--hub", &format!("http://{address}"), "--token", TOKEN])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("remora console");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    assert_eq!(lines.next().and_then(Result::ok).as_deref(), Some("[shop/checkout-1] [watch.js] before"));
+    hub.console_line("shop/cart-2", "[watch.js] after");
+    assert_eq!(lines.next().and_then(Result::ok).as_deref(), Some("[shop/cart-2] [watch.js] after"));
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let out = remora(&["console", "--hub", &format!("http://{address}"), "--token", "wrong"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refused the token"));
 }

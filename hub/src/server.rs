@@ -24,8 +24,13 @@ pub struct Stored {
     pub journal: Option<Journal>,
 }
 
+/// Console lines kept for a reader that connects later.
+const RECENT_CONSOLE: usize = 200;
+
 pub struct Hub {
     pub stored: Mutex<Stored>,
+    console: tokio::sync::broadcast::Sender<String>,
+    recent_console: Mutex<std::collections::VecDeque<String>>,
     pub tokens: Tokens,
     pub sessions: AtomicU64,
     pub refused: AtomicU64,
@@ -37,6 +42,8 @@ impl Hub {
     pub fn new(store: ItemStore, journal: Option<Journal>, tokens: Tokens) -> Hub {
         Hub {
             stored: Mutex::new(Stored { store, journal }),
+            console: tokio::sync::broadcast::channel(1024).0,
+            recent_console: Mutex::new(std::collections::VecDeque::new()),
             tokens,
             sessions: AtomicU64::new(0),
             refused: AtomicU64::new(0),
@@ -51,6 +58,21 @@ impl Hub {
 }
 
 impl Hub {
+    /// One console line from `source` (`namespace/pod`, or `hub`) to every reader of
+    /// the console stream.
+    pub fn console_line(&self, source: &str, line: &str) {
+        let labelled = format!("[{source}] {line}");
+        {
+            let mut recent = self.recent_console.lock().unwrap_or_else(|p| p.into_inner());
+            if recent.len() >= RECENT_CONSOLE {
+                recent.pop_front();
+            }
+            recent.push_back(labelled.clone());
+        }
+        // No reader is fine: the line is in `recent`.
+        let _ = self.console.send(labelled);
+    }
+
     /// Stores a batch and appends it to the journal; acknowledged only after this.
     fn store_batch(&self, items: Vec<serde_json::Value>) -> std::io::Result<()> {
         let mut stored = self.stored();
@@ -80,6 +102,7 @@ pub fn sidecar_router(hub: Arc<Hub>) -> Router {
 pub fn api_router(hub: Arc<Hub>) -> Router {
     Router::new()
         .route("/api/items", get(items))
+        .route("/api/console", get(console_stream))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(|| async { "ready\n" }))
         .route("/metrics", get(metrics))
@@ -142,8 +165,9 @@ async fn session(hub: Arc<Hub>, mut socket: WebSocket) {
                 }
             }
             FromSidecar::Console { lines, .. } => {
+                let source = format!("{}/{}", identity.namespace, identity.pod);
                 for line in lines {
-                    tracing::info!(pod = %identity.pod, "console: {line}");
+                    hub.console_line(&source, &line);
                 }
             }
             FromSidecar::Dropped { items, .. } => {
@@ -154,6 +178,29 @@ async fn session(hub: Arc<Hub>, mut socket: WebSocket) {
     }
     hub.sessions.fetch_sub(1, Ordering::Relaxed);
     tracing::info!(pod = %identity.pod, "sidecar session ended");
+}
+
+/// `GET /api/console`: the recent lines, then every new one as it comes, one per line
+/// of a chunked text response. A reader too slow for the stream is told how many lines it
+/// missed.
+async fn console_stream(State(hub): State<Arc<Hub>>, headers: HeaderMap) -> Response {
+    if !hub.tokens.admits(&headers) {
+        hub.refused.fetch_add(1, Ordering::Relaxed);
+        return (StatusCode::UNAUTHORIZED, "a valid bearer token is required\n").into_response();
+    }
+    let receiver = hub.console.subscribe();
+    let recent: Vec<String> = hub.recent_console.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
+    let backlog = futures_util::stream::iter(recent.into_iter().map(|l| Ok::<_, std::convert::Infallible>(format!("{l}\n"))));
+    let live = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        let line = match receiver.recv().await {
+            Ok(line) => format!("{line}\n"),
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => format!("[hub] {n} console lines skipped (this reader fell behind)\n"),
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+        };
+        Some((Ok::<_, std::convert::Infallible>(line), receiver))
+    });
+    let body = axum::body::Body::from_stream(futures_util::StreamExt::chain(backlog, live));
+    ([("content-type", "text/plain; charset=utf-8")], body).into_response()
 }
 
 #[derive(serde::Deserialize)]

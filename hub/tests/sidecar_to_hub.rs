@@ -116,10 +116,13 @@ fn items_reach_the_hub_and_survive_its_restart() {
     let data_dir = work.path().join("hub-data");
     let data_path = data_dir.to_str().expect("path").to_string();
     let hub = start_hub(&net, &token_path, &data_path);
+    let scripts = work.path().join("scripts");
+    std::fs::create_dir_all(&scripts).expect("mkdir");
+    std::fs::write(scripts.join("watch.js"), "function onItemCaptured(data) { console.log('saw ' + data.request.path); }\n").expect("write");
     let sidecar = spawn(
         &net,
         &net.client,
-        &[sidecar_bin.to_str().expect("path"), "--health-listen", "127.0.0.1:15090"],
+        &[sidecar_bin.to_str().expect("path"), "--health-listen", "127.0.0.1:15090", "--scripts-dir", scripts.to_str().expect("path")],
         &[
             ("REMORA_HUB", "ws://192.0.2.2:8898"),
             ("REMORA_HUB_TOKEN_FILE", &token_path),
@@ -157,6 +160,14 @@ fn items_reach_the_hub_and_survive_its_restart() {
     // No item of the sidecar's own session with the hub.
     let (_, all) = query(&net, "dst.port == \"8898\" or src.port == \"8898\"", TOKEN);
     assert_eq!(all["items"].as_array().map(Vec::len), Some(0), "{all}");
+
+    // The scripts' console lines reach the hub's console stream, labelled with the pod.
+    let stream = net
+        .exec(&net.server, &["curl", "-s", "-N", "--max-time", "2", "-H", &format!("Authorization: Bearer {TOKEN}"), "http://192.0.2.2:8899/api/console"])
+        .output()
+        .expect("curl");
+    let console = String::from_utf8_lossy(&stream.stdout);
+    assert!(console.contains("[shop/checkout-1] [watch.js] saw /missing"), "{console}");
 
     // Wrong or no token: refused, for the API and for a sidecar session.
     assert_eq!(query(&net, "http", "wrong").0, 401);

@@ -33,9 +33,13 @@ pub struct HubConfig {
     pub max_bytes: usize,
 }
 
+/// Console lines kept for the hub, newest kept (best effort: not acknowledged).
+const CONSOLE_LINES: usize = 10_000;
+
 /// Items waiting for the hub, serialised, oldest first.
 #[derive(Default)]
 struct Outbox {
+    console: VecDeque<String>,
     items: VecDeque<String>,
     bytes: usize,
     dropped: u64,
@@ -53,6 +57,7 @@ pub struct HubStats {
     pub connects: AtomicU64,
 }
 
+#[derive(Clone)]
 pub struct HubClient {
     outbox: Arc<Mutex<Outbox>>,
     wake: Arc<tokio::sync::Notify>,
@@ -102,6 +107,15 @@ impl HubClient {
         if full {
             self.wake.notify_one();
         }
+    }
+
+    /// Queues a console line of the pod's scripts for the hub's console stream.
+    pub fn console(&self, line: String) {
+        let mut outbox = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
+        if outbox.console.len() >= CONSOLE_LINES {
+            outbox.console.pop_front();
+        }
+        outbox.console.push_back(line);
     }
 
     /// Items still waiting for the hub.
@@ -163,6 +177,19 @@ impl Session {
             let unreported = std::mem::take(&mut self.outbox.lock().unwrap_or_else(|p| p.into_inner()).unreported);
             if unreported > 0 {
                 let frame = FromSidecar::Dropped { v: VERSION, items: unreported };
+                if let Ok(text) = serde_json::to_string(&frame) {
+                    if let Err(e) = write.send(Message::Text(text.into())).await {
+                        break Err(e.to_string());
+                    }
+                }
+            }
+            let lines: Vec<String> = {
+                let mut outbox = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
+                let n = outbox.console.len().min(BATCH);
+                outbox.console.drain(..n).collect()
+            };
+            if !lines.is_empty() {
+                let frame = FromSidecar::Console { v: VERSION, lines };
                 if let Ok(text) = serde_json::to_string(&frame) {
                     if let Err(e) = write.send(Message::Text(text.into())).await {
                         break Err(e.to_string());

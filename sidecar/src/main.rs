@@ -23,6 +23,7 @@ use remora_sidecar::live::{interfaces, LiveCapture};
 use remora_sidecar::pipeline::{Pipeline, PipelineConfig, Sink};
 use remora_sidecar::pod_scripts;
 use remora_sidecar::scripted::ScriptedSink;
+use remora_scripting::ConsoleLine;
 
 // Items are many small allocations; mimalloc makes them markedly cheaper than glibc's.
 #[global_allocator]
@@ -150,8 +151,15 @@ fn run(args: Args) -> anyhow::Result<()> {
         Some(HubClient::start(config).map_err(anyhow::Error::msg)?)
     };
     let json = args.output == "json" || (args.output == "auto" && hub.is_none());
+    let forward = hub.clone();
     let mut output = Output { json, hub, status: status.clone(), out: std::io::stdout().lock() };
-    let mut scripts = match pod_scripts::load(&args.scripts_dir, &args.scripts, &args.env_dir, args.data_dir.clone()) {
+    let console = Box::new(move |line: ConsoleLine| {
+        eprintln!("{line}");
+        if let Some(hub) = &forward {
+            hub.console(line.to_string());
+        }
+    });
+    let mut scripts = match pod_scripts::load(&args.scripts_dir, &args.scripts, &args.env_dir, args.data_dir.clone(), console) {
         Ok(Some(scripts)) => {
             eprintln!("remora-sidecar: scripts: {} loaded ({})", scripts.loaded.len(), scripts.loaded.join(", "));
             for failure in &scripts.failed {

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use remora_scripting::{script_files, Clock, ConsoleLine, HostConfig, ScriptHost};
+use remora_scripting::{script_files, Clock, ConsoleSink, HostConfig, ScriptHost};
 
 /// What was loaded, for the start-up log.
 pub struct PodScripts {
@@ -47,7 +47,14 @@ pub fn env_from_dir(dir: &Path) -> BTreeMap<String, String> {
 }
 
 /// Loads the selected scripts of `scripts_dir`; `None` when there is none to run.
-pub fn load(scripts_dir: &Path, selection: &str, env_dir: &Path, data_dir: PathBuf) -> Result<Option<PodScripts>, String> {
+/// Console lines go to `console` (stderr, and the hub's console stream when connected).
+pub fn load(
+    scripts_dir: &Path,
+    selection: &str,
+    env_dir: &Path,
+    data_dir: PathBuf,
+    console: Box<dyn ConsoleSink>,
+) -> Result<Option<PodScripts>, String> {
     if !scripts_dir.is_dir() || selection.trim() == "none" {
         return Ok(None);
     }
@@ -63,7 +70,6 @@ pub fn load(scripts_dir: &Path, selection: &str, env_dir: &Path, data_dir: PathB
     let mut config = HostConfig::new(data_dir);
     config.env = env_from_dir(env_dir);
     config.clock = Clock::Capture;
-    let console = Box::new(|line: ConsoleLine| eprintln!("{line}"));
     let mut host = ScriptHost::new(config, console)?;
     let (mut loaded, mut failed) = (Vec::new(), Vec::new());
     for file in files {
