@@ -10,6 +10,7 @@ pub mod hub_client;
 pub mod live;
 mod flow_state;
 pub mod reassembly;
+pub mod pcap_retention;
 pub mod pcap_store;
 pub mod pipeline;
 pub mod pod_scripts;

@@ -3,8 +3,8 @@
 //! (REMORA_*, see docs/INJECTOR.md), each also a flag.
 //!
 //! Scripts run on every packet and item as in `remora replay`, their jobs on the wall
-//! clock. Items go to stdout as JSON lines until the hub client exists; the hub client
-//! and PCAP retention of the live path come next (issue 7).
+//! clock. Items go to the hub (and/or stdout as JSON lines); a PCAP file per stream is
+//! kept under a size limit.
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
@@ -22,7 +22,9 @@ use remora_sidecar::hub_client::{HubClient, HubConfig};
 use remora_sidecar::live::{interfaces, LiveCapture};
 use remora_sidecar::pipeline::{Pipeline, PipelineConfig, Sink};
 use remora_sidecar::pod_scripts;
-use remora_sidecar::scripted::ScriptedSink;
+use remora_sidecar::pcap_retention;
+use remora_sidecar::pcap_store::PcapStore;
+use remora_sidecar::scripted::{flush_before_snapshot, ScriptedSink};
 use remora_scripting::ConsoleLine;
 
 // Items are many small allocations; mimalloc makes them markedly cheaper than glibc's.
@@ -71,6 +73,10 @@ struct Args {
     /// `env` for scripts: one file per variable (the env Secret's mount).
     #[arg(long, env = "REMORA_ENV_DIR", default_value = "/etc/remora/env")]
     env_dir: PathBuf,
+    /// Disk kept for the per-stream PCAP files (in DATA_DIR/pcaps), oldest deleted
+    /// first; 0 keeps none.
+    #[arg(long, env = "REMORA_PCAP_RETENTION_BYTES", default_value_t = 512 << 20)]
+    pcap_retention_bytes: u64,
     /// Where scripts' files and PCAPs go (the pod's emptyDir).
     #[arg(long, env = "REMORA_DATA_DIR", default_value = "/var/run/remora/data")]
     data_dir: PathBuf,
@@ -130,7 +136,22 @@ fn run(args: Args) -> anyhow::Result<()> {
         local_ips,
         ..PipelineConfig::default()
     };
-    let mut pipeline = Pipeline::new(config, None);
+    let pcap_dir = args.data_dir.join("pcaps");
+    let store = match args.pcap_retention_bytes {
+        0 => None,
+        limit => match PcapStore::new(&pcap_dir) {
+            Ok(store) => {
+                pcap_retention::spawn(pcap_dir.clone(), limit, Duration::from_secs(2), stop.clone());
+                eprintln!("remora-sidecar: PCAPs per stream in {} (at most {limit} bytes)", pcap_dir.display());
+                Some(store)
+            }
+            Err(e) => {
+                eprintln!("remora-sidecar: no PCAPs kept: {e}");
+                None
+            }
+        },
+    };
+    let mut pipeline = Pipeline::new(config, store);
     let hub = if args.hub.trim().is_empty() {
         None
     } else {
@@ -175,6 +196,8 @@ fn run(args: Args) -> anyhow::Result<()> {
     };
     match scripts.as_mut() {
         Some(scripts) => {
+            scripts.host.set_pcap_dir((args.pcap_retention_bytes > 0).then(|| pcap_dir.clone()));
+            flush_before_snapshot(&mut scripts.host, pipeline.pcap_store());
             let mut sink = ScriptedSink::new(&mut scripts.host, &mut output, false);
             capture_loop(&capture, &mut pipeline, &mut sink, &stop, &status);
             pipeline.finish(&mut sink);
@@ -200,7 +223,18 @@ fn run(args: Args) -> anyhow::Result<()> {
 /// Feeds captured frames to the pipeline until `stop`; moves its clock on with the
 /// wall clock when nothing arrives, so timeouts and jobs run in quiet periods too.
 fn capture_loop(capture: &LiveCapture, pipeline: &mut Pipeline, sink: &mut impl Sink, stop: &AtomicBool, status: &Status) {
+    let mut flushed = std::time::Instant::now();
     while !stop.load(Ordering::Relaxed) {
+        // PCAP files on disk lag at most a second behind the capture (retention measures
+        // them, scripts and the hub read them).
+        if flushed.elapsed() >= Duration::from_secs(1) {
+            flushed = std::time::Instant::now();
+            if let Some(store) = pipeline.pcap_store() {
+                if let Ok(mut store) = store.lock() {
+                    store.flush_all();
+                }
+            }
+        }
         match capture.next(Duration::from_millis(250)) {
             Ok(frames) => {
                 for (ts, wire, frame) in frames.iter() {

@@ -103,12 +103,19 @@ impl PcapStore {
 
     fn close_least_recent(&mut self) {
         if let Some(oldest) = self.open.iter().min_by_key(|(_, f)| f.last_use).map(|(id, _)| *id) {
-            self.close(oldest);
+            self.close_file(oldest);
         }
     }
 
-    /// Flushes and closes a stream's file (its flow ended).
+    /// Flushes and closes a stream's file for good (its flow ended). The stream is
+    /// forgotten, so a long-running capture keeps no record per past stream.
     pub fn close(&mut self, stream_id: u64) {
+        self.close_file(stream_id);
+        self.created.remove(&stream_id);
+    }
+
+    /// Flushes and closes the file; the stream may write again (it is appended to).
+    fn close_file(&mut self, stream_id: u64) {
         if let Some(mut open) = self.open.remove(&stream_id) {
             if let Err(e) = open.file.flush() {
                 self.last_error.get_or_insert(e.to_string());
@@ -130,5 +137,6 @@ impl PcapStore {
         for id in ids {
             self.close(id);
         }
+        self.created.clear();
     }
 }

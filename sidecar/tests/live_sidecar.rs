@@ -222,3 +222,69 @@ fn a_sidecar_that_cannot_capture_still_lets_the_pod_start() {
         assert!(status.success(), "{status}");
     }
 }
+
+#[test]
+fn pcap_files_per_stream_stay_within_the_retention_limit() {
+    let mut net = Netns::new();
+    let www = tempfile::tempdir().expect("tempdir");
+    std::fs::write(www.path().join("page.html"), "x".repeat(2000)).expect("write");
+    let server = net.server.clone();
+    net.spawn(&server, &["python3", "-m", "http.server", "8080", "--bind", SERVER_V4, "--directory", www.path().to_str().expect("path")]);
+    net.wait_for_http(&net.client, "http://192.0.2.2:8080/");
+
+    let data = tempfile::tempdir().expect("tempdir");
+    let limit: u64 = 12_000;
+    let sidecar = start_sidecar(
+        &net,
+        &["--data-dir", data.path().to_str().expect("path"), "--pcap-retention-bytes", &limit.to_string(), "--output", "none"],
+    );
+    wait_ready(&net);
+    let client = net.client.clone();
+    for _ in 0..20 {
+        output(net.exec(&client, &["curl", "-s", "-o", "/dev/null", "http://192.0.2.2:8080/page.html"]));
+    }
+    let pcaps = data.path().join("pcaps");
+    let total = |dir: &std::path::Path| -> (u64, usize) {
+        let sizes: Vec<u64> = std::fs::read_dir(dir)
+            .map(|d| d.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).collect())
+            .unwrap_or_default();
+        (sizes.iter().sum(), sizes.len())
+    };
+    // The files are flushed about once a second.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (written, files) = total(&pcaps);
+        if files >= 10 && written > limit {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "expected a file per stream and more than {limit} bytes in all, found {files} files, {written} bytes"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // Retention passes every 2 s and spares files written in the last 5 s.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let kept = loop {
+        let (bytes, files) = total(&pcaps);
+        if bytes <= limit {
+            break files;
+        }
+        assert!(Instant::now() < deadline, "still {bytes} bytes in {files} PCAPs after 20 s (limit {limit})");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert!(kept >= 1, "the newest streams are kept");
+    // What is kept is a whole capture file tshark reads: one HTTP exchange per file.
+    let newest = std::fs::read_dir(&pcaps)
+        .expect("pcaps")
+        .flatten()
+        .map(|e| e.path())
+        .max()
+        .expect("a file");
+    let mut tshark = std::process::Command::new("tshark");
+    tshark.args(["-r", newest.to_str().expect("path"), "-Y", "http.request", "-T", "fields", "-e", "http.request.uri"]);
+    let read = output(tshark);
+    assert_eq!(read.trim(), "/page.html");
+    drop(sidecar);
+}
