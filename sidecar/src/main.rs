@@ -41,6 +41,10 @@ struct Args {
     /// BPF capture filter (tcpdump syntax); empty captures everything.
     #[arg(long, env = "REMORA_CAPTURE_FILTER", default_value = "")]
     capture_filter: String,
+    /// Kernel capture buffer per interface, in bytes (mapped into the process: it counts
+    /// in its memory; larger absorbs longer bursts).
+    #[arg(long, env = "REMORA_CAPTURE_BUFFER_BYTES", default_value_t = remora_sidecar::live::DEFAULT_KERNEL_BUFFER)]
+    capture_buffer_bytes: u32,
     /// Address of /healthz, /readyz and /metrics.
     #[arg(long, env = "REMORA_HEALTH_LISTEN", default_value = "0.0.0.0:15090")]
     health_listen: SocketAddr,
@@ -106,7 +110,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         .map_err(|e| e.to_string())
         .and_then(|devices| {
             let names: Vec<String> = devices.iter().map(|d| d.name.clone()).collect();
-            LiveCapture::start(&devices, &filter)
+            LiveCapture::start(&devices, &filter, args.capture_buffer_bytes)
                 .map(|c| (c, names))
                 .map_err(|e| e.to_string())
         });

@@ -25,8 +25,10 @@ const BATCH_BYTES: usize = 512 << 10;
 /// Batches queued for the pipeline. When it falls behind, readers wait and the kernel
 /// buffer absorbs the burst; what overflows it is counted as a kernel drop.
 const BATCHES_IN_FLIGHT: usize = 16;
-/// The kernel's capture buffer per interface.
-const KERNEL_BUFFER: i32 = 8 << 20;
+/// The kernel's capture buffer per interface when not told otherwise. It is mapped into
+/// the process (its pages count in RSS from the start); it absorbs bursts while the
+/// pipeline catches up.
+pub const DEFAULT_KERNEL_BUFFER: u32 = 4 << 20;
 
 /// Counters of one captured interface, read by /metrics.
 #[derive(Debug, Default)]
@@ -81,10 +83,12 @@ pub enum StartError {
 }
 
 impl LiveCapture {
-    /// Opens every device (non-promiscuous, nanosecond timestamps, `filter` applied) and
+    /// Opens every device (non-promiscuous, nanosecond timestamps, `filter` applied,
+    /// `kernel_buffer` bytes of kernel buffer each) and
     /// starts reading. Opening happens here, so a missing capability or a bad filter is
     /// an error now rather than a silent thread later.
-    pub fn start(devices: &[Device], filter: &str) -> Result<LiveCapture, StartError> {
+    pub fn start(devices: &[Device], filter: &str, kernel_buffer: u32) -> Result<LiveCapture, StartError> {
+        let kernel_buffer = i32::try_from(kernel_buffer.max(64 << 10)).unwrap_or(i32::MAX);
         let (tx, rx) = sync_channel(BATCHES_IN_FLIGHT);
         let stop = Arc::new(AtomicBool::new(false));
         let mut opened = Vec::new();
@@ -94,7 +98,7 @@ impl LiveCapture {
                 .map_err(open_err)?
                 .promisc(false)
                 .snaplen(65535)
-                .buffer_size(KERNEL_BUFFER)
+                .buffer_size(kernel_buffer)
                 .timeout(POLL_MS)
                 .precision(Precision::Nano)
                 .open()
