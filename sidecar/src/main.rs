@@ -245,6 +245,7 @@ fn capture_loop(capture: &LiveCapture, pipeline: &mut Pipeline, sink: &mut impl 
                     pipeline.packet(frames.link, frames.link_number, ts, frame, wire, sink);
                 }
                 status.packets.fetch_add(frames.packets.len() as u64, Ordering::Relaxed);
+                capture.recycle(frames);
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => pipeline.advance(wall_clock(), sink),
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,

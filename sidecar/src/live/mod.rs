@@ -66,6 +66,9 @@ impl Frames {
 
 pub struct LiveCapture {
     frames: Receiver<Frames>,
+    /// Used batches go back to their reader to be filled again: fresh half-megabyte
+    /// buffers every 100 ms cost allocations and page faults.
+    recycle: Vec<SyncSender<Frames>>,
     pub interfaces: Vec<Arc<InterfaceStats>>,
     stop: Arc<AtomicBool>,
     readers: Vec<JoinHandle<Result<(), String>>>,
@@ -118,9 +121,12 @@ impl LiveCapture {
         }
         let mut interfaces = Vec::new();
         let mut readers = Vec::new();
+        let mut recycle = Vec::new();
         for (index, (capture, link, link_number, stats)) in opened.into_iter().enumerate() {
             interfaces.push(stats.clone());
-            let reader = Reader { index, link, link_number, stats, stop: stop.clone(), tx: tx.clone() };
+            let (used_tx, used_rx) = sync_channel(BATCHES_IN_FLIGHT);
+            recycle.push(used_tx);
+            let reader = Reader { index, link, link_number, stats, stop: stop.clone(), tx: tx.clone(), used: used_rx };
             let name = format!("capture-{}", reader.stats.name);
             let handle = std::thread::Builder::new()
                 .name(name)
@@ -128,12 +134,21 @@ impl LiveCapture {
                 .map_err(|e| StartError::Open { interface: "thread".into(), reason: e.to_string() })?;
             readers.push(handle);
         }
-        Ok(LiveCapture { frames: rx, interfaces, stop, readers })
+        Ok(LiveCapture { frames: rx, recycle, interfaces, stop, readers })
     }
 
     /// The next batch, or `None` after `timeout` without one (or once every reader ended).
     pub fn next(&self, timeout: Duration) -> Result<Frames, RecvTimeoutError> {
         self.frames.recv_timeout(timeout)
+    }
+
+    /// Hands a processed batch back to its reader.
+    pub fn recycle(&self, mut frames: Frames) {
+        frames.packets.clear();
+        frames.data.clear();
+        if let Some(reader) = self.recycle.get(frames.interface) {
+            let _ = reader.try_send(frames);
+        }
     }
 
     /// Stops the readers and returns what ended each one early, if anything did.
@@ -160,10 +175,14 @@ struct Reader {
     stats: Arc<InterfaceStats>,
     stop: Arc<AtomicBool>,
     tx: SyncSender<Frames>,
+    used: Receiver<Frames>,
 }
 
 impl Reader {
     fn fresh(&self) -> Frames {
+        if let Ok(frames) = self.used.try_recv() {
+            return frames;
+        }
         Frames {
             interface: self.index,
             link: self.link,
