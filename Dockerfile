@@ -24,6 +24,10 @@ FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libpcap0.8 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
+# mimalloc (the binaries' allocator) commits its first arena eagerly on Linux, which the
+# kernel may back with huge pages: 10 MiB of RSS for nothing in an idle sidecar
+# (bench/sidecar_rss.py). Commit on demand instead.
+ENV MIMALLOC_ARENA_EAGER_COMMIT=0
 
 FROM runtime AS injector
 COPY --from=build /out/remora-injector /usr/local/bin/remora-injector

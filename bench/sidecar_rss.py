@@ -83,6 +83,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--eager-arena", action="store_true", help="mimalloc's default eager arena commit")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("needs root (network namespaces)")
@@ -97,10 +98,15 @@ def main():
         procs.append(subprocess.Popen(["ip", "netns", "exec", SERVER, "python3", "-m", "http.server", "8080",
                                        "--bind", "192.0.2.2", "--directory", work],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        # As the image runs it (Dockerfile: ENV MIMALLOC_ARENA_EAGER_COMMIT=0), unless
+        # --eager-arena asks for mimalloc's default.
+        env = dict(os.environ)
+        if not args.eager_arena:
+            env["MIMALLOC_ARENA_EAGER_COMMIT"] = "0"
         sidecar = subprocess.Popen(["ip", "netns", "exec", POD, SIDECAR, "--health-listen", "127.0.0.1:15090",
                                     "--output", "none", "--data-dir", os.path.join(work, "data"),
                                     "--scripts-dir", os.path.join(work, "none")],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         procs.append(sidecar)
         time.sleep(5)
         idle = rss_kib(sidecar.pid)
