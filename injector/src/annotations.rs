@@ -23,14 +23,15 @@ pub const PROTOCOLS: &[&str] = &[
 const MAX_LIST: usize = 64;
 
 /// Native sidecar (an init container that keeps running) or a classic extra container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SidecarMode {
+    #[default]
     Native,
     Classic,
 }
 
 /// Everything the sidecar of one pod is told, after defaults and annotations.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct SidecarConfig {
     pub capture_filter: String,
     /// `all` (every interface but loopback) or a comma list.
@@ -54,10 +55,11 @@ pub struct SidecarConfig {
     pub hub_address: String,
 }
 
-/// One per-pod setting: its annotation, how a value is parsed into the config, and how
-/// the value in force is shown when a bad one is ignored.
+/// One per-pod setting: its annotation, its default in the settings file, how a value is
+/// parsed into the config, and how the value in force is shown when a bad one is ignored.
 struct Key {
     suffix: &'static str,
+    default: fn(&SidecarDefaults) -> &str,
     apply: fn(&mut SidecarConfig, &str) -> Result<(), String>,
     shown: fn(&SidecarConfig) -> String,
     what: &'static str,
@@ -66,6 +68,7 @@ struct Key {
 const KEYS: &[Key] = &[
     Key {
         suffix: "capture-filter",
+        default: |d| &d.capture_filter,
         apply: |c, v| {
             bpf::check(v)?;
             c.capture_filter = v.trim().to_string();
@@ -76,6 +79,7 @@ const KEYS: &[Key] = &[
     },
     Key {
         suffix: "interfaces",
+        default: |d| &d.interfaces,
         apply: |c, v| {
             c.interfaces = parse_list(v, &["all"], check_interface)?;
             Ok(())
@@ -85,6 +89,7 @@ const KEYS: &[Key] = &[
     },
     Key {
         suffix: "protocols",
+        default: |d| &d.protocols,
         apply: |c, v| {
             c.protocols = parse_list(v, &["all"], check_protocol)?;
             Ok(())
@@ -94,6 +99,7 @@ const KEYS: &[Key] = &[
     },
     Key {
         suffix: "scripts",
+        default: |d| &d.scripts,
         apply: |c, v| {
             c.scripts = parse_list(v, &["all", "none"], check_script)?;
             Ok(())
@@ -103,30 +109,35 @@ const KEYS: &[Key] = &[
     },
     Key {
         suffix: "cpu-request",
+        default: |d| &d.cpu_request,
         apply: |c, v| positive_quantity(v).map(|q| c.cpu_request = q),
         shown: |c| c.cpu_request.clone(),
         what: "sidecar CPU request",
     },
     Key {
         suffix: "cpu-limit",
+        default: |d| &d.cpu_limit,
         apply: |c, v| positive_quantity(v).map(|q| c.cpu_limit = q),
         shown: |c| c.cpu_limit.clone(),
         what: "sidecar CPU limit",
     },
     Key {
         suffix: "memory-request",
+        default: |d| &d.memory_request,
         apply: |c, v| positive_quantity(v).map(|q| c.memory_request = q),
         shown: |c| c.memory_request.clone(),
         what: "sidecar memory request",
     },
     Key {
         suffix: "memory-limit",
+        default: |d| &d.memory_limit,
         apply: |c, v| positive_quantity(v).map(|q| c.memory_limit = q),
         shown: |c| c.memory_limit.clone(),
         what: "sidecar memory limit",
     },
     Key {
         suffix: "pcap-retention",
+        default: |d| &d.pcap_retention,
         apply: |c, v| {
             let bytes = quantity::parse(v)?;
             if !(8.0 * 1024.0 * 1024.0..=1024f64.powi(4)).contains(&bytes) {
@@ -141,6 +152,7 @@ const KEYS: &[Key] = &[
     },
     Key {
         suffix: "redact",
+        default: |d| &d.redact,
         apply: |c, v| {
             c.redact = parse_list(v, &[], check_field_path)?;
             Ok(())
@@ -150,6 +162,7 @@ const KEYS: &[Key] = &[
     },
     Key {
         suffix: "sidecar-mode",
+        default: |d| &d.sidecar_mode,
         apply: |c, v| {
             c.mode = match v.trim() {
                 "native" => SidecarMode::Native,
@@ -166,6 +179,7 @@ const KEYS: &[Key] = &[
     },
     Key {
         suffix: "log-level",
+        default: |d| &d.log_level,
         apply: |c, v| {
             let level = v.trim().to_ascii_lowercase();
             if !["error", "warn", "info", "debug", "trace"].contains(&level.as_str()) {
@@ -179,6 +193,7 @@ const KEYS: &[Key] = &[
     },
     Key {
         suffix: "hub-address",
+        default: |d| &d.hub_address,
         apply: |c, v| {
             c.hub_address = parse_hub_address(v)?;
             Ok(())
@@ -196,7 +211,6 @@ pub fn documented_keys() -> impl Iterator<Item = (String, &'static str)> {
 /// Where an annotation came from, for the warning.
 #[derive(Debug, Clone, Copy)]
 pub enum Layer<'a> {
-    Settings,
     Namespace(&'a str),
     Pod,
 }
@@ -204,7 +218,6 @@ pub enum Layer<'a> {
 impl std::fmt::Display for Layer<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Layer::Settings => f.write_str("injector settings"),
             Layer::Namespace(name) => write!(f, "namespace {name}"),
             Layer::Pod => f.write_str("pod"),
         }
@@ -214,41 +227,9 @@ impl std::fmt::Display for Layer<'_> {
 impl SidecarConfig {
     /// The injector's defaults; a bad default is an error at start-up, not per pod.
     pub fn from_defaults(d: &SidecarDefaults) -> Result<SidecarConfig, String> {
-        let mut config = SidecarConfig {
-            capture_filter: String::new(),
-            interfaces: "all".into(),
-            protocols: "all".into(),
-            scripts: "all".into(),
-            cpu_request: String::new(),
-            cpu_limit: String::new(),
-            memory_request: String::new(),
-            memory_limit: String::new(),
-            pcap_retention: String::new(),
-            pcap_retention_bytes: 0,
-            redact: String::new(),
-            mode: SidecarMode::Native,
-            log_level: "info".into(),
-            hub_address: String::new(),
-        };
-        let values = BTreeMap::from([
-            ("capture-filter", &d.capture_filter),
-            ("interfaces", &d.interfaces),
-            ("protocols", &d.protocols),
-            ("scripts", &d.scripts),
-            ("cpu-request", &d.cpu_request),
-            ("cpu-limit", &d.cpu_limit),
-            ("memory-request", &d.memory_request),
-            ("memory-limit", &d.memory_limit),
-            ("pcap-retention", &d.pcap_retention),
-            ("redact", &d.redact),
-            ("sidecar-mode", &d.sidecar_mode),
-            ("log-level", &d.log_level),
-            ("hub-address", &d.hub_address),
-        ]);
+        let mut config = SidecarConfig::default();
         for key in KEYS {
-            let value = values.get(key.suffix).map(|v| v.as_str()).unwrap_or("");
-            (key.apply)(&mut config, value)
-                .map_err(|e| format!("sidecar default {}: {e}", key.suffix))?;
+            (key.apply)(&mut config, (key.default)(d)).map_err(|e| format!("sidecar default {}: {e}", key.suffix))?;
         }
         let mut warnings = Vec::new();
         config.reconcile_resources(&mut warnings);

@@ -97,11 +97,7 @@ impl Injector {
     ) -> Result<SidecarConfig, SkipReason> {
         // First: a reinvocation (or a copied spec) must change nothing and say nothing.
         let spec = pod.spec.as_ref();
-        let has_sidecar = spec
-            .into_iter()
-            .flat_map(|s| s.containers.iter().chain(s.init_containers.iter().flatten()))
-            .any(|c| c.name == CONTAINER_NAME);
-        if has_sidecar {
+        if all_containers(pod).any(|c| c.name == CONTAINER_NAME) {
             return Err(SkipReason::AlreadyInjected);
         }
         if namespace == self.settings.control_plane_namespace {
@@ -260,14 +256,18 @@ fn owned_by_job(pod: &Pod) -> bool {
         .any(|o| o.kind == "Job" && o.api_version.starts_with("batch/"))
 }
 
+/// Every container of the pod, init containers included.
+fn all_containers(pod: &Pod) -> impl Iterator<Item = &Container> {
+    pod.spec
+        .iter()
+        .flat_map(|s| s.containers.iter().chain(s.init_containers.iter().flatten()))
+}
+
 /// The first port from `wanted` up that no container of the pod declares: pods share
 /// one network namespace, and a taken port would keep the sidecar's probe failing.
 fn free_port(pod: &Pod, wanted: u16, warnings: &mut Vec<String>) -> u16 {
-    let declared: Vec<i32> = pod
-        .spec
-        .iter()
-        .flat_map(|s| s.containers.iter().chain(s.init_containers.iter().flatten()))
-        .flat_map(|c: &Container| c.ports.iter().flatten())
+    let declared: Vec<i32> = all_containers(pod)
+        .flat_map(|c| c.ports.iter().flatten())
         .map(|p| p.container_port)
         .collect();
     let mut port = wanted;
