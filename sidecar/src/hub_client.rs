@@ -47,6 +47,24 @@ struct Outbox {
     unreported: u64,
 }
 
+/// What to send next, taken from the outbox under one lock.
+struct Work {
+    /// Items dropped while the hub was away, not yet reported.
+    dropped: u64,
+    console: Vec<String>,
+    items: Vec<String>,
+}
+
+impl Outbox {
+    fn take_work(&mut self) -> Work {
+        let console = self.console.len().min(BATCH);
+        let items = self.items.len().min(BATCH);
+        let items: Vec<String> = self.items.drain(..items).collect();
+        self.bytes -= items.iter().map(String::len).sum::<usize>();
+        Work { dropped: std::mem::take(&mut self.unreported), console: self.console.drain(..console).collect(), items }
+    }
+}
+
 /// What /metrics and the shutdown log report.
 #[derive(Debug, Default)]
 pub struct HubStats {
@@ -145,10 +163,39 @@ impl Session {
         }
     }
 
+    /// Sends what `work` holds: the drop count, console lines, then the items, which stay
+    /// in flight under a new sequence number until acknowledged. `Ok(false)`: nothing to send.
+    async fn send_work<S>(&self, write: &mut S, work: Work, seq: &mut u64, in_flight: &mut VecDeque<(u64, Vec<String>)>) -> Result<bool, String>
+    where
+        S: futures_util::Sink<Message> + Unpin,
+        S::Error: std::fmt::Display,
+    {
+        let mut sent = false;
+        if work.dropped > 0 {
+            send(write, encode(&FromSidecar::Dropped { v: VERSION, items: work.dropped })?).await?;
+            sent = true;
+        }
+        if !work.console.is_empty() {
+            send(write, encode(&FromSidecar::Console { v: VERSION, lines: work.console })?).await?;
+            sent = true;
+        }
+        if !work.items.is_empty() {
+            *seq += 1;
+            let frame = items_frame(*seq, &work.items);
+            let count = work.items.len() as u64;
+            // In flight before sending: a failed send is resent on the next connection.
+            in_flight.push_back((*seq, work.items));
+            send(write, frame).await?;
+            self.stats.sent.fetch_add(count, Ordering::Relaxed);
+            sent = true;
+        }
+        Ok(sent)
+    }
+
     /// One connection, until it breaks. Unacknowledged batches go back to the front of
     /// the outbox, to be sent again on the next connection.
     async fn connected(&self) -> Result<(), String> {
-        use futures_util::{SinkExt, StreamExt};
+        use futures_util::StreamExt;
 
         let url = format!("{}{SIDECAR_PATH}", self.config.url.trim_end_matches('/'));
         let mut request = url.as_str().into_client_request().map_err(|e| format!("bad address: {e}"))?;
@@ -164,8 +211,7 @@ impl Session {
             .map_err(|e| e.to_string())?;
         let (mut write, mut read) = socket.split();
         let hello = FromSidecar::Hello { v: VERSION, identity: self.config.identity.clone() };
-        let text = serde_json::to_string(&hello).map_err(|e| e.to_string())?;
-        write.send(Message::Text(text.into())).await.map_err(|e| e.to_string())?;
+        send(&mut write, encode(&hello)?).await?;
         self.stats.connected.store(true, Ordering::Relaxed);
         self.stats.connects.fetch_add(1, Ordering::Relaxed);
         eprintln!("remora-sidecar: connected to the hub at {}", self.config.url);
@@ -173,46 +219,11 @@ impl Session {
         let mut in_flight: VecDeque<(u64, Vec<String>)> = VecDeque::new();
         let mut seq = 0u64;
         let result = loop {
-            // Report what the outbox dropped while we were away.
-            let unreported = std::mem::take(&mut self.outbox.lock().unwrap_or_else(|p| p.into_inner()).unreported);
-            if unreported > 0 {
-                let frame = FromSidecar::Dropped { v: VERSION, items: unreported };
-                if let Ok(text) = serde_json::to_string(&frame) {
-                    if let Err(e) = write.send(Message::Text(text.into())).await {
-                        break Err(e.to_string());
-                    }
-                }
-            }
-            let lines: Vec<String> = {
-                let mut outbox = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
-                let n = outbox.console.len().min(BATCH);
-                outbox.console.drain(..n).collect()
-            };
-            if !lines.is_empty() {
-                let frame = FromSidecar::Console { v: VERSION, lines };
-                if let Ok(text) = serde_json::to_string(&frame) {
-                    if let Err(e) = write.send(Message::Text(text.into())).await {
-                        break Err(e.to_string());
-                    }
-                }
-            }
-            let batch: Vec<String> = {
-                let mut outbox = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
-                let n = outbox.items.len().min(BATCH);
-                let batch: Vec<String> = outbox.items.drain(..n).collect();
-                outbox.bytes -= batch.iter().map(String::len).sum::<usize>();
-                batch
-            };
-            if !batch.is_empty() {
-                seq += 1;
-                let frame = items_frame(seq, &batch);
-                let count = batch.len() as u64;
-                in_flight.push_back((seq, batch));
-                if let Err(e) = write.send(Message::Text(frame.into())).await {
-                    break Err(e.to_string());
-                }
-                self.stats.sent.fetch_add(count, Ordering::Relaxed);
-                continue;
+            let work = self.outbox.lock().unwrap_or_else(|p| p.into_inner()).take_work();
+            match self.send_work(&mut write, work, &mut seq, &mut in_flight).await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => break Err(e),
             }
             tokio::select! {
                 _ = self.wake.notified() => {}
@@ -245,6 +256,19 @@ impl Session {
         }
         result
     }
+}
+
+fn encode(frame: &FromSidecar) -> Result<String, String> {
+    serde_json::to_string(frame).map_err(|e| e.to_string())
+}
+
+async fn send<S>(write: &mut S, text: String) -> Result<(), String>
+where
+    S: futures_util::Sink<Message> + Unpin,
+    S::Error: std::fmt::Display,
+{
+    use futures_util::SinkExt;
+    write.send(Message::Text(text.into())).await.map_err(|e| e.to_string())
 }
 
 /// `{"type":"items","v":1,"seq":N,"items":[...]}` from already-serialised items.
