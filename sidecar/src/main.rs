@@ -274,15 +274,7 @@ fn watch_signals(stop: Arc<AtomicBool>) {
 /// The pod's filter, minus the sidecar's own session with the hub: capturing it would
 /// feed the hub its own traffic.
 fn capture_filter(user: &str, hub: &str) -> String {
-    let hub_addresses: Vec<SocketAddr> = hub
-        .trim()
-        .split("://")
-        .last()
-        .map(|rest| rest.split('/').next().unwrap_or(rest))
-        .filter(|authority| !authority.is_empty())
-        .and_then(|authority| std::net::ToSocketAddrs::to_socket_addrs(authority).ok())
-        .map(|addresses| addresses.collect())
-        .unwrap_or_default();
+    let hub_addresses = hub_addresses(hub);
     let exclusions: Vec<String> = hub_addresses
         .iter()
         .map(|a| format!("(host {} and tcp port {})", a.ip(), a.port()))
@@ -293,6 +285,15 @@ fn capture_filter(user: &str, hub: &str) -> String {
         (true, false) => format!("not ({})", exclusions.join(" or ")),
         (false, false) => format!("({}) and not ({})", user.trim(), exclusions.join(" or ")),
     }
+}
+
+/// The addresses the hub's URL resolves to, with the scheme's port when it names none.
+fn hub_addresses(hub: &str) -> Vec<SocketAddr> {
+    let Ok(uri) = hub.trim().parse::<axum::http::Uri>() else { return Vec::new() };
+    let Some(host) = uri.host() else { return Vec::new() };
+    let port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("wss") { 443 } else { 80 });
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    std::net::ToSocketAddrs::to_socket_addrs(&(host, port)).map(Iterator::collect).unwrap_or_default()
 }
 
 fn wall_clock() -> Timestamp {
@@ -330,5 +331,19 @@ impl<W: Write> Sink for Output<W> {
         if let Some(hub) = &self.hub {
             hub.send(text);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::capture_filter;
+
+    #[test]
+    fn the_hub_session_is_left_out_of_the_capture() {
+        assert_eq!(capture_filter("", ""), "");
+        assert_eq!(capture_filter("tcp", ""), "tcp");
+        assert_eq!(capture_filter("", "ws://192.0.2.2:8898"), "not ((host 192.0.2.2 and tcp port 8898))");
+        assert_eq!(capture_filter("tcp", "ws://192.0.2.2"), "(tcp) and not ((host 192.0.2.2 and tcp port 80))");
+        assert_eq!(capture_filter("", "wss://[2001:db8::2]/x"), "not ((host 2001:db8::2 and tcp port 443))");
     }
 }
