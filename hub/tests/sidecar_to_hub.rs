@@ -7,12 +7,11 @@
 //! The sidecar binary is the one `cargo build`/`cargo nextest run --workspace` puts beside
 //! `remora-hub` in the target directory.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use remora_testkit::process::Logged;
 use remora_testkit::{output, Netns, CLIENT_V4, SERVER_V4};
 use serde_json::Value;
 
@@ -24,45 +23,13 @@ fn sidecar_binary() -> PathBuf {
     path
 }
 
-struct Process {
-    child: Child,
-    log: mpsc::Receiver<String>,
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn spawn(net: &Netns, ns: &str, args: &[&str], env: &[(&str, &str)]) -> Process {
+fn spawn(net: &Netns, ns: &str, args: &[&str], env: &[(&str, &str)]) -> Logged {
     let mut command = net.exec(ns, args);
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    let mut child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn");
-    let (tx, log) = mpsc::channel();
-    let stderr = child.stderr.take().expect("stderr");
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    Process { child, log }
+    command.envs(env.iter().copied()).stdout(Stdio::null());
+    Logged::spawn(command)
 }
 
-fn wait_for_line(process: &Process, needle: &str, seen: &mut Vec<String>) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !seen.iter().any(|l| l.contains(needle)) {
-        assert!(Instant::now() < deadline, "no {needle:?} within 15 s: {seen:?}");
-        if let Ok(line) = process.log.recv_timeout(Duration::from_millis(100)) {
-            seen.push(line);
-        }
-    }
-}
-
-fn start_hub(net: &Netns, token_file: &str, data_dir: &str) -> Process {
+fn start_hub(net: &Netns, token_file: &str, data_dir: &str) -> Logged {
     let hub = spawn(
         net,
         &net.server,
@@ -72,8 +39,7 @@ fn start_hub(net: &Netns, token_file: &str, data_dir: &str) -> Process {
         ],
         &[],
     );
-    let mut seen = Vec::new();
-    wait_for_line(&hub, "API (/api/items", &mut seen);
+    hub.wait_for("API (/api/items", &mut Vec::new());
     hub
 }
 
@@ -132,8 +98,8 @@ fn items_reach_the_hub_and_survive_its_restart() {
         ],
     );
     let mut sidecar_log = Vec::new();
-    wait_for_line(&sidecar, "connected to the hub", &mut sidecar_log);
-    wait_for_line(&sidecar, "capturing on", &mut sidecar_log);
+    sidecar.wait_for("connected to the hub", &mut sidecar_log);
+    sidecar.wait_for("capturing on", &mut sidecar_log);
     let filter_line = sidecar_log.iter().find(|l| l.contains("capturing on")).cloned().unwrap_or_default();
     assert!(filter_line.contains("not ((host 192.0.2.2 and tcp port 8898))"), "the hub session must be filtered out: {filter_line}");
 
@@ -217,7 +183,7 @@ fn a_sidecar_with_a_wrong_token_is_refused() {
         &[("REMORA_HUB", "ws://192.0.2.2:8898"), ("REMORA_HUB_TOKEN_FILE", wrong.to_str().expect("path"))],
     );
     let mut sidecar_log = Vec::new();
-    wait_for_line(&sidecar, "401", &mut sidecar_log);
+    sidecar.wait_for("401", &mut sidecar_log);
     let mut hub_log = Vec::new();
-    wait_for_line(&hub, "sidecar session refused", &mut hub_log);
+    hub.wait_for("sidecar session refused", &mut hub_log);
 }

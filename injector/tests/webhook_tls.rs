@@ -5,15 +5,15 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use remora_testkit::process::Logged;
 use serde_json::Value;
 
 const SERVICE: &str = "remora-injector";
@@ -55,47 +55,30 @@ fn issue(ca: Option<&remora_certs::CaFiles>) -> remora_certs::Bundle {
 }
 
 struct Injector {
-    child: Child,
+    process: Logged,
     webhook: SocketAddr,
     admin: SocketAddr,
-    log: mpsc::Receiver<String>,
-}
-
-impl Drop for Injector {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn start(cert_dir: &Path, namespaces: &Path) -> Injector {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_remora-injector"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_remora-injector"));
+    command
         .arg("--cert-dir")
         .arg(cert_dir)
         .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
         .arg("--namespaces")
         .arg(namespaces)
         .args(["--log", "info"])
-        .env("NO_COLOR", "1")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start remora-injector");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+        .env("NO_COLOR", "1");
+    let process = Logged::spawn(command);
     let address = |line: &str| -> Option<SocketAddr> {
         line.split("address=").nth(1)?.split_whitespace().next()?.parse().ok()
     };
     let (mut webhook, mut admin) = (None, None);
     let deadline = Instant::now() + Duration::from_secs(20);
     while webhook.is_none() || admin.is_none() {
-        let line = rx
+        let line = process
+            .log
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
             .expect("the injector did not report its addresses");
         if line.contains("POST /mutate") {
@@ -105,10 +88,9 @@ fn start(cert_dir: &Path, namespaces: &Path) -> Injector {
         }
     }
     Injector {
-        child,
+        process,
         webhook: webhook.expect("webhook"),
         admin: admin.expect("admin"),
-        log: rx,
     }
 }
 
@@ -339,19 +321,19 @@ async fn webhook_over_tls_reloads_its_certificate_without_failing_a_request() {
 
     // SIGTERM: drains and exits cleanly.
     let mut injector = injector;
-    let pid = injector.child.id().to_string();
+    let pid = injector.process.child.id().to_string();
     let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
     assert!(killed.success());
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        if let Some(status) = injector.child.try_wait().expect("wait") {
+        if let Some(status) = injector.process.child.try_wait().expect("wait") {
             assert!(status.success(), "exit status {status}");
             break;
         }
         assert!(Instant::now() < deadline, "no exit 10 s after SIGTERM");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let log: Vec<String> = injector.log.try_iter().collect();
+    let log: Vec<String> = injector.process.log.try_iter().collect();
     assert!(log.iter().any(|l| l.contains("shutting down")), "{log:?}");
     assert!(
         log.iter().any(|l| l.contains("outcome=\"injected\"") || l.contains("outcome=injected")),

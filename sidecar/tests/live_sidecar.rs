@@ -4,26 +4,19 @@
 //! curl and dig make real traffic. Needs root, iproute2, curl, dig, dnsmasq, python3.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use remora_testkit::process::Logged;
 use remora_testkit::{output, run, Netns, CLIENT_V4, SERVER_V4};
 use serde_json::Value;
 
 const HEALTH: &str = "127.0.0.1:15090";
 
 struct Sidecar {
-    child: Child,
+    process: Logged,
     items: mpsc::Receiver<Value>,
-    log: mpsc::Receiver<String>,
-}
-
-impl Drop for Sidecar {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn start_sidecar(net: &Netns, extra: &[&str]) -> Sidecar {
@@ -36,11 +29,10 @@ fn start_sidecar(net: &Netns, extra: &[&str]) -> Sidecar {
         .env("REMORA_POD_IP", CLIENT_V4)
         .env("REMORA_NODE_NAME", "node-1")
         .env("REMORA_NODE_IP", "198.51.100.7")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().expect("start remora-sidecar");
+        .stdout(Stdio::piped());
+    let mut process = Logged::spawn(command);
     let (item_tx, items) = mpsc::channel();
-    let stdout = child.stdout.take().expect("stdout");
+    let stdout = process.child.stdout.take().expect("stdout");
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             let item: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
@@ -49,14 +41,7 @@ fn start_sidecar(net: &Netns, extra: &[&str]) -> Sidecar {
             }
         }
     });
-    let (log_tx, log) = mpsc::channel();
-    let stderr = child.stderr.take().expect("stderr");
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = log_tx.send(line);
-        }
-    });
-    Sidecar { child, items, log }
+    Sidecar { process, items }
 }
 
 fn get(net: &Netns, path: &str) -> (u16, String) {
@@ -177,17 +162,17 @@ fn sidecar_captures_its_pod_and_reports_health() {
     let deadline = Instant::now() + Duration::from_secs(5);
     while log.iter().filter(|l| l.contains("[watch.js] tick")).count() < 2 {
         assert!(Instant::now() < deadline, "the every-second job did not run twice in 5 s: {log:?}");
-        if let Ok(line) = sidecar.log.recv_timeout(Duration::from_millis(200)) {
+        if let Ok(line) = sidecar.process.log.recv_timeout(Duration::from_millis(200)) {
             log.push(line);
         }
     }
 
     // SIGTERM: stops within seconds and says what it did.
     let mut sidecar = sidecar;
-    run(&["kill", "-TERM", &sidecar.child.id().to_string()]);
+    run(&["kill", "-TERM", &sidecar.process.child.id().to_string()]);
     let deadline = Instant::now() + Duration::from_secs(5);
     let status = loop {
-        if let Some(status) = sidecar.child.try_wait().expect("wait") {
+        if let Some(status) = sidecar.process.child.try_wait().expect("wait") {
             break status;
         }
         assert!(Instant::now() < deadline, "still running 5 s after SIGTERM");
@@ -195,7 +180,7 @@ fn sidecar_captures_its_pod_and_reports_health() {
     };
     assert!(status.success(), "{status}");
     // The rest of stderr, up to its end (the process is gone, so the pipe closes).
-    while let Ok(line) = sidecar.log.recv_timeout(Duration::from_secs(5)) {
+    while let Ok(line) = sidecar.process.log.recv_timeout(Duration::from_secs(5)) {
         log.push(line);
     }
     assert!(log.iter().any(|l| l.contains(&format!("capturing on {dev}"))), "{log:?}");
@@ -217,8 +202,8 @@ fn a_sidecar_that_cannot_capture_still_lets_the_pod_start() {
         assert!(ready.starts_with("not capturing:") && ready.contains(why), "{args:?}: {ready}");
         let (_, metrics) = get(&net, "/metrics");
         assert_eq!(metric(&metrics, "remora_sidecar_capturing"), 0);
-        run(&["kill", "-TERM", &sidecar.child.id().to_string()]);
-        let status = sidecar.child.wait().expect("wait");
+        run(&["kill", "-TERM", &sidecar.process.child.id().to_string()]);
+        let status = sidecar.process.child.wait().expect("wait");
         assert!(status.success(), "{status}");
     }
 }

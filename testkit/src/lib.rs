@@ -3,6 +3,7 @@
 //! them. Needs root and iproute2 (`bash scripts/setup.sh --test`).
 
 pub mod chart;
+pub mod process;
 
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -1,0 +1,52 @@
+//! A process under test whose stderr is read line by line on a thread (so it never
+//! blocks on a full pipe) and handed over through a channel; killed on drop.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub struct Logged {
+    pub child: Child,
+    /// Its stderr lines; the channel ends when the process closes stderr.
+    pub log: mpsc::Receiver<String>,
+}
+
+impl Logged {
+    /// Starts `command` with stderr piped; stdin and stdout are left as the caller set them.
+    pub fn spawn(mut command: Command) -> Logged {
+        let mut child = command
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{command:?}: {e}"));
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, log) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Logged { child, log }
+    }
+
+    /// Reads lines into `seen` until one contains `needle`; panics after 15 s with what
+    /// was seen.
+    pub fn wait_for(&self, needle: &str, seen: &mut Vec<String>) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !seen.iter().any(|l| l.contains(needle)) {
+            assert!(Instant::now() < deadline, "no {needle:?} within 15 s: {seen:?}");
+            if let Ok(line) = self.log.recv_timeout(Duration::from_millis(100)) {
+                seen.push(line);
+            }
+        }
+    }
+}
+
+impl Drop for Logged {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
