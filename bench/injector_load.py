@@ -23,6 +23,9 @@ import tempfile
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from report import print_rows  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RELEASE = os.path.join(ROOT, "target", "release")
 HOST = "remora-injector.remora.svc"
@@ -128,13 +131,7 @@ def main():
         ("review body", f"{opened['body_bytes']} bytes"),
         ("log lines written", str(lines)),
     ]
-    if args.markdown:
-        print("| measure | value |\n| --- | --- |")
-        for k, v in rows:
-            print(f"| {k} | {v} |")
-    else:
-        for k, v in rows:
-            print(f"{k:42} {v}")
+    print_rows(rows, args.markdown)
     ok = opened["failed"] == 0 and opened["p99_ms"] <= 2.0
     print(f"\ntarget p99 <= 2 ms at {args.rate:.0f}/s on one core: {'met' if ok else 'NOT met'}")
 

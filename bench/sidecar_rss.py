@@ -22,6 +22,9 @@ import tempfile
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from report import print_rows  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIDECAR = os.path.join(ROOT, "target", "release", "remora-sidecar")
 POD, SERVER = "rmrbenchc", "rmrbenchs"
@@ -144,13 +147,7 @@ def main():
         ("RSS 2 s after the load", f"{after / 1024:.1f} MiB"),
         ("kernel drops during the load", str(drops)),
     ]
-    if args.markdown:
-        print("| measure | value |\n| --- | --- |")
-        for k, v in rows:
-            print(f"| {k} | {v} |")
-    else:
-        for k, v in rows:
-            print(f"{k:32} {v}")
+    print_rows(rows, args.markdown)
 
 
 if __name__ == "__main__":
