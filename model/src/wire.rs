@@ -32,6 +32,36 @@ pub enum FromSidecar {
     Console { v: u32, lines: Vec<String> },
     /// Items the sidecar had to drop (its resend buffer overflowed while the hub was away).
     Dropped { v: u32, items: u64 },
+    /// `jobs.*` calls of the sidecar's scripts, which act cluster-wide. After each
+    /// (re)connection the sidecar first re-announces every job its scripts scheduled.
+    Jobs { v: u32, requests: Vec<JobRequest> },
+    /// `hub.action(action, object)`: for `onHubAction` in the hub's scripts.
+    HubAction { v: u32, action: String, object: serde_json::Value },
+    /// The answer to a `pcapRequest` comes as binary frames (see [`PcapChunk`]), then
+    /// this: which of the asked streams the sidecar no longer has.
+    PcapDone { v: u32, id: u64, missing: Vec<String> },
+}
+
+/// A `jobs.*` call that acts on every node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "camelCase")]
+pub enum JobRequest {
+    Schedule { tag: String, cron: String, limit: u64 },
+    Remove { tag: String },
+    RemoveAll,
+    Run { tag: String },
+    RunAll,
+    Stop,
+    Start,
+}
+
+/// A job as the hub schedules it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobInfo {
+    pub tag: String,
+    pub cron: String,
+    /// Runs per node; 0: unlimited.
+    pub limit: u64,
 }
 
 /// Hub → sidecar.
@@ -42,6 +72,50 @@ pub enum ToSidecar {
     Ack { v: u32, seq: u64 },
     /// The session is refused or ended, and why.
     Refused { v: u32, reason: String },
+    /// Jobs that fire now (the hub's cron, or a `jobs.run` anywhere).
+    RunJobs { v: u32, tags: Vec<String> },
+    /// The cluster's jobs after a change: `jobs.list()` and `jobs.scheduler.isRunning()`
+    /// answer from it; `removed` tags are dropped from the sidecar's scripts.
+    Jobs { v: u32, jobs: Vec<JobInfo>, running: bool, removed: Vec<String> },
+    /// The scripts and `env` the sidecar runs from now on (replacing the mounted ones),
+    /// file name → source. Sent on hello and on every change.
+    Scripts { v: u32, scripts: std::collections::BTreeMap<String, String>, env: std::collections::BTreeMap<String, String> },
+    /// Send these streams' PCAP files (binary [`PcapChunk`] frames, then `pcapDone`).
+    PcapRequest { v: u32, id: u64, streams: Vec<String> },
+}
+
+/// A piece of one stream's PCAP file, as a binary frame: the request id (8 bytes, big
+/// endian), the stream name's length (2 bytes) and the name, then file bytes. A file
+/// comes as consecutive chunks in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PcapChunk<'a> {
+    pub id: u64,
+    pub stream: &'a str,
+    pub data: &'a [u8],
+}
+
+/// Bytes of file data per chunk (well under the WebSocket message limits).
+pub const PCAP_CHUNK: usize = 256 << 10;
+
+impl<'a> PcapChunk<'a> {
+    pub fn encode(&self) -> Vec<u8> {
+        let name = self.stream.as_bytes();
+        let name_len = name.len().min(u16::MAX as usize);
+        let mut out = Vec::with_capacity(10 + name_len + self.data.len());
+        out.extend_from_slice(&self.id.to_be_bytes());
+        out.extend_from_slice(&(name_len as u16).to_be_bytes());
+        out.extend_from_slice(&name[..name_len]);
+        out.extend_from_slice(self.data);
+        out
+    }
+
+    /// `None` for a frame too short for its header or a name that is not UTF-8.
+    pub fn decode(frame: &'a [u8]) -> Option<PcapChunk<'a>> {
+        let id = u64::from_be_bytes(frame.get(..8)?.try_into().ok()?);
+        let name_len = u16::from_be_bytes(frame.get(8..10)?.try_into().ok()?) as usize;
+        let stream = std::str::from_utf8(frame.get(10..10 + name_len)?).ok()?;
+        Some(PcapChunk { id, stream, data: &frame[10 + name_len..] })
+    }
 }
 
 impl FromSidecar {
@@ -50,7 +124,10 @@ impl FromSidecar {
             FromSidecar::Hello { v, .. }
             | FromSidecar::Items { v, .. }
             | FromSidecar::Console { v, .. }
-            | FromSidecar::Dropped { v, .. } => *v,
+            | FromSidecar::Dropped { v, .. }
+            | FromSidecar::Jobs { v, .. }
+            | FromSidecar::HubAction { v, .. }
+            | FromSidecar::PcapDone { v, .. } => *v,
         }
     }
 }
@@ -68,5 +145,16 @@ mod tests {
         assert_eq!(back, hello);
         let ack: ToSidecar = serde_json::from_str(r#"{"type":"ack","v":1,"seq":7}"#).expect("ack");
         assert_eq!(ack, ToSidecar::Ack { v: 1, seq: 7 });
+        let jobs: FromSidecar = serde_json::from_str(r#"{"type":"jobs","v":1,"requests":[{"op":"schedule","tag":"t","cron":"* * * * * *","limit":0},{"op":"runAll"}]}"#).expect("jobs");
+        assert_eq!(jobs, FromSidecar::Jobs { v: 1, requests: vec![JobRequest::Schedule { tag: "t".into(), cron: "* * * * * *".into(), limit: 0 }, JobRequest::RunAll] });
+    }
+
+    #[test]
+    fn pcap_chunks_round_trip_and_short_frames_are_refused() {
+        let chunk = PcapChunk { id: 9, stream: "000001.pcap", data: b"abc" };
+        let frame = chunk.encode();
+        assert_eq!(PcapChunk::decode(&frame), Some(chunk));
+        assert_eq!(PcapChunk::decode(&frame[..5]), None);
+        assert_eq!(PcapChunk::decode(&[0, 0, 0, 0, 0, 0, 0, 1, 0, 9, b'a']), None);
     }
 }

@@ -13,6 +13,7 @@ use rquickjs::context::EvalOptions;
 use rquickjs::function::IntoArgs;
 use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Object, Persistent, Runtime, Value};
 
+use crate::cluster::{Cluster, ClusterRequest, Role};
 use crate::console::{ConsoleLine, ConsoleSink, Level};
 use crate::failures::{Failure, Failures};
 use crate::helpers;
@@ -37,6 +38,8 @@ pub struct HostConfig {
     /// Memory the JavaScript heap may use.
     pub memory_limit: usize,
     pub clock: Clock,
+    /// Offline, sidecar or hub: where jobs fire and `hub.action` goes.
+    pub role: Role,
 }
 
 impl HostConfig {
@@ -48,6 +51,7 @@ impl HostConfig {
             call_budget: Duration::from_millis(250),
             memory_limit: 256 << 20,
             clock: Clock::Wall,
+            role: Role::Offline,
         }
     }
 }
@@ -109,6 +113,8 @@ pub(crate) struct Shared {
     pub clock: Clock,
     /// The clock's time, ns since the epoch (capture time in replay).
     pub now: Option<i64>,
+    /// Requests for the hub (sidecar, hub roles) and what it says of the cluster's jobs.
+    pub cluster: Cluster,
     /// `hub.action` calls, delivered to `onHubAction` after the current call.
     pub hub_actions: VecDeque<(String, Persistent<Value<'static>>)>,
     /// IP → (name, namespace) as of each UNIX time (`pcap.nameResolutionHistory`).
@@ -242,6 +248,7 @@ impl ScriptHost {
             scheduler: Scheduler::default(),
             clock: config.clock,
             now: None,
+            cluster: Cluster::new(config.role),
             hub_actions: VecDeque::new(),
             name_history: BTreeMap::new(),
             pcap_flush: None,
@@ -558,6 +565,40 @@ impl ScriptHost {
         self.after_call();
     }
 
+    /// What the scripts asked of the cluster since the last call (`jobs.*` in the
+    /// sidecar and hub roles, `hub.action` in the sidecar role), oldest first, and how
+    /// many requests were dropped because too many waited.
+    pub fn take_requests(&mut self) -> (Vec<ClusterRequest>, u64) {
+        let mut shared = self.shared.borrow_mut();
+        let overflowed = std::mem::take(&mut shared.cluster.overflowed);
+        (shared.cluster.waiting.drain(..).collect(), overflowed)
+    }
+
+    /// Runs the jobs the hub fired, those of them that these scripts scheduled (a job
+    /// scheduled by one pod's script alone is that pod's).
+    pub fn run_jobs(&mut self, tags: &[String]) {
+        for tag in tags {
+            if self.shared.borrow().scheduler.jobs.contains_key(tag) {
+                self.run_job(tag);
+            }
+        }
+    }
+
+    /// What the hub says of the cluster's jobs: `jobs.list()` and
+    /// `jobs.scheduler.isRunning()` answer from it; `removed` jobs are dropped here too.
+    pub fn set_cluster_jobs(&mut self, jobs: Vec<remora_model::wire::JobInfo>, running: bool, removed: &[String]) {
+        let mut shared = self.shared.borrow_mut();
+        shared.cluster.jobs = jobs;
+        shared.cluster.running = running;
+        for tag in removed {
+            shared.scheduler.jobs.remove(tag);
+        }
+    }
+
+    pub fn role(&self) -> Role {
+        self.shared.borrow().cluster.role
+    }
+
     /// Forgets the clock's time (a new capture starts); jobs fire again from the next
     /// time given.
     pub fn reset_clock(&mut self) {
@@ -574,6 +615,10 @@ impl ScriptHost {
                 return;
             }
             shared.now = Some(now_ns);
+            if shared.cluster.role.cluster_jobs() {
+                // The hub's cron fires them (`run_jobs`).
+                return;
+            }
             shared.scheduler.due(now_ns)
         };
         for tag in due {
@@ -625,9 +670,11 @@ impl ScriptHost {
         });
         {
             let mut shared = self.shared.borrow_mut();
+            // In a cluster the hub counts runs per node and stops firing.
+            let local_limit = !shared.cluster.role.cluster_jobs();
             let finished = shared.scheduler.jobs.get_mut(tag).map(|j| {
                 j.runs += 1;
-                j.limit != 0 && j.runs >= j.limit
+                local_limit && j.limit != 0 && j.runs >= j.limit
             });
             if finished == Some(true) {
                 shared.scheduler.jobs.remove(tag);

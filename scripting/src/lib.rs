@@ -7,6 +7,7 @@
 //! exhausts memory is stopped and reported with its script and line, and the next call
 //! runs as usual.
 
+mod cluster;
 mod console;
 mod failures;
 mod helpers;
@@ -17,12 +18,18 @@ mod load;
 mod packet_info;
 mod sandbox;
 
+pub use cluster::{ClusterRequest, Role};
 pub use console::{ConsoleLine, ConsoleSink, Level};
 pub use failures::Failure;
 pub use host::{Hook, HostConfig, HostReport, ScriptHost, ScriptSummary};
 pub use jobs::Clock;
 pub use load::{script_files, LoadError};
 pub use packet_info::PacketInfo;
+
+/// Merges PCAP files into one, packets in time order (`pcap.snapshot`, the hub's export).
+pub fn merge_pcaps(files: &[std::path::PathBuf], out: &std::path::Path) -> Result<(), String> {
+    helpers::merge_pcaps(files, out)
+}
 
 /// Helpers of the public API that exist but throw "not available yet" (`ns.name`).
 pub fn pending_helpers() -> Vec<String> {

@@ -241,3 +241,70 @@ fn kfl_match_and_validate_on_lazy_data() {
     h.host.on_item(item(), false);
     assert_eq!(h.printed(), ["[k.js] true false false", "[k.js] true false true"]);
 }
+
+#[test]
+fn in_a_sidecar_jobs_and_hub_actions_go_to_the_hub_and_jobs_fire_when_it_says() {
+    use remora_model::wire::{JobInfo, JobRequest};
+    use remora_scripting::{ClusterRequest, Role};
+    let mut h = Harness::new(|c| {
+        c.role = Role::Sidecar;
+        c.clock = Clock::Wall;
+    });
+    h.host
+        .load_source(
+            "j.js",
+            "function tick(x) { console.log('tick', x); hub.action('ticked', {x: x}); }\n\
+             jobs.schedule('every-second', '* * * * * *', tick, 2, 'arg');\n\
+             function onHubAction(action, object) { console.log('local', action); }",
+        )
+        .expect("loads");
+    // The local clock does not fire cluster jobs: the hub's cron does.
+    h.host.advance_clock(1_700_000_000_000_000_000);
+    h.host.advance_clock(1_700_000_005_000_000_000);
+    assert!(h.printed().is_empty(), "{:?}", h.printed());
+    let (requests, dropped) = h.host.take_requests();
+    assert_eq!(dropped, 0);
+    assert_eq!(requests, [ClusterRequest::Job(JobRequest::Schedule { tag: "every-second".into(), cron: "* * * * * *".into(), limit: 2 })]);
+
+    h.host.run_jobs(&["every-second".to_string(), "somebody-elses".to_string()]);
+    assert_eq!(h.printed(), ["[j.js] tick arg"], "the unknown tag is not this pod's job");
+    let (requests, _) = h.host.take_requests();
+    assert_eq!(requests, [ClusterRequest::HubAction { action: "ticked".into(), object: r#"{"x":"arg"}"#.into() }], "not delivered locally");
+
+    // The hub counts the limit per node: three runs here are three runs.
+    h.host.run_jobs(&["every-second".to_string()]);
+    h.host.run_jobs(&["every-second".to_string()]);
+    assert_eq!(h.printed().len(), 3);
+
+    // jobs.list/isRunning answer for the cluster; run/stop/remove go to the hub.
+    h.host.set_cluster_jobs(vec![JobInfo { tag: "from-hub".into(), cron: "0 * * * * *".into(), limit: 0 }], true, &[]);
+    h.host
+        .load_source("k.js", "console.log(jobs.list().join(','), jobs.scheduler.isRunning()); jobs.run('from-hub'); jobs.scheduler.stop(); jobs.remove('every-second'); console.log(jobs.list().join(','), jobs.scheduler.isRunning());\ntry { jobs.run('nobody'); } catch (e) { console.log(e.message); }")
+        .expect("loads");
+    let printed = h.printed();
+    assert_eq!(printed[3..], ["[k.js] every-second,from-hub true", "[k.js] from-hub false", "[k.js] jobs.run: no job is scheduled with the tag \"nobody\""]);
+    let (requests, _) = h.host.take_requests();
+    let jobs: Vec<_> = requests.into_iter().filter_map(|r| if let ClusterRequest::Job(j) = r { Some(j) } else { None }).collect();
+    assert_eq!(jobs, [JobRequest::Run { tag: "from-hub".into() }, JobRequest::Stop, JobRequest::Remove { tag: "every-second".into() }]);
+
+    // A removal the hub announces drops the job here too.
+    h.host.load_source("l.js", "jobs.schedule('other', '* * * * * *', function () { console.log('other ran'); });").expect("loads");
+    h.host.set_cluster_jobs(Vec::new(), true, &["other".to_string()]);
+    h.host.run_jobs(&["other".to_string()]);
+    assert!(!h.printed().iter().any(|l| l.contains("other ran")));
+}
+
+#[test]
+fn in_the_hub_hub_actions_are_delivered_locally_and_jobs_go_to_the_registry() {
+    use remora_model::wire::JobRequest;
+    use remora_scripting::{ClusterRequest, Role};
+    let mut h = Harness::new(|c| c.role = Role::Hub);
+    h.host
+        .load_source("h.js", "function onHubAction(action, object) { console.log(action, object.n); }\njobs.schedule('j', '*/5 * * * * *', function () { hub.action('from-job', {n: 2}); });")
+        .expect("loads");
+    h.host.on_hub_action("from-sidecar", r#"{"n":1}"#);
+    h.host.run_jobs(&["j".to_string()]);
+    assert_eq!(h.printed(), ["[h.js] from-sidecar 1", "[h.js] from-job 2"]);
+    let (requests, _) = h.host.take_requests();
+    assert_eq!(requests, [ClusterRequest::Job(JobRequest::Schedule { tag: "j".into(), cron: "*/5 * * * * *".into(), limit: 0 })]);
+}

@@ -1,9 +1,11 @@
-//! `hub.action(action, object)`: hands an object to the hub's `onHubAction`. Offline
-//! (replay) the local scripts' `onHubAction` receives it, after the current call returns.
+//! `hub.action(action, object)`: hands an object to the hub's `onHubAction`. In a
+//! sidecar it goes to the hub as JSON; offline (replay) and in the hub itself the local
+//! scripts' `onHubAction` receives it, after the current call returns.
 
 use rquickjs::{Ctx, Function, Object, Persistent, Result, Value};
 
 use super::{fail, SharedRef};
+use crate::cluster::{ClusterRequest, Role};
 
 pub(crate) fn object<'js>(ctx: &Ctx<'js>, shared: &SharedRef) -> Result<Object<'js>> {
     let hub = Object::new(ctx.clone())?;
@@ -14,7 +16,15 @@ pub(crate) fn object<'js>(ctx: &Ctx<'js>, shared: &SharedRef) -> Result<Object<'
             let Some(action) = action.as_string().and_then(|s| s.to_string().ok()) else {
                 return Err(fail(&ctx, "hub.action", "the first argument (action) must be a string"));
             };
-            shared.borrow_mut().hub_actions.push_back((action, Persistent::save(&ctx, object)));
+            let mut shared = shared.borrow_mut();
+            if shared.cluster.role == Role::Sidecar {
+                let object = ctx.json_stringify(object)?.and_then(|s| s.to_string().ok()).unwrap_or_else(|| "null".into());
+                if !shared.cluster.request(ClusterRequest::HubAction { action, object }) {
+                    return Err(fail(&ctx, "hub.action", "too many actions wait for the hub; this one was dropped"));
+                }
+            } else {
+                shared.hub_actions.push_back((action, Persistent::save(&ctx, object)));
+            }
             Ok(())
         })?,
     )?;

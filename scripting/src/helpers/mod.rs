@@ -18,6 +18,8 @@ use rquickjs::{Ctx, Exception, Object, Result};
 
 use crate::host::Shared;
 
+pub(crate) use pcap::merge as merge_pcaps;
+
 pub(crate) type SharedRef = Rc<RefCell<Shared>>;
 
 pub(crate) fn install(ctx: &Ctx<'_>, shared: &SharedRef) -> Result<()> {

@@ -99,7 +99,7 @@ pub(crate) fn object<'js>(ctx: &Ctx<'js>, shared: &SharedRef) -> Result<Object<'
 }
 
 /// Merges capture files into one, packets in time order (libpcap reads and writes).
-fn merge(files: &[PathBuf], out: &Path) -> std::result::Result<(), String> {
+pub(crate) fn merge(files: &[PathBuf], out: &Path) -> std::result::Result<(), String> {
     let mut readers = Vec::new();
     for file in files {
         let capture = pcap::Capture::from_file_with_precision(file, pcap::Precision::Nano).map_err(|e| format!("{}: {e}", file.display()))?;
