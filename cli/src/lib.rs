@@ -2,7 +2,10 @@
 
 pub mod certs;
 mod env_config;
+mod hub_api;
+pub mod jobs;
 pub mod kfl;
+pub mod pcap;
 pub mod query;
 pub mod replay;
 pub mod scripts;

@@ -32,6 +32,12 @@ enum Command {
     Query(remora::query::QueryArgs),
     /// The scripts' console lines of every pod, from the hub, as they come.
     Console(remora::query::ConsoleArgs),
+    /// The cluster's jobs (`jobs.schedule` in scripts), from the hub.
+    #[command(subcommand)]
+    Jobs(remora::jobs::JobsCommand),
+    /// Capture files from the hub.
+    #[command(subcommand)]
+    Pcap(remora::pcap::PcapCommand),
     /// The injector's webhook certificates, for installs without cert-manager.
     #[command(subcommand)]
     Certs(remora::certs::CertsCommand),
@@ -46,6 +52,8 @@ fn main() -> ExitCode {
         Command::Certs(command) => remora::certs::run(command),
         Command::Query(args) => remora::query::run(args),
         Command::Console(args) => remora::query::console(args),
+        Command::Jobs(command) => remora::jobs::run(command),
+        Command::Pcap(command) => remora::pcap::run(command),
     };
     match result {
         Ok(code) => code,

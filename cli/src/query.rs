@@ -2,13 +2,13 @@
 //! `remora console` (the scripts' console lines of every pod, as they come).
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use remora_model::Item;
 use serde_json::Value;
 
+use crate::hub_api::{block_on, Hub, HubArgs};
 use crate::table::TableWriter;
 
 #[derive(Debug, clap::Args)]
@@ -26,54 +26,12 @@ pub struct QueryArgs {
     output: String,
 }
 
-/// Where the hub's API is and the token it wants.
-#[derive(Debug, clap::Args)]
-pub struct HubArgs {
-    /// The hub's API.
-    #[arg(long, env = "REMORA_HUB_API", default_value = "http://127.0.0.1:8899")]
-    hub: String,
-    /// The bearer token (or --token-file).
-    #[arg(long, env = "REMORA_TOKEN", hide_env_values = true)]
-    token: Option<String>,
-    /// A file holding the token.
-    #[arg(long, env = "REMORA_TOKEN_FILE")]
-    token_file: Option<PathBuf>,
-}
-
-impl HubArgs {
-    fn token(&self) -> anyhow::Result<String> {
-        match (&self.token, &self.token_file) {
-            (Some(token), _) => Ok(token.clone()),
-            (None, Some(path)) => Ok(std::fs::read_to_string(path)
-                .with_context(|| format!("--token-file {}", path.display()))?
-                .trim()
-                .to_string()),
-            (None, None) => bail!("the hub needs a token: --token, --token-file, REMORA_TOKEN or REMORA_TOKEN_FILE"),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.hub.trim_end_matches('/'))
-    }
-
-    /// Turns an answer that is not 200 into the error a user can act on.
-    fn check(&self, status: u16, body: &Value) -> anyhow::Result<()> {
-        match status {
-            200 => Ok(()),
-            401 => bail!("the hub at {} refused the token (check --token or REMORA_TOKEN)", self.hub),
-            400 => bail!("{}\n{}", body["error"].as_str().unwrap_or("bad query"), body["caret"].as_str().unwrap_or("")),
-            code => bail!("the hub at {} answered {code}: {body}", self.hub),
-        }
-    }
-}
-
 /// Items per request; the hub caps pages at 1000.
 const PAGE: usize = 500;
 
 pub fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
-    let token = args.hub.token()?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let items = runtime.block_on(fetch(&args, &token))?;
+    let hub = args.hub.resolve()?;
+    let items = block_on(fetch(&args, &hub))?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut table = TableWriter::default();
@@ -87,27 +45,22 @@ pub fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
             writeln!(out, "{item}")?;
         }
     }
-    eprintln!("{} item(s) from {}", items.len(), args.hub.hub);
+    eprintln!("{} item(s) from {}", items.len(), hub.address);
     Ok(ExitCode::SUCCESS)
 }
 
-async fn fetch(args: &QueryArgs, token: &str) -> anyhow::Result<Vec<Value>> {
-    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?;
-    let url = args.hub.url("/api/items");
+async fn fetch(args: &QueryArgs, hub: &Hub) -> anyhow::Result<Vec<Value>> {
     let mut items = Vec::new();
     let mut before: Option<u64> = None;
     while items.len() < args.limit {
-        let mut request = client
-            .get(&url)
-            .bearer_auth(token)
+        let mut request = hub
+            .get("/api/items")
+            .timeout(std::time::Duration::from_secs(30))
             .query(&[("kfl", args.kfl.as_str()), ("limit", &(args.limit - items.len()).min(PAGE).to_string())]);
         if let Some(cursor) = before {
             request = request.query(&[("before", cursor.to_string())]);
         }
-        let response = request.send().await.with_context(|| format!("cannot reach the hub at {}", args.hub.hub))?;
-        let status = response.status().as_u16();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        args.hub.check(status, &body)?;
+        let body = hub.json(request).await?;
         for warning in body["warnings"].as_array().into_iter().flatten() {
             eprintln!("warning: {}", warning.as_str().unwrap_or(""));
         }
@@ -131,27 +84,20 @@ pub struct ConsoleArgs {
 
 /// Prints the hub's recent console lines, then each new one until interrupted.
 pub fn console(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
-    let token = args.hub.token()?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    runtime.block_on(async {
-        let client = reqwest::Client::new();
-        let mut response = client
-            .get(args.hub.url("/api/console"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .with_context(|| format!("cannot reach the hub at {}", args.hub.hub))?;
+    let hub = args.hub.resolve()?;
+    block_on(async {
+        let mut response = hub.send(hub.get("/api/console")).await?;
         let status = response.status().as_u16();
         if status != 200 {
-            args.hub.check(status, &Value::Null)?;
+            hub.check(status, &Value::Null)?;
         }
         let stdout = std::io::stdout();
-        while let Some(chunk) = response.chunk().await.with_context(|| format!("the console stream from {} broke", args.hub.hub))? {
+        while let Some(chunk) = response.chunk().await.with_context(|| format!("the console stream from {} broke", hub.address))? {
             let mut out = stdout.lock();
             out.write_all(&chunk)?;
             out.flush()?;
         }
-        eprintln!("the hub at {} ended the console stream", args.hub.hub);
+        eprintln!("the hub at {} ended the console stream", hub.address);
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -96,3 +96,63 @@ fn console_shows_recent_lines_then_new_ones_with_their_source() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("refused the token"));
 }
+
+/// `remora` with the environment cleared of hub settings and `REMORA_CONFIG` set.
+fn remora_with_config(config: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_remora"))
+        .args(args)
+        .env_remove("REMORA_HUB_API")
+        .env_remove("REMORA_TOKEN")
+        .env_remove("REMORA_TOKEN_FILE")
+        .env("REMORA_CONFIG", config)
+        .output()
+        .expect("remora runs")
+}
+
+#[test]
+fn jobs_list_and_run_take_the_hub_from_a_config_file() {
+    use remora_model::wire::JobRequest;
+
+    let (address, hub) = hub_with(Vec::new());
+    hub.job_requests(
+        vec![
+            JobRequest::Schedule { tag: "upload-pcaps".into(), cron: "0 */5 * * * *".into(), limit: 3 },
+            JobRequest::Schedule { tag: "count".into(), cron: "0 * * * * *".into(), limit: 0 },
+        ],
+        "test",
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).expect("write");
+    let config = dir.path().join("config.yaml");
+    std::fs::write(&config, format!("hub: http://{address}\ntokenFile: {}\n", token_file.display())).expect("write");
+
+    let out = remora_with_config(&config, &["jobs", "list"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8_lossy(&out.stdout);
+    let rows: Vec<Vec<&str>> = table.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(rows[0], ["TAG", "CRON", "LIMIT", "RUNS", "PER", "NODE"]);
+    assert_eq!(rows[1], ["count", "0", "*", "*", "*", "*", "*", "-"], "{table}");
+    assert_eq!(rows[2], ["upload-pcaps", "0", "*/5", "*", "*", "*", "*", "3"], "{table}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 job(s) at http://"));
+
+    let out = remora_with_config(&config, &["jobs", "run", "count"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = remora_with_config(&config, &["jobs", "run", "nope"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no job is scheduled with the tag \"nope\""));
+
+    // Flags win over the file; a file with an unknown key is named.
+    let out = remora_with_config(&config, &["jobs", "list", "--token", "wrong"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refused the token"));
+    std::fs::write(&config, "hub: http://127.0.0.1:1\ntokne: x\n").expect("write");
+    let out = remora_with_config(&config, &["jobs", "list"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("config.yaml") && stderr.contains("tokne"), "{stderr}");
+
+    // An export that matches nothing says so.
+    let out = remora(&["pcap", "export", "--kfl", "http", "-o", dir.path().join("x.pcap").to_str().expect("path"), "--hub", &format!("http://{address}"), "--token", TOKEN]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no stored item matches the query"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!dir.path().join("x.pcap").exists());
+}

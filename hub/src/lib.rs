@@ -1,10 +1,14 @@
-//! `remora-hub`: receives what every sidecar reports and answers KFL queries over it.
-//!
-//! This is the hub's first part (issue 7): authenticated sidecar sessions, the bounded
-//! item store with its journal on disk and `GET /api/items`. The console stream,
-//! cluster-wide jobs, `onItemQueried`/`onHubAction` and PCAP export come next.
+//! `remora-hub`: receives what every sidecar reports, answers KFL queries over it, runs
+//! the hub's scripts (`onItemQueried`, `onHubAction`), fires the cluster's jobs on every
+//! node, hands the sidecars their scripts and exports PCAPs fetched from them.
 
+pub mod api;
 pub mod auth;
+pub mod cluster;
+pub mod jobs;
 pub mod journal;
+pub mod pcap_export;
+pub mod scripts;
 pub mod server;
+pub mod sessions;
 pub mod store;

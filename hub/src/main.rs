@@ -8,6 +8,7 @@ use clap::Parser;
 use remora_hub::auth::Tokens;
 use remora_hub::journal::Journal;
 use remora_hub::server::{self, Hub};
+use remora_hub::{cluster, scripts};
 use remora_hub::store::ItemStore;
 
 #[global_allocator]
@@ -33,8 +34,16 @@ struct Args {
     #[arg(long, default_value_t = 256 << 20)]
     max_bytes: usize,
     /// Where the item journal is kept (the store survives a restart); empty: memory only.
-    #[arg(long, env = "REMORA_HUB_DATA_DIR", default_value = "")]
-    data_dir: PathBuf,
+    #[arg(long, env = "REMORA_HUB_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Scripts the sidecars and the hub run (`*.js`; the scripts ConfigMap's mount),
+    /// read again every 2 s and pushed to every sidecar on change. Empty: the sidecars
+    /// run their own mounts and the hub runs no scripts.
+    #[arg(long, env = "REMORA_HUB_SCRIPTS_DIR")]
+    scripts_dir: Option<PathBuf>,
+    /// `env` for the scripts: one file per variable (the env Secret's mount).
+    #[arg(long, env = "REMORA_HUB_ENV_DIR")]
+    env_dir: Option<PathBuf>,
     /// Log filter (tracing syntax).
     #[arg(long, env = "REMORA_LOG", default_value = "info")]
     log: String,
@@ -47,15 +56,26 @@ async fn main() -> std::process::ExitCode {
     let result = async {
         let tokens = Tokens::from_file(&args.token_file)?;
         let mut store = ItemStore::new(args.max_items, args.max_bytes);
-        let journal = if args.data_dir.as_os_str().is_empty() {
-            None
-        } else {
-            let (journal, unreadable) = Journal::open(&args.data_dir, &mut store)
-                .map_err(|e| anyhow::anyhow!("--data-dir {}: {e}", args.data_dir.display()))?;
-            tracing::info!(items = store.len(), unreadable, dir = %args.data_dir.display(), "item journal loaded");
-            Some(journal)
+        let journal = match &args.data_dir {
+            None => None,
+            Some(dir) => {
+                let (journal, unreadable) = Journal::open(dir, &mut store).map_err(|e| anyhow::anyhow!("--data-dir {}: {e}", dir.display()))?;
+                tracing::info!(items = store.len(), unreadable, dir = %dir.display(), "item journal loaded");
+                Some(journal)
+            }
         };
         let hub = Arc::new(Hub::new(store, journal, tokens));
+        if let Some(scripts_dir) = &args.scripts_dir {
+            let scripts_data = match &args.data_dir {
+                Some(dir) => dir.join("scripts"),
+                None => std::env::temp_dir().join("remora-hub-scripts"),
+            };
+            cluster::start_hub_scripts(&hub, scripts_data).map_err(|e| anyhow::anyhow!("cannot start the hub's scripts: {e}"))?;
+            let watched = hub.clone();
+            // No env mount: an empty env (a path that does not exist reads as empty).
+            let env_dir = args.env_dir.clone().unwrap_or_default();
+            scripts::watch_mounts(scripts_dir.clone(), env_dir, move |set| watched.set_scripts(set)).map_err(|e| anyhow::anyhow!("cannot watch --scripts-dir: {e}"))?;
+        }
         server::serve(hub, args.listen, args.api_listen, remora_service::shutdown_signal()).await
     };
     match result.await {

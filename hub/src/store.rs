@@ -88,6 +88,29 @@ impl ItemStore {
     }
 }
 
+impl ItemStore {
+    /// The streams of the items matching `query`, newest first, at most `max`: each as
+    /// (namespace, worker, stream), which names the sidecar holding its PCAP file.
+    pub fn streams(&self, query: &Query, max: usize) -> Vec<(String, String, String)> {
+        let mut seen = std::collections::HashSet::new();
+        let mut streams = Vec::new();
+        for stored in self.items.iter().rev() {
+            if streams.len() == max {
+                break;
+            }
+            if !query.matches_value(&stored.item) {
+                continue;
+            }
+            let text = |key: &str| stored.item.get(key).and_then(Value::as_str).unwrap_or("").to_string();
+            let key = (text("namespace"), text("worker"), text("stream"));
+            if !key.2.is_empty() && seen.insert(key.clone()) {
+                streams.push(key);
+            }
+        }
+        streams
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,14 +17,16 @@ mod lazy_item;
 mod load;
 mod packet_info;
 mod sandbox;
+mod script_set;
 
 pub use cluster::{ClusterRequest, Role};
 pub use console::{ConsoleLine, ConsoleSink, Level};
 pub use failures::Failure;
 pub use host::{Hook, HostConfig, HostReport, ScriptHost, ScriptSummary};
-pub use jobs::Clock;
+pub use jobs::{parse_cron, Clock};
 pub use load::{script_files, LoadError};
 pub use packet_info::PacketInfo;
+pub use script_set::{selected, ScriptSet, Started};
 
 /// Merges PCAP files into one, packets in time order (`pcap.snapshot`, the hub's export).
 pub fn merge_pcaps(files: &[std::path::PathBuf], out: &std::path::Path) -> Result<(), String> {

@@ -2,6 +2,10 @@
 //! until the hub acknowledges them, reconnection with backoff, and a bounded outbox so
 //! that a hub outage costs memory up to a limit and then the oldest items (counted and
 //! reported), never the capture.
+//!
+//! The same session carries the scripts' cluster calls (`jobs.*`, `hub.action`) to the
+//! hub, and the hub's frames back: job runs, the cluster's jobs and new scripts wait in
+//! an inbox the capture loop empties; PCAP requests are answered here, from the files.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -9,7 +13,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use remora_model::wire::{FromSidecar, PodIdentity, ToSidecar, SIDECAR_PATH, VERSION};
+use std::collections::BTreeMap;
+
+use remora_model::wire::{FromSidecar, JobInfo, JobRequest, PcapChunk, PodIdentity, ToSidecar, PCAP_CHUNK, SIDECAR_PATH, VERSION};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -31,7 +37,13 @@ pub struct HubConfig {
     /// Bounds of the outbox: a minute of 1,000 items/s fits the defaults.
     pub max_items: usize,
     pub max_bytes: usize,
+    /// The per-stream PCAP files the hub may ask for.
+    pub pcap_dir: Option<PathBuf>,
 }
+
+/// Cluster calls (hub actions, job requests) waiting for the hub; past this the oldest
+/// are dropped (best effort, like console lines).
+const CONTROL_FRAMES: usize = 10_000;
 
 /// Console lines kept for the hub, newest kept (best effort: not acknowledged).
 const CONSOLE_LINES: usize = 10_000;
@@ -45,6 +57,11 @@ struct Outbox {
     dropped: u64,
     /// Dropped items not yet reported to the hub.
     unreported: u64,
+    /// Job requests and hub actions, as frames.
+    control: VecDeque<String>,
+    /// Every job the scripts scheduled (and did not remove): announced again on each
+    /// connection, so a restarted hub learns them.
+    announced: BTreeMap<String, JobInfo>,
 }
 
 /// What to send next, taken from the outbox under one lock.
@@ -52,17 +69,44 @@ struct Work {
     /// Items dropped while the hub was away, not yet reported.
     dropped: u64,
     console: Vec<String>,
+    control: Vec<String>,
     items: Vec<String>,
 }
 
 impl Outbox {
     fn take_work(&mut self) -> Work {
         let console = self.console.len().min(BATCH);
+        let control = self.control.len().min(BATCH);
         let items = self.items.len().min(BATCH);
         let items: Vec<String> = self.items.drain(..items).collect();
         self.bytes -= items.iter().map(String::len).sum::<usize>();
-        Work { dropped: std::mem::take(&mut self.unreported), console: self.console.drain(..console).collect(), items }
+        Work {
+            dropped: std::mem::take(&mut self.unreported),
+            console: self.console.drain(..console).collect(),
+            control: self.control.drain(..control).collect(),
+            items,
+        }
     }
+
+    fn push_control(&mut self, frame: String) {
+        if self.control.len() >= CONTROL_FRAMES {
+            self.control.pop_front();
+        }
+        self.control.push_back(frame);
+    }
+
+    /// The jobs the scripts scheduled, as one frame to send first on a new connection.
+    fn announcement(&self) -> Option<FromSidecar> {
+        let requests: Vec<JobRequest> =
+            self.announced.values().map(|j| JobRequest::Schedule { tag: j.tag.clone(), cron: j.cron.clone(), limit: j.limit }).collect();
+        (!requests.is_empty()).then_some(FromSidecar::Jobs { v: VERSION, requests })
+    }
+}
+
+/// What the hub sent for the capture loop.
+#[derive(Default)]
+struct Inbox {
+    frames: Vec<ToSidecar>,
 }
 
 /// What /metrics and the shutdown log report.
@@ -78,6 +122,9 @@ pub struct HubStats {
 #[derive(Clone)]
 pub struct HubClient {
     outbox: Arc<Mutex<Outbox>>,
+    inbox: Arc<Mutex<Inbox>>,
+    /// Set when the inbox has frames: the capture loop checks it without locking.
+    inbox_ready: Arc<AtomicBool>,
     wake: Arc<tokio::sync::Notify>,
     config: HubConfig,
     pub stats: Arc<HubStats>,
@@ -86,14 +133,11 @@ pub struct HubClient {
 impl HubClient {
     /// Starts the session on a thread of its own.
     pub fn start(config: HubConfig) -> Result<HubClient, String> {
-        let client = HubClient {
-            outbox: Arc::new(Mutex::new(Outbox::default())),
-            wake: Arc::new(tokio::sync::Notify::new()),
-            config,
-            stats: Arc::new(HubStats::default()),
-        };
+        let client = HubClient::new(config);
         let session = Session {
             outbox: client.outbox.clone(),
+            inbox: client.inbox.clone(),
+            inbox_ready: client.inbox_ready.clone(),
             wake: client.wake.clone(),
             config: client.config.clone(),
             stats: client.stats.clone(),
@@ -106,6 +150,17 @@ impl HubClient {
             })
             .map_err(|e| format!("cannot start the hub client: {e}"))?;
         Ok(client)
+    }
+
+    fn new(config: HubConfig) -> HubClient {
+        HubClient {
+            outbox: Arc::new(Mutex::new(Outbox::default())),
+            inbox: Arc::new(Mutex::new(Inbox::default())),
+            inbox_ready: Arc::new(AtomicBool::new(false)),
+            wake: Arc::new(tokio::sync::Notify::new()),
+            config,
+            stats: Arc::new(HubStats::default()),
+        }
     }
 
     /// Queues one item (its JSON text); never blocks the capture.
@@ -136,6 +191,49 @@ impl HubClient {
         outbox.console.push_back(line);
     }
 
+    /// Passes the scripts' `jobs.*` calls to the hub, remembering the schedule to
+    /// announce it again after a reconnection.
+    pub fn jobs(&self, requests: Vec<JobRequest>) {
+        if requests.is_empty() {
+            return;
+        }
+        let mut outbox = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
+        for request in &requests {
+            match request {
+                JobRequest::Schedule { tag, cron, limit } => {
+                    outbox.announced.insert(tag.clone(), JobInfo { tag: tag.clone(), cron: cron.clone(), limit: *limit });
+                }
+                JobRequest::Remove { tag } => {
+                    outbox.announced.remove(tag);
+                }
+                JobRequest::RemoveAll => outbox.announced.clear(),
+                _ => {}
+            }
+        }
+        if let Ok(frame) = encode(&FromSidecar::Jobs { v: VERSION, requests }) {
+            outbox.push_control(frame);
+        }
+        drop(outbox);
+        self.wake.notify_one();
+    }
+
+    /// `hub.action(action, object)`, the object as JSON.
+    pub fn hub_action(&self, action: String, object_json: &str) {
+        let object = serde_json::from_str(object_json).unwrap_or(serde_json::Value::Null);
+        if let Ok(frame) = encode(&FromSidecar::HubAction { v: VERSION, action, object }) {
+            self.outbox.lock().unwrap_or_else(|p| p.into_inner()).push_control(frame);
+            self.wake.notify_one();
+        }
+    }
+
+    /// What the hub sent since the last call (job runs, jobs, scripts), oldest first.
+    pub fn take_inbox(&self) -> Vec<ToSidecar> {
+        if !self.inbox_ready.swap(false, Ordering::Acquire) {
+            return Vec::new();
+        }
+        std::mem::take(&mut self.inbox.lock().unwrap_or_else(|p| p.into_inner()).frames)
+    }
+
     /// Items still waiting for the hub.
     pub fn pending(&self) -> usize {
         self.outbox.lock().unwrap_or_else(|p| p.into_inner()).items.len()
@@ -144,6 +242,8 @@ impl HubClient {
 
 struct Session {
     outbox: Arc<Mutex<Outbox>>,
+    inbox: Arc<Mutex<Inbox>>,
+    inbox_ready: Arc<AtomicBool>,
     wake: Arc<tokio::sync::Notify>,
     config: HubConfig,
     stats: Arc<HubStats>,
@@ -179,6 +279,10 @@ impl Session {
             send(write, encode(&FromSidecar::Console { v: VERSION, lines: work.console })?).await?;
             sent = true;
         }
+        for frame in work.control {
+            send(write, frame).await?;
+            sent = true;
+        }
         if !work.items.is_empty() {
             *seq += 1;
             let frame = items_frame(*seq, &work.items);
@@ -212,6 +316,10 @@ impl Session {
         let (mut write, mut read) = socket.split();
         let hello = FromSidecar::Hello { v: VERSION, identity: self.config.identity.clone() };
         send(&mut write, encode(&hello)?).await?;
+        let announcement = self.outbox.lock().unwrap_or_else(|p| p.into_inner()).announcement();
+        if let Some(jobs) = announcement {
+            send(&mut write, encode(&jobs)?).await?;
+        }
         self.stats.connected.store(true, Ordering::Relaxed);
         self.stats.connects.fetch_add(1, Ordering::Relaxed);
         eprintln!("remora-sidecar: connected to the hub at {}", self.config.url);
@@ -238,6 +346,15 @@ impl Session {
                             }
                         }
                         Ok(ToSidecar::Refused { reason, .. }) => break Err(format!("refused: {reason}")),
+                        Ok(ToSidecar::PcapRequest { id, streams, .. }) => {
+                            if let Err(e) = self.send_pcaps(&mut write, id, streams).await {
+                                break Err(e);
+                            }
+                        }
+                        Ok(frame) => {
+                            self.inbox.lock().unwrap_or_else(|p| p.into_inner()).frames.push(frame);
+                            self.inbox_ready.store(true, Ordering::Release);
+                        }
                         Err(e) => break Err(format!("unreadable frame from the hub: {e}")),
                     },
                     Some(Ok(Message::Close(_))) | None => break Err("the hub closed the connection".into()),
@@ -256,6 +373,46 @@ impl Session {
         }
         result
     }
+}
+
+impl Session {
+    /// Answers a PCAP request: each stream's file in binary chunks, then which streams
+    /// are not here (retention deleted them, or no PCAPs are kept).
+    async fn send_pcaps<S>(&self, write: &mut S, id: u64, streams: Vec<String>) -> Result<(), String>
+    where
+        S: futures_util::Sink<Message> + Unpin,
+        S::Error: std::fmt::Display,
+    {
+        use futures_util::SinkExt;
+        use tokio::io::AsyncReadExt;
+
+        let mut missing = Vec::new();
+        let mut buffer = vec![0u8; PCAP_CHUNK];
+        for stream in streams {
+            let file = match (&self.config.pcap_dir, is_stream_name(&stream)) {
+                (Some(dir), true) => tokio::fs::File::open(dir.join(&stream)).await.ok(),
+                _ => None,
+            };
+            let Some(mut file) = file else {
+                missing.push(stream);
+                continue;
+            };
+            loop {
+                let read = file.read(&mut buffer).await.map_err(|e| format!("PCAP {stream}: {e}"))?;
+                if read == 0 {
+                    break;
+                }
+                let chunk = PcapChunk { id, stream: &stream, data: &buffer[..read] };
+                write.send(Message::Binary(chunk.encode().into())).await.map_err(|e| e.to_string())?;
+            }
+        }
+        send(write, encode(&FromSidecar::PcapDone { v: VERSION, id, missing })?).await
+    }
+}
+
+/// A stream's PCAP base name as the pipeline makes them: no path, no traversal.
+fn is_stream_name(name: &str) -> bool {
+    !name.is_empty() && !name.starts_with('.') && name.ends_with(".pcap") && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
 }
 
 fn encode(frame: &FromSidecar) -> Result<String, String> {
@@ -301,14 +458,33 @@ mod tests {
         }
     }
 
+    fn config(max_items: usize) -> HubConfig {
+        HubConfig { url: "ws://127.0.0.1:1".into(), token_file: None, identity: PodIdentity::default(), max_items, max_bytes: 1 << 20, pcap_dir: None }
+    }
+
+    #[test]
+    fn scheduled_jobs_are_announced_again_and_removed_ones_not() {
+        let client = HubClient::new(config(10));
+        let schedule = |tag: &str| JobRequest::Schedule { tag: tag.into(), cron: "* * * * * *".into(), limit: 1 };
+        client.jobs(vec![schedule("a"), schedule("b")]);
+        client.jobs(vec![JobRequest::Remove { tag: "a".into() }, JobRequest::RunAll]);
+        let outbox = client.outbox.lock().expect("lock");
+        assert_eq!(outbox.control.len(), 2, "both calls are passed on as they were made");
+        assert_eq!(outbox.announcement(), Some(FromSidecar::Jobs { v: VERSION, requests: vec![schedule("b")] }));
+    }
+
+    #[test]
+    fn only_stream_file_names_are_served() {
+        assert!(is_stream_name("000000000001.pcap"));
+        assert!(is_stream_name("000000000007_udp.pcap"));
+        for bad in ["../etc/passwd.pcap", "/etc/x.pcap", "a/b.pcap", ".hidden.pcap", "x.txt", ""] {
+            assert!(!is_stream_name(bad), "{bad}");
+        }
+    }
+
     #[test]
     fn a_full_outbox_drops_the_oldest_and_counts() {
-        let client = HubClient {
-            outbox: Arc::new(Mutex::new(Outbox::default())),
-            wake: Arc::new(tokio::sync::Notify::new()),
-            config: HubConfig { url: "ws://127.0.0.1:1".into(), token_file: None, identity: PodIdentity::default(), max_items: 3, max_bytes: 1 << 20 },
-            stats: Arc::new(HubStats::default()),
-        };
+        let client = HubClient::new(config(3));
         for i in 0..5 {
             client.send(format!("{{\"n\":{i}}}"));
         }

@@ -5,15 +5,15 @@
 pub mod decode;
 pub mod dissect;
 pub mod flow;
+mod flow_state;
 pub mod health;
 pub mod hub_client;
 pub mod live;
-mod flow_state;
-pub mod reassembly;
+pub mod live_scripts;
 pub mod pcap_retention;
 pub mod pcap_store;
 pub mod pipeline;
-pub mod pod_scripts;
+pub mod reassembly;
 pub mod replay;
 pub mod scripted;
 pub mod sink;

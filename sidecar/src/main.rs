@@ -21,11 +21,10 @@ use remora_sidecar::health::{self, Phase, Status};
 use remora_sidecar::hub_client::{HubClient, HubConfig};
 use remora_sidecar::live::{interfaces, LiveCapture};
 use remora_sidecar::pipeline::{Pipeline, PipelineConfig, Sink};
-use remora_sidecar::pod_scripts;
+use remora_sidecar::live_scripts::LiveScripts;
 use remora_sidecar::pcap_retention;
 use remora_sidecar::pcap_store::PcapStore;
-use remora_sidecar::scripted::{flush_before_snapshot, ScriptedSink};
-use remora_scripting::ConsoleLine;
+use remora_sidecar::scripted::ScriptedSink;
 
 // Items are many small allocations; mimalloc makes them markedly cheaper than glibc's.
 #[global_allocator]
@@ -172,45 +171,25 @@ fn run(args: Args) -> anyhow::Result<()> {
             identity,
             max_items: 100_000,
             max_bytes: 64 << 20,
+            pcap_dir: (args.pcap_retention_bytes > 0).then(|| pcap_dir.clone()),
         };
         Some(HubClient::start(config).map_err(anyhow::Error::msg)?)
     };
     let json = args.output == "json" || (args.output == "auto" && hub.is_none());
-    let forward = hub.clone();
+    let mut scripts = LiveScripts::new(
+        args.scripts.clone(),
+        args.data_dir.clone(),
+        (args.pcap_retention_bytes > 0).then(|| pcap_dir.clone()),
+        pipeline.pcap_store(),
+        hub.clone(),
+    );
+    scripts.start_mounted(&args.scripts_dir, &args.env_dir);
     let mut output = Output { json, hub, status: status.clone(), out: std::io::stdout().lock() };
-    let console = Box::new(move |line: ConsoleLine| {
-        eprintln!("{line}");
-        if let Some(hub) = &forward {
-            hub.console(line.to_string());
-        }
+    capture_loop(&capture, &mut pipeline, &mut output, &mut scripts, &stop, &status);
+    with_sink(&mut scripts, &mut output, |sink| match sink {
+        LiveSink::Plain(sink) => pipeline.finish(*sink),
+        LiveSink::Scripted(sink) => pipeline.finish(sink),
     });
-    let mut scripts = match pod_scripts::load(&args.scripts_dir, &args.scripts, &args.env_dir, args.data_dir.clone(), console) {
-        Ok(Some(scripts)) => {
-            eprintln!("remora-sidecar: scripts: {} loaded ({})", scripts.loaded.len(), scripts.loaded.join(", "));
-            for failure in &scripts.failed {
-                eprintln!("remora-sidecar: script not loaded: {failure}");
-            }
-            Some(scripts)
-        }
-        Ok(None) => None,
-        Err(e) => {
-            eprintln!("remora-sidecar: scripts not loaded: {e}");
-            None
-        }
-    };
-    match scripts.as_mut() {
-        Some(scripts) => {
-            scripts.host.set_pcap_dir((args.pcap_retention_bytes > 0).then(|| pcap_dir.clone()));
-            flush_before_snapshot(&mut scripts.host, pipeline.pcap_store());
-            let mut sink = ScriptedSink::new(&mut scripts.host, &mut output, false);
-            capture_loop(&capture, &mut pipeline, &mut sink, &stop, &status);
-            pipeline.finish(&mut sink);
-        }
-        None => {
-            capture_loop(&capture, &mut pipeline, &mut output, &stop, &status);
-            pipeline.finish(&mut output);
-        }
-    }
     output.flush();
     let problems = capture.stop();
     for problem in &problems {
@@ -224,10 +203,29 @@ fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The pipeline's sink: the output, behind the scripts when there are any. Made for each
+/// batch, so that new scripts from the hub take over between two batches.
+#[allow(clippy::large_enum_variant)] // one, on the stack, per batch
+enum LiveSink<'a, W: Write> {
+    Plain(&'a mut Output<W>),
+    Scripted(ScriptedSink<'a, Output<W>>),
+}
+
+fn with_sink<W: Write, R>(scripts: &mut LiveScripts, output: &mut Output<W>, f: impl FnOnce(&mut LiveSink<'_, W>) -> R) -> R {
+    let mut sink = match scripts.host() {
+        Some(host) => LiveSink::Scripted(ScriptedSink::new(host, output, false)),
+        None => LiveSink::Plain(output),
+    };
+    f(&mut sink)
+}
+
 /// Feeds captured frames to the pipeline until `stop`; moves its clock on with the
-/// wall clock when nothing arrives, so timeouts and jobs run in quiet periods too.
-fn capture_loop(capture: &LiveCapture, pipeline: &mut Pipeline, sink: &mut impl Sink, stop: &AtomicBool, status: &Status) {
+/// wall clock when nothing arrives, so timeouts and jobs run in quiet periods too. Between
+/// batches, what the hub sent (job runs, new scripts) is acted on and the scripts'
+/// cluster calls are passed to it.
+fn capture_loop<W: Write>(capture: &LiveCapture, pipeline: &mut Pipeline, output: &mut Output<W>, scripts: &mut LiveScripts, stop: &AtomicBool, status: &Status) {
     let mut flushed = std::time::Instant::now();
+    let mut advanced = std::time::Instant::now();
     while !stop.load(Ordering::Relaxed) {
         // PCAP files on disk lag at most a second behind the capture (retention measures
         // them, scripts and the hub read them).
@@ -239,15 +237,30 @@ fn capture_loop(capture: &LiveCapture, pipeline: &mut Pipeline, sink: &mut impl 
                 }
             }
         }
-        match capture.next(Duration::from_millis(250)) {
+        scripts.exchange_with_hub();
+        // A job the hub fires runs within this wait.
+        match capture.next(Duration::from_millis(50)) {
             Ok(frames) => {
-                for (ts, wire, frame) in frames.iter() {
-                    pipeline.packet(frames.link, frames.link_number, ts, frame, wire, sink);
-                }
+                with_sink(scripts, output, |sink| {
+                    for (ts, wire, frame) in frames.iter() {
+                        match sink {
+                            LiveSink::Plain(sink) => pipeline.packet(frames.link, frames.link_number, ts, frame, wire, *sink),
+                            LiveSink::Scripted(sink) => pipeline.packet(frames.link, frames.link_number, ts, frame, wire, sink),
+                        }
+                    }
+                });
                 status.packets.fetch_add(frames.packets.len() as u64, Ordering::Relaxed);
                 capture.recycle(frames);
             }
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => pipeline.advance(wall_clock(), sink),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                if advanced.elapsed() >= Duration::from_millis(250) {
+                    advanced = std::time::Instant::now();
+                    with_sink(scripts, output, |sink| match sink {
+                        LiveSink::Plain(sink) => pipeline.advance(wall_clock(), *sink),
+                        LiveSink::Scripted(sink) => pipeline.advance(wall_clock(), sink),
+                    });
+                }
+            }
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }

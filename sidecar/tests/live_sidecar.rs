@@ -184,7 +184,7 @@ fn sidecar_captures_its_pod_and_reports_health() {
         log.push(line);
     }
     assert!(log.iter().any(|l| l.contains(&format!("capturing on {dev}"))), "{log:?}");
-    assert!(log.iter().any(|l| l.contains("scripts: 1 loaded (watch.js)")), "{log:?}");
+    assert!(log.iter().any(|l| l.contains("scripts (mounted): 1 loaded (watch.js)")), "{log:?}");
     assert!(log.iter().any(|l| l.contains("[watch.js] hello /cart.json 200")), "{log:?}");
     assert!(!log.iter().any(|l| l.contains("must not run")), "{log:?}");
     assert!(log.iter().any(|l| l.contains("stopped after")), "{log:?}");

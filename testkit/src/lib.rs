@@ -3,6 +3,7 @@
 //! them. Needs root and iproute2 (`bash scripts/setup.sh --test`).
 
 pub mod chart;
+pub mod cluster;
 pub mod process;
 
 use std::process::{Child, Command, Stdio};

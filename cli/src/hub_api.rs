@@ -1,0 +1,126 @@
+//! Where the hub's API is and the token it wants, for every command that talks to the
+//! hub: from flags, then the environment, then a config file
+//! (`$REMORA_CONFIG`, else `~/.config/remora/config.yaml`):
+//!
+//! ```yaml
+//! hub: https://remora-hub.example:8899
+//! tokenFile: /path/to/token        # or token: ...
+//! ```
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use serde_json::Value;
+
+#[derive(Debug, clap::Args)]
+pub struct HubArgs {
+    /// The hub's API [default: the config file's `hub`, else http://127.0.0.1:8899].
+    #[arg(long, env = "REMORA_HUB_API")]
+    hub: Option<String>,
+    /// The bearer token (or --token-file, or the config file's `token`/`tokenFile`).
+    #[arg(long, env = "REMORA_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// A file holding the token.
+    #[arg(long, env = "REMORA_TOKEN_FILE")]
+    token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ConfigFile {
+    hub: Option<String>,
+    token: Option<String>,
+    token_file: Option<PathBuf>,
+}
+
+/// The resolved address and token.
+pub struct Hub {
+    pub address: String,
+    pub token: String,
+    pub client: reqwest::Client,
+}
+
+const DEFAULT_HUB: &str = "http://127.0.0.1:8899";
+
+fn config_path() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("REMORA_CONFIG") {
+        return Some(PathBuf::from(path));
+    }
+    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config/remora/config.yaml"))
+}
+
+fn read_config() -> anyhow::Result<ConfigFile> {
+    let Some(path) = config_path() else { return Ok(ConfigFile::default()) };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => serde_norway::from_str(&text).with_context(|| format!("config file {}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && std::env::var_os("REMORA_CONFIG").is_none() => Ok(ConfigFile::default()),
+        Err(e) => Err(e).with_context(|| format!("config file {}", path.display())),
+    }
+}
+
+fn read_token(path: &std::path::Path, what: &str) -> anyhow::Result<String> {
+    Ok(std::fs::read_to_string(path).with_context(|| format!("{what} {}", path.display()))?.trim().to_string())
+}
+
+impl HubArgs {
+    /// Flags and environment first, then the config file.
+    pub fn resolve(&self) -> anyhow::Result<Hub> {
+        let needs_config = self.hub.is_none() || (self.token.is_none() && self.token_file.is_none());
+        let config = if needs_config { read_config()? } else { ConfigFile::default() };
+        let address = self.hub.clone().or(config.hub).unwrap_or_else(|| DEFAULT_HUB.to_string());
+        let token = match (&self.token, &self.token_file, config.token, config.token_file) {
+            (Some(token), _, _, _) => token.clone(),
+            (None, Some(path), _, _) => read_token(path, "--token-file")?,
+            (None, None, Some(token), _) => token,
+            (None, None, None, Some(path)) => read_token(&path, "the config file's tokenFile")?,
+            (None, None, None, None) => bail!("the hub needs a token: --token, --token-file, REMORA_TOKEN, REMORA_TOKEN_FILE or `token:` in ~/.config/remora/config.yaml"),
+        };
+        let client = reqwest::Client::builder().connect_timeout(std::time::Duration::from_secs(10)).build()?;
+        Ok(Hub { address: address.trim_end_matches('/').to_string(), token, client })
+    }
+}
+
+impl Hub {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.get(self.url(path)).bearer_auth(&self.token)
+    }
+
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.post(self.url(path)).bearer_auth(&self.token)
+    }
+
+    /// Sends a request, with an error that names the hub when it cannot be reached.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<reqwest::Response> {
+        request.send().await.with_context(|| format!("cannot reach the hub at {}", self.address))
+    }
+
+    /// Turns an answer that is not a success into the error a user can act on.
+    pub fn check(&self, status: u16, body: &Value) -> anyhow::Result<()> {
+        let said = body["error"].as_str().map(String::from).unwrap_or_else(|| body.to_string());
+        match status {
+            200..=299 => Ok(()),
+            401 => bail!("the hub at {} refused the token (check --token or REMORA_TOKEN)", self.address),
+            400 => bail!("{}\n{}", body["error"].as_str().unwrap_or("bad request"), body["caret"].as_str().unwrap_or("")),
+            404 => bail!("{said}"),
+            code => bail!("the hub at {} answered {code}: {said}", self.address),
+        }
+    }
+
+    /// A JSON answer, checked.
+    pub async fn json(&self, request: reqwest::RequestBuilder) -> anyhow::Result<Value> {
+        let response = self.send(request).await?;
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        self.check(status, &body)?;
+        Ok(body)
+    }
+}
+
+/// Runs one async command on a small runtime.
+pub fn block_on<T>(work: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(work)
+}

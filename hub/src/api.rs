@@ -1,0 +1,204 @@
+//! The hub's API (bearer token on every `/api/` route; docs/api.md describes it):
+//! KFL queries over the stored items (through the hub scripts' `onItemQueried`), the
+//! console stream, the cluster's jobs, PCAP export, health and metrics.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query as UrlQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use remora_kfl::Query;
+use remora_model::wire::JobRequest;
+
+use crate::pcap_export::ExportError;
+use crate::server::Hub;
+
+/// The 401 answer, unless the request carries a valid bearer token.
+fn refuse(hub: &Hub, headers: &HeaderMap) -> Option<Response> {
+    if hub.tokens.admits(headers) {
+        return None;
+    }
+    hub.refused.fetch_add(1, Ordering::Relaxed);
+    Some(error(StatusCode::UNAUTHORIZED, "a valid bearer token is required".into()))
+}
+
+fn error(status: StatusCode, message: String) -> Response {
+    (status, Json(serde_json::json!({"error": message}))).into_response()
+}
+
+/// Compiles `kfl` (empty: everything); a bad query is a 400 with the caret.
+fn compile(kfl: &str) -> Result<Query, Box<Response>> {
+    let text = if kfl.trim().is_empty() { "true" } else { kfl };
+    Query::compile(text).map_err(|e| {
+        let body = serde_json::json!({"error": format!("kfl: {e}"), "caret": e.caret()});
+        Box::new((StatusCode::BAD_REQUEST, Json(body)).into_response())
+    })
+}
+
+pub fn router(hub: Arc<Hub>) -> Router {
+    Router::new()
+        .route("/api/items", get(items))
+        .route("/api/console", get(console_stream))
+        .route("/api/jobs", get(jobs))
+        .route("/api/jobs/{tag}/run", post(run_job))
+        .route("/api/pcap", get(pcap))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(|| async { "ready\n" }))
+        .route("/metrics", get(metrics))
+        .with_state(hub)
+}
+
+/// `GET /api/console`: the recent lines, then every new one as it comes, one per line
+/// of a chunked text response. A reader too slow for the stream is told how many lines it
+/// missed.
+async fn console_stream(State(hub): State<Arc<Hub>>, headers: HeaderMap) -> Response {
+    if let Some(refused) = refuse(&hub, &headers) {
+        return refused;
+    }
+    let receiver = hub.console.subscribe();
+    let recent: Vec<String> = hub.recent_console.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
+    let backlog = futures_util::stream::iter(recent.into_iter().map(|l| Ok::<_, std::convert::Infallible>(format!("{l}\n"))));
+    let live = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        let line = match receiver.recv().await {
+            Ok(line) => format!("{line}\n"),
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => format!("[hub] {n} console lines skipped (this reader fell behind)\n"),
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+        };
+        Some((Ok::<_, std::convert::Infallible>(line), receiver))
+    });
+    let body = axum::body::Body::from_stream(futures_util::StreamExt::chain(backlog, live));
+    ([("content-type", "text/plain; charset=utf-8")], body).into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct ItemsParams {
+    #[serde(default)]
+    kfl: String,
+    limit: Option<usize>,
+    before: Option<u64>,
+}
+
+const MAX_PAGE: usize = 1000;
+
+async fn items(State(hub): State<Arc<Hub>>, headers: HeaderMap, UrlQuery(params): UrlQuery<ItemsParams>) -> Response {
+    if let Some(refused) = refuse(&hub, &headers) {
+        return refused;
+    }
+    let query = match compile(&params.kfl) {
+        Ok(query) => query,
+        Err(bad) => return *bad,
+    };
+    let limit = params.limit.unwrap_or(100).clamp(1, MAX_PAGE);
+    let page = hub.stored().store.query(&query, limit, params.before);
+    let mut warnings: Vec<String> = query.warnings().iter().map(|w| w.to_string()).collect();
+    let items = match hub.scripts.get() {
+        Some(scripts) => {
+            let texts: Vec<String> = page.items.iter().map(|i| i.to_string()).collect();
+            let (answered, warning) = scripts.queried(texts).await;
+            warnings.extend(warning);
+            answered.iter().map(|t| serde_json::from_str(t).unwrap_or(serde_json::Value::Null)).collect()
+        }
+        None => page.items,
+    };
+    Json(serde_json::json!({"items": items, "next": page.next, "warnings": warnings})).into_response()
+}
+
+async fn metrics(State(hub): State<Arc<Hub>>) -> String {
+    let (stored, bytes, evicted) = {
+        let stored = hub.stored();
+        (stored.store.len(), stored.store.bytes(), stored.store.evicted)
+    };
+    let jobs = hub.jobs().list().len();
+    let script_drops = hub.scripts.get().map_or(0, |s| s.dropped.load(Ordering::Relaxed));
+    let lines = [
+        ("remora_hub_sessions", "gauge", "Sidecars connected now", hub.sessions.count() as u64),
+        ("remora_hub_sessions_refused_total", "counter", "Connections and API calls refused for their token", hub.refused.load(Ordering::Relaxed)),
+        ("remora_hub_items_received_total", "counter", "Items received from sidecars", hub.received.load(Ordering::Relaxed)),
+        ("remora_hub_items_stored", "gauge", "Items in the store", stored as u64),
+        ("remora_hub_store_bytes", "gauge", "Bytes of the items in the store", bytes as u64),
+        ("remora_hub_items_evicted_total", "counter", "Items pushed out of the store by newer ones", evicted),
+        ("remora_hub_items_dropped_by_sidecars_total", "counter", "Items sidecars dropped while the hub was unreachable", hub.dropped_by_sidecars.load(Ordering::Relaxed)),
+        ("remora_hub_actions_total", "counter", "hub.action calls received from sidecars", hub.hub_actions.load(Ordering::Relaxed)),
+        ("remora_hub_jobs", "gauge", "Jobs scheduled in the cluster", jobs as u64),
+        ("remora_hub_frames_dropped_total", "counter", "Frames for sidecars dropped because a sidecar was too far behind", hub.sessions.overflowed.load(Ordering::Relaxed)),
+        ("remora_hub_script_calls_dropped_total", "counter", "Calls into the hub's scripts dropped because they were too far behind", script_drops),
+    ];
+    let mut out = String::new();
+    for (name, kind, help, value) in lines {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
+    }
+    out
+}
+
+
+/// `GET /api/jobs`: the cluster's jobs with their runs per node.
+async fn jobs(State(hub): State<Arc<Hub>>, headers: HeaderMap) -> Response {
+    if let Some(refused) = refuse(&hub, &headers) {
+        return refused;
+    }
+    let registry = hub.jobs();
+    let jobs: Vec<serde_json::Value> = registry
+        .list()
+        .into_iter()
+        .map(|j| serde_json::json!({"tag": j.tag, "cron": j.cron, "limit": j.limit, "runs": registry.runs(&j.tag)}))
+        .collect();
+    Json(serde_json::json!({"jobs": jobs, "running": registry.running()})).into_response()
+}
+
+/// `POST /api/jobs/{tag}/run`: runs a job now on every node (as `jobs.run` does).
+async fn run_job(State(hub): State<Arc<Hub>>, headers: HeaderMap, Path(tag): Path<String>) -> Response {
+    if let Some(refused) = refuse(&hub, &headers) {
+        return refused;
+    }
+    if !hub.jobs().list().iter().any(|j| j.tag == tag) {
+        return error(StatusCode::NOT_FOUND, format!("no job is scheduled with the tag {tag:?}"));
+    }
+    hub.job_requests(vec![JobRequest::Run { tag: tag.clone() }], "api");
+    (StatusCode::ACCEPTED, Json(serde_json::json!({"run": tag}))).into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct PcapParams {
+    #[serde(default)]
+    kfl: String,
+}
+
+/// `GET /api/pcap?kfl=Q`: one capture file of the streams of the matching items.
+/// `x-remora-streams` counts the streams in it, `x-remora-missing` those not (each
+/// named in an `x-remora-missing-stream` header, at most 100).
+async fn pcap(State(hub): State<Arc<Hub>>, headers: HeaderMap, UrlQuery(params): UrlQuery<PcapParams>) -> Response {
+    if let Some(refused) = refuse(&hub, &headers) {
+        return refused;
+    }
+    let query = match compile(&params.kfl) {
+        Ok(query) => query,
+        Err(bad) => return *bad,
+    };
+    match hub.export_pcap(&query).await {
+        Ok(export) => {
+            let mut response = (
+                [
+                    ("content-type", "application/vnd.tcpdump.pcap".to_string()),
+                    ("content-disposition", "attachment; filename=\"remora-export.pcap\"".to_string()),
+                    ("x-remora-streams", export.streams.to_string()),
+                    ("x-remora-missing", export.missing.len().to_string()),
+                ],
+                export.pcap,
+            )
+                .into_response();
+            for missing in export.missing.iter().take(100) {
+                if let Ok(value) = missing.parse() {
+                    response.headers_mut().append("x-remora-missing-stream", value);
+                }
+            }
+            response
+        }
+        Err(e @ ExportError::NothingMatches) => error(StatusCode::NOT_FOUND, e.to_string()),
+        Err(e @ ExportError::TooLarge) => error(StatusCode::PAYLOAD_TOO_LARGE, e.to_string()),
+        Err(e @ ExportError::NothingFetched(..)) => error(StatusCode::BAD_GATEWAY, e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}

@@ -1,0 +1,187 @@
+//! PCAP export: the streams of the items a KFL query matches, fetched over their
+//! sessions from the sidecars that hold the files, merged into one capture in time order.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use remora_kfl::Query;
+use remora_model::wire::{PcapChunk, ToSidecar, VERSION};
+use tokio::sync::mpsc;
+
+use crate::server::Hub;
+
+/// Streams one export takes at most (the newest matching).
+pub const MAX_STREAMS: usize = 10_000;
+/// Bytes of PCAP one export gathers at most.
+pub const MAX_BYTES: usize = 512 << 20;
+/// How long a sidecar may take to send what it was asked for.
+const WAIT: Duration = Duration::from_secs(30);
+
+enum Piece {
+    Chunk { stream: String, data: Vec<u8> },
+    Done { missing: Vec<String> },
+}
+
+/// Exports waiting for sidecars' answers, by request id.
+#[derive(Default)]
+pub(crate) struct PcapRequests {
+    next: AtomicU64,
+    open: Mutex<HashMap<u64, mpsc::UnboundedSender<Piece>>>,
+}
+
+impl PcapRequests {
+    fn open(&self) -> std::sync::MutexGuard<'_, HashMap<u64, mpsc::UnboundedSender<Piece>>> {
+        self.open.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn start(&self) -> (u64, mpsc::UnboundedReceiver<Piece>) {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let (sender, receiver) = mpsc::unbounded_channel();
+        self.open().insert(id, sender);
+        (id, receiver)
+    }
+
+    fn finish(&self, id: u64) {
+        self.open().remove(&id);
+    }
+
+    /// A piece of a file from a sidecar (dropped when its export is over).
+    pub(crate) fn chunk(&self, chunk: PcapChunk<'_>) {
+        if let Some(sender) = self.open().get(&chunk.id) {
+            let _ = sender.send(Piece::Chunk { stream: chunk.stream.to_string(), data: chunk.data.to_vec() });
+        }
+    }
+
+    pub(crate) fn done(&self, id: u64, missing: Vec<String>) {
+        if let Some(sender) = self.open().get(&id) {
+            let _ = sender.send(Piece::Done { missing });
+        }
+    }
+}
+
+/// One export's result.
+pub struct Export {
+    pub pcap: Vec<u8>,
+    /// Streams in the file.
+    pub streams: usize,
+    /// `namespace/pod/stream: why` of each matching stream not in the file.
+    pub missing: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("no stored item matches the query")]
+    NothingMatches,
+    #[error("none of the {0} matching streams could be fetched: {1}")]
+    NothingFetched(usize, String),
+    #[error("the export passed {} MiB; narrow the query", MAX_BYTES >> 20)]
+    TooLarge,
+    #[error("{0}")]
+    Io(String),
+}
+
+/// Removes the export's scratch directory however the export ends.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Hub {
+    /// Fetches and merges the PCAPs of the streams of the items matching `query`.
+    pub async fn export_pcap(&self, query: &Query) -> Result<Export, ExportError> {
+        let streams = self.stored().store.streams(query, MAX_STREAMS);
+        if streams.is_empty() {
+            return Err(ExportError::NothingMatches);
+        }
+        let mut by_pod: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+        for (namespace, pod, stream) in streams.iter().cloned() {
+            by_pod.entry((namespace, pod)).or_default().push(stream);
+        }
+        let scratch = Scratch(std::env::temp_dir().join(format!("remora-export-{}-{}", std::process::id(), self.pcap_requests.next.load(Ordering::Relaxed))));
+        std::fs::create_dir_all(&scratch.0).map_err(|e| ExportError::Io(format!("{}: {e}", scratch.0.display())))?;
+        let mut files: Vec<PathBuf> = Vec::new();
+        let mut missing = Vec::new();
+        let mut bytes = 0usize;
+        for ((namespace, pod), wanted) in by_pod {
+            let Some(session) = self.sessions.find(&namespace, &pod) else {
+                missing.extend(wanted.iter().map(|s| format!("{namespace}/{pod}/{s}: the pod's sidecar is not connected")));
+                continue;
+            };
+            let fetched = self.fetch(session, &wanted, &scratch.0, files.len(), &mut bytes).await;
+            let (got, gone) = fetched?;
+            files.extend(got);
+            missing.extend(gone.into_iter().map(|s| format!("{namespace}/{pod}/{s}")));
+        }
+        if files.is_empty() {
+            let why = missing.first().cloned().unwrap_or_default();
+            return Err(ExportError::NothingFetched(streams.len(), why));
+        }
+        let out = scratch.0.join("export.pcap");
+        let merged = {
+            let (files, out) = (files.clone(), out.clone());
+            tokio::task::spawn_blocking(move || remora_scripting::merge_pcaps(&files, &out)).await
+        };
+        merged.map_err(|e| ExportError::Io(e.to_string()))?.map_err(ExportError::Io)?;
+        let pcap = std::fs::read(&out).map_err(|e| ExportError::Io(format!("{}: {e}", out.display())))?;
+        Ok(Export { pcap, streams: files.len(), missing })
+    }
+
+    /// Asks one sidecar for `wanted` and writes what comes into `dir`; returns the files
+    /// and `stream: why` of what did not come.
+    async fn fetch(&self, session: u64, wanted: &[String], dir: &std::path::Path, first: usize, bytes: &mut usize) -> Result<(Vec<PathBuf>, Vec<String>), ExportError> {
+        let (id, mut pieces) = self.pcap_requests.start();
+        let asked = self.sessions.send(session, &ToSidecar::PcapRequest { v: VERSION, id, streams: wanted.to_vec() });
+        let mut files: BTreeMap<String, (PathBuf, std::fs::File)> = BTreeMap::new();
+        let mut missing: Vec<String> = Vec::new();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let outcome = loop {
+            if !asked {
+                break Some("the sidecar's session is gone".to_string());
+            }
+            let piece = match tokio::time::timeout_at(deadline, pieces.recv()).await {
+                Ok(Some(piece)) => piece,
+                Ok(None) => break Some("the request was dropped".into()),
+                Err(_) => break Some(format!("the sidecar did not answer within {} s", WAIT.as_secs())),
+            };
+            match piece {
+                Piece::Chunk { stream, data } => {
+                    if !wanted.contains(&stream) {
+                        continue;
+                    }
+                    *bytes += data.len();
+                    if *bytes > MAX_BYTES {
+                        self.pcap_requests.finish(id);
+                        return Err(ExportError::TooLarge);
+                    }
+                    if !files.contains_key(&stream) {
+                        let path = dir.join(format!("{:06}-{stream}", first + files.len()));
+                        let file = std::fs::File::create(&path).map_err(|e| ExportError::Io(format!("{}: {e}", path.display())))?;
+                        files.insert(stream.clone(), (path, file));
+                    }
+                    if let Some((path, file)) = files.get_mut(&stream) {
+                        std::io::Write::write_all(file, &data).map_err(|e| ExportError::Io(format!("{}: {e}", path.display())))?;
+                    }
+                }
+                Piece::Done { missing: gone } => {
+                    missing.extend(gone.into_iter().map(|s| format!("{s}: no longer on the sidecar (retention) or never written")));
+                    break None;
+                }
+            }
+        };
+        self.pcap_requests.finish(id);
+        if let Some(why) = outcome {
+            // What did not arrive whole is left out.
+            for stream in wanted {
+                files.remove(stream);
+                missing.push(format!("{stream}: {why}"));
+            }
+        }
+        Ok((files.into_values().map(|(path, _)| path).collect(), missing))
+    }
+}

@@ -1,0 +1,212 @@
+//! The hub's own scripts: the same script set the sidecars run, on a thread of its own
+//! (a script host is single-threaded), for the hooks that run in the hub —
+//! `onItemQueried` on query answers, `onHubAction` for `hub.action` calls from any
+//! sidecar — and for the jobs the hub's scripts schedule. Also where the set comes from:
+//! the scripts and env mounts, read again every two seconds.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::time::Duration;
+
+use remora_model::wire::{JobInfo, JobRequest};
+use remora_scripting::{Clock, ClusterRequest, ConsoleLine, HostConfig, Role, ScriptHost, ScriptSet};
+
+/// Calls waiting for the script thread; past this, hub actions are dropped (counted).
+const QUEUE: usize = 4096;
+/// A query answer waits this long for `onItemQueried`; then it goes out unchanged.
+const QUERY_WAIT: Duration = Duration::from_secs(5);
+
+pub enum Call {
+    /// Run this set from now on (a fresh host).
+    Load(ScriptSet),
+    /// `onItemQueried` over items (JSON), answered in order.
+    Queried(Vec<String>, tokio::sync::oneshot::Sender<Vec<String>>),
+    HubAction { action: String, object: String },
+    RunJobs(Vec<String>),
+    Jobs { jobs: Vec<JobInfo>, running: bool, removed: Vec<String> },
+}
+
+/// What the script thread reports back to the hub.
+pub struct Callbacks {
+    /// A console line of a hub script.
+    pub console: Arc<dyn Fn(String) + Send + Sync>,
+    /// `jobs.*` calls of the hub's scripts, for the cluster's registry.
+    pub jobs: Box<dyn Fn(Vec<JobRequest>) + Send>,
+}
+
+pub struct HubScripts {
+    calls: SyncSender<Call>,
+    /// Whether a loaded script has `onItemQueried` (queries skip the thread otherwise).
+    query_hook: Arc<AtomicBool>,
+    /// Whether any script runs (the hub then counts as a node for job limits).
+    running: Arc<AtomicBool>,
+    pub dropped: AtomicU64,
+}
+
+impl HubScripts {
+    pub fn start(data_dir: PathBuf, callbacks: Callbacks) -> std::io::Result<HubScripts> {
+        let (calls, receiver) = sync_channel(QUEUE);
+        let query_hook = Arc::new(AtomicBool::new(false));
+        let running = Arc::new(AtomicBool::new(false));
+        let (hook, runs) = (query_hook.clone(), running.clone());
+        std::thread::Builder::new().name("hub-scripts".into()).spawn(move || {
+            // Made on its thread: a script host never moves between threads.
+            let thread = ScriptThread { data_dir, callbacks, host: None, query_hook: hook, running: runs, jobs: (Vec::new(), true) };
+            thread.run(receiver)
+        })?;
+        Ok(HubScripts { calls, query_hook, running, dropped: AtomicU64::new(0) })
+    }
+
+    /// Queues a call; false (and counted) when the thread is too far behind.
+    pub fn call(&self, call: Call) -> bool {
+        match self.calls.try_send(call) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                false
+            }
+        }
+    }
+
+    pub fn running(&self) -> bool {
+        self.running.load(Ordering::Relaxed)
+    }
+
+    /// `onItemQueried` over a page of items; unchanged when no script has the hook, or
+    /// (with a warning) when the scripts do not answer in time.
+    pub async fn queried(&self, items: Vec<String>) -> (Vec<String>, Option<String>) {
+        if !self.query_hook.load(Ordering::Relaxed) || items.is_empty() {
+            return (items, None);
+        }
+        let (answer, wait) = tokio::sync::oneshot::channel();
+        if !self.call(Call::Queried(items.clone(), answer)) {
+            return (items, Some("onItemQueried skipped: the hub's scripts are busy".into()));
+        }
+        match tokio::time::timeout(QUERY_WAIT, wait).await {
+            Ok(Ok(answered)) => (answered, None),
+            _ => (items, Some(format!("onItemQueried skipped: no answer within {} s", QUERY_WAIT.as_secs()))),
+        }
+    }
+}
+
+struct ScriptThread {
+    data_dir: PathBuf,
+    callbacks: Callbacks,
+    host: Option<ScriptHost>,
+    query_hook: Arc<AtomicBool>,
+    running: Arc<AtomicBool>,
+    /// The cluster's jobs as last announced: a new host starts from it.
+    jobs: (Vec<JobInfo>, bool),
+}
+
+impl ScriptThread {
+    fn run(mut self, calls: Receiver<Call>) {
+        while let Ok(call) = calls.recv() {
+            match call {
+                Call::Load(set) => self.load(set),
+                Call::Queried(items, answer) => {
+                    let answered = match &mut self.host {
+                        Some(host) => items.iter().map(|item| host.on_item_queried(item)).collect(),
+                        None => items,
+                    };
+                    let _ = answer.send(answered);
+                }
+                Call::HubAction { action, object } => {
+                    if let Some(host) = &mut self.host {
+                        host.on_hub_action(&action, &object);
+                    }
+                }
+                Call::RunJobs(tags) => {
+                    if let Some(host) = &mut self.host {
+                        host.run_jobs(&tags);
+                    }
+                }
+                Call::Jobs { jobs, running, removed } => {
+                    self.jobs = (jobs.clone(), running);
+                    if let Some(host) = &mut self.host {
+                        host.set_cluster_jobs(jobs, running, &removed);
+                    }
+                }
+            }
+            self.pass_requests();
+        }
+    }
+
+    fn load(&mut self, set: ScriptSet) {
+        // The old host goes first: its jobs must not run beside the new ones.
+        self.host = None;
+        let mut config = HostConfig::new(self.data_dir.clone());
+        config.clock = Clock::Wall;
+        config.role = Role::Hub;
+        let console = self.callbacks.console.clone();
+        let sink = Box::new(move |line: ConsoleLine| console(line.to_string()));
+        match set.start("all", config, sink) {
+            Ok(Some(mut started)) => {
+                tracing::info!(loaded = %started.loaded.join(", "), "hub scripts loaded");
+                for failure in &started.failed {
+                    tracing::warn!("hub script not loaded: {failure}");
+                }
+                let (jobs, running) = self.jobs.clone();
+                started.host.set_cluster_jobs(jobs, running, &[]);
+                self.query_hook.store(started.host.has_hook(remora_scripting::Hook::ItemQueried), Ordering::Relaxed);
+                self.host = Some(started.host);
+            }
+            Ok(None) => self.query_hook.store(false, Ordering::Relaxed),
+            Err(e) => {
+                self.query_hook.store(false, Ordering::Relaxed);
+                tracing::error!("hub scripts not loaded: {e}");
+            }
+        }
+        self.running.store(self.host.is_some(), Ordering::Relaxed);
+    }
+
+    /// The hub scripts' `jobs.*` calls go to the cluster's registry (their `hub.action`
+    /// calls were delivered here already).
+    fn pass_requests(&mut self) {
+        let Some(host) = &mut self.host else { return };
+        let (requests, dropped) = host.take_requests();
+        if dropped > 0 {
+            tracing::warn!(dropped, "hub script job calls dropped (too many waited)");
+        }
+        let jobs: Vec<JobRequest> = requests
+            .into_iter()
+            .filter_map(|r| match r {
+                ClusterRequest::Job(job) => Some(job),
+                ClusterRequest::HubAction { .. } => None,
+            })
+            .collect();
+        if !jobs.is_empty() {
+            (self.callbacks.jobs)(jobs);
+        }
+    }
+}
+
+/// Reads the scripts and env mounts every two seconds and hands on each new set (the
+/// first at once). The kubelet updates ConfigMap and Secret mounts in place.
+pub fn watch_mounts(scripts_dir: PathBuf, env_dir: PathBuf, mut changed: impl FnMut(ScriptSet) + Send + 'static) -> std::io::Result<()> {
+    std::thread::Builder::new().name("script-mounts".into()).spawn(move || {
+        let mut last: Option<ScriptSet> = None;
+        let mut complained = false;
+        loop {
+            match ScriptSet::read(&scripts_dir, &env_dir) {
+                Ok(set) => {
+                    complained = false;
+                    if last.as_ref() != Some(&set) {
+                        tracing::info!(scripts = set.scripts.len(), env = set.env.len(), dir = %scripts_dir.display(), "scripts read");
+                        last = Some(set.clone());
+                        changed(set);
+                    }
+                }
+                Err(e) if !complained => {
+                    complained = true;
+                    tracing::warn!("scripts not read (kept as they were): {e}");
+                }
+                Err(_) => {}
+            }
+            std::thread::sleep(Duration::from_secs(2));
+        }
+    })?;
+    Ok(())
+}

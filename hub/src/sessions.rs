@@ -1,0 +1,102 @@
+//! The sidecars connected now: who each is (its pod and node) and a queue of frames to
+//! it. Job runs, the cluster's jobs, scripts and PCAP requests go out through here.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use remora_model::wire::{PodIdentity, ToSidecar};
+use tokio::sync::mpsc;
+
+/// Frames waiting for one sidecar; a sidecar this far behind loses the newest (counted).
+const QUEUE: usize = 1024;
+
+struct Session {
+    identity: PodIdentity,
+    frames: mpsc::Sender<String>,
+}
+
+#[derive(Default)]
+pub struct Sessions {
+    next_id: AtomicU64,
+    live: Mutex<HashMap<u64, Session>>,
+    /// Frames not queued because a sidecar's queue was full.
+    pub overflowed: AtomicU64,
+}
+
+/// The node a session counts under for job limits: its node, or its pod when the node
+/// is not known.
+pub fn node_of(identity: &PodIdentity) -> String {
+    if identity.node.is_empty() {
+        format!("{}/{}", identity.namespace, identity.pod)
+    } else {
+        identity.node.clone()
+    }
+}
+
+impl Sessions {
+    fn live(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Session>> {
+        self.live.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Registers a sidecar after its hello; frames for it come out of the receiver.
+    pub fn add(&self, identity: PodIdentity) -> (u64, mpsc::Receiver<String>) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (frames, receiver) = mpsc::channel(QUEUE);
+        self.live().insert(id, Session { identity, frames });
+        (id, receiver)
+    }
+
+    pub fn remove(&self, id: u64) {
+        self.live().remove(&id);
+    }
+
+    pub fn count(&self) -> usize {
+        self.live().len()
+    }
+
+    /// Queues a frame for one sidecar; false when it is gone or too far behind.
+    pub fn send(&self, id: u64, frame: &ToSidecar) -> bool {
+        let Ok(text) = serde_json::to_string(frame) else { return false };
+        let live = self.live();
+        let Some(session) = live.get(&id) else { return false };
+        self.queue(session, text)
+    }
+
+    fn queue(&self, session: &Session, text: String) -> bool {
+        match session.frames.try_send(text) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.overflowed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(pod = %session.identity.pod, "a sidecar is too far behind: a frame for it was dropped");
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    /// Queues a frame for every sidecar.
+    pub fn broadcast(&self, frame: &ToSidecar) {
+        let Ok(text) = serde_json::to_string(frame) else { return };
+        for session in self.live().values() {
+            self.queue(session, text.clone());
+        }
+    }
+
+    /// (session, node) of every sidecar.
+    pub fn nodes(&self) -> Vec<(u64, String)> {
+        self.live().iter().map(|(id, s)| (*id, node_of(&s.identity))).collect()
+    }
+
+    /// The session of the pod `pod` (in `namespace` when several pods share the name).
+    pub fn find(&self, namespace: &str, pod: &str) -> Option<u64> {
+        let live = self.live();
+        let mut named = live.iter().filter(|(_, s)| s.identity.pod == pod);
+        let first = named.next().map(|(id, s)| (*id, s.identity.namespace == namespace));
+        match first {
+            Some((id, true)) => Some(id),
+            Some((id, false)) => named.find(|(_, s)| s.identity.namespace == namespace).map(|(id, _)| *id).or(Some(id)),
+            None => None,
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! The live sidecar's scripts: started from the mounts (the scripts ConfigMap, the env
+//! Secret), replaced when the hub pushes other ones — the capture goes on meanwhile, the
+//! next batch of packets meets the new scripts — and their cluster calls (`jobs.*`,
+//! `hub.action`) exchanged with the hub between batches.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use remora_model::wire::{JobInfo, JobRequest, ToSidecar};
+use remora_scripting::{Clock, ClusterRequest, ConsoleLine, ConsoleSink, HostConfig, Role, ScriptHost, ScriptSet, Started};
+
+use crate::hub_client::HubClient;
+use crate::pcap_store::PcapStore;
+use crate::scripted::flush_before_snapshot;
+
+pub struct LiveScripts {
+    /// The pod's `remora.dev/scripts` selection.
+    selection: String,
+    data_dir: PathBuf,
+    pcap_dir: Option<PathBuf>,
+    pcap_store: Option<Arc<Mutex<PcapStore>>>,
+    hub: Option<HubClient>,
+    /// The set running now (the mounted one until the hub sends one).
+    current: ScriptSet,
+    started: Option<Started>,
+    /// The cluster's jobs as the hub last said: a new host starts from it.
+    cluster_jobs: (Vec<JobInfo>, bool),
+}
+
+impl LiveScripts {
+    pub fn new(selection: String, data_dir: PathBuf, pcap_dir: Option<PathBuf>, pcap_store: Option<Arc<Mutex<PcapStore>>>, hub: Option<HubClient>) -> Self {
+        LiveScripts { selection, data_dir, pcap_dir, pcap_store, hub, current: ScriptSet::default(), started: None, cluster_jobs: (Vec::new(), true) }
+    }
+
+    /// Starts the scripts of the mounts.
+    pub fn start_mounted(&mut self, scripts_dir: &Path, env_dir: &Path) {
+        match ScriptSet::read(scripts_dir, env_dir) {
+            Ok(set) => self.start(set, "mounted"),
+            Err(e) => eprintln!("remora-sidecar: scripts not loaded: {e}"),
+        }
+    }
+
+    pub fn host(&mut self) -> Option<&mut ScriptHost> {
+        self.started.as_mut().map(|s| &mut s.host)
+    }
+
+    /// Replaces the running scripts with `set` (unless it is the same): a fresh host, so
+    /// nothing of the old scripts' state lingers. Jobs the old scripts scheduled and the
+    /// new ones do not are removed cluster-wide.
+    fn start(&mut self, set: ScriptSet, from: &str) {
+        if set == self.current && (self.started.is_some() || set.scripts.is_empty()) {
+            return;
+        }
+        let before: Vec<String> = self.host().map(|h| h.jobs().into_iter().map(|(tag, _, _)| tag).collect()).unwrap_or_default();
+        let mut config = HostConfig::new(self.data_dir.clone());
+        config.clock = Clock::Capture;
+        config.pcap_dir = self.pcap_dir.clone();
+        config.role = if self.hub.is_some() { Role::Sidecar } else { Role::Offline };
+        // The old host goes first: its jobs must not run beside the new ones.
+        self.started = None;
+        match set.start(&self.selection, config, self.console()) {
+            Ok(Some(mut started)) => {
+                eprintln!("remora-sidecar: scripts ({from}): {} loaded ({})", started.loaded.len(), started.loaded.join(", "));
+                for failure in &started.failed {
+                    eprintln!("remora-sidecar: script not loaded: {failure}");
+                }
+                flush_before_snapshot(&mut started.host, self.pcap_store.clone());
+                let (jobs, running) = self.cluster_jobs.clone();
+                started.host.set_cluster_jobs(jobs, running, &[]);
+                self.started = Some(started);
+            }
+            Ok(None) => eprintln!("remora-sidecar: scripts ({from}): none selected"),
+            Err(e) => eprintln!("remora-sidecar: scripts ({from}) not loaded: {e}"),
+        }
+        self.current = set;
+        let after: Vec<String> = self.host().map(|h| h.jobs().into_iter().map(|(tag, _, _)| tag).collect()).unwrap_or_default();
+        let gone: Vec<JobRequest> = before.into_iter().filter(|t| !after.contains(t)).map(|tag| JobRequest::Remove { tag }).collect();
+        if let Some(hub) = &self.hub {
+            hub.jobs(gone);
+        }
+        self.pass_requests();
+    }
+
+    /// Acts on what the hub sent, then passes the scripts' cluster calls to it.
+    pub fn exchange_with_hub(&mut self) {
+        let Some(hub) = self.hub.clone() else { return };
+        for frame in hub.take_inbox() {
+            match frame {
+                ToSidecar::RunJobs { tags, .. } => {
+                    if let Some(host) = self.host() {
+                        host.run_jobs(&tags);
+                    }
+                }
+                ToSidecar::Jobs { jobs, running, removed, .. } => {
+                    self.cluster_jobs = (jobs.clone(), running);
+                    if let Some(host) = self.host() {
+                        host.set_cluster_jobs(jobs, running, &removed);
+                    }
+                }
+                ToSidecar::Scripts { scripts, env, .. } => self.start(ScriptSet { scripts, env }, "from the hub"),
+                ToSidecar::Ack { .. } | ToSidecar::Refused { .. } | ToSidecar::PcapRequest { .. } => {}
+            }
+        }
+        self.pass_requests();
+    }
+
+    fn pass_requests(&mut self) {
+        let Some(hub) = self.hub.clone() else { return };
+        let Some(host) = self.host() else { return };
+        let (requests, dropped) = host.take_requests();
+        if dropped > 0 {
+            eprintln!("remora-sidecar: {dropped} script calls for the hub were dropped (too many waited)");
+        }
+        let mut jobs = Vec::new();
+        for request in requests {
+            match request {
+                ClusterRequest::Job(job) => jobs.push(job),
+                ClusterRequest::HubAction { action, object } => hub.hub_action(action, &object),
+            }
+        }
+        hub.jobs(jobs);
+    }
+
+    /// Console lines go to stderr and, with a hub, to its console stream.
+    fn console(&self) -> Box<dyn ConsoleSink> {
+        let hub = self.hub.clone();
+        Box::new(move |line: ConsoleLine| {
+            eprintln!("{line}");
+            if let Some(hub) = &hub {
+                hub.console(line.to_string());
+            }
+        })
+    }
+}
