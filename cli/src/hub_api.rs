@@ -5,6 +5,7 @@
 //! ```yaml
 //! hub: https://remora-hub.example:8899
 //! tokenFile: /path/to/token        # or token: ...
+//! caFile: /path/to/ca.crt          # an https hub's CA, when not a public one
 //! ```
 
 use std::path::PathBuf;
@@ -23,6 +24,9 @@ pub struct HubArgs {
     /// A file holding the token.
     #[arg(long, env = "REMORA_TOKEN_FILE")]
     token_file: Option<PathBuf>,
+    /// CA certificates (PEM) an `https://` hub's certificate must chain to.
+    #[arg(long, env = "REMORA_HUB_CA_FILE")]
+    ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -31,6 +35,7 @@ struct ConfigFile {
     hub: Option<String>,
     token: Option<String>,
     token_file: Option<PathBuf>,
+    ca_file: Option<PathBuf>,
 }
 
 /// The resolved address and token.
@@ -65,8 +70,9 @@ fn read_token(path: &std::path::Path, what: &str) -> anyhow::Result<String> {
 impl HubArgs {
     /// Flags and environment first, then the config file.
     pub fn resolve(&self) -> anyhow::Result<Hub> {
-        let needs_config = self.hub.is_none() || (self.token.is_none() && self.token_file.is_none());
+        let needs_config = self.hub.is_none() || (self.token.is_none() && self.token_file.is_none()) || self.ca_file.is_none();
         let config = if needs_config { read_config()? } else { ConfigFile::default() };
+        let ca_file = self.ca_file.clone().or(config.ca_file);
         let address = self.hub.clone().or(config.hub).unwrap_or_else(|| DEFAULT_HUB.to_string());
         let token = match (&self.token, &self.token_file, config.token, config.token_file) {
             (Some(token), _, _, _) => token.clone(),
@@ -75,7 +81,16 @@ impl HubArgs {
             (None, None, None, Some(path)) => read_token(&path, "the config file's tokenFile")?,
             (None, None, None, None) => bail!("the hub needs a token: --token, --token-file, REMORA_TOKEN, REMORA_TOKEN_FILE or `token:` in ~/.config/remora/config.yaml"),
         };
-        let client = reqwest::Client::builder().connect_timeout(std::time::Duration::from_secs(10)).build()?;
+        let mut client = reqwest::Client::builder().connect_timeout(std::time::Duration::from_secs(10));
+        if let Some(path) = &ca_file {
+            let pem = std::fs::read(path).with_context(|| format!("CA file {}", path.display()))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).with_context(|| format!("CA file {}", path.display()))?;
+            if certs.is_empty() {
+                bail!("CA file {}: no certificate in it", path.display());
+            }
+            client = client.tls_certs_only(certs);
+        }
+        let client = client.build()?;
         Ok(Hub { address: address.trim_end_matches('/').to_string(), token, client })
     }
 }

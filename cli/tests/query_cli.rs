@@ -28,7 +28,7 @@ fn hub_with(items: Vec<serde_json::Value>) -> (SocketAddr, Arc<Hub>) {
             let sidecars = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
             let api = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
             tx.send(api.local_addr().expect("addr")).expect("send");
-            let _ = serve_listeners(hub, sidecars, api, std::future::pending()).await;
+            let _ = serve_listeners(hub, sidecars, api, None, std::future::pending()).await;
         });
         drop(dir);
     });

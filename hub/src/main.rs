@@ -44,6 +44,10 @@ struct Args {
     /// `env` for the scripts: one file per variable (the env Secret's mount).
     #[arg(long, env = "REMORA_HUB_ENV_DIR")]
     env_dir: Option<PathBuf>,
+    /// Serve both ports over TLS with `tls.crt` and `tls.key` from this directory (a
+    /// Secret mount; reloaded when it changes). Sidecars then use `wss://`.
+    #[arg(long, env = "REMORA_HUB_TLS_DIR")]
+    tls_dir: Option<PathBuf>,
     /// Log filter (tracing syntax).
     #[arg(long, env = "REMORA_LOG", default_value = "info")]
     log: String,
@@ -76,7 +80,11 @@ async fn main() -> std::process::ExitCode {
             let env_dir = args.env_dir.clone().unwrap_or_default();
             scripts::watch_mounts(scripts_dir.clone(), env_dir, move |set| watched.set_scripts(set)).map_err(|e| anyhow::anyhow!("cannot watch --scripts-dir: {e}"))?;
         }
-        server::serve(hub, args.listen, args.api_listen, remora_service::shutdown_signal()).await
+        let tls = match &args.tls_dir {
+            Some(dir) => Some(tls_acceptor(dir)?),
+            None => None,
+        };
+        server::serve(hub, args.listen, args.api_listen, tls, remora_service::shutdown_signal()).await
     };
     match result.await {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -85,4 +93,23 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// The TLS side of both ports: the certificate in `dir`, which must load now, and is
+/// reloaded when the directory changes.
+fn tls_acceptor(dir: &std::path::Path) -> anyhow::Result<tokio_rustls::TlsAcceptor> {
+    use remora_service::tls::{self, CertStore, Reload};
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let certs = Arc::new(CertStore::new(dir, provider));
+    certs.reload().map_err(|e| anyhow::anyhow!("--tls-dir: {e}"))?;
+    tracing::info!(dir = %dir.display(), "TLS certificate loaded");
+    tls::spawn_watcher(certs.clone(), |result| match result {
+        Ok(Reload::Unchanged) => {}
+        Ok(Reload::Loaded) => tracing::info!("TLS certificate reloaded"),
+        Err(e) => tracing::warn!("TLS certificate not reloaded (the one in force stays): {e}"),
+    });
+    let mut config = tls::server_config(certs)?;
+    // WebSocket sessions upgrade HTTP/1.1; the API speaks both.
+    config.alpn_protocols = vec![b"http/1.1".to_vec(), b"h2".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }

@@ -13,6 +13,7 @@ use axum::routing::get;
 use axum::Router;
 use remora_model::wire::{FromSidecar, PcapChunk, PodIdentity, ToSidecar, SIDECAR_PATH, VERSION};
 use remora_scripting::ScriptSet;
+use tokio_rustls::TlsAcceptor;
 
 use crate::auth::Tokens;
 use crate::jobs::JobRegistry;
@@ -247,16 +248,31 @@ impl Hub {
     }
 }
 
-/// Binds both ports and serves them until `shutdown`.
+/// Binds both ports and serves them (over TLS with `tls`) until `shutdown`.
 pub async fn serve(
     hub: Arc<Hub>,
     listen: SocketAddr,
     api_listen: SocketAddr,
+    tls: Option<TlsAcceptor>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let sidecars = tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let api = tokio::net::TcpListener::bind(api_listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {api_listen}: {e}"))?;
-    serve_listeners(hub, sidecars, api, shutdown).await
+    serve_listeners(hub, sidecars, api, tls, shutdown).await
+}
+
+/// One port: plain HTTP, or TLS with the certificate of `tls`.
+async fn serve_port(listener: tokio::net::TcpListener, router: Router, tls: Option<TlsAcceptor>, mut stop: tokio::sync::watch::Receiver<bool>) -> std::io::Result<()> {
+    match tls {
+        Some(acceptor) => remora_service::tls::serve_tls(listener, acceptor, router, stop).await,
+        None => {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await
+        }
+    }
 }
 
 /// Serves on listeners already bound (tests bind port 0 and read the port), and fires
@@ -265,17 +281,16 @@ pub async fn serve_listeners(
     hub: Arc<Hub>,
     sidecars: tokio::net::TcpListener,
     api: tokio::net::TcpListener,
+    tls: Option<TlsAcceptor>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    tracing::info!(address = %sidecars.local_addr()?, "sidecar sessions (WebSocket {SIDECAR_PATH})");
-    tracing::info!(address = %api.local_addr()?, "API (/api/items, /api/console, /api/jobs, /api/pcap, /healthz, /readyz, /metrics)");
+    let scheme = if tls.is_some() { "TLS" } else { "plain" };
+    tracing::info!(address = %sidecars.local_addr()?, "sidecar sessions (WebSocket {SIDECAR_PATH}, {scheme})");
+    tracing::info!(address = %api.local_addr()?, "API (/api/items, /api/console, /api/jobs, /api/pcap, /healthz, /readyz, /metrics; {scheme})");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
     let ticker = tokio::spawn(crate::cluster::fire_jobs_on_time(hub.clone()));
-    let sidecar_server = axum::serve(sidecars, sidecar_router(hub.clone())).with_graceful_shutdown(wait(stop_rx.clone()));
-    let api_server = axum::serve(api, crate::api::router(hub)).with_graceful_shutdown(wait(stop_rx));
+    let sidecar_server = serve_port(sidecars, sidecar_router(hub.clone()), tls.clone(), stop_rx.clone());
+    let api_server = serve_port(api, crate::api::router(hub), tls, stop_rx);
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);

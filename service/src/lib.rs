@@ -1,5 +1,7 @@
 //! What the injector and the hub share as long-running processes.
 
+pub mod tls;
+
 use std::io::IsTerminal;
 
 /// Logs to stderr with a tracing filter (`info`, `remora_hub=debug`, ...); colours only

@@ -33,6 +33,9 @@ pub struct HubConfig {
     pub url: String,
     /// Read at every connection: projected tokens are rotated by the kubelet.
     pub token_file: Option<PathBuf>,
+    /// CA certificates (PEM) a `wss://` hub's certificate must chain to, read at every
+    /// connection; none: the system's roots.
+    pub ca_file: Option<PathBuf>,
     pub identity: PodIdentity,
     /// Bounds of the outbox: a minute of 1,000 items/s fits the defaults.
     pub max_items: usize,
@@ -308,7 +311,11 @@ impl Session {
             let value = format!("Bearer {}", token.trim()).parse().map_err(|_| "the token is not a valid header value".to_string())?;
             request.headers_mut().insert("authorization", value);
         }
-        let connect = tokio_tungstenite::connect_async(request);
+        let connector = match &self.config.ca_file {
+            Some(path) => Some(tokio_tungstenite::Connector::Rustls(Arc::new(client_tls(path)?))),
+            None => None,
+        };
+        let connect = tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector);
         let (socket, _) = tokio::time::timeout(Duration::from_secs(10), connect)
             .await
             .map_err(|_| "no answer within 10 s".to_string())?
@@ -410,6 +417,27 @@ impl Session {
     }
 }
 
+/// TLS that trusts the CA certificates of `path` only.
+fn client_tls(path: &std::path::Path) -> Result<rustls::ClientConfig, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let pem = std::fs::read(path).map_err(|e| format!("CA file {}: {e}", path.display()))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.map_err(|e| format!("CA file {}: {e}", path.display()))?;
+        roots.add(cert).map_err(|e| format!("CA file {}: {e}", path.display()))?;
+    }
+    if roots.is_empty() {
+        return Err(format!("CA file {}: no certificate in it", path.display()));
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
 /// A stream's PCAP base name as the pipeline makes them: no path, no traversal.
 fn is_stream_name(name: &str) -> bool {
     !name.is_empty() && !name.starts_with('.') && name.ends_with(".pcap") && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
@@ -459,7 +487,7 @@ mod tests {
     }
 
     fn config(max_items: usize) -> HubConfig {
-        HubConfig { url: "ws://127.0.0.1:1".into(), token_file: None, identity: PodIdentity::default(), max_items, max_bytes: 1 << 20, pcap_dir: None }
+        HubConfig { url: "ws://127.0.0.1:1".into(), token_file: None, ca_file: None, identity: PodIdentity::default(), max_items, max_bytes: 1 << 20, pcap_dir: None }
     }
 
     #[test]

@@ -56,6 +56,10 @@ struct Args {
     /// The bearer token for the hub (re-read at each connection).
     #[arg(long, env = "REMORA_HUB_TOKEN_FILE")]
     hub_token_file: Option<PathBuf>,
+    /// CA certificates (PEM) of a `wss://` hub (re-read at each connection); none: the
+    /// system's roots.
+    #[arg(long, env = "REMORA_HUB_CA_FILE")]
+    hub_ca_file: Option<PathBuf>,
     /// The pod's identity (downward API), written into every item.
     #[arg(long, env = "REMORA_POD_NAME", default_value = "")]
     pod_name: String,
@@ -97,6 +101,8 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
+    // For `wss://` against the system's roots (a CA file brings its own provider).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let status = Arc::new(Status::default());
     let bound = health::serve(args.health_listen, status.clone()).map_err(anyhow::Error::msg)?;
     eprintln!("remora-sidecar: health on http://{bound} (/healthz, /readyz, /metrics)");
@@ -168,6 +174,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         let config = HubConfig {
             url: args.hub.trim().to_string(),
             token_file: args.hub_token_file.clone(),
+            ca_file: args.hub_ca_file.clone(),
             identity,
             max_items: 100_000,
             max_bytes: 64 << 20,

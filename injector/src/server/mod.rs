@@ -2,13 +2,12 @@
 //! `/healthz`, `/readyz` (ready once a certificate is loaded) and `/metrics`.
 
 pub mod metrics;
-pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -16,9 +15,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
+use remora_service::tls::{self, serve_tls, CertStore};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
@@ -26,15 +23,10 @@ use crate::inject::Injector;
 use crate::namespaces::NamespaceSource;
 use crate::review;
 use metrics::{ErrorKind, Metrics};
-use tls::CertStore;
 
 /// Largest review body read. Objects are at most ~1.5 MiB in etcd and a review can
 /// carry the object twice (object and oldObject).
 pub const MAX_BODY: usize = 4 << 20;
-/// A client that has not finished its TLS handshake by then is dropped.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Open connections get this long to finish after a shutdown signal.
-const DRAIN: Duration = Duration::from_secs(20);
 
 pub struct Config {
     pub cert_dir: PathBuf,
@@ -120,56 +112,6 @@ fn report_reload(state: &AppState, result: &Result<tls::Reload, String>) {
             state.metrics.reload(false, None);
         }
     }
-}
-
-/// Accepts TLS connections until `stop`, then waits (at most [`DRAIN`]) for open ones.
-async fn serve_tls(
-    listener: TcpListener,
-    acceptor: TlsAcceptor,
-    router: Router,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) -> anyhow::Result<()> {
-    let graceful = GracefulShutdown::new();
-    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    loop {
-        let (tcp, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait instead of spinning.
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = stop.wait_for(|s| *s) => break,
-        };
-        let acceptor = acceptor.clone();
-        let service = TowerToHyperService::new(router.clone());
-        let builder = builder.clone();
-        let watcher = graceful.watcher();
-        tokio::spawn(async move {
-            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => tls,
-                Ok(Err(e)) => {
-                    tracing::debug!(%peer, "TLS handshake failed: {e}");
-                    return;
-                }
-                Err(_) => {
-                    tracing::debug!(%peer, "TLS handshake timed out");
-                    return;
-                }
-            };
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
-            if let Err(e) = watcher.watch(connection.into_owned()).await {
-                tracing::debug!(%peer, "connection ended: {e}");
-            }
-        });
-    }
-    if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
-        tracing::warn!("connections still open after {DRAIN:?}; closing them");
-    }
-    Ok(())
 }
 
 fn webhook_router(state: Arc<AppState>) -> Router {

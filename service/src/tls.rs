@@ -1,12 +1,19 @@
-//! The serving certificate, read from a directory (a cert-manager Secret mount or
-//! `remora certs generate`) and swapped in place when it changes: new handshakes get
-//! the new certificate, open connections keep going.
+//! TLS serving for the injector and the hub: the certificate read from a directory (a
+//! cert-manager Secret mount or `remora certs generate`) and swapped in place when it
+//! changes — new handshakes get the new certificate, open connections keep going — and
+//! an axum router served over it with a handshake timeout and a bounded drain.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use notify::Watcher;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -17,6 +24,10 @@ pub const CERT_FILE: &str = "tls.crt";
 pub const KEY_FILE: &str = "tls.key";
 /// Poll this often in case a file-system event was missed (some volume types send none).
 pub const POLL: Duration = Duration::from_secs(10);
+/// A client that has not finished its TLS handshake by then is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Open connections get this long to finish after a shutdown signal.
+const DRAIN: Duration = Duration::from_secs(20);
 
 /// The certificate in force and the bytes it was read from.
 #[derive(Debug)]
@@ -154,6 +165,52 @@ pub fn spawn_watcher(
             on_reload(&result);
         }
     })
+}
+
+/// Accepts TLS connections until `stop`, then waits (at most 20 s) for open ones.
+/// Upgrades (WebSocket) are served; an upgraded connection is not waited for.
+pub async fn serve_tls(listener: TcpListener, acceptor: TlsAcceptor, router: Router, mut stop: tokio::sync::watch::Receiver<bool>) -> std::io::Result<()> {
+    let graceful = GracefulShutdown::new();
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stop.wait_for(|s| *s) => break,
+        };
+        let acceptor = acceptor.clone();
+        let service = TowerToHyperService::new(router.clone());
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, "TLS handshake failed: {e}");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "TLS handshake timed out");
+                    return;
+                }
+            };
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
+            if let Err(e) = watcher.watch(connection.into_owned()).await {
+                tracing::debug!(%peer, "connection ended: {e}");
+            }
+        });
+    }
+    if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
+        tracing::warn!("connections still open after {DRAIN:?}; closing them");
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,143 @@
+//! The hub over TLS: the real `remora-hub` with `--tls-dir` (certificates from
+//! `remora certs`' library, for the hub Service's names), the real `remora-sidecar`
+//! connecting with `wss://` by the Service name (mapped to the hub's namespace address
+//! through `/etc/netns/NS/hosts`, which `ip netns exec` applies), and `remora query`
+//! over `https://`. A sidecar trusting another CA, or speaking plain `ws://`, gets no
+//! session. Needs root, iproute2, curl, python3.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use remora_testkit::process::Logged;
+use remora_testkit::{output, Netns, CLIENT_V4};
+
+const TOKEN: &str = "tls-token-77c1";
+const HUB_NAME: &str = "remora-hub.remora.svc";
+
+fn beside_hub(name: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_BIN_EXE_remora-hub")).with_file_name(name);
+    assert!(path.exists(), "{} is missing: the workspace build makes it", path.display());
+    path
+}
+
+/// `/etc/netns/NS/hosts` naming the hub; removed on drop.
+struct Hosts(PathBuf);
+
+impl Hosts {
+    fn new(ns: &str) -> Hosts {
+        let dir = Path::new("/etc/netns").join(ns);
+        std::fs::create_dir_all(&dir).expect("mkdir /etc/netns/NS");
+        std::fs::write(dir.join("hosts"), format!("127.0.0.1 localhost\n192.0.2.2 {HUB_NAME}\n")).expect("write hosts");
+        Hosts(dir)
+    }
+}
+
+impl Drop for Hosts {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn write_certs(dir: &Path) -> remora_certs::Bundle {
+    let request = remora_certs::Request { service: "remora-hub".into(), namespace: "remora".into(), cert_days: 2, ca_days: 3 };
+    let bundle = remora_certs::issue(&request, None).expect("certificates");
+    std::fs::create_dir_all(dir).expect("mkdir");
+    std::fs::write(dir.join("tls.crt"), &bundle.cert).expect("write");
+    std::fs::write(dir.join("tls.key"), &bundle.key).expect("write");
+    std::fs::write(dir.join("ca.crt"), &bundle.ca_cert).expect("write");
+    bundle
+}
+
+fn sidecar(net: &Netns, hub: &str, ca: &Path, token: &Path, health: &str) -> Logged {
+    let mut command = net.exec(&net.client, &[beside_hub("remora-sidecar").to_str().expect("path"), "--health-listen", health, "--scripts-dir", "/nonexistent"]);
+    command
+        .envs([
+            ("REMORA_HUB", hub),
+            ("REMORA_HUB_TOKEN_FILE", token.to_str().expect("path")),
+            ("REMORA_HUB_CA_FILE", ca.to_str().expect("path")),
+            ("REMORA_POD_NAME", "web-1"),
+            ("REMORA_POD_IP", CLIENT_V4),
+        ])
+        .stdout(Stdio::null());
+    Logged::spawn(command)
+}
+
+#[test]
+fn sidecars_and_clients_reach_the_hub_over_tls_only_with_its_ca() {
+    let mut net = Netns::new();
+    let _client_hosts = Hosts::new(&net.client);
+    let _server_hosts = Hosts::new(&net.server);
+    let work = tempfile::tempdir().expect("tempdir");
+    let tls_dir = work.path().join("tls");
+    write_certs(&tls_dir);
+    let other_ca = work.path().join("other");
+    write_certs(&other_ca);
+    let token = work.path().join("token");
+    std::fs::write(&token, format!("{TOKEN}\n")).expect("write");
+    std::fs::write(work.path().join("page"), "hello").expect("write");
+    let server = net.server.clone();
+    net.spawn(&server, &["python3", "-m", "http.server", "8080", "--bind", "192.0.2.2", "--directory", work.path().to_str().expect("path")]);
+    net.wait_for_http(&net.client, "http://192.0.2.2:8080/page");
+
+    let mut hub_command = net.exec(
+        &net.server,
+        &[
+            env!("CARGO_BIN_EXE_remora-hub"), "--listen", "192.0.2.2:8898", "--api-listen", "192.0.2.2:8899", "--token-file", token.to_str().expect("path"),
+            "--tls-dir", tls_dir.to_str().expect("path"),
+        ],
+    );
+    hub_command.stdout(Stdio::null());
+    let hub = Logged::spawn(hub_command);
+    let mut hub_log = Vec::new();
+    hub.wait_for("TLS certificate loaded", &mut hub_log);
+    hub.wait_for("API (", &mut hub_log);
+
+    // Trusting another CA: the handshake fails and the sidecar says why.
+    let wrong = sidecar(&net, &format!("wss://{HUB_NAME}:8898"), &other_ca.join("ca.crt"), &token, "127.0.0.1:15091");
+    let mut wrong_log = Vec::new();
+    wrong.wait_for("certificate", &mut wrong_log);
+    assert!(!wrong_log.iter().any(|l| l.contains("connected to the hub")), "{wrong_log:?}");
+    drop(wrong);
+    // Plain WebSocket against the TLS port: no session either.
+    let plain = sidecar(&net, &format!("ws://{HUB_NAME}:8898"), &tls_dir.join("ca.crt"), &token, "127.0.0.1:15092");
+    let mut plain_log = Vec::new();
+    plain.wait_for("retrying", &mut plain_log);
+    assert!(!plain_log.iter().any(|l| l.contains("connected to the hub")), "{plain_log:?}");
+    drop(plain);
+
+    let good = sidecar(&net, &format!("wss://{HUB_NAME}:8898"), &tls_dir.join("ca.crt"), &token, "127.0.0.1:15090");
+    let mut log = Vec::new();
+    good.wait_for("connected to the hub", &mut log);
+    good.wait_for("capturing on", &mut log);
+    let capturing = log.iter().find(|l| l.contains("capturing on")).cloned().unwrap_or_default();
+    assert!(capturing.contains("not ((host 192.0.2.2 and tcp port 8898))"), "the hub's session, found by name, is not captured: {capturing}");
+    output(net.exec(&net.client, &["curl", "-s", "-o", "/dev/null", "http://192.0.2.2:8080/page"]));
+
+    // `remora query` over https, trusting the hub's CA.
+    let remora = beside_hub("remora");
+    let query = |ca: &Path| {
+        net.exec(
+            &net.server,
+            &[remora.to_str().expect("path"), "query", "http", "--hub", &format!("https://{HUB_NAME}:8899"), "--token", TOKEN, "--ca-file", ca.to_str().expect("path")],
+        )
+        .output()
+        .expect("remora query")
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = query(&tls_dir.join("ca.crt"));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if stdout.contains("\"/page\"") {
+            assert!(stdout.contains("\"worker\":\"web-1\""), "{stdout}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the item did not reach the hub over wss: {stdout}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let refused = query(&other_ca.join("ca.crt"));
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("cannot reach the hub"), "{}", String::from_utf8_lossy(&refused.stderr));
+    drop(good);
+}
