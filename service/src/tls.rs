@@ -183,7 +183,8 @@ pub async fn serve_tls(listener: TcpListener, acceptor: TlsAcceptor, router: Rou
                     continue;
                 }
             },
-            _ = stop.wait_for(|s| *s) => break,
+            // The guard `wait_for` returns is dropped at once: the future stays Send.
+            () = async { let _ = stop.wait_for(|s| *s).await; } => break,
         };
         let acceptor = acceptor.clone();
         let service = TowerToHyperService::new(router.clone());
