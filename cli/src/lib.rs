@@ -9,5 +9,6 @@ pub mod pcap;
 pub mod query;
 pub mod replay;
 pub mod scripts;
+pub mod sidecars;
 mod summary;
 mod table;

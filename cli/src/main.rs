@@ -35,6 +35,8 @@ enum Command {
     /// The cluster's jobs (`jobs.schedule` in scripts), from the hub.
     #[command(subcommand)]
     Jobs(remora::jobs::JobsCommand),
+    /// The sidecars connected to the hub, with their counters.
+    Sidecars(remora::sidecars::SidecarsArgs),
     /// Capture files from the hub.
     #[command(subcommand)]
     Pcap(remora::pcap::PcapCommand),
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         Command::Console(args) => remora::query::console(args),
         Command::Jobs(command) => remora::jobs::run(command),
         Command::Pcap(command) => remora::pcap::run(command),
+        Command::Sidecars(args) => remora::sidecars::run(args),
     };
     match result {
         Ok(code) => code,

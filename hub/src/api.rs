@@ -45,6 +45,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/api/jobs", get(jobs))
         .route("/api/jobs/{tag}/run", post(run_job))
         .route("/api/pcap", get(pcap))
+        .route("/api/sidecars", get(sidecars))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(|| async { "ready\n" }))
         .route("/metrics", get(metrics))
@@ -112,6 +113,9 @@ async fn metrics(State(hub): State<Arc<Hub>>) -> String {
         (stored.store.len(), stored.store.bytes(), stored.store.evicted)
     };
     let jobs = hub.jobs().list().len();
+    let reported: Vec<_> = hub.sessions.list().into_iter().filter_map(|s| s.stats).collect();
+    let kernel_dropped: u64 = reported.iter().map(|s| s.kernel_dropped).sum();
+    let not_capturing = reported.iter().filter(|s| !s.capturing).count() as u64;
     let script_drops = hub.scripts.get().map_or(0, |s| s.dropped.load(Ordering::Relaxed));
     let lines = [
         ("remora_hub_sessions", "gauge", "Sidecars connected now", hub.sessions.count() as u64),
@@ -125,6 +129,8 @@ async fn metrics(State(hub): State<Arc<Hub>>) -> String {
         ("remora_hub_jobs", "gauge", "Jobs scheduled in the cluster", jobs as u64),
         ("remora_hub_frames_dropped_total", "counter", "Frames for sidecars dropped because a sidecar was too far behind", hub.sessions.overflowed.load(Ordering::Relaxed)),
         ("remora_hub_script_calls_dropped_total", "counter", "Calls into the hub's scripts dropped because they were too far behind", script_drops),
+        ("remora_hub_sidecars_kernel_dropped", "gauge", "Packets the kernel dropped, summed over the connected sidecars' last reports", kernel_dropped),
+        ("remora_hub_sidecars_not_capturing", "gauge", "Connected sidecars that report they are not capturing", not_capturing),
     ];
     let mut out = String::new();
     for (name, kind, help, value) in lines {
@@ -146,6 +152,14 @@ async fn jobs(State(hub): State<Arc<Hub>>, headers: HeaderMap) -> Response {
         .map(|j| serde_json::json!({"tag": j.tag, "cron": j.cron, "limit": j.limit, "runs": registry.runs(&j.tag)}))
         .collect();
     Json(serde_json::json!({"jobs": jobs, "running": registry.running()})).into_response()
+}
+
+/// `GET /api/sidecars`: the connected sidecars and their last reported counters.
+async fn sidecars(State(hub): State<Arc<Hub>>, headers: HeaderMap) -> Response {
+    if let Some(refused) = refuse(&hub, &headers) {
+        return refused;
+    }
+    Json(serde_json::json!({"sidecars": hub.sessions.list()})).into_response()
 }
 
 /// `POST /api/jobs/{tag}/run`: runs a job now on every node (as `jobs.run` does).

@@ -195,7 +195,7 @@ async fn session(hub: Arc<Hub>, mut socket: WebSocket) {
                         break;
                     }
                 };
-                if let Some(answer) = hub.handle_frame(&identity, frame) {
+                if let Some(answer) = hub.handle_frame(id, &identity, frame) {
                     if !send(&mut socket, &answer).await {
                         break;
                     }
@@ -209,7 +209,7 @@ async fn session(hub: Arc<Hub>, mut socket: WebSocket) {
 
 impl Hub {
     /// Acts on one frame of a sidecar; returns the answer to send, if any.
-    fn handle_frame(&self, identity: &PodIdentity, frame: FromSidecar) -> Option<ToSidecar> {
+    fn handle_frame(&self, session: u64, identity: &PodIdentity, frame: FromSidecar) -> Option<ToSidecar> {
         match frame {
             FromSidecar::Hello { .. } => None,
             FromSidecar::Items { seq, items, .. } => {
@@ -238,6 +238,10 @@ impl Hub {
             }
             FromSidecar::HubAction { action, object, .. } => {
                 self.hub_action(action, object.to_string());
+                None
+            }
+            FromSidecar::Stats { stats, .. } => {
+                self.sessions.set_stats(session, stats);
                 None
             }
             FromSidecar::PcapDone { id, missing, .. } => {

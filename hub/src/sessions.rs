@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use remora_model::wire::{PodIdentity, ToSidecar};
+use remora_model::wire::{PodIdentity, SidecarStats, ToSidecar};
 use tokio::sync::mpsc;
 
 /// Frames waiting for one sidecar; a sidecar this far behind loses the newest (counted).
@@ -14,6 +14,20 @@ const QUEUE: usize = 1024;
 struct Session {
     identity: PodIdentity,
     frames: mpsc::Sender<String>,
+    since: std::time::SystemTime,
+    stats: Option<SidecarStats>,
+}
+
+/// A connected sidecar, as `GET /api/sidecars` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SidecarInfo {
+    #[serde(flatten)]
+    pub identity: PodIdentity,
+    /// UNIX seconds of the session's start.
+    pub connected_since: u64,
+    /// As last reported (every 10 s).
+    pub stats: Option<SidecarStats>,
 }
 
 #[derive(Default)]
@@ -43,7 +57,7 @@ impl Sessions {
     pub fn add(&self, identity: PodIdentity) -> (u64, mpsc::Receiver<String>) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (frames, receiver) = mpsc::channel(QUEUE);
-        self.live().insert(id, Session { identity, frames });
+        self.live().insert(id, Session { identity, frames, since: std::time::SystemTime::now(), stats: None });
         (id, receiver)
     }
 
@@ -81,6 +95,27 @@ impl Sessions {
         for session in self.live().values() {
             self.queue(session, text.clone());
         }
+    }
+
+    pub fn set_stats(&self, id: u64, stats: SidecarStats) {
+        if let Some(session) = self.live().get_mut(&id) {
+            session.stats = Some(stats);
+        }
+    }
+
+    /// Every connected sidecar, by namespace and pod.
+    pub fn list(&self) -> Vec<SidecarInfo> {
+        let mut list: Vec<SidecarInfo> = self
+            .live()
+            .values()
+            .map(|s| SidecarInfo {
+                identity: s.identity.clone(),
+                connected_since: s.since.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+                stats: s.stats.clone(),
+            })
+            .collect();
+        list.sort_by(|a, b| (&a.identity.namespace, &a.identity.pod).cmp(&(&b.identity.namespace, &b.identity.pod)));
+        list
     }
 
     /// (session, node) of every sidecar.

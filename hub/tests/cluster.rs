@@ -272,6 +272,9 @@ fn jobs_actions_queries_exports_and_scripts_act_across_pods() {
     let (table, _) = cli(&["jobs", "list"]);
     assert!(table.lines().any(|l| l.starts_with("twice") && l.contains("hub=2 node-1=2 node-2=2")), "{table}");
     cli(&["jobs", "run", "twice"]);
+    let (table, _) = cli(&["sidecars"]);
+    let rows: Vec<Vec<&str>> = table.lines().skip(1).map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(rows.iter().map(|r| (r[0], r[1], r[2])).collect::<Vec<_>>(), [("shop/a", "node-1", "yes"), ("shop/b", "node-2", "yes")], "{table}");
 
     // A script edited in the hub's folder runs in both pods within 5 s, and the old one's
     // jobs are gone.

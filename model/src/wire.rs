@@ -37,9 +37,28 @@ pub enum FromSidecar {
     Jobs { v: u32, requests: Vec<JobRequest> },
     /// `hub.action(action, object)`: for `onHubAction` in the hub's scripts.
     HubAction { v: u32, action: String, object: serde_json::Value },
+    /// What the sidecar has done so far (sent every 10 s, and first after the hello).
+    Stats { v: u32, stats: SidecarStats },
     /// The answer to a `pcapRequest` comes as binary frames (see [`PcapChunk`]), then
     /// this: which of the asked streams the sidecar no longer has.
     PcapDone { v: u32, id: u64, missing: Vec<String> },
+}
+
+/// A sidecar's counters since it started.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SidecarStats {
+    pub capturing: bool,
+    pub packets: u64,
+    pub items: u64,
+    /// Packets the kernel dropped for lack of capture buffer (all interfaces).
+    pub kernel_dropped: u64,
+    /// Packets the interfaces or their drivers dropped.
+    pub interface_dropped: u64,
+    /// Items dropped from the outbox while the hub was unreachable.
+    pub outbox_dropped: u64,
+    /// Items waiting for the hub now.
+    pub outbox_pending: u64,
 }
 
 /// A `jobs.*` call that acts on every node.
@@ -127,6 +146,7 @@ impl FromSidecar {
             | FromSidecar::Dropped { v, .. }
             | FromSidecar::Jobs { v, .. }
             | FromSidecar::HubAction { v, .. }
+            | FromSidecar::Stats { v, .. }
             | FromSidecar::PcapDone { v, .. } => *v,
         }
     }

@@ -15,6 +15,7 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::live::InterfaceStats;
+use remora_model::wire::SidecarStats;
 
 /// Where capture stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +53,19 @@ impl Status {
 
     fn phase(&self) -> Phase {
         self.phase.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The counters the hub is told (the outbox's are the hub client's to fill).
+    pub fn stats(&self) -> SidecarStats {
+        let interfaces = self.interfaces.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        SidecarStats {
+            capturing: self.phase() == Phase::Capturing,
+            packets: self.packets.load(Ordering::Relaxed),
+            items: self.items.load(Ordering::Relaxed),
+            kernel_dropped: interfaces.iter().map(|i| i.dropped.load(Ordering::Relaxed)).sum(),
+            interface_dropped: interfaces.iter().map(|i| i.if_dropped.load(Ordering::Relaxed)).sum(),
+            ..SidecarStats::default()
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use std::collections::BTreeMap;
 
-use remora_model::wire::{FromSidecar, JobInfo, JobRequest, PcapChunk, PodIdentity, ToSidecar, PCAP_CHUNK, SIDECAR_PATH, VERSION};
+use remora_model::wire::{FromSidecar, JobInfo, JobRequest, PcapChunk, PodIdentity, SidecarStats, ToSidecar, PCAP_CHUNK, SIDECAR_PATH, VERSION};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -42,7 +42,12 @@ pub struct HubConfig {
     pub max_bytes: usize,
     /// The per-stream PCAP files the hub may ask for.
     pub pcap_dir: Option<PathBuf>,
+    /// The counters reported to the hub every [`STATS_EVERY`].
+    pub status: Arc<crate::health::Status>,
 }
+
+/// How often the sidecar's counters go to the hub.
+const STATS_EVERY: Duration = Duration::from_secs(10);
 
 /// Cluster calls (hub actions, job requests) waiting for the hub; past this the oldest
 /// are dropped (best effort, like console lines).
@@ -333,7 +338,14 @@ impl Session {
 
         let mut in_flight: VecDeque<(u64, Vec<String>)> = VecDeque::new();
         let mut seq = 0u64;
+        let mut stats_sent: Option<std::time::Instant> = None;
         let result = loop {
+            if stats_sent.is_none_or(|at| at.elapsed() >= STATS_EVERY) {
+                stats_sent = Some(std::time::Instant::now());
+                if let Err(e) = send(&mut write, encode(&FromSidecar::Stats { v: VERSION, stats: self.stats() })?).await {
+                    break Err(e);
+                }
+            }
             let work = self.outbox.lock().unwrap_or_else(|p| p.into_inner()).take_work();
             match self.send_work(&mut write, work, &mut seq, &mut in_flight).await {
                 Ok(true) => continue,
@@ -383,6 +395,11 @@ impl Session {
 }
 
 impl Session {
+    fn stats(&self) -> SidecarStats {
+        let pending = self.outbox.lock().unwrap_or_else(|p| p.into_inner()).items.len() as u64;
+        SidecarStats { outbox_dropped: self.stats.dropped.load(Ordering::Relaxed), outbox_pending: pending, ..self.config.status.stats() }
+    }
+
     /// Answers a PCAP request: each stream's file in binary chunks, then which streams
     /// are not here (retention deleted them, or no PCAPs are kept).
     async fn send_pcaps<S>(&self, write: &mut S, id: u64, streams: Vec<String>) -> Result<(), String>
@@ -487,7 +504,7 @@ mod tests {
     }
 
     fn config(max_items: usize) -> HubConfig {
-        HubConfig { url: "ws://127.0.0.1:1".into(), token_file: None, ca_file: None, identity: PodIdentity::default(), max_items, max_bytes: 1 << 20, pcap_dir: None }
+        HubConfig { url: "ws://127.0.0.1:1".into(), token_file: None, ca_file: None, identity: PodIdentity::default(), max_items, max_bytes: 1 << 20, pcap_dir: None, status: Arc::default() }
     }
 
     #[test]
