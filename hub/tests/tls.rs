@@ -49,17 +49,18 @@ fn write_certs(dir: &Path) -> remora_certs::Bundle {
     bundle
 }
 
-fn sidecar(net: &Netns, hub: &str, ca: &Path, token: &Path, health: &str) -> Logged {
+/// A sidecar trusting the CA in `ca`: as a file (`REMORA_HUB_CA_FILE`), or, as the
+/// injector hands it over, as PEM text (`REMORA_HUB_CA`).
+fn sidecar(net: &Netns, hub: &str, ca: &Path, inline: bool, token: &Path, health: &str) -> Logged {
     let mut command = net.exec(&net.client, &[beside_hub("remora-sidecar").to_str().expect("path"), "--health-listen", health, "--scripts-dir", "/nonexistent"]);
     command
-        .envs([
-            ("REMORA_HUB", hub),
-            ("REMORA_HUB_TOKEN_FILE", token.to_str().expect("path")),
-            ("REMORA_HUB_CA_FILE", ca.to_str().expect("path")),
-            ("REMORA_POD_NAME", "web-1"),
-            ("REMORA_POD_IP", CLIENT_V4),
-        ])
+        .envs([("REMORA_HUB", hub), ("REMORA_HUB_TOKEN_FILE", token.to_str().expect("path")), ("REMORA_POD_NAME", "web-1"), ("REMORA_POD_IP", CLIENT_V4)])
         .stdout(Stdio::null());
+    if inline {
+        command.env("REMORA_HUB_CA", std::fs::read_to_string(ca).expect("CA"));
+    } else {
+        command.env("REMORA_HUB_CA_FILE", ca);
+    }
     Logged::spawn(command)
 }
 
@@ -94,19 +95,19 @@ fn sidecars_and_clients_reach_the_hub_over_tls_only_with_its_ca() {
     hub.wait_for("API (", &mut hub_log);
 
     // Trusting another CA: the handshake fails and the sidecar says why.
-    let wrong = sidecar(&net, &format!("wss://{HUB_NAME}:8898"), &other_ca.join("ca.crt"), &token, "127.0.0.1:15091");
+    let wrong = sidecar(&net, &format!("wss://{HUB_NAME}:8898"), &other_ca.join("ca.crt"), false, &token, "127.0.0.1:15091");
     let mut wrong_log = Vec::new();
     wrong.wait_for("certificate", &mut wrong_log);
     assert!(!wrong_log.iter().any(|l| l.contains("connected to the hub")), "{wrong_log:?}");
     drop(wrong);
     // Plain WebSocket against the TLS port: no session either.
-    let plain = sidecar(&net, &format!("ws://{HUB_NAME}:8898"), &tls_dir.join("ca.crt"), &token, "127.0.0.1:15092");
+    let plain = sidecar(&net, &format!("ws://{HUB_NAME}:8898"), &tls_dir.join("ca.crt"), false, &token, "127.0.0.1:15092");
     let mut plain_log = Vec::new();
     plain.wait_for("retrying", &mut plain_log);
     assert!(!plain_log.iter().any(|l| l.contains("connected to the hub")), "{plain_log:?}");
     drop(plain);
 
-    let good = sidecar(&net, &format!("wss://{HUB_NAME}:8898"), &tls_dir.join("ca.crt"), &token, "127.0.0.1:15090");
+    let good = sidecar(&net, &format!("wss://{HUB_NAME}:8898"), &tls_dir.join("ca.crt"), true, &token, "127.0.0.1:15090");
     let mut log = Vec::new();
     good.wait_for("connected to the hub", &mut log);
     good.wait_for("capturing on", &mut log);

@@ -45,13 +45,20 @@ pub struct Report {
 pub struct Injector {
     settings: Settings,
     defaults: SidecarConfig,
+    /// The hub's CA (PEM) for `REMORA_HUB_CA`, as last read from `hubCaFile`.
+    hub_ca: std::sync::RwLock<Option<String>>,
 }
 
 impl Injector {
     /// Fails when the settings' sidecar defaults are themselves invalid.
     pub fn new(settings: Settings) -> Result<Injector, String> {
         let defaults = SidecarConfig::from_defaults(&settings.sidecar)?;
-        Ok(Injector { settings, defaults })
+        Ok(Injector { settings, defaults, hub_ca: std::sync::RwLock::new(None) })
+    }
+
+    /// Sets the hub CA every sidecar injected from now on gets.
+    pub fn set_hub_ca(&self, pem: Option<String>) {
+        *self.hub_ca.write().unwrap_or_else(|p| p.into_inner()) = pem;
     }
 
     pub fn settings(&self) -> &Settings {
@@ -161,7 +168,8 @@ impl Injector {
 
     fn patch(&self, pod: &Pod, config: &SidecarConfig, warnings: &mut Vec<String>) -> Patch {
         let health_port = free_port(pod, self.settings.health_port, warnings);
-        let container = sidecar::container(&self.settings, config, health_port);
+        let hub_ca = self.hub_ca.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let container = sidecar::container(&self.settings, config, health_port, hub_ca.as_deref());
         let before = changed_parts(pod, config.mode);
         let mut after = before.clone();
         let spec = after.spec.get_or_insert_with(Default::default);

@@ -20,6 +20,10 @@ pub struct Settings {
     pub env_secret: String,
     /// Audience of the projected service-account token the sidecar presents to the hub.
     pub hub_token_audience: String,
+    /// A PEM file (in the injector's container) whose CA certificates every sidecar gets
+    /// as `REMORA_HUB_CA`, to trust a `wss://` hub. Read at start and whenever the
+    /// certificate directory changes; empty: none.
+    pub hub_ca_file: String,
     /// Defaults of the per-pod settings (the `remora.dev/*` annotations).
     pub sidecar: SidecarDefaults,
 }
@@ -53,6 +57,7 @@ impl Default for Settings {
             scripts_config_map: "remora-scripts".into(),
             env_secret: "remora-env".into(),
             hub_token_audience: "remora-hub".into(),
+            hub_ca_file: String::new(),
             sidecar: SidecarDefaults::default(),
         }
     }

@@ -34,7 +34,7 @@ pub fn data_size_limit(retention_bytes: u64) -> u64 {
     limit.div_ceil(1 << 20) << 20
 }
 
-pub fn container(settings: &Settings, config: &SidecarConfig, health_port: u16) -> Container {
+pub fn container(settings: &Settings, config: &SidecarConfig, health_port: u16, hub_ca: Option<&str>) -> Container {
     let field = |path: &str| EnvVar {
         name: String::new(),
         value_from: Some(EnvVarSource {
@@ -78,6 +78,9 @@ pub fn container(settings: &Settings, config: &SidecarConfig, health_port: u16) 
         value("REMORA_LOG_LEVEL", &config.log_level),
         value("REMORA_HEALTH_LISTEN", &format!("0.0.0.0:{health_port}")),
     ];
+    // The hub's CA travels in the pod spec: a Secret in the hub's namespace cannot be
+    // mounted in the application's.
+    let env: Vec<EnvVar> = env.into_iter().chain(hub_ca.map(|pem| value("REMORA_HUB_CA", pem))).collect();
     let probe = |path: &str, period: i32, failures: i32| Probe {
         http_get: Some(HTTPGetAction {
             path: Some(path.to_string()),
@@ -206,6 +209,21 @@ pub fn volumes(settings: &Settings, config: &SidecarConfig) -> Vec<Volume> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn env_of(container: &Container, name: &str) -> Option<String> {
+        container.env.as_ref()?.iter().find(|e| e.name == name).and_then(|e| e.value.clone())
+    }
+
+    #[test]
+    fn the_hub_ca_travels_in_the_environment_when_there_is_one() {
+        let settings = Settings::default();
+        let config = SidecarConfig::from_defaults(&settings.sidecar).expect("defaults");
+        let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        assert_eq!(env_of(&container(&settings, &config, 15090, Some(pem)), "REMORA_HUB_CA").as_deref(), Some(pem));
+        assert_eq!(env_of(&container(&settings, &config, 15090, None), "REMORA_HUB_CA"), None);
+    }
+
     #[test]
     fn size_limit_leaves_headroom_in_whole_mib() {
         assert_eq!(super::data_size_limit(512 << 20), 640 << 20);

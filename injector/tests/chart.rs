@@ -207,6 +207,8 @@ fn check_wiring(set: &str, r: &Rendered) {
         assert!(webhook["metadata"]["annotations"]["cert-manager.io/inject-ca-from"].is_null());
     }
 
+    check_hub_tls(set, r);
+
     // Least privilege: the injector reads namespaces, nothing else.
     let role = r.find("ClusterRole", "remora-injector");
     assert_eq!(
@@ -218,6 +220,48 @@ fn check_wiring(set: &str, r: &Rendered) {
     for config_map in r.all("ConfigMap") {
         assert!(!config_map.to_string().contains("hooks.slack.com"), "{set}: env leaked into a ConfigMap");
     }
+}
+
+/// With hub TLS, every piece agrees: the hub serves the Secret a Certificate writes for
+/// the host the sidecars are given, probes speak HTTPS, and the CA file the injector
+/// hands to sidecars is the `ca.crt` of its own certificate, from the same CA Issuer.
+fn check_hub_tls(set: &str, r: &Rendered) {
+    let hub = r.find("Deployment", "remora-hub");
+    let container = &hub["spec"]["template"]["spec"]["containers"][0];
+    let args: Vec<&str> = container["args"].as_array().expect("args").iter().filter_map(Value::as_str).collect();
+    let settings = r.settings();
+    let tls_dir = args.iter().find_map(|a| a.strip_prefix("--tls-dir="));
+    let Some(tls_dir) = tls_dir else {
+        assert!(settings.sidecar.hub_address.starts_with("ws://"), "{set}: {}", settings.sidecar.hub_address);
+        assert!(settings.hub_ca_file.is_empty(), "{set}");
+        assert_eq!(container["readinessProbe"]["httpGet"]["scheme"], "HTTP", "{set}");
+        return;
+    };
+    let mount = container["volumeMounts"].as_array().expect("mounts").iter().find(|m| m["mountPath"] == tls_dir).expect("the --tls-dir mount");
+    let volume = hub["spec"]["template"]["spec"]["volumes"].as_array().expect("volumes").iter().find(|v| v["name"] == mount["name"]).expect("volume");
+    let secret = volume["secret"]["secretName"].as_str().expect("a Secret");
+    let certificate = r.all("Certificate").into_iter().find(|c| c["spec"]["secretName"] == secret).unwrap_or_else(|| panic!("{set}: no Certificate writes {secret}"));
+    let address = settings.sidecar.hub_address.strip_prefix("wss://").unwrap_or_else(|| panic!("{set}: sidecars must use wss://, not {}", settings.sidecar.hub_address));
+    let host = address.rsplit_once(':').map_or(address, |(h, _)| h);
+    assert!(certificate["spec"]["dnsNames"].as_array().expect("names").iter().any(|n| n == host), "{set}: the hub's certificate does not name {host}");
+    assert_eq!(container["readinessProbe"]["httpGet"]["scheme"], "HTTPS", "{set}");
+    assert_eq!(container["livenessProbe"]["httpGet"]["scheme"], "HTTPS", "{set}");
+    // The CA the sidecars get: ca.crt of the injector's certificate, same issuer.
+    assert_eq!(settings.hub_ca_file, "/etc/remora/certs/ca.crt", "{set}");
+    let injector_pod = &r.find("Deployment", "remora-injector")["spec"]["template"]["spec"];
+    let certs_mount = injector_pod["containers"][0]["volumeMounts"].as_array().expect("mounts").iter().find(|m| m["mountPath"] == "/etc/remora/certs").expect("cert mount");
+    let certs_secret = injector_pod["volumes"].as_array().expect("volumes").iter().find(|v| v["name"] == certs_mount["name"]).expect("volume")["secret"]["secretName"].clone();
+    let injector = r.all("Certificate").into_iter().find(|c| c["spec"]["secretName"] == certs_secret).expect("the injector's Certificate");
+    assert_eq!(injector["spec"]["issuerRef"], certificate["spec"]["issuerRef"], "{set}: the hub's and the injector's certificates must share a CA");
+}
+
+#[test]
+fn hub_tls_needs_cert_manager() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let values = dir.path().join("values.yaml");
+    std::fs::write(&values, "certManager:\n  enabled: false\nhub:\n  tls:\n    enabled: true\n").expect("write");
+    let error = render(&[values]).err().expect("refused");
+    assert!(error.contains("hub.tls.enabled needs certManager.enabled"), "{error}");
 }
 
 #[test]

@@ -33,9 +33,9 @@ pub struct HubConfig {
     pub url: String,
     /// Read at every connection: projected tokens are rotated by the kubelet.
     pub token_file: Option<PathBuf>,
-    /// CA certificates (PEM) a `wss://` hub's certificate must chain to, read at every
-    /// connection; none: the system's roots.
-    pub ca_file: Option<PathBuf>,
+    /// CA certificates a `wss://` hub's certificate must chain to; none: the system's
+    /// roots.
+    pub ca: Option<HubCa>,
     pub identity: PodIdentity,
     /// Bounds of the outbox: a minute of 1,000 items/s fits the defaults.
     pub max_items: usize,
@@ -44,6 +44,15 @@ pub struct HubConfig {
     pub pcap_dir: Option<PathBuf>,
     /// The counters reported to the hub every [`STATS_EVERY`].
     pub status: Arc<crate::health::Status>,
+}
+
+/// Where the hub's CA comes from.
+#[derive(Debug, Clone)]
+pub enum HubCa {
+    /// A PEM file, read at every connection (a mount may be updated).
+    File(PathBuf),
+    /// PEM text (`REMORA_HUB_CA`, which the injector sets).
+    Pem(String),
 }
 
 /// How often the sidecar's counters go to the hub.
@@ -316,8 +325,12 @@ impl Session {
             let value = format!("Bearer {}", token.trim()).parse().map_err(|_| "the token is not a valid header value".to_string())?;
             request.headers_mut().insert("authorization", value);
         }
-        let connector = match &self.config.ca_file {
-            Some(path) => Some(tokio_tungstenite::Connector::Rustls(Arc::new(client_tls(path)?))),
+        let connector = match &self.config.ca {
+            Some(HubCa::File(path)) => {
+                let pem = std::fs::read(path).map_err(|e| format!("CA file {}: {e}", path.display()))?;
+                Some(tokio_tungstenite::Connector::Rustls(Arc::new(client_tls(&pem, &format!("CA file {}", path.display()))?)))
+            }
+            Some(HubCa::Pem(pem)) => Some(tokio_tungstenite::Connector::Rustls(Arc::new(client_tls(pem.as_bytes(), "REMORA_HUB_CA")?))),
             None => None,
         };
         let connect = tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector);
@@ -434,18 +447,17 @@ impl Session {
     }
 }
 
-/// TLS that trusts the CA certificates of `path` only.
-fn client_tls(path: &std::path::Path) -> Result<rustls::ClientConfig, String> {
+/// TLS that trusts the CA certificates in `pem` only (`source` names it in errors).
+fn client_tls(pem: &[u8], source: &str) -> Result<rustls::ClientConfig, String> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::CertificateDer;
-    let pem = std::fs::read(path).map_err(|e| format!("CA file {}: {e}", path.display()))?;
     let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(&pem) {
-        let cert = cert.map_err(|e| format!("CA file {}: {e}", path.display()))?;
-        roots.add(cert).map_err(|e| format!("CA file {}: {e}", path.display()))?;
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        let cert = cert.map_err(|e| format!("{source}: {e}"))?;
+        roots.add(cert).map_err(|e| format!("{source}: {e}"))?;
     }
     if roots.is_empty() {
-        return Err(format!("CA file {}: no certificate in it", path.display()));
+        return Err(format!("{source}: no certificate in it"));
     }
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     Ok(rustls::ClientConfig::builder_with_provider(provider)
@@ -504,7 +516,7 @@ mod tests {
     }
 
     fn config(max_items: usize) -> HubConfig {
-        HubConfig { url: "ws://127.0.0.1:1".into(), token_file: None, ca_file: None, identity: PodIdentity::default(), max_items, max_bytes: 1 << 20, pcap_dir: None, status: Arc::default() }
+        HubConfig { url: "ws://127.0.0.1:1".into(), token_file: None, ca: None, identity: PodIdentity::default(), max_items, max_bytes: 1 << 20, pcap_dir: None, status: Arc::default() }
     }
 
     #[test]

@@ -18,7 +18,7 @@ use remora_model::wire::PodIdentity;
 use remora_model::{Item, Node};
 use remora_sidecar::flow::Timestamp;
 use remora_sidecar::health::{self, Phase, Status};
-use remora_sidecar::hub_client::{HubClient, HubConfig};
+use remora_sidecar::hub_client::{HubCa, HubClient, HubConfig};
 use remora_sidecar::live::{interfaces, LiveCapture};
 use remora_sidecar::pipeline::{Pipeline, PipelineConfig, Sink};
 use remora_sidecar::live_scripts::LiveScripts;
@@ -60,6 +60,9 @@ struct Args {
     /// system's roots.
     #[arg(long, env = "REMORA_HUB_CA_FILE")]
     hub_ca_file: Option<PathBuf>,
+    /// The same as PEM text (the injector sets it when the hub runs TLS).
+    #[arg(long, env = "REMORA_HUB_CA", hide_env_values = true)]
+    hub_ca: Option<String>,
     /// The pod's identity (downward API), written into every item.
     #[arg(long, env = "REMORA_POD_NAME", default_value = "")]
     pod_name: String,
@@ -174,7 +177,11 @@ fn run(args: Args) -> anyhow::Result<()> {
         let config = HubConfig {
             url: args.hub.trim().to_string(),
             token_file: args.hub_token_file.clone(),
-            ca_file: args.hub_ca_file.clone(),
+            ca: match (&args.hub_ca_file, &args.hub_ca) {
+                (Some(path), _) => Some(HubCa::File(path.clone())),
+                (None, Some(pem)) if !pem.trim().is_empty() => Some(HubCa::Pem(pem.clone())),
+                _ => None,
+            },
             identity,
             max_items: 100_000,
             max_bytes: 64 << 20,

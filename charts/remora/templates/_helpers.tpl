@@ -39,7 +39,7 @@ app.kubernetes.io/component: {{ index . 1 }}
 
 {{/* The hub's address for sidecars in every namespace. */}}
 {{- define "remora.hub.address" -}}
-{{- printf "ws://%s.%s.svc:%v" (include "remora.hub.name" .) .Release.Namespace .Values.hub.port -}}
+{{- printf "%s://%s.%s.svc:%v" (ternary "wss" "ws" .Values.hub.tls.enabled) (include "remora.hub.name" .) .Release.Namespace .Values.hub.port -}}
 {{- end -}}
 
 {{/* Restricted-profile security context for Remora's own containers. */}}

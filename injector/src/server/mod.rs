@@ -102,6 +102,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> a
 }
 
 fn report_reload(state: &AppState, result: &Result<tls::Reload, String>) {
+    read_hub_ca(&state.injector);
     match result {
         Ok(_) => {
             tracing::info!(dir = %state.certs.dir().display(), "serving certificate loaded");
@@ -111,6 +112,20 @@ fn report_reload(state: &AppState, result: &Result<tls::Reload, String>) {
             tracing::warn!("serving certificate not loaded: {e}");
             state.metrics.reload(false, None);
         }
+    }
+}
+
+/// Reads `hubCaFile` (when set) for the sidecars' `REMORA_HUB_CA`; an unreadable or empty
+/// file keeps the CA read before.
+fn read_hub_ca(injector: &Injector) {
+    let path = &injector.settings().hub_ca_file;
+    if path.is_empty() {
+        return;
+    }
+    match std::fs::read_to_string(path) {
+        Ok(pem) if pem.contains("-----BEGIN CERTIFICATE-----") => injector.set_hub_ca(Some(pem)),
+        Ok(_) => tracing::warn!(path, "hubCaFile holds no certificate; sidecars keep the CA read before"),
+        Err(e) => tracing::warn!(path, "hubCaFile not readable ({e}); sidecars keep the CA read before"),
     }
 }
 
