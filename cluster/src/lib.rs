@@ -1,0 +1,7 @@
+//! What Remora learns from the Kubernetes API. Every watch is behind [`watch::Watch`]:
+//! the kube implementation (list, then watch, re-listing after a 410 Gone) for a cluster,
+//! and a directory of object files for tests and clusterless runs. On top: name
+//! resolution (IP → pod or service), pod events for `onPodEvent`, the scripts ConfigMap,
+//! coverage and `remora check`.
+
+pub mod watch;

@@ -1,0 +1,94 @@
+//! A stand-in for the Kubernetes API server: it answers with the responses of
+//! tests/data/api (the shapes the API server returns), in the order a test scripts them,
+//! and records what it was asked. A list call (GET without `watch=true`) gets the next
+//! scripted list; a watch call gets the next scripted event stream (newline-delimited
+//! JSON), or, once none is left, a stream that stays open with nothing in it, as a quiet
+//! watch does until its timeout.
+
+#![allow(dead_code)] // each test binary uses part of it
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+
+pub fn data(name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/api").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[derive(Default)]
+pub struct Script {
+    /// Path (without query) → answers to list calls, in order; the last one repeats.
+    pub lists: BTreeMap<String, VecDeque<(StatusCode, String)>>,
+    /// Path → event streams for watch calls, in order.
+    pub watches: BTreeMap<String, VecDeque<String>>,
+    /// `METHOD path?query` of every request.
+    pub requests: Vec<String>,
+}
+
+pub struct ApiServer {
+    pub url: String,
+    script: Arc<Mutex<Script>>,
+}
+
+impl ApiServer {
+    pub async fn start() -> ApiServer {
+        let script = Arc::new(Mutex::new(Script::default()));
+        let router = Router::new().fallback(answer).with_state(script.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        ApiServer { url: format!("http://{address}"), script }
+    }
+
+    pub fn client(&self) -> kube::Client {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let config = kube::Config::new(self.url.parse().expect("url"));
+        kube::Client::try_from(config).expect("client")
+    }
+
+    pub fn list(&self, path: &str, body: String) {
+        self.answer_list(path, StatusCode::OK, body);
+    }
+
+    pub fn answer_list(&self, path: &str, status: StatusCode, body: String) {
+        self.script.lock().expect("script").lists.entry(path.to_string()).or_default().push_back((status, body));
+    }
+
+    pub fn watch(&self, path: &str, events: String) {
+        self.script.lock().expect("script").watches.entry(path.to_string()).or_default().push_back(events);
+    }
+
+    pub fn requests(&self) -> Vec<String> {
+        self.script.lock().expect("script").requests.clone()
+    }
+}
+
+async fn answer(State(script): State<Arc<Mutex<Script>>>, request: Request) -> Response {
+    let path = request.uri().path().to_string();
+    let query = request.uri().query().unwrap_or("").to_string();
+    let watching = query.split('&').any(|p| p == "watch=true" || p == "watch=1");
+    let mut script = script.lock().expect("script");
+    script.requests.push(format!("{} {path}?{query}", request.method()));
+    if watching {
+        let events = script.watches.get_mut(&path).and_then(VecDeque::pop_front);
+        drop(script);
+        let body = match events {
+            Some(events) => Body::from(events),
+            // Nothing more to say: stay open, as a quiet watch does.
+            None => Body::from_stream(futures_util::stream::pending::<Result<Vec<u8>, std::io::Error>>()),
+        };
+        return ([("content-type", "application/json")], body).into_response();
+    }
+    let Some(answers) = script.lists.get_mut(&path) else {
+        return (StatusCode::NOT_FOUND, format!(r#"{{"kind":"Status","apiVersion":"v1","metadata":{{}},"status":"Failure","message":"the server could not find the requested resource","reason":"NotFound","details":{{}},"code":404}}"#)).into_response();
+    };
+    let (status, body) = if answers.len() > 1 { answers.pop_front().expect("answer") } else { answers.front().cloned().expect("answer") };
+    (status, [("content-type", "application/json")], body).into_response()
+}

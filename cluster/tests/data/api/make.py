@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Writes the API responses the watch tests replay, in the shapes the Kubernetes API
+server (v1.34) returns them: a PodList for a list call, newline-delimited watch events
+(ADDED, MODIFIED, BOOKMARK, DELETED, and ERROR 410 Expired) for a watch call, Services
+and EndpointSlices. No cluster can run where these tests run; the objects follow the
+API reference (and k8s-openapi, which must parse them). Run it to regenerate:
+
+    python3 cluster/tests/data/api/make.py
+"""
+
+import copy
+import json
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+UID = "7d1f0c52-8d1b-4f3c-9a55-{:012x}"
+
+
+def pod(name, namespace, rv, ip, node, phase="Running", restarts=0, last=None, waiting=None,
+        sidecar=True, labels=None, generate=None, n=0):
+    containers = [{"name": "app", "image": "registry.example/shop/" + name.split("-")[0] + ":1.4.2",
+                   "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+                   "resources": {}, "terminationMessagePath": "/dev/termination-log",
+                   "terminationMessagePolicy": "File", "imagePullPolicy": "IfNotPresent"}]
+    init = []
+    if sidecar:
+        init.append({"name": "remora-sidecar", "image": "ghcr.io/remora-dev/remora-sidecar:0.1.0",
+                     "restartPolicy": "Always", "resources": {}, "imagePullPolicy": "IfNotPresent",
+                     "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"})
+    state = {"running": {"startedAt": "2026-11-28T09:14:03Z"}}
+    if waiting:
+        state = {"waiting": {"reason": waiting, "message": "back-off 40s restarting failed container=app pod=" + name}}
+    status = {"name": "app", "image": containers[0]["image"], "imageID": "registry.example/shop@sha256:" + "ab" * 32,
+              "containerID": "containerd://" + "%064x" % (n + 1), "ready": phase == "Running" and not waiting,
+              "restartCount": restarts, "started": not waiting, "state": state, "lastState": last or {}}
+    meta = {"name": name, "namespace": namespace, "uid": UID.format(n), "resourceVersion": str(rv),
+            "creationTimestamp": "2026-11-28T09:13:58Z", "labels": labels or {"app": name.split("-")[0]}}
+    if generate:
+        meta["generateName"] = generate
+    if sidecar:
+        meta["annotations"] = {"remora.dev/status": "{\"version\":1,\"container\":\"remora-sidecar\",\"mode\":\"native\"}"}
+    body = {"kind": "Pod", "apiVersion": "v1", "metadata": meta,
+            "spec": {"initContainers": init, "containers": containers, "restartPolicy": "Always",
+                     "terminationGracePeriodSeconds": 30, "dnsPolicy": "ClusterFirst",
+                     "serviceAccountName": "default", "nodeName": node, "schedulerName": "default-scheduler",
+                     "enableServiceLinks": True, "preemptionPolicy": "PreemptLowerPriority", "priority": 0},
+            "status": {"phase": phase, "hostIP": {"kind-worker": "172.18.0.3", "kind-worker2": "172.18.0.4"}[node],
+                       "hostIPs": [{"ip": {"kind-worker": "172.18.0.3", "kind-worker2": "172.18.0.4"}[node]}],
+                       "startTime": "2026-11-28T09:13:58Z", "qosClass": "BestEffort",
+                       "conditions": [{"type": "Ready", "status": "True" if phase == "Running" and not waiting else "False",
+                                       "lastProbeTime": None, "lastTransitionTime": "2026-11-28T09:14:05Z"}],
+                       "containerStatuses": [status] if phase != "Pending" else []}}
+    if ip:
+        body["status"]["podIP"] = ip
+        body["status"]["podIPs"] = [{"ip": ip}]
+    return body
+
+
+def pod_list(rv, pods):
+    items = []
+    for p in pods:
+        p = copy.deepcopy(p)
+        # Items of a list carry no kind/apiVersion.
+        del p["kind"], p["apiVersion"]
+        items.append(p)
+    return {"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": str(rv)}, "items": items}
+
+
+def write(name, value):
+    with open(os.path.join(HERE, name), "w") as f:
+        if isinstance(value, list):
+            f.write("".join(json.dumps(v, separators=(",", ":")) + "\n" for v in value))
+        else:
+            json.dump(value, f, separators=(",", ":"))
+            f.write("\n")
+
+
+def main():
+    web = pod("web-7c9f8b6d4-x2lkq", "shop", 1201, "10.244.1.5", "kind-worker", generate="web-7c9f8b6d4-", n=1)
+    db = pod("db-0", "shop", 1188, "10.244.2.7", "kind-worker2", labels={"app": "db", "statefulset.kubernetes.io/pod-name": "db-0"}, n=2)
+    write("pods-list-1.json", pod_list(1210, [web, db]))
+
+    cart_pending = pod("cart-5d4b9c7f6-q8zfn", "shop", 1215, None, "kind-worker", phase="Pending", sidecar=False, generate="cart-5d4b9c7f6-", n=3)
+    cart = pod("cart-5d4b9c7f6-q8zfn", "shop", 1219, "10.244.1.9", "kind-worker", sidecar=False, generate="cart-5d4b9c7f6-", n=3)
+    oom = {"terminated": {"exitCode": 137, "reason": "OOMKilled", "startedAt": "2026-11-28T09:14:03Z",
+                          "finishedAt": "2026-11-28T09:20:41Z", "containerID": "containerd://" + "%064x" % 2}}
+    web_restarted = pod("web-7c9f8b6d4-x2lkq", "shop", 1224, "10.244.1.5", "kind-worker", restarts=1, last=oom, generate="web-7c9f8b6d4-", n=1)
+    crash = {"terminated": {"exitCode": 1, "reason": "Error", "startedAt": "2026-11-28T09:21:00Z",
+                            "finishedAt": "2026-11-28T09:21:02Z", "containerID": "containerd://" + "%064x" % 3}}
+    web_crashing = pod("web-7c9f8b6d4-x2lkq", "shop", 1240, "10.244.1.5", "kind-worker", restarts=3, last=crash,
+                       waiting="CrashLoopBackOff", generate="web-7c9f8b6d4-", n=1)
+    db_gone = copy.deepcopy(db)
+    db_gone["metadata"]["resourceVersion"] = "1231"
+    db_gone["metadata"]["deletionTimestamp"] = "2026-11-28T09:22:10Z"
+    db_gone["metadata"]["deletionGracePeriodSeconds"] = 0
+    bookmark = {"kind": "Pod", "apiVersion": "v1", "metadata": {"resourceVersion": "1235",
+                "annotations": {"k8s.io/initial-events-end": "true"}}}
+    write("pods-watch-1.jsonl", [
+        {"type": "ADDED", "object": cart_pending},
+        {"type": "MODIFIED", "object": cart},
+        {"type": "MODIFIED", "object": web_restarted},
+        {"type": "DELETED", "object": db_gone},
+        {"type": "BOOKMARK", "object": bookmark},
+        {"type": "MODIFIED", "object": web_crashing},
+    ])
+    write("pods-watch-2.jsonl", [
+        {"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                                     "message": "too old resource version: 1240 (1302)", "reason": "Expired", "code": 410}},
+    ])
+    api = pod("api-6f8d7c5b9-m4r2t", "shop", 1290, "10.244.2.11", "kind-worker2", generate="api-6f8d7c5b9-", n=4)
+    write("pods-list-2.json", pod_list(1302, [web_crashing, cart, api]))
+
+    service = {"kind": "Service", "apiVersion": "v1",
+               "metadata": {"name": "web", "namespace": "shop", "uid": UID.format(10), "resourceVersion": "1102",
+                            "creationTimestamp": "2026-11-28T09:10:00Z", "labels": {"app": "web"}},
+               "spec": {"ports": [{"name": "http", "protocol": "TCP", "port": 80, "targetPort": 8080}],
+                        "selector": {"app": "web"}, "clusterIP": "10.96.41.7", "clusterIPs": ["10.96.41.7"],
+                        "type": "ClusterIP", "sessionAffinity": "None", "ipFamilies": ["IPv4"],
+                        "ipFamilyPolicy": "SingleStack", "internalTrafficPolicy": "Cluster"},
+               "status": {"loadBalancer": {}}}
+    headless = copy.deepcopy(service)
+    headless["metadata"].update({"name": "db", "uid": UID.format(11), "resourceVersion": "1103", "labels": {"app": "db"}})
+    headless["spec"].update({"clusterIP": "None", "clusterIPs": ["None"], "selector": {"app": "db"}})
+    write("services-list.json", {"kind": "ServiceList", "apiVersion": "v1", "metadata": {"resourceVersion": "1210"},
+                                 "items": [{k: v for k, v in s.items() if k not in ("kind", "apiVersion")} for s in (service, headless)]})
+    slice_ = {"kind": "EndpointSlice", "apiVersion": "discovery.k8s.io/v1",
+              "metadata": {"name": "web-8wq2d", "namespace": "shop", "uid": UID.format(12), "resourceVersion": "1205",
+                           "generateName": "web-", "labels": {"kubernetes.io/service-name": "web",
+                                                             "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"},
+                           "ownerReferences": [{"apiVersion": "v1", "kind": "Service", "name": "web", "uid": UID.format(10),
+                                                "controller": True, "blockOwnerDeletion": True}]},
+              "addressType": "IPv4",
+              "endpoints": [{"addresses": ["10.244.1.5"], "conditions": {"ready": True, "serving": True, "terminating": False},
+                             "targetRef": {"kind": "Pod", "namespace": "shop", "name": "web-7c9f8b6d4-x2lkq", "uid": UID.format(1)},
+                             "nodeName": "kind-worker"}],
+              "ports": [{"name": "http", "protocol": "TCP", "port": 8080}]}
+    write("endpointslices-list.json", {"kind": "EndpointSliceList", "apiVersion": "discovery.k8s.io/v1",
+                                       "metadata": {"resourceVersion": "1210"},
+                                       "items": [{k: v for k, v in slice_.items() if k not in ("kind", "apiVersion")}]})
+
+
+if __name__ == "__main__":
+    main()
