@@ -87,7 +87,7 @@ async fn answer(State(script): State<Arc<Mutex<Script>>>, request: Request) -> R
         return ([("content-type", "application/json")], body).into_response();
     }
     let Some(answers) = script.lists.get_mut(&path) else {
-        return (StatusCode::NOT_FOUND, format!(r#"{{"kind":"Status","apiVersion":"v1","metadata":{{}},"status":"Failure","message":"the server could not find the requested resource","reason":"NotFound","details":{{}},"code":404}}"#)).into_response();
+        return (StatusCode::NOT_FOUND, r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the server could not find the requested resource","reason":"NotFound","details":{},"code":404}"#).into_response();
     };
     let (status, body) = if answers.len() > 1 { answers.pop_front().expect("answer") } else { answers.front().cloned().expect("answer") };
     (status, [("content-type", "application/json")], body).into_response()
