@@ -4,4 +4,6 @@
 //! resolution (IP → pod or service), pod events for `onPodEvent`, the scripts ConfigMap,
 //! coverage and `remora check`.
 
+pub mod names;
+pub mod pod_events;
 pub mod watch;

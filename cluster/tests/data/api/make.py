@@ -50,6 +50,11 @@ def pod(name, namespace, rv, ip, node, phase="Running", restarts=0, last=None, w
                        "conditions": [{"type": "Ready", "status": "True" if phase == "Running" and not waiting else "False",
                                        "lastProbeTime": None, "lastTransitionTime": "2026-11-28T09:14:05Z"}],
                        "containerStatuses": [status] if phase != "Pending" else []}}
+    if sidecar and phase != "Pending":
+        body["status"]["initContainerStatuses"] = [{
+            "name": "remora-sidecar", "image": init[0]["image"], "imageID": "ghcr.io/remora-dev/remora-sidecar@sha256:" + "cd" * 32,
+            "containerID": "containerd://" + "%064x" % (n + 100), "ready": True, "restartCount": 0, "started": True,
+            "state": {"running": {"startedAt": "2026-11-28T09:14:01Z"}}, "lastState": {}}]
     if ip:
         body["status"]["podIP"] = ip
         body["status"]["podIPs"] = [{"ip": ip}]
