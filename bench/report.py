@@ -11,3 +11,16 @@ def print_rows(rows, markdown):
         width = max(len(measure) for measure, _ in rows)
         for measure, value in rows:
             print(f"{measure:{width}} {value}")
+
+
+def sidecar_binary():
+    """REMORA_SIDECAR_BIN, or the release `remora-sidecar` built now."""
+    import os
+    import subprocess
+    given = os.environ.get("REMORA_SIDECAR_BIN")
+    if given:
+        return given
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "remora-sidecar", "--bin", "remora-sidecar"],
+                   cwd=root, check=True)
+    return os.path.join(root, "target", "release", "remora-sidecar")

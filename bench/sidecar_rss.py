@@ -43,7 +43,9 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from report import print_rows  # noqa: E402
+from report import print_rows, sidecar_binary  # noqa: E402
+import netns  # noqa: E402
+from netns import rss_kib, sh  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 POD, SERVER = "rmrbenchc", "rmrbenchs"
@@ -60,16 +62,6 @@ while time.time() < end:
     n += 1
 print(n)
 """
-
-
-def sidecar_binary():
-    """REMORA_SIDECAR_BIN, or the release binary built now."""
-    given = os.environ.get("REMORA_SIDECAR_BIN")
-    if given:
-        return given
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "remora-sidecar", "--bin", "remora-sidecar"],
-                   cwd=ROOT, check=True)
-    return os.path.join(ROOT, "target", "release", "remora-sidecar")
 
 
 # A stub resolver's way: every query from a new socket (a new source port, so a new UDP
@@ -97,32 +89,12 @@ print(n, answered, time.monotonic() - start)
 """
 
 
-def sh(*args):
-    subprocess.run(args, check=True, capture_output=True)
-
-
 def netns_up():
-    netns_down()
-    sh("ip", "netns", "add", POD)
-    sh("ip", "netns", "add", SERVER)
-    sh("ip", "link", "add", "rmrbencha", "netns", POD, "type", "veth", "peer", "name", "rmrbenchb", "netns", SERVER)
-    for ns, dev, addr in [(POD, "rmrbencha", "192.0.2.1/24"), (SERVER, "rmrbenchb", "192.0.2.2/24")]:
-        sh("ip", "-n", ns, "addr", "add", addr, "dev", dev)
-        sh("ip", "-n", ns, "link", "set", dev, "up")
-        sh("ip", "-n", ns, "link", "set", "lo", "up")
+    netns.up(POD, SERVER, "rmrbencha", "rmrbenchb", "192.0.2.1/24", "192.0.2.2/24")
 
 
 def netns_down():
-    for ns in (POD, SERVER):
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+    netns.down(POD, SERVER)
 
 
 def metric(name):

@@ -9,6 +9,7 @@ pub mod pcap;
 pub mod query;
 pub mod replay;
 pub mod scripts;
+mod scripts_sync;
 pub mod sidecars;
 mod summary;
 mod table;

@@ -22,9 +22,9 @@ struct Cli {
 enum Command {
     /// Replay capture files offline: items on stdout, a summary on stderr.
     Replay(remora::replay::ReplayArgs),
-    /// Work with scripts.
-    #[command(subcommand)]
-    Scripts(remora::scripts::ScriptsCommand),
+    /// Work with scripts: sync a folder to the cluster (--source DIR [--watch]), list,
+    /// get, delete, check.
+    Scripts(remora::scripts::ScriptsArgs),
     /// KFL, the filter language.
     #[command(subcommand)]
     Kfl(remora::kfl::KflCommand),
@@ -49,7 +49,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Replay(args) => remora::replay::run(args),
-        Command::Scripts(command) => remora::scripts::run(command),
+        Command::Scripts(args) => remora::scripts::run(args),
         Command::Kfl(command) => remora::kfl::run(command),
         Command::Certs(command) => remora::certs::run(command),
         Command::Query(args) => remora::query::run(args),

@@ -7,6 +7,8 @@ use anyhow::Context;
 use remora_scripting::{script_files, Clock, ConsoleLine, HostConfig, ScriptHost, ScriptSummary};
 
 use crate::env_config::env_from_config;
+use crate::hub_api::HubArgs;
+use crate::scripts_sync;
 use crate::replay::ScriptArgs;
 
 /// A script host with the scripts loaded.
@@ -64,8 +66,45 @@ pub fn start_host(args: &ScriptArgs, clock: Clock) -> anyhow::Result<Scripts> {
     Ok(Scripts { host, data_dir, loaded, failed, uses_pcap })
 }
 
+/// `remora scripts`: sync a folder to the cluster, or one of the subcommands.
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ScriptsArgs {
+    #[command(subcommand)]
+    command: Option<ScriptsCommand>,
+    /// A folder of `.js` files, or a file, to keep the cluster's scripts equal to
+    /// (repeatable).
+    #[arg(long)]
+    source: Vec<PathBuf>,
+    /// `scripting.source=DIR` or `scripting.sources[N]=FILE`, as the reference writes it.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Keep watching the sources and send every change (Ctrl-C stops).
+    #[arg(long)]
+    watch: bool,
+    #[command(flatten)]
+    hub: HubArgs,
+}
+
 #[derive(Debug, clap::Subcommand)]
 pub enum ScriptsCommand {
+    /// The scripts in the cluster (name, size, the first line's comment).
+    List {
+        #[command(flatten)]
+        hub: HubArgs,
+    },
+    /// Prints one script of the cluster.
+    Get {
+        name: String,
+        #[command(flatten)]
+        hub: HubArgs,
+    },
+    /// Deletes one script from the cluster.
+    Delete {
+        name: String,
+        #[command(flatten)]
+        hub: HubArgs,
+    },
     /// Load scripts without traffic: syntax errors, hooks, jobs, and calls to helpers
     /// that do not exist or are not available yet.
     Check {
@@ -78,9 +117,20 @@ pub enum ScriptsCommand {
     },
 }
 
-pub fn run(command: ScriptsCommand) -> anyhow::Result<ExitCode> {
-    match command {
-        ScriptsCommand::Check { paths, env } => check(paths, env),
+pub fn run(args: ScriptsArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        Some(ScriptsCommand::Check { paths, env }) => check(paths, env),
+        Some(ScriptsCommand::List { hub }) => scripts_sync::list(&hub.resolve()?),
+        Some(ScriptsCommand::Get { name, hub }) => scripts_sync::get(&hub.resolve()?, &name),
+        Some(ScriptsCommand::Delete { name, hub }) => scripts_sync::delete(&hub.resolve()?, &name),
+        None => {
+            let mut sources = args.source;
+            sources.extend(scripts_sync::sources_from_set(&args.set)?);
+            if sources.is_empty() {
+                anyhow::bail!("nothing to sync: give --source DIR (or --set scripting.source=DIR), or a subcommand (check, list, get, delete)");
+            }
+            scripts_sync::sync(&args.hub.resolve()?, &sources, args.watch)
+        }
     }
 }
 

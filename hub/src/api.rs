@@ -14,6 +14,7 @@ use remora_kfl::Query;
 use remora_model::wire::JobRequest;
 
 use crate::pcap_export::ExportError;
+use crate::script_store::{DirStore, StoreError, MAX_SCRIPT};
 use crate::server::Hub;
 
 /// The 401 answer, unless the request carries a valid bearer token.
@@ -46,6 +47,8 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/api/jobs/{tag}/run", post(run_job))
         .route("/api/pcap", get(pcap))
         .route("/api/sidecars", get(sidecars))
+        .route("/api/scripts", get(list_scripts))
+        .route("/api/scripts/{name}", get(get_script).put(put_script).delete(delete_script))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(|| async { "ready\n" }))
         .route("/metrics", get(metrics))
@@ -213,6 +216,96 @@ async fn pcap(State(hub): State<Arc<Hub>>, headers: HeaderMap, UrlQuery(params):
         Err(e @ ExportError::NothingMatches) => error(StatusCode::NOT_FOUND, e.to_string()),
         Err(e @ ExportError::TooLarge) => error(StatusCode::PAYLOAD_TOO_LARGE, e.to_string()),
         Err(e @ ExportError::NothingFetched(..)) => error(StatusCode::BAD_GATEWAY, e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// The hub's script store, or the 409 saying it has none.
+fn store(hub: &Hub) -> Result<std::sync::Arc<DirStore>, Box<Response>> {
+    hub.script_store
+        .get()
+        .cloned()
+        .ok_or_else(|| Box::new(error(StatusCode::CONFLICT, "the hub has no scripts source: start it with --scripts-dir".into())))
+}
+
+fn store_error(e: StoreError) -> Response {
+    let status = match e {
+        StoreError::BadName(_) => StatusCode::BAD_REQUEST,
+        StoreError::ReadOnly(_) => StatusCode::CONFLICT,
+        StoreError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    error(status, e.to_string())
+}
+
+/// `GET /api/scripts`: the scripts every sidecar runs, with their sources.
+async fn list_scripts(State(hub): State<Arc<Hub>>, headers: HeaderMap) -> Response {
+    if let Some(refused) = refuse(&hub, &headers) {
+        return refused;
+    }
+    let store = match store(&hub) {
+        Ok(store) => store,
+        Err(e) => return *e,
+    };
+    let scripts: Vec<serde_json::Value> = store
+        .scripts()
+        .into_iter()
+        .map(|(name, source)| serde_json::json!({"name": name, "bytes": source.len(), "source": source}))
+        .collect();
+    Json(serde_json::json!({"source": store.describe(), "scripts": scripts})).into_response()
+}
+
+/// `GET /api/scripts/{name}`: one script's source.
+async fn get_script(State(hub): State<Arc<Hub>>, headers: HeaderMap, Path(name): Path<String>) -> Response {
+    if let Some(refused) = refuse(&hub, &headers) {
+        return refused;
+    }
+    let store = match store(&hub) {
+        Ok(store) => store,
+        Err(e) => return *e,
+    };
+    match store.scripts().remove(&name) {
+        Some(source) => ([("content-type", "text/javascript; charset=utf-8")], source).into_response(),
+        None => error(StatusCode::NOT_FOUND, format!("no script is named {name:?}")),
+    }
+}
+
+/// `PUT /api/scripts/{name}`: writes a script; every sidecar runs it within seconds.
+async fn put_script(State(hub): State<Arc<Hub>>, headers: HeaderMap, Path(name): Path<String>, body: axum::body::Bytes) -> Response {
+    if let Some(refused) = refuse(&hub, &headers) {
+        return refused;
+    }
+    let store = match store(&hub) {
+        Ok(store) => store,
+        Err(e) => return *e,
+    };
+    if body.len() > MAX_SCRIPT {
+        return error(StatusCode::PAYLOAD_TOO_LARGE, format!("{name}: {} bytes; a script may have {MAX_SCRIPT}", body.len()));
+    }
+    let Ok(source) = std::str::from_utf8(&body) else {
+        return error(StatusCode::BAD_REQUEST, format!("{name}: not UTF-8 text"));
+    };
+    let (hub2, store2, name2, source) = (hub.clone(), store.clone(), name.clone(), source.to_string());
+    match tokio::task::spawn_blocking(move || store2.put(&hub2, &name2, &source)).await {
+        Ok(Ok(changed)) => Json(serde_json::json!({"name": name, "changed": changed})).into_response(),
+        Ok(Err(e)) => store_error(e),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// `DELETE /api/scripts/{name}`.
+async fn delete_script(State(hub): State<Arc<Hub>>, headers: HeaderMap, Path(name): Path<String>) -> Response {
+    if let Some(refused) = refuse(&hub, &headers) {
+        return refused;
+    }
+    let store = match store(&hub) {
+        Ok(store) => store,
+        Err(e) => return *e,
+    };
+    let (hub2, name2) = (hub.clone(), name.clone());
+    match tokio::task::spawn_blocking(move || store.delete(&hub2, &name2)).await {
+        Ok(Ok(true)) => Json(serde_json::json!({"name": name, "deleted": true})).into_response(),
+        Ok(Ok(false)) => error(StatusCode::NOT_FOUND, format!("no script is named {name:?}")),
+        Ok(Err(e)) => store_error(e),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }

@@ -40,14 +40,19 @@ impl Hub {
     }
 
     /// What a sidecar gets when it connects: the scripts to run (when the hub has a
-    /// source) and the cluster's jobs.
+    /// source), the cluster's jobs and the names of the addresses.
     pub(crate) fn greet(&self, session: u64) {
         let scripts = self.script_set.lock().unwrap_or_else(|p| p.into_inner()).clone();
         if let Some(set) = scripts {
             self.sessions.send(session, &ToSidecar::Scripts { v: VERSION, scripts: set.scripts, env: set.env });
         }
-        let jobs = self.jobs();
-        self.sessions.send(session, &ToSidecar::Jobs { v: VERSION, jobs: jobs.list(), running: jobs.running(), removed: Vec::new() });
+        {
+            let jobs = self.jobs();
+            self.sessions.send(session, &ToSidecar::Jobs { v: VERSION, jobs: jobs.list(), running: jobs.running(), removed: Vec::new() });
+        }
+        if let Some(names) = self.names_frame() {
+            self.sessions.send(session, &names);
+        }
     }
 
     /// Runs `tags` now: on every sidecar (and the hub's scripts) whose node has not

@@ -5,9 +5,11 @@
 pub mod api;
 pub mod auth;
 pub mod cluster;
+pub mod cluster_watch;
 pub mod jobs;
 pub mod journal;
 pub mod pcap_export;
+pub mod script_store;
 pub mod scripts;
 pub mod server;
 pub mod sessions;

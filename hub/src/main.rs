@@ -8,7 +8,7 @@ use clap::Parser;
 use remora_hub::auth::Tokens;
 use remora_hub::journal::Journal;
 use remora_hub::server::{self, Hub};
-use remora_hub::{cluster, scripts};
+use remora_hub::{cluster, cluster_watch, script_store};
 use remora_hub::store::ItemStore;
 
 #[global_allocator]
@@ -48,6 +48,15 @@ struct Args {
     /// Secret mount; reloaded when it changes). Sidecars then use `wss://`.
     #[arg(long, env = "REMORA_HUB_TLS_DIR")]
     tls_dir: Option<PathBuf>,
+    /// Follow pods, services and endpoint slices through the API server (in-cluster
+    /// config, or KUBECONFIG): names for the items' `src.name`/`dst.name`, and pod events
+    /// for `onPodEvent`.
+    #[arg(long, env = "REMORA_HUB_KUBE", conflicts_with = "objects_dir")]
+    kube: bool,
+    /// The same from a directory of object files (JSON or YAML, `kubectl get -o json`
+    /// lists too), read every half second: tests and clusterless runs.
+    #[arg(long, env = "REMORA_HUB_OBJECTS_DIR")]
+    objects_dir: Option<PathBuf>,
     /// Log filter (tracing syntax).
     #[arg(long, env = "REMORA_LOG", default_value = "info")]
     log: String,
@@ -57,6 +66,8 @@ struct Args {
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
     remora_service::init_logging(&args.log);
+    // One TLS provider for the kube client and the servers.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let result = async {
         let tokens = Tokens::from_file(&args.token_file)?;
         let mut store = ItemStore::new(args.max_items, args.max_bytes);
@@ -75,10 +86,17 @@ async fn main() -> std::process::ExitCode {
                 None => std::env::temp_dir().join("remora-hub-scripts"),
             };
             cluster::start_hub_scripts(&hub, scripts_data).map_err(|e| anyhow::anyhow!("cannot start the hub's scripts: {e}"))?;
-            let watched = hub.clone();
             // No env mount: an empty env (a path that does not exist reads as empty).
             let env_dir = args.env_dir.clone().unwrap_or_default();
-            scripts::watch_mounts(scripts_dir.clone(), env_dir, move |set| watched.set_scripts(set)).map_err(|e| anyhow::anyhow!("cannot watch --scripts-dir: {e}"))?;
+            let store = Arc::new(script_store::DirStore::new(scripts_dir.clone(), env_dir));
+            let _ = hub.script_store.set(store.clone());
+            script_store::follow(&hub, store).map_err(|e| anyhow::anyhow!("cannot watch --scripts-dir: {e}"))?;
+        }
+        if args.kube {
+            let client = kube::Client::try_default().await.map_err(|e| anyhow::anyhow!("--kube: no Kubernetes API to talk to: {e}"))?;
+            cluster_watch::follow(&hub, cluster_watch::Watches::kube(client));
+        } else if let Some(dir) = &args.objects_dir {
+            cluster_watch::follow(&hub, cluster_watch::Watches::dir(dir.clone()));
         }
         let tls = match &args.tls_dir {
             Some(dir) => Some(tls_acceptor(dir)?),

@@ -1,8 +1,8 @@
 //! The hub's own scripts: the same script set the sidecars run, on a thread of its own
 //! (a script host is single-threaded), for the hooks that run in the hub —
 //! `onItemQueried` on query answers, `onHubAction` for `hub.action` calls from any
-//! sidecar — and for the jobs the hub's scripts schedule. Also where the set comes from:
-//! the scripts and env mounts, read again every two seconds.
+//! sidecar — and for the jobs the hub's scripts schedule. Where the set comes from is
+//! `script_store`.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -26,6 +26,8 @@ pub enum Call {
     HubAction { action: String, object: String },
     RunJobs(Vec<String>),
     Jobs { jobs: Vec<JobInfo>, running: bool, removed: Vec<String> },
+    /// `onPodEvent(event)`, the event as JSON.
+    PodEvent(String),
 }
 
 /// What the script thread reports back to the hub.
@@ -123,6 +125,11 @@ impl ScriptThread {
                         host.run_jobs(&tags);
                     }
                 }
+                Call::PodEvent(event) => {
+                    if let Some(host) = &mut self.host {
+                        host.on_pod_event(&event);
+                    }
+                }
                 Call::Jobs { jobs, running, removed } => {
                     self.jobs = (jobs.clone(), running);
                     if let Some(host) = &mut self.host {
@@ -181,32 +188,4 @@ impl ScriptThread {
             (self.callbacks.jobs)(jobs);
         }
     }
-}
-
-/// Reads the scripts and env mounts every two seconds and hands on each new set (the
-/// first at once). The kubelet updates ConfigMap and Secret mounts in place.
-pub fn watch_mounts(scripts_dir: PathBuf, env_dir: PathBuf, mut changed: impl FnMut(ScriptSet) + Send + 'static) -> std::io::Result<()> {
-    std::thread::Builder::new().name("script-mounts".into()).spawn(move || {
-        let mut last: Option<ScriptSet> = None;
-        let mut complained = false;
-        loop {
-            match ScriptSet::read(&scripts_dir, &env_dir) {
-                Ok(set) => {
-                    complained = false;
-                    if last.as_ref() != Some(&set) {
-                        tracing::info!(scripts = set.scripts.len(), env = set.env.len(), dir = %scripts_dir.display(), "scripts read");
-                        last = Some(set.clone());
-                        changed(set);
-                    }
-                }
-                Err(e) if !complained => {
-                    complained = true;
-                    tracing::warn!("scripts not read (kept as they were): {e}");
-                }
-                Err(_) => {}
-            }
-            std::thread::sleep(Duration::from_secs(2));
-        }
-    })?;
-    Ok(())
 }

@@ -44,7 +44,11 @@ pub struct Hub {
     /// The script set every sidecar runs (sent on hello and on each change); `None`: the
     /// hub has no scripts source and sidecars run their mounts.
     pub script_set: Mutex<Option<ScriptSet>>,
+    /// Where the scripts come from and uploads go.
+    pub script_store: OnceLock<Arc<crate::script_store::DirStore>>,
     pub(crate) pcap_requests: PcapRequests,
+    /// Addresses → pods and services (`cluster_watch`).
+    pub(crate) names: Mutex<remora_cluster::names::NameIndex>,
     pub refused: AtomicU64,
     pub received: AtomicU64,
     pub dropped_by_sidecars: AtomicU64,
@@ -62,7 +66,9 @@ impl Hub {
             jobs: Mutex::new(JobRegistry::default()),
             scripts: OnceLock::new(),
             script_set: Mutex::new(None),
+            script_store: OnceLock::new(),
             pcap_requests: PcapRequests::default(),
+            names: Mutex::new(Default::default()),
             refused: AtomicU64::new(0),
             received: AtomicU64::new(0),
             dropped_by_sidecars: AtomicU64::new(0),

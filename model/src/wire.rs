@@ -101,6 +101,20 @@ pub enum ToSidecar {
     Scripts { v: u32, scripts: std::collections::BTreeMap<String, String>, env: std::collections::BTreeMap<String, String> },
     /// Send these streams' PCAP files (binary [`PcapChunk`] frames, then `pcapDone`).
     PcapRequest { v: u32, id: u64, streams: Vec<String> },
+    /// Name resolution: address → what it is (`null`: no longer known). `full`: every
+    /// address (sent on hello), else only the changes. `at`: UNIX seconds.
+    Names { v: u32, at: i64, full: bool, names: std::collections::BTreeMap<String, Option<NameInfo>> },
+    /// For `onPodEvent(event)`: the event object (docs/SCRIPTING.md).
+    PodEvent { v: u32, event: String },
+}
+
+/// What an address is: a pod or a service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NameInfo {
+    pub name: String,
+    pub namespace: String,
+    /// `Pod` or `Service`.
+    pub kind: String,
 }
 
 /// A piece of one stream's PCAP file, as a binary frame: the request id (8 bytes, big

@@ -118,7 +118,7 @@ pub(crate) struct Shared {
     /// `hub.action` calls, delivered to `onHubAction` after the current call.
     pub hub_actions: VecDeque<(String, Persistent<Value<'static>>)>,
     /// IP → (name, namespace) as of each UNIX time (`pcap.nameResolutionHistory`).
-    pub name_history: BTreeMap<i64, BTreeMap<String, (String, String)>>,
+    pub name_history: crate::NameHistory,
     /// Writes out buffered per-stream PCAP data before `pcap.snapshot` reads it.
     pub pcap_flush: Option<Box<dyn FnMut()>>,
     /// Compiled `kfl.match` queries.
@@ -333,7 +333,7 @@ impl ScriptHost {
     }
 
     /// The name resolution history `pcap.nameResolutionHistory()` returns.
-    pub fn set_name_history(&mut self, history: BTreeMap<i64, BTreeMap<String, (String, String)>>) {
+    pub fn set_name_history(&mut self, history: crate::NameHistory) {
         self.shared.borrow_mut().name_history = history;
     }
 

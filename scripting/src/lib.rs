@@ -28,6 +28,9 @@ pub use load::{script_files, LoadError};
 pub use packet_info::PacketInfo;
 pub use script_set::{selected, ScriptSet, Started};
 
+/// `pcap.nameResolutionHistory()`: UNIX seconds → address → (name, namespace) as of then.
+pub type NameHistory = std::collections::BTreeMap<i64, std::collections::BTreeMap<String, (String, String)>>;
+
 /// Merges PCAP files into one, packets in time order (`pcap.snapshot`, the hub's export).
 pub fn merge_pcaps(files: &[std::path::PathBuf], out: &std::path::Path) -> Result<(), String> {
     helpers::merge_pcaps(files, out)

@@ -10,6 +10,7 @@ use remora_model::wire::{JobInfo, JobRequest, ToSidecar};
 use remora_scripting::{Clock, ClusterRequest, ConsoleLine, ConsoleSink, HostConfig, Role, ScriptHost, ScriptSet, Started};
 
 use crate::hub_client::HubClient;
+use crate::names::LiveNames;
 use crate::pcap_store::PcapStore;
 use crate::scripted::flush_before_snapshot;
 
@@ -25,11 +26,15 @@ pub struct LiveScripts {
     started: Option<Started>,
     /// The cluster's jobs as the hub last said: a new host starts from it.
     cluster_jobs: (Vec<JobInfo>, bool),
+    /// The hub's name resolution (the pipeline reads it too).
+    names: Arc<LiveNames>,
+    /// The names' version the scripts' history copy was made from.
+    names_seen: u64,
 }
 
 impl LiveScripts {
-    pub fn new(selection: String, data_dir: PathBuf, pcap_dir: Option<PathBuf>, pcap_store: Option<Arc<Mutex<PcapStore>>>, hub: Option<HubClient>) -> Self {
-        LiveScripts { selection, data_dir, pcap_dir, pcap_store, hub, current: ScriptSet::default(), started: None, cluster_jobs: (Vec::new(), true) }
+    pub fn new(selection: String, data_dir: PathBuf, pcap_dir: Option<PathBuf>, pcap_store: Option<Arc<Mutex<PcapStore>>>, hub: Option<HubClient>, names: Arc<LiveNames>) -> Self {
+        LiveScripts { selection, data_dir, pcap_dir, pcap_store, hub, current: ScriptSet::default(), started: None, cluster_jobs: (Vec::new(), true), names, names_seen: 0 }
     }
 
     /// Starts the scripts of the mounts.
@@ -67,6 +72,7 @@ impl LiveScripts {
                 flush_before_snapshot(&mut started.host, self.pcap_store.clone());
                 let (jobs, running) = self.cluster_jobs.clone();
                 started.host.set_cluster_jobs(jobs, running, &[]);
+                started.host.set_name_history(self.names.history());
                 self.started = Some(started);
             }
             Ok(None) => eprintln!("remora-sidecar: scripts ({from}): none selected"),
@@ -98,7 +104,21 @@ impl LiveScripts {
                     }
                 }
                 ToSidecar::Scripts { scripts, env, .. } => self.start(ScriptSet { scripts, env }, "from the hub"),
+                ToSidecar::Names { at, full, names, .. } => self.names.apply(at, full, names),
+                ToSidecar::PodEvent { event, .. } => {
+                    if let Some(host) = self.host() {
+                        host.on_pod_event(&event);
+                    }
+                }
                 ToSidecar::Ack { .. } | ToSidecar::Refused { .. } | ToSidecar::PcapRequest { .. } => {}
+            }
+        }
+        let version = self.names.version();
+        if version != self.names_seen {
+            self.names_seen = version;
+            let history = self.names.history();
+            if let Some(host) = self.host() {
+                host.set_name_history(history);
             }
         }
         self.pass_requests();

@@ -20,7 +20,8 @@ use remora_sidecar::flow::Timestamp;
 use remora_sidecar::health::{self, Phase, Status};
 use remora_sidecar::hub_client::{HubCa, HubClient, HubConfig};
 use remora_sidecar::live::{interfaces, LiveCapture};
-use remora_sidecar::pipeline::{Pipeline, PipelineConfig, Sink};
+use remora_sidecar::names::LiveNames;
+use remora_sidecar::pipeline::{Names, Pipeline, PipelineConfig, Sink};
 use remora_sidecar::live_scripts::LiveScripts;
 use remora_sidecar::pcap_retention;
 use remora_sidecar::pcap_store::PcapStore;
@@ -141,7 +142,9 @@ fn run(args: Args) -> anyhow::Result<()> {
     eprintln!("remora-sidecar: capturing on {} (filter {shown})", names.join(", "));
 
     let local_ips: Vec<IpAddr> = args.pod_ip.parse().into_iter().collect();
+    let names = Arc::new(LiveNames::default());
     let config = PipelineConfig {
+        names: Some(Names(names.clone())),
         worker: if args.pod_name.is_empty() { "sidecar".into() } else { args.pod_name.as_str().into() },
         node: Arc::new(Node { name: args.node_name.clone(), ip: args.node_ip.clone() }),
         namespace: args.pod_namespace.as_str().into(),
@@ -197,6 +200,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         (args.pcap_retention_bytes > 0).then(|| pcap_dir.clone()),
         pipeline.pcap_store(),
         hub.clone(),
+        names,
     );
     scripts.start_mounted(&args.scripts_dir, &args.env_dir);
     let mut output = Output { json, hub, status: status.clone(), out: std::io::stdout().lock() };

@@ -18,6 +18,21 @@ pub use crate::sink::{PacketView, Sink};
 use crate::reassembly::{HalfStream, ReassemblyBudget, ReassemblyLimits, ReassemblyStats};
 
 /// Who is capturing, and the limits that bound memory.
+/// Names addresses (the hub's name resolution, live): `(name, namespace)`.
+pub trait NameLookup: Send + Sync {
+    fn lookup(&self, ip: IpAddr) -> Option<(String, String)>;
+}
+
+/// A name lookup in the pipeline's configuration.
+#[derive(Clone)]
+pub struct Names(pub Arc<dyn NameLookup>);
+
+impl std::fmt::Debug for Names {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Names")
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct PipelineConfig {
     /// The item's `worker`.
@@ -37,6 +52,8 @@ pub struct PipelineConfig {
     pub max_flows: usize,
     /// Bytes per direction kept while a flow's protocol is not yet known.
     pub detect_bytes: usize,
+    /// Fills the endpoints' `name` and `namespace` when a flow starts (none offline).
+    pub names: Option<Names>,
 }
 
 impl Default for PipelineConfig {
@@ -52,6 +69,7 @@ impl Default for PipelineConfig {
             udp_idle_timeout_ns: 30 * Timestamp::SECOND,
             max_flows: 200_000,
             detect_bytes: 4096,
+            names: None,
         }
     }
 }
@@ -221,8 +239,8 @@ impl Pipeline {
                 self.close_flow(&oldest, CloseReason::Idle, sink);
             }
         }
-        let (next_stream, stats) = (&mut self.next_stream, &mut self.stats);
-        let flow = self.flows.entry(key).or_insert_with(|| Box::new(new_flow(next_stream, stats, transport, src, dst, ts)));
+        let (next_stream, stats, names) = (&mut self.next_stream, &mut self.stats, self.config.names.as_ref());
+        let flow = self.flows.entry(key).or_insert_with(|| Box::new(new_flow(next_stream, stats, transport, src, dst, ts, names)));
         flow.last_seen = ts;
         if let Some(store) = &self.pcap {
             if let Ok(mut store) = store.lock() {
@@ -394,7 +412,7 @@ impl Pipeline {
 }
 
 /// Makes the state of a flow first seen now.
-fn new_flow(next_stream: &mut u64, stats: &mut PipelineStats, transport: Transport, src: Peer, dst: Peer, now: Timestamp) -> Flow {
+fn new_flow(next_stream: &mut u64, stats: &mut PipelineStats, transport: Transport, src: Peer, dst: Peer, now: Timestamp, names: Option<&Names>) -> Flow {
     *next_stream += 1;
     let id = *next_stream;
     let stream = match transport {
@@ -412,7 +430,7 @@ fn new_flow(next_stream: &mut u64, stats: &mut PipelineStats, transport: Transpo
         stream,
         transport,
         peers: [src, dst],
-        endpoints: [endpoint(src), endpoint(dst)],
+        endpoints: [endpoint(src, names), endpoint(dst, names)],
         last_seen: now,
         items: 0,
         tcp: Default::default(),
@@ -435,8 +453,10 @@ fn add_dissect_stats(into: &mut BTreeMap<String, DissectStats>, dissector: &dyn 
     entry.pending_overflows += s.pending_overflows;
 }
 
-fn endpoint(peer: Peer) -> Arc<Endpoint> {
-    Arc::new(Endpoint { ip: peer.ip.to_string(), port: peer.port.to_string(), name: String::new(), namespace: String::new() })
+/// An endpoint, named as the name resolution knows its address when the flow starts.
+fn endpoint(peer: Peer, names: Option<&Names>) -> Arc<Endpoint> {
+    let (name, namespace) = names.and_then(|n| n.0.lookup(peer.ip)).unwrap_or_default();
+    Arc::new(Endpoint { ip: peer.ip.to_string(), port: peer.port.to_string(), name, namespace })
 }
 
 fn make_item(config: &PipelineConfig, flow: &mut Flow, exchange: Exchange, stats: &mut PipelineStats) -> Item {

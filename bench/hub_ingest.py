@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Benchmark: how many items per second the hub ingests from sidecar sessions.
+
+Builds the release `remora-hub`, its `ingest_load` example and `remora` (to make real
+items: the sample captures of examples/captures replayed), starts the hub pinned to CPU 0
+and the load generator pinned to CPU 1 (both on loopback), and reports, for the journal
+off (memory only) and on (--data-dir on this machine's disk, flushed before each
+acknowledgement): items acknowledged per second, the hub's CPU use, its RSS at the end.
+The load speaks the sidecar wire: N sessions, numbered batches of 256 items, up to 8
+batches unacknowledged each (as the sidecar's outbox sends them).
+
+    python3 bench/hub_ingest.py [--sidecars 8] [--seconds 10] [--markdown]
+"""
+
+import argparse
+import glob
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from report import print_rows  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RELEASE = os.path.join(ROOT, "target", "release")
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def make_items(work):
+    captures = sorted(glob.glob(os.path.join(ROOT, "examples", "captures", "*")))
+    out = subprocess.run([os.path.join(RELEASE, "remora"), "replay", "-o", "json", *captures],
+                         check=True, capture_output=True, text=True).stdout
+    path = os.path.join(work, "items.jsonl")
+    with open(path, "w") as f:
+        f.write(out)
+    lines = [line for line in out.splitlines() if line.strip()]
+    return path, len(lines), sum(len(line) for line in lines) / max(len(lines), 1)
+
+
+def run(work, items, args, journal, port):
+    tokens = os.path.join(work, "tokens")
+    command = ["taskset", "-c", "0", os.path.join(RELEASE, "remora-hub"), "--listen", f"127.0.0.1:{port}",
+               "--api-listen", f"127.0.0.1:{port + 1}", "--token-file", tokens, "--log", "warn",
+               "--max-items", "100000"]
+    if journal:
+        command += ["--data-dir", os.path.join(work, f"journal-{port}")]
+    hub = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1)
+        cpu0 = cpu_seconds(hub.pid)
+        load = subprocess.run(["taskset", "-c", "1", os.path.join(RELEASE, "examples", "ingest_load"),
+                               "--url", f"ws://127.0.0.1:{port}", "--token-file", tokens, "--items", items,
+                               "--sidecars", str(args.sidecars), "--seconds", str(args.seconds)],
+                              check=True, capture_output=True, text=True)
+        result = json.loads(load.stdout)
+        cpu = cpu_seconds(hub.pid) - cpu0
+        rss = rss_mib(hub.pid)
+    finally:
+        hub.terminate()
+        hub.wait(timeout=30)
+    return result["items"] / result["seconds"], cpu / result["seconds"], rss
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sidecars", type=int, default=8)
+    ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--markdown", action="store_true")
+    args = ap.parse_args()
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "remora-hub", "--bin", "remora-hub",
+                    "--example", "ingest_load", "-p", "remora", "--bin", "remora"], cwd=ROOT, check=True)
+    work = tempfile.mkdtemp(prefix="remora-hub-bench-")
+    with open(os.path.join(work, "tokens"), "w") as f:
+        f.write("bench-token\n")
+    items, count, size = make_items(work)
+    rows = [("items sent", f"{count} real items from examples/captures, cycled (mean {size:.0f} bytes of JSON)"),
+            ("load", f"{args.sidecars} sidecar sessions for {args.seconds:.0f} s, hub on CPU 0, load on CPU 1")]
+    for journal, port in ((False, 18898), (True, 18908)):
+        rate, cores, rss = run(work, items, args, journal, port)
+        name = "journal on (--data-dir)" if journal else "memory only"
+        rows.append((f"{name}: items/s acknowledged", f"{rate:,.0f}"))
+        rows.append((f"{name}: hub CPU", f"{cores * 100:.0f}% of a core"))
+        rows.append((f"{name}: hub RSS at the end", f"{rss:.0f} MiB (store bounded at 100,000 items)"))
+    print_rows(rows, args.markdown)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+//! What the hub follows in the cluster: pods, services and endpoint slices, from the API
+//! server (`--kube`) or a directory of object files (`--objects-dir`, tests and
+//! clusterless runs). They feed the name resolution every sidecar receives, and the pod
+//! events `onPodEvent` gets in the hub's scripts and every sidecar's.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::runtime::watcher;
+use kube::Api;
+use remora_cluster::names::Name;
+use remora_cluster::pod_events::PodTracker;
+use remora_cluster::watch::{DirWatch, KubeWatch, Watch};
+use remora_model::wire::{NameInfo, ToSidecar, VERSION};
+
+use crate::cluster::now_ns;
+use crate::scripts::Call;
+use crate::server::Hub;
+
+pub struct Watches {
+    pub pods: Box<dyn Watch<Pod>>,
+    pub services: Box<dyn Watch<Service>>,
+    pub endpoint_slices: Box<dyn Watch<EndpointSlice>>,
+}
+
+impl Watches {
+    /// Every namespace's objects, through the API server.
+    pub fn kube(client: kube::Client) -> Watches {
+        Watches {
+            pods: Box::new(KubeWatch::new(Api::<Pod>::all(client.clone()), watcher::Config::default())),
+            services: Box::new(KubeWatch::new(Api::<Service>::all(client.clone()), watcher::Config::default())),
+            endpoint_slices: Box::new(KubeWatch::new(Api::<EndpointSlice>::all(client), watcher::Config::default())),
+        }
+    }
+
+    /// The objects in the files of `dir`, read every half second.
+    pub fn dir(dir: PathBuf) -> Watches {
+        let every = Duration::from_millis(500);
+        Watches {
+            pods: Box::new(DirWatch::new(dir.clone(), every)),
+            services: Box::new(DirWatch::new(dir.clone(), every)),
+            endpoint_slices: Box::new(DirWatch::new(dir, every)),
+        }
+    }
+}
+
+fn info(name: Option<Name>) -> Option<NameInfo> {
+    name.map(|n| NameInfo { name: n.name, namespace: n.namespace, kind: n.kind })
+}
+
+impl Hub {
+    /// Tells every sidecar which addresses changed names.
+    fn names_changed(&self, changed: std::collections::BTreeMap<String, Option<Name>>) {
+        if changed.is_empty() {
+            return;
+        }
+        let names = changed.into_iter().map(|(ip, n)| (ip, info(n))).collect();
+        self.sessions.broadcast(&ToSidecar::Names { v: VERSION, at: now_ns() / 1_000_000_000, full: false, names });
+    }
+
+    /// Every address's name, for a sidecar that just connected.
+    pub(crate) fn names_frame(&self) -> Option<ToSidecar> {
+        let index = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        let snapshot = index.snapshot();
+        (!snapshot.is_empty()).then(|| ToSidecar::Names {
+            v: VERSION,
+            at: now_ns() / 1_000_000_000,
+            full: true,
+            names: snapshot.into_iter().map(|(ip, n)| (ip, info(Some(n)))).collect(),
+        })
+    }
+
+    fn names(&self) -> std::sync::MutexGuard<'_, remora_cluster::names::NameIndex> {
+        self.names.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Follows the watches until the hub goes.
+pub fn follow(hub: &Arc<Hub>, watches: Watches) {
+    let Watches { pods, services, endpoint_slices } = watches;
+    let on_pods = hub.clone();
+    tokio::spawn(async move {
+        let mut tracker = PodTracker::default();
+        let mut changes = pods.changes();
+        while let Some(change) = changes.next().await {
+            let changed = on_pods.names().pods(&change);
+            on_pods.names_changed(changed);
+            for event in tracker.events(&change, now_ns() / 1_000_000) {
+                let Ok(json) = serde_json::to_string(&event) else { continue };
+                tracing::debug!(kind = %event.kind, pod = %event.pod.name, "pod event");
+                if let Some(scripts) = on_pods.scripts.get() {
+                    scripts.call(Call::PodEvent(json.clone()));
+                }
+                on_pods.sessions.broadcast(&ToSidecar::PodEvent { v: VERSION, event: json });
+            }
+        }
+    });
+    let on_services = hub.clone();
+    tokio::spawn(async move {
+        let mut changes = services.changes();
+        while let Some(change) = changes.next().await {
+            let changed = on_services.names().services(&change);
+            on_services.names_changed(changed);
+        }
+    });
+    let on_slices = hub.clone();
+    tokio::spawn(async move {
+        let mut changes = endpoint_slices.changes();
+        while let Some(change) = changes.next().await {
+            let changed = on_slices.names().endpoint_slices(&change);
+            on_slices.names_changed(changed);
+        }
+    });
+}
