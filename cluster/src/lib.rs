@@ -6,4 +6,5 @@
 
 pub mod names;
 pub mod pod_events;
+pub mod scripts;
 pub mod watch;

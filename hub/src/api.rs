@@ -14,7 +14,7 @@ use remora_kfl::Query;
 use remora_model::wire::JobRequest;
 
 use crate::pcap_export::ExportError;
-use crate::script_store::{DirStore, StoreError, MAX_SCRIPT};
+use crate::script_store::{ScriptStore, StoreError, MAX_SCRIPT};
 use crate::server::Hub;
 
 /// The 401 answer, unless the request carries a valid bearer token.
@@ -221,11 +221,11 @@ async fn pcap(State(hub): State<Arc<Hub>>, headers: HeaderMap, UrlQuery(params):
 }
 
 /// The hub's script store, or the 409 saying it has none.
-fn store(hub: &Hub) -> Result<std::sync::Arc<DirStore>, Box<Response>> {
+fn store(hub: &Hub) -> Result<std::sync::Arc<ScriptStore>, Box<Response>> {
     hub.script_store
         .get()
         .cloned()
-        .ok_or_else(|| Box::new(error(StatusCode::CONFLICT, "the hub has no scripts source: start it with --scripts-dir".into())))
+        .ok_or_else(|| Box::new(error(StatusCode::CONFLICT, "the hub has no scripts source: start it with --scripts-dir, or --kube --scripts-configmap".into())))
 }
 
 fn store_error(e: StoreError) -> Response {
@@ -284,11 +284,9 @@ async fn put_script(State(hub): State<Arc<Hub>>, headers: HeaderMap, Path(name):
     let Ok(source) = std::str::from_utf8(&body) else {
         return error(StatusCode::BAD_REQUEST, format!("{name}: not UTF-8 text"));
     };
-    let (hub2, store2, name2, source) = (hub.clone(), store.clone(), name.clone(), source.to_string());
-    match tokio::task::spawn_blocking(move || store2.put(&hub2, &name2, &source)).await {
-        Ok(Ok(changed)) => Json(serde_json::json!({"name": name, "changed": changed})).into_response(),
-        Ok(Err(e)) => store_error(e),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    match store.put(&hub, &name, source).await {
+        Ok(changed) => Json(serde_json::json!({"name": name, "changed": changed})).into_response(),
+        Err(e) => store_error(e),
     }
 }
 
@@ -301,11 +299,9 @@ async fn delete_script(State(hub): State<Arc<Hub>>, headers: HeaderMap, Path(nam
         Ok(store) => store,
         Err(e) => return *e,
     };
-    let (hub2, name2) = (hub.clone(), name.clone());
-    match tokio::task::spawn_blocking(move || store.delete(&hub2, &name2)).await {
-        Ok(Ok(true)) => Json(serde_json::json!({"name": name, "deleted": true})).into_response(),
-        Ok(Ok(false)) => error(StatusCode::NOT_FOUND, format!("no script is named {name:?}")),
-        Ok(Err(e)) => store_error(e),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    match store.delete(&hub, &name).await {
+        Ok(true) => Json(serde_json::json!({"name": name, "deleted": true})).into_response(),
+        Ok(false) => error(StatusCode::NOT_FOUND, format!("no script is named {name:?}")),
+        Err(e) => store_error(e),
     }
 }

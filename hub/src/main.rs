@@ -8,6 +8,7 @@ use clap::Parser;
 use remora_hub::auth::Tokens;
 use remora_hub::journal::Journal;
 use remora_hub::server::{self, Hub};
+use remora_cluster::scripts::ScriptsInCluster;
 use remora_hub::{cluster, cluster_watch, script_store};
 use remora_hub::store::ItemStore;
 
@@ -57,6 +58,16 @@ struct Args {
     /// lists too), read every half second: tests and clusterless runs.
     #[arg(long, env = "REMORA_HUB_OBJECTS_DIR")]
     objects_dir: Option<PathBuf>,
+    /// With --kube: the scripts ConfigMap to follow and write (instead of --scripts-dir);
+    /// changes reach every sidecar within seconds.
+    #[arg(long, env = "REMORA_HUB_SCRIPTS_CONFIGMAP", requires = "kube")]
+    scripts_configmap: Option<String>,
+    /// With --scripts-configmap: the Secret holding the scripts' `env`.
+    #[arg(long, env = "REMORA_HUB_ENV_SECRET", default_value = "remora-env")]
+    env_secret: String,
+    /// The namespace of the ConfigMap and Secret: the hub's own.
+    #[arg(long, env = "REMORA_POD_NAMESPACE", default_value = "remora")]
+    namespace: String,
     /// Log filter (tracing syntax).
     #[arg(long, env = "REMORA_LOG", default_value = "info")]
     log: String,
@@ -80,20 +91,36 @@ async fn main() -> std::process::ExitCode {
             }
         };
         let hub = Arc::new(Hub::new(store, journal, tokens));
-        if let Some(scripts_dir) = &args.scripts_dir {
+        let kube = if args.kube {
+            Some(kube::Client::try_default().await.map_err(|e| anyhow::anyhow!("--kube: no Kubernetes API to talk to: {e}"))?)
+        } else {
+            None
+        };
+        let store = match (&args.scripts_configmap, &args.scripts_dir, &kube) {
+            (Some(configmap), _, Some(client)) => {
+                let source = ScriptsInCluster::new(client.clone(), &args.namespace, configmap, &args.env_secret);
+                Some(Arc::new(script_store::ScriptStore::ConfigMap(script_store::ConfigMapStore::new(source))))
+            }
+            (Some(_), _, None) => anyhow::bail!("--scripts-configmap needs --kube (the hub reads the ConfigMap through the API)"),
+            (None, Some(scripts_dir), _) => {
+                // No env mount: an empty env (a path that does not exist reads as empty).
+                let env_dir = args.env_dir.clone().unwrap_or_default();
+                Some(Arc::new(script_store::ScriptStore::Dir(script_store::DirStore::new(scripts_dir.clone(), env_dir))))
+            }
+            (None, None, _) => None,
+        };
+        if let Some(store) = store {
             let scripts_data = match &args.data_dir {
                 Some(dir) => dir.join("scripts"),
                 None => std::env::temp_dir().join("remora-hub-scripts"),
             };
             cluster::start_hub_scripts(&hub, scripts_data).map_err(|e| anyhow::anyhow!("cannot start the hub's scripts: {e}"))?;
-            // No env mount: an empty env (a path that does not exist reads as empty).
-            let env_dir = args.env_dir.clone().unwrap_or_default();
-            let store = Arc::new(script_store::DirStore::new(scripts_dir.clone(), env_dir));
             let _ = hub.script_store.set(store.clone());
-            script_store::follow(&hub, store).map_err(|e| anyhow::anyhow!("cannot watch --scripts-dir: {e}"))?;
+            tracing::info!(source = %store.describe(), "scripts");
+            script_store::follow_dir(&hub, store.clone()).map_err(|e| anyhow::anyhow!("cannot watch --scripts-dir: {e}"))?;
+            script_store::follow_configmap(&hub, store);
         }
-        if args.kube {
-            let client = kube::Client::try_default().await.map_err(|e| anyhow::anyhow!("--kube: no Kubernetes API to talk to: {e}"))?;
+        if let Some(client) = kube {
             cluster_watch::follow(&hub, cluster_watch::Watches::kube(client));
         } else if let Some(dir) = &args.objects_dir {
             cluster_watch::follow(&hub, cluster_watch::Watches::dir(dir.clone()));

@@ -1,20 +1,118 @@
 //! Where the scripts every sidecar runs come from, and where `PUT /api/scripts/NAME`
-//! (`remora scripts --source DIR`) writes: a directory (`--scripts-dir`: the scripts
-//! ConfigMap's mount in a cluster, read-only there; a plain folder in tests and
-//! clusterless runs), read again every two seconds and after each write. The env comes
-//! with it (`--env-dir`).
+//! (`remora scripts --source DIR`) writes: the scripts ConfigMap and env Secret through
+//! the API (`--kube --scripts-configmap NAME --env-secret NAME`: changes reach the
+//! sidecars within seconds), or a directory (`--scripts-dir`: a plain folder in tests and
+//! clusterless runs, or the ConfigMap's mount, read-only, which the kubelet refreshes
+//! only about once a minute), read again every two seconds and after each write, with
+//! the env from `--env-dir`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use remora_cluster::scripts::ScriptsInCluster;
 use remora_scripting::ScriptSet;
 
 use crate::server::Hub;
 
 /// Largest script accepted (a ConfigMap holds 1 MiB in all).
 pub const MAX_SCRIPT: usize = 512 << 10;
+
+/// The hub's source of scripts (one per hub, behind an Arc: the size does not matter).
+#[allow(clippy::large_enum_variant)]
+pub enum ScriptStore {
+    Dir(DirStore),
+    ConfigMap(ConfigMapStore),
+}
+
+impl ScriptStore {
+    pub fn describe(&self) -> String {
+        match self {
+            ScriptStore::Dir(store) => store.describe(),
+            ScriptStore::ConfigMap(store) => store.source.describe(),
+        }
+    }
+
+    /// The scripts as last read.
+    pub fn scripts(&self) -> BTreeMap<String, String> {
+        match self {
+            ScriptStore::Dir(store) => store.scripts(),
+            ScriptStore::ConfigMap(store) => store.last.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|s| s.scripts.clone()).unwrap_or_default(),
+        }
+    }
+
+    /// Writes one script; `Ok(false)`: it was already so.
+    pub async fn put(self: &Arc<Self>, hub: &Arc<Hub>, name: &str, source: &str) -> Result<bool, StoreError> {
+        check_name(name)?;
+        match &**self {
+            ScriptStore::Dir(_) => {
+                let (store, hub, name, source) = (self.clone(), hub.clone(), name.to_string(), source.to_string());
+                blocking(move || match &*store {
+                    ScriptStore::Dir(dir) => dir.put(&hub, &name, &source),
+                    ScriptStore::ConfigMap(_) => Ok(false),
+                })
+                .await
+            }
+            ScriptStore::ConfigMap(store) => store.source.put(name, source).await.map_err(|e| StoreError::Io(e.to_string())),
+        }
+    }
+
+    /// Deletes one script; `Ok(false)`: there was none.
+    pub async fn delete(self: &Arc<Self>, hub: &Arc<Hub>, name: &str) -> Result<bool, StoreError> {
+        check_name(name)?;
+        match &**self {
+            ScriptStore::Dir(_) => {
+                let (store, hub, name) = (self.clone(), hub.clone(), name.to_string());
+                blocking(move || match &*store {
+                    ScriptStore::Dir(dir) => dir.delete(&hub, &name),
+                    ScriptStore::ConfigMap(_) => Ok(false),
+                })
+                .await
+            }
+            ScriptStore::ConfigMap(store) => store.source.delete(name).await.map_err(|e| StoreError::Io(e.to_string())),
+        }
+    }
+}
+
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| StoreError::Io(e.to_string()))?
+}
+
+/// The scripts ConfigMap and env Secret, followed through the API.
+pub struct ConfigMapStore {
+    pub source: ScriptsInCluster,
+    last: Mutex<Option<ScriptSet>>,
+}
+
+impl ConfigMapStore {
+    pub fn new(source: ScriptsInCluster) -> ConfigMapStore {
+        ConfigMapStore { source, last: Mutex::new(None) }
+    }
+}
+
+/// Hands every change of the ConfigMap or the Secret to the hub.
+pub fn follow_configmap(hub: &Arc<Hub>, store: Arc<ScriptStore>) {
+    let ScriptStore::ConfigMap(configmap) = &*store else { return };
+    let mut changes = configmap.source.changes();
+    let hub = Arc::downgrade(hub);
+    tokio::spawn(async move {
+        use futures_util::StreamExt;
+        while let Some((scripts, env)) = changes.next().await {
+            let Some(hub) = hub.upgrade() else { return };
+            let set = ScriptSet { scripts, env };
+            if let ScriptStore::ConfigMap(configmap) = &*store {
+                let mut last = configmap.last.lock().unwrap_or_else(|p| p.into_inner());
+                if last.as_ref() == Some(&set) {
+                    continue;
+                }
+                *last = Some(set.clone());
+            }
+            tracing::info!(scripts = set.scripts.len(), env = set.env.len(), source = %store.describe(), "scripts changed");
+            hub.set_scripts(set);
+        }
+    });
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -110,15 +208,20 @@ impl DirStore {
     }
 }
 
-/// Reads the store at once and then every two seconds (the kubelet updates a ConfigMap
-/// mount in place, within about a minute of a change).
-pub fn follow(hub: &Arc<Hub>, store: Arc<DirStore>) -> std::io::Result<()> {
+/// Reads the directory at once and then every two seconds (the kubelet updates a
+/// ConfigMap mount in place, within about a minute of a change).
+pub fn follow_dir(hub: &Arc<Hub>, store: Arc<ScriptStore>) -> std::io::Result<()> {
+    let store = match &*store {
+        ScriptStore::Dir(_) => store,
+        ScriptStore::ConfigMap(_) => return Ok(()),
+    };
     let hub = Arc::downgrade(hub);
     std::thread::Builder::new().name("script-mounts".into()).spawn(move || {
         let mut complained = false;
         loop {
             let Some(hub) = hub.upgrade() else { return };
-            match store.refresh(&hub) {
+            let ScriptStore::Dir(dir) = &*store else { return };
+            match dir.refresh(&hub) {
                 Ok(()) => complained = false,
                 Err(e) if !complained => {
                     complained = true;

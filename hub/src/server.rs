@@ -45,7 +45,7 @@ pub struct Hub {
     /// hub has no scripts source and sidecars run their mounts.
     pub script_set: Mutex<Option<ScriptSet>>,
     /// Where the scripts come from and uploads go.
-    pub script_store: OnceLock<Arc<crate::script_store::DirStore>>,
+    pub script_store: OnceLock<Arc<crate::script_store::ScriptStore>>,
     pub(crate) pcap_requests: PcapRequests,
     /// Addresses → pods and services (`cluster_watch`).
     pub(crate) names: Mutex<remora_cluster::names::NameIndex>,

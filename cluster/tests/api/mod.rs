@@ -3,7 +3,8 @@
 //! and records what it was asked. A list call (GET without `watch=true`) gets the next
 //! scripted list; a watch call gets the next scripted event stream (newline-delimited
 //! JSON), or, once none is left, a stream that stays open with nothing in it, as a quiet
-//! watch does until its timeout.
+//! watch does until its timeout. Any other call (a GET of one object, a PATCH) gets the
+//! next answer scripted for its path and method; its body is recorded.
 
 #![allow(dead_code)] // each test binary uses part of it
 
@@ -30,6 +31,8 @@ pub struct Script {
     pub watches: BTreeMap<String, VecDeque<String>>,
     /// `METHOD path?query` of every request.
     pub requests: Vec<String>,
+    /// (`METHOD path`, content type, body) of every request that had a body.
+    pub bodies: Vec<(String, String, String)>,
 }
 
 pub struct ApiServer {
@@ -68,14 +71,39 @@ impl ApiServer {
     pub fn requests(&self) -> Vec<String> {
         self.script.lock().expect("script").requests.clone()
     }
+
+    pub fn bodies(&self) -> Vec<(String, String, String)> {
+        self.script.lock().expect("script").bodies.clone()
+    }
+
+    /// Answers for `METHOD path` (a PATCH, a GET of one object), in order.
+    pub fn answer(&self, method: &str, path: &str, status: StatusCode, body: String) {
+        self.answer_list(&format!("{method} {path}"), status, body);
+    }
+
+    /// From now on `METHOD path` gets this answer (the ones scripted before are dropped).
+    pub fn answer_always(&self, method: &str, path: &str, status: StatusCode, body: String) {
+        self.script.lock().expect("script").lists.insert(format!("{method} {path}"), VecDeque::from([(status, body)]));
+    }
 }
 
 async fn answer(State(script): State<Arc<Mutex<Script>>>, request: Request) -> Response {
     let path = request.uri().path().to_string();
     let query = request.uri().query().unwrap_or("").to_string();
+    let method = request.method().to_string();
+    let content_type = request.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let watching = query.split('&').any(|p| p == "watch=true" || p == "watch=1");
+    let body = axum::body::to_bytes(request.into_body(), 1 << 20).await.unwrap_or_default();
     let mut script = script.lock().expect("script");
-    script.requests.push(format!("{} {path}?{query}", request.method()));
+    script.requests.push(format!("{method} {path}?{query}"));
+    if !body.is_empty() {
+        script.bodies.push((format!("{method} {path}"), content_type, String::from_utf8_lossy(&body).into_owned()));
+    }
+    // A call scripted by method and path comes first (a PATCH, a GET of one object).
+    if let Some(answers) = script.lists.get_mut(&format!("{method} {path}")) {
+        let (status, body) = if answers.len() > 1 { answers.pop_front().expect("answer") } else { answers.front().cloned().expect("answer") };
+        return (status, [("content-type", "application/json")], body).into_response();
+    }
     if watching {
         let events = script.watches.get_mut(&path).and_then(VecDeque::pop_front);
         drop(script);

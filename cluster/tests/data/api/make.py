@@ -144,5 +144,31 @@ def main():
                                        "items": [{k: v for k, v in slice_.items() if k not in ("kind", "apiVersion")}]})
 
 
+def scripts_objects():
+    def configmap(rv, data):
+        return {"kind": "ConfigMap", "apiVersion": "v1",
+                "metadata": {"name": "remora-scripts", "namespace": "remora", "uid": UID.format(20), "resourceVersion": str(rv),
+                             "creationTimestamp": "2026-11-28T09:00:00Z",
+                             "labels": {"app.kubernetes.io/name": "remora", "app.kubernetes.io/component": "scripts",
+                                        "app.kubernetes.io/managed-by": "Helm"},
+                             "annotations": {"meta.helm.sh/release-name": "remora", "meta.helm.sh/release-namespace": "remora"}},
+                "data": data}
+    first = configmap(2001, {"errors.js": "function onItemCaptured(data) { if (data.response.status >= 500) console.log(data.request.path); }\n"})
+    write("configmaps-list.json", {"kind": "ConfigMapList", "apiVersion": "v1", "metadata": {"resourceVersion": "2010"},
+                                   "items": [{k: v for k, v in first.items() if k not in ("kind", "apiVersion")}]})
+    write("configmap-remora-scripts.json", first)
+    second = configmap(2020, dict(first["data"], **{"slow.js": "function onItemCaptured(data) { if (data.elapsedTime > 1000) console.log('slow'); }\n"}))
+    write("configmaps-watch.jsonl", [{"type": "MODIFIED", "object": second}])
+    secret = {"metadata": {"name": "remora-env", "namespace": "remora", "uid": UID.format(21), "resourceVersion": "2002",
+                           "creationTimestamp": "2026-11-28T09:00:00Z", "labels": {"app.kubernetes.io/component": "scripts"}},
+              "type": "Opaque", "data": {"SLACK_WEBHOOK": "aHR0cHM6Ly9ob29rcy5zbGFjay5jb20vc2VydmljZXMvVDAwL0IwMC9YWFg="}}
+    write("secrets-list.json", {"kind": "SecretList", "apiVersion": "v1", "metadata": {"resourceVersion": "2010"}, "items": [secret]})
+    write("status-configmap-forbidden-patch.json", {
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": "configmaps \"remora-scripts\" is forbidden: User \"system:serviceaccount:remora:remora-hub\" cannot patch resource \"configmaps\" in API group \"\" in the namespace \"remora\"",
+        "reason": "Forbidden", "details": {"name": "remora-scripts", "kind": "configmaps"}, "code": 403})
+
+
 if __name__ == "__main__":
     main()
+    scripts_objects()
