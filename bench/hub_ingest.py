@@ -43,7 +43,7 @@ def rss_mib(pid):
 
 
 def make_items(work):
-    captures = sorted(glob.glob(os.path.join(ROOT, "examples", "captures", "*")))
+    captures = sorted(glob.glob(os.path.join(ROOT, "examples", "captures", "*.pcap*")))
     out = subprocess.run([os.path.join(RELEASE, "remora"), "replay", "-o", "json", *captures],
                          check=True, capture_output=True, text=True).stdout
     path = os.path.join(work, "items.jsonl")
