@@ -7,4 +7,5 @@
 pub mod names;
 pub mod pod_events;
 pub mod scripts;
+pub mod token_review;
 pub mod watch;

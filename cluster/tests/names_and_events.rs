@@ -1,7 +1,7 @@
 //! Name resolution and pod events from the replayed API responses (tests/data/api): the
 //! list, then each watch event, as the watch hands them over.
 
-mod api;
+use remora_testkit::api_server as api;
 
 use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;

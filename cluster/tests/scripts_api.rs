@@ -2,7 +2,7 @@
 //! that adds a script), and written with one-key JSON merge patches; a 403 names the
 //! missing permission. Replayed responses from tests/data/api.
 
-mod api;
+use remora_testkit::api_server as api;
 
 use std::time::Duration;
 

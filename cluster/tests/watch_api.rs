@@ -3,7 +3,7 @@
 //! (Expired) error, after which the watch lists again and reports every object anew.
 //! And the directory watch, which the end-to-end tests use instead of an API server.
 
-mod api;
+use remora_testkit::api_server as api;
 
 use std::time::Duration;
 

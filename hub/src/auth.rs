@@ -1,6 +1,7 @@
-//! Tokens: a sidecar or an API client presents `Authorization: Bearer <token>`; the hub
-//! knows the valid ones from a file (one per line). Checking the service-account tokens
-//! the injector projects (TokenReview) is the cluster integration's part (issue 8).
+//! Tokens: a sidecar or an API client presents `Authorization: Bearer <token>`. The hub
+//! knows the valid ones from a file (one per line); with `--token-review-audience`, a
+//! sidecar may instead present the projected service-account token the injector mounts,
+//! which the API server vouches for (TokenReview) and which binds the session to its pod.
 
 use axum::http::HeaderMap;
 
@@ -26,15 +27,23 @@ impl Tokens {
 
     /// Whether the request's bearer token is one of ours.
     pub fn admits(&self, headers: &HeaderMap) -> bool {
-        let Some(presented) = headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-        else {
-            return false;
-        };
-        self.tokens.iter().fold(false, |found, token| found | same(token.as_bytes(), presented.trim().as_bytes()))
+        let Some(presented) = bearer(headers) else { return false };
+        self.tokens.iter().fold(false, |found, token| found | same(token.as_bytes(), presented.as_bytes()))
     }
+}
+
+/// The bearer token of a request.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim)
+}
+
+/// Who opened a sidecar session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// A token of the token file: its hello is taken at its word.
+    Token,
+    /// A pod's projected token: its hello must name this pod.
+    Pod(remora_cluster::token_review::ReviewedPod),
 }
 
 /// Compares without stopping at the first difference, so the time taken does not tell

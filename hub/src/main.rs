@@ -9,6 +9,7 @@ use remora_hub::auth::Tokens;
 use remora_hub::journal::Journal;
 use remora_hub::server::{self, Hub};
 use remora_cluster::scripts::ScriptsInCluster;
+use remora_cluster::token_review::TokenReviewer;
 use remora_hub::{cluster, cluster_watch, script_store};
 use remora_hub::store::ItemStore;
 
@@ -68,6 +69,11 @@ struct Args {
     /// The namespace of the ConfigMap and Secret: the hub's own.
     #[arg(long, env = "REMORA_POD_NAMESPACE", default_value = "remora")]
     namespace: String,
+    /// With --kube: also admit sidecars presenting a projected service-account token for
+    /// this audience (the injector's `remora-hub`), checked with a TokenReview; the
+    /// session is then bound to the token's pod.
+    #[arg(long, env = "REMORA_HUB_TOKEN_REVIEW_AUDIENCE", requires = "kube")]
+    token_review_audience: Option<String>,
     /// Log filter (tracing syntax).
     #[arg(long, env = "REMORA_LOG", default_value = "info")]
     log: String,
@@ -119,6 +125,9 @@ async fn main() -> std::process::ExitCode {
             tracing::info!(source = %store.describe(), "scripts");
             script_store::follow_dir(&hub, store.clone()).map_err(|e| anyhow::anyhow!("cannot watch --scripts-dir: {e}"))?;
             script_store::follow_configmap(&hub, store);
+        }
+        if let (Some(client), Some(audience)) = (&kube, &args.token_review_audience) {
+            let _ = hub.token_reviewer.set(TokenReviewer::new(client.clone(), audience));
         }
         if let Some(client) = kube {
             cluster_watch::follow(&hub, cluster_watch::Watches::kube(client));

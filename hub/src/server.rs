@@ -15,7 +15,7 @@ use remora_model::wire::{FromSidecar, PcapChunk, PodIdentity, ToSidecar, SIDECAR
 use remora_scripting::ScriptSet;
 use tokio_rustls::TlsAcceptor;
 
-use crate::auth::Tokens;
+use crate::auth::{bearer, Caller, Tokens};
 use crate::jobs::JobRegistry;
 use crate::journal::Journal;
 use crate::pcap_export::PcapRequests;
@@ -47,6 +47,8 @@ pub struct Hub {
     /// Where the scripts come from and uploads go.
     pub script_store: OnceLock<Arc<crate::script_store::ScriptStore>>,
     pub(crate) pcap_requests: PcapRequests,
+    /// Checks sidecars' projected tokens (`--token-review-audience`).
+    pub token_reviewer: OnceLock<remora_cluster::token_review::TokenReviewer>,
     /// Addresses → pods and services (`cluster_watch`).
     pub(crate) names: Mutex<remora_cluster::names::NameIndex>,
     pub refused: AtomicU64,
@@ -69,6 +71,7 @@ impl Hub {
             script_store: OnceLock::new(),
             pcap_requests: PcapRequests::default(),
             names: Mutex::new(Default::default()),
+            token_reviewer: OnceLock::new(),
             refused: AtomicU64::new(0),
             received: AtomicU64::new(0),
             dropped_by_sidecars: AtomicU64::new(0),
@@ -127,12 +130,23 @@ pub fn sidecar_router(hub: Arc<Hub>) -> Router {
 }
 
 async fn sidecar_session(State(hub): State<Arc<Hub>>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
-    if !hub.tokens.admits(&headers) {
-        hub.refused.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!("sidecar session refused: missing or wrong token");
-        return (StatusCode::UNAUTHORIZED, "a valid bearer token is required\n").into_response();
+    let caller = if hub.tokens.admits(&headers) {
+        Ok(Caller::Token)
+    } else {
+        match (hub.token_reviewer.get(), bearer(&headers)) {
+            (Some(reviewer), Some(token)) => reviewer.review(token).await.map(Caller::Pod),
+            (_, None) => Err("no bearer token".to_string()),
+            (None, Some(_)) => Err("a token the hub does not know".to_string()),
+        }
+    };
+    match caller {
+        Ok(caller) => ws.on_upgrade(move |socket| session(hub, socket, caller)),
+        Err(why) => {
+            hub.refused.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!("sidecar session refused: {why}");
+            (StatusCode::UNAUTHORIZED, format!("a valid bearer token is required: {why}\n")).into_response()
+        }
     }
-    ws.on_upgrade(move |socket| session(hub, socket))
 }
 
 async fn send(socket: &mut WebSocket, frame: &ToSidecar) -> bool {
@@ -153,7 +167,7 @@ fn read_frame(text: &str) -> Result<FromSidecar, String> {
 /// One sidecar's session: a hello, then batches of items acknowledged once stored,
 /// console lines, cluster calls and PCAP answers; frames for it (job runs, jobs,
 /// scripts, PCAP requests) come from its queue.
-async fn session(hub: Arc<Hub>, mut socket: WebSocket) {
+async fn session(hub: Arc<Hub>, mut socket: WebSocket, caller: Caller) {
     // The hello comes first.
     let identity = match socket.recv().await {
         Some(Ok(Message::Text(text))) => match read_frame(text.as_str()) {
@@ -170,6 +184,15 @@ async fn session(hub: Arc<Hub>, mut socket: WebSocket) {
         },
         _ => return,
     };
+    if let Caller::Pod(bound) = &caller {
+        if (bound.namespace.as_str(), bound.pod.as_str()) != (identity.namespace.as_str(), identity.pod.as_str()) {
+            let reason = format!("the token belongs to pod {}/{}, not {}/{}", bound.namespace, bound.pod, identity.namespace, identity.pod);
+            tracing::warn!("sidecar refused: {reason}");
+            hub.refused.fetch_add(1, Ordering::Relaxed);
+            send(&mut socket, &ToSidecar::Refused { v: VERSION, reason }).await;
+            return;
+        }
+    }
     tracing::info!(pod = %identity.pod, namespace = %identity.namespace, node = %identity.node, "sidecar connected");
     let (id, mut queued) = hub.sessions.add(identity.clone());
     hub.greet(id);

@@ -2,6 +2,7 @@
 //! with documentation addresses (192.0.2.0/24, 2001:db8::/64) that exist only inside
 //! them. Needs root and iproute2 (`bash scripts/setup.sh --test`).
 
+pub mod api_server;
 pub mod chart;
 pub mod cluster;
 pub mod process;

@@ -169,6 +169,27 @@ def scripts_objects():
         "reason": "Forbidden", "details": {"name": "remora-scripts", "kind": "configmaps"}, "code": 403})
 
 
+def token_reviews():
+    # POST /apis/authentication.k8s.io/v1/tokenreviews: the API server echoes the spec.
+    def review(status):
+        return {"kind": "TokenReview", "apiVersion": "authentication.k8s.io/v1",
+                "metadata": {"creationTimestamp": None, "managedFields": []},
+                "spec": {"token": "REDACTED", "audiences": ["remora-hub"]}, "status": status}
+    write("tokenreview-pod.json", review({
+        "authenticated": True,
+        "user": {"username": "system:serviceaccount:shop:default", "uid": UID.format(30),
+                 "groups": ["system:serviceaccounts", "system:serviceaccounts:shop", "system:authenticated"],
+                 "extra": {"authentication.kubernetes.io/credential-id": ["JTI=0c6b7a4e-5f2d-4c1b-9a8e-3d2f1e0b9c7a"],
+                           "authentication.kubernetes.io/node-name": ["kind-worker"],
+                           "authentication.kubernetes.io/node-uid": [UID.format(31)],
+                           "authentication.kubernetes.io/pod-name": ["web-7c9f8b6d4-x2lkq"],
+                           "authentication.kubernetes.io/pod-uid": [UID.format(1)]}},
+        "audiences": ["remora-hub"]}))
+    write("tokenreview-refused.json", review({
+        "user": {}, "error": "[invalid bearer token, service account token has expired]"}))
+
+
 if __name__ == "__main__":
     main()
     scripts_objects()
+    token_reviews()

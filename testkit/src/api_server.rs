@@ -1,15 +1,12 @@
 //! A stand-in for the Kubernetes API server: it answers with the responses of
-//! tests/data/api (the shapes the API server returns), in the order a test scripts them,
+//! cluster/tests/data/api (the shapes the API server returns), in the order a test scripts them,
 //! and records what it was asked. A list call (GET without `watch=true`) gets the next
 //! scripted list; a watch call gets the next scripted event stream (newline-delimited
 //! JSON), or, once none is left, a stream that stays open with nothing in it, as a quiet
 //! watch does until its timeout. Any other call (a GET of one object, a PATCH) gets the
 //! next answer scripted for its path and method; its body is recorded.
 
-#![allow(dead_code)] // each test binary uses part of it
-
 use std::collections::{BTreeMap, VecDeque};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
@@ -18,8 +15,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 
+/// A replayed response of `cluster/tests/data/api` (its README says what each is).
 pub fn data(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/api").join(name);
+    let path = crate::chart::repo().join("cluster/tests/data/api").join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -48,6 +46,17 @@ impl ApiServer {
         let address = listener.local_addr().expect("address");
         tokio::spawn(async move { axum::serve(listener, router).await });
         ApiServer { url: format!("http://{address}"), script }
+    }
+
+    /// A kubeconfig file pointing at this server, for a process under test.
+    pub fn kubeconfig(&self, dir: &std::path::Path) -> std::path::PathBuf {
+        let path = dir.join("kubeconfig");
+        let text = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: stand-in\n  cluster:\n    server: {}\ncontexts:\n- name: stand-in\n  context:\n    cluster: stand-in\n    user: test\n    namespace: remora\ncurrent-context: stand-in\nusers:\n- name: test\n  user:\n    token: test-token\n",
+            self.url
+        );
+        std::fs::write(&path, text).expect("kubeconfig");
+        path
     }
 
     pub fn client(&self) -> kube::Client {
