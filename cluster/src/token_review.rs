@@ -19,6 +19,9 @@ pub struct ReviewedPod {
     pub service_account: String,
 }
 
+/// The pod a token is bound to, or why it is refused.
+type Review = Result<ReviewedPod, String>;
+
 const KEEP_ADMITTED: Duration = Duration::from_secs(60);
 const KEEP_REFUSED: Duration = Duration::from_secs(10);
 /// Answers kept at most (past it, the cache starts over).
@@ -27,7 +30,8 @@ const CACHE: usize = 4096;
 pub struct TokenReviewer {
     api: Api<TokenReview>,
     audience: String,
-    cache: Mutex<HashMap<String, (Result<ReviewedPod, String>, Instant)>>,
+    /// Token → (the answer, until when it holds).
+    cache: Mutex<HashMap<String, (Review, Instant)>>,
 }
 
 impl TokenReviewer {
