@@ -1,6 +1,7 @@
 //! The `remora` command line's library: each subcommand in its own module.
 
 pub mod certs;
+pub mod check;
 mod env_config;
 mod hub_api;
 pub mod jobs;

@@ -40,6 +40,9 @@ enum Command {
     /// Capture files from the hub.
     #[command(subcommand)]
     Pcap(remora::pcap::PcapCommand),
+    /// Whether Remora's install works: webhook, Service, certificate, namespaces, and
+    /// pods running without the sidecar (with the command that fixes each).
+    Check(remora::check::CheckArgs),
     /// The injector's webhook certificates, for installs without cert-manager.
     #[command(subcommand)]
     Certs(remora::certs::CertsCommand),
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
         Command::Scripts(args) => remora::scripts::run(args),
         Command::Kfl(command) => remora::kfl::run(command),
         Command::Certs(command) => remora::certs::run(command),
+        Command::Check(args) => remora::check::run(args),
         Command::Query(args) => remora::query::run(args),
         Command::Console(args) => remora::query::console(args),
         Command::Jobs(command) => remora::jobs::run(command),

@@ -4,6 +4,8 @@
 //! resolution (IP → pod or service), pod events for `onPodEvent`, the scripts ConfigMap,
 //! coverage and `remora check`.
 
+pub mod check;
+pub mod coverage;
 pub mod names;
 pub mod pod_events;
 pub mod scripts;

@@ -119,6 +119,7 @@ async fn metrics(State(hub): State<Arc<Hub>>) -> String {
     let reported: Vec<_> = hub.sessions.list().into_iter().filter_map(|s| s.stats).collect();
     let kernel_dropped: u64 = reported.iter().map(|s| s.kernel_dropped).sum();
     let not_capturing = reported.iter().filter(|s| !s.capturing).count() as u64;
+    let (covered, uncovered) = hub.coverage().counts();
     let script_drops = hub.scripts.get().map_or(0, |s| s.dropped.load(Ordering::Relaxed));
     let lines = [
         ("remora_hub_sessions", "gauge", "Sidecars connected now", hub.sessions.count() as u64),
@@ -134,6 +135,8 @@ async fn metrics(State(hub): State<Arc<Hub>>) -> String {
         ("remora_hub_script_calls_dropped_total", "counter", "Calls into the hub's scripts dropped because they were too far behind", script_drops),
         ("remora_hub_sidecars_kernel_dropped", "gauge", "Packets the kernel dropped, summed over the connected sidecars' last reports", kernel_dropped),
         ("remora_hub_sidecars_not_capturing", "gauge", "Connected sidecars that report they are not capturing", not_capturing),
+        ("remora_hub_pods_with_sidecar", "gauge", "Pods of opted-in namespaces that run the sidecar (with --kube or --objects-dir)", covered),
+        ("remora_hub_pods_without_sidecar", "gauge", "Pods of opted-in namespaces that should run the sidecar and do not (remora check names them)", uncovered),
     ];
     let mut out = String::new();
     for (name, kind, help, value) in lines {

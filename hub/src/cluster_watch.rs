@@ -1,20 +1,24 @@
 //! What the hub follows in the cluster: pods, services and endpoint slices, from the API
 //! server (`--kube`) or a directory of object files (`--objects-dir`, tests and
-//! clusterless runs). They feed the name resolution every sidecar receives, and the pod
-//! events `onPodEvent` gets in the hub's scripts and every sidecar's.
+//! clusterless runs). They feed the name resolution every sidecar receives, the pod
+//! events `onPodEvent` gets in the hub's scripts and every sidecar's, and coverage (with
+//! the namespaces): pods of opted-in namespaces running without the sidecar.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use k8s_openapi::api::core::v1::{Pod, Service};
+use std::collections::HashMap;
+
+use k8s_openapi::api::core::v1::{Container, Namespace, Pod, PodSpec, PodStatus, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::runtime::watcher;
 use kube::Api;
 use remora_cluster::names::Name;
 use remora_cluster::pod_events::PodTracker;
-use remora_cluster::watch::{DirWatch, KubeWatch, Watch};
+use remora_cluster::coverage::{opted_in, uncovered, wants_sidecar, INJECT};
+use remora_cluster::watch::{key_of, Change, DirWatch, KubeWatch, Watch};
 use remora_model::wire::{NameInfo, ToSidecar, VERSION};
 
 use crate::cluster::now_ns;
@@ -25,6 +29,63 @@ pub struct Watches {
     pub pods: Box<dyn Watch<Pod>>,
     pub services: Box<dyn Watch<Service>>,
     pub endpoint_slices: Box<dyn Watch<EndpointSlice>>,
+    pub namespaces: Box<dyn Watch<Namespace>>,
+}
+
+/// What coverage is computed from: the pods, slimmed to what it reads, and the
+/// namespaces.
+#[derive(Default)]
+pub struct Coverage {
+    pods: HashMap<String, Pod>,
+    namespaces: HashMap<String, Namespace>,
+}
+
+impl Coverage {
+    /// (pods with the sidecar, pods without it) in opted-in namespaces.
+    pub fn counts(&self) -> (u64, u64) {
+        let namespaces: Vec<Namespace> = self.namespaces.values().cloned().collect();
+        let pods: Vec<Pod> = self.pods.values().cloned().collect();
+        let missing = uncovered(&namespaces, &pods).len() as u64;
+        let wanting = pods
+            .iter()
+            .filter(|p| namespaces.iter().any(|n| opted_in(n) && n.metadata.name == p.metadata.namespace) && wants_sidecar(p))
+            .count() as u64;
+        (wanting - missing, missing)
+    }
+}
+
+/// A pod with only what coverage reads (a cluster's pods in full would weigh).
+fn slim(pod: &Pod) -> Pod {
+    let mut kept = Pod::default();
+    kept.metadata.name = pod.metadata.name.clone();
+    kept.metadata.namespace = pod.metadata.namespace.clone();
+    kept.metadata.labels = pod.metadata.labels.clone();
+    kept.metadata.owner_references = pod.metadata.owner_references.clone();
+    kept.metadata.deletion_timestamp = pod.metadata.deletion_timestamp.clone();
+    kept.metadata.annotations = pod.metadata.annotations.as_ref().and_then(|a| a.get(INJECT).map(|v| [(INJECT.to_string(), v.clone())].into()));
+    kept.spec = pod.spec.as_ref().map(|spec| PodSpec {
+        host_network: spec.host_network,
+        init_containers: spec.init_containers.as_ref().map(|c| c.iter().map(|c| Container { name: c.name.clone(), ..Default::default() }).collect()),
+        containers: spec.containers.iter().map(|c| Container { name: c.name.clone(), ..Default::default() }).collect(),
+        ..Default::default()
+    });
+    kept.status = pod.status.as_ref().map(|s| PodStatus { phase: s.phase.clone(), ..Default::default() });
+    kept
+}
+
+fn apply<K: Clone + kube::Resource>(map: &mut HashMap<String, K>, change: &Change<K>, keep: fn(&K) -> K) {
+    match change {
+        Change::Reset(objects) => {
+            map.clear();
+            map.extend(objects.iter().map(|o| (key_of(o), keep(o))));
+        }
+        Change::Applied(object) => {
+            map.insert(key_of(object), keep(object));
+        }
+        Change::Deleted(object) => {
+            map.remove(&key_of(object));
+        }
+    }
 }
 
 impl Watches {
@@ -33,7 +94,8 @@ impl Watches {
         Watches {
             pods: Box::new(KubeWatch::new(Api::<Pod>::all(client.clone()), watcher::Config::default())),
             services: Box::new(KubeWatch::new(Api::<Service>::all(client.clone()), watcher::Config::default())),
-            endpoint_slices: Box::new(KubeWatch::new(Api::<EndpointSlice>::all(client), watcher::Config::default())),
+            endpoint_slices: Box::new(KubeWatch::new(Api::<EndpointSlice>::all(client.clone()), watcher::Config::default())),
+            namespaces: Box::new(KubeWatch::new(Api::<Namespace>::all(client), watcher::Config::default())),
         }
     }
 
@@ -43,7 +105,8 @@ impl Watches {
         Watches {
             pods: Box::new(DirWatch::new(dir.clone(), every)),
             services: Box::new(DirWatch::new(dir.clone(), every)),
-            endpoint_slices: Box::new(DirWatch::new(dir, every)),
+            endpoint_slices: Box::new(DirWatch::new(dir.clone(), every)),
+            namespaces: Box::new(DirWatch::new(dir, every)),
         }
     }
 }
@@ -77,11 +140,15 @@ impl Hub {
     fn names(&self) -> std::sync::MutexGuard<'_, remora_cluster::names::NameIndex> {
         self.names.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    pub(crate) fn coverage(&self) -> std::sync::MutexGuard<'_, Coverage> {
+        self.coverage.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// Follows the watches until the hub goes.
 pub fn follow(hub: &Arc<Hub>, watches: Watches) {
-    let Watches { pods, services, endpoint_slices } = watches;
+    let Watches { pods, services, endpoint_slices, namespaces } = watches;
     let on_pods = hub.clone();
     tokio::spawn(async move {
         let mut tracker = PodTracker::default();
@@ -89,6 +156,7 @@ pub fn follow(hub: &Arc<Hub>, watches: Watches) {
         while let Some(change) = changes.next().await {
             let changed = on_pods.names().pods(&change);
             on_pods.names_changed(changed);
+            apply(&mut on_pods.coverage().pods, &change, slim);
             for event in tracker.events(&change, now_ns() / 1_000_000) {
                 let Ok(json) = serde_json::to_string(&event) else { continue };
                 tracing::debug!(kind = %event.kind, pod = %event.pod.name, "pod event");
@@ -105,6 +173,13 @@ pub fn follow(hub: &Arc<Hub>, watches: Watches) {
         while let Some(change) = changes.next().await {
             let changed = on_services.names().services(&change);
             on_services.names_changed(changed);
+        }
+    });
+    let on_namespaces = hub.clone();
+    tokio::spawn(async move {
+        let mut changes = namespaces.changes();
+        while let Some(change) = changes.next().await {
+            apply(&mut on_namespaces.coverage().namespaces, &change, Namespace::clone);
         }
     });
     let on_slices = hub.clone();

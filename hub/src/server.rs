@@ -49,6 +49,8 @@ pub struct Hub {
     pub(crate) pcap_requests: PcapRequests,
     /// Checks sidecars' projected tokens (`--token-review-audience`).
     pub token_reviewer: OnceLock<remora_cluster::token_review::TokenReviewer>,
+    /// Pods and namespaces, for the coverage metric (`cluster_watch`).
+    pub(crate) coverage: Mutex<crate::cluster_watch::Coverage>,
     /// Addresses → pods and services (`cluster_watch`).
     pub(crate) names: Mutex<remora_cluster::names::NameIndex>,
     pub refused: AtomicU64,
@@ -71,6 +73,7 @@ impl Hub {
             script_store: OnceLock::new(),
             pcap_requests: PcapRequests::default(),
             names: Mutex::new(Default::default()),
+            coverage: Mutex::new(Default::default()),
             token_reviewer: OnceLock::new(),
             refused: AtomicU64::new(0),
             received: AtomicU64::new(0),

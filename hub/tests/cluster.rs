@@ -334,8 +334,9 @@ jobs.schedule('history', '* * * * * *', function () {
 }, 1);
 "#;
 
-/// The pods as the API server would list them: the hub's pod and the two captured ones,
-/// at the addresses this test gave them; `restarts` for `checkout-a`'s container.
+/// The pods as the API server would list them: the hub's pod (created before the
+/// webhook ran: no sidecar) and the two captured ones, at the addresses this test gave
+/// them, in the opted-in namespace `shop`; `restarts` for `checkout-a`'s container.
 fn pods_file(dir: &Path, restarts: i32) {
     let pod = |name: &str, ip: &str, node: &str, restarts: i32, version: i32| {
         let last = if restarts > 0 {
@@ -346,13 +347,15 @@ fn pods_file(dir: &Path, restarts: i32) {
         serde_json::json!({
             "kind": "Pod", "apiVersion": "v1",
             "metadata": {"name": name, "namespace": "shop", "resourceVersion": version.to_string(), "labels": {"app": name}},
-            "spec": {"nodeName": node, "containers": [{"name": "app", "image": "registry.example/shop:1"}]},
+            "spec": {"nodeName": node, "containers": [{"name": "app", "image": "registry.example/shop:1"}],
+                     "initContainers": if name.starts_with("checkout") { serde_json::json!([{"name": "remora-sidecar", "restartPolicy": "Always"}]) } else { serde_json::json!([]) }},
             "status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
                        "containerStatuses": [{"name": "app", "image": "registry.example/shop:1", "imageID": "", "ready": true,
                                               "restartCount": restarts, "state": {"running": {"startedAt": "2026-11-28T09:20:42Z"}}, "lastState": last}]}
         })
     };
     let list = serde_json::json!({"kind": "List", "apiVersion": "v1", "items": [
+        {"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": "shop", "labels": {"remora.dev/inject": "enabled"}}},
         pod("shop-web-0", "192.0.2.10", "node-0", 0, 10),
         pod("checkout-a", "192.0.2.11", "node-1", restarts, 20 + restarts),
         pod("checkout-b", "192.0.2.12", "node-2", 0, 30),
@@ -428,6 +431,11 @@ fn scripts_synced_from_a_folder_names_and_pod_events_reach_both_pods() {
     for source in ["hub", "shop/a", "shop/b"] {
         assert!(lines.iter().any(|l| l == &format!("[{source}] [watch.js] pod crashed checkout-a app OOMKilled")), "{source}: {lines:#?}");
     }
+
+    // Coverage: shop-web-0 runs without the sidecar.
+    let (_, metrics) = api(&pods.cluster, &["http://192.0.2.10:8899/metrics"]);
+    let metrics = String::from_utf8_lossy(&metrics).to_string();
+    assert!(metrics.contains("\nremora_hub_pods_with_sidecar 2\n") && metrics.contains("\nremora_hub_pods_without_sidecar 1\n"), "{metrics}");
 
     // The file deleted from the folder is deleted from the cluster.
     std::fs::remove_file(local.join("watch.js")).expect("rm");

@@ -17,7 +17,7 @@ UID = "7d1f0c52-8d1b-4f3c-9a55-{:012x}"
 
 
 def pod(name, namespace, rv, ip, node, phase="Running", restarts=0, last=None, waiting=None,
-        sidecar=True, labels=None, generate=None, n=0):
+        sidecar=True, labels=None, generate=None, n=0, owner=None, host_network=False):
     containers = [{"name": "app", "image": "registry.example/shop/" + name.split("-")[0] + ":1.4.2",
                    "ports": [{"containerPort": 8080, "protocol": "TCP"}],
                    "resources": {}, "terminationMessagePath": "/dev/termination-log",
@@ -39,6 +39,10 @@ def pod(name, namespace, rv, ip, node, phase="Running", restarts=0, last=None, w
         meta["generateName"] = generate
     if sidecar:
         meta["annotations"] = {"remora.dev/status": "{\"version\":1,\"container\":\"remora-sidecar\",\"mode\":\"native\"}"}
+    if owner:
+        kind, owner_name = owner
+        meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": kind, "name": owner_name, "uid": UID.format(n + 50),
+                                    "controller": True, "blockOwnerDeletion": True}]
     body = {"kind": "Pod", "apiVersion": "v1", "metadata": meta,
             "spec": {"initContainers": init, "containers": containers, "restartPolicy": "Always",
                      "terminationGracePeriodSeconds": 30, "dnsPolicy": "ClusterFirst",
@@ -55,6 +59,8 @@ def pod(name, namespace, rv, ip, node, phase="Running", restarts=0, last=None, w
             "name": "remora-sidecar", "image": init[0]["image"], "imageID": "ghcr.io/remora-dev/remora-sidecar@sha256:" + "cd" * 32,
             "containerID": "containerd://" + "%064x" % (n + 100), "ready": True, "restartCount": 0, "started": True,
             "state": {"running": {"startedAt": "2026-11-28T09:14:01Z"}}, "lastState": {}}]
+    if host_network:
+        body["spec"]["hostNetwork"] = True
     if ip:
         body["status"]["podIP"] = ip
         body["status"]["podIPs"] = [{"ip": ip}]
@@ -189,7 +195,67 @@ def token_reviews():
         "user": {}, "error": "[invalid bearer token, service account token has expired]"}))
 
 
+def install_objects():
+    """What `remora check` reads of a chart install (the webhook configuration is the one
+    webhook-certs/tests/data/api has, its caBundle filled in by the test)."""
+    service = {"kind": "Service", "apiVersion": "v1",
+               "metadata": {"name": "remora-injector", "namespace": "remora", "uid": UID.format(40), "resourceVersion": "1840",
+                            "creationTimestamp": "2026-11-20T09:30:14Z", "labels": {"app.kubernetes.io/component": "injector"}},
+               "spec": {"ports": [{"name": "webhook", "protocol": "TCP", "port": 443, "targetPort": "webhook"}],
+                        "selector": {"app.kubernetes.io/component": "injector", "app.kubernetes.io/instance": "remora"},
+                        "clusterIP": "10.96.112.4", "clusterIPs": ["10.96.112.4"], "type": "ClusterIP", "sessionAffinity": "None",
+                        "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack", "internalTrafficPolicy": "Cluster"},
+               "status": {"loadBalancer": {}}}
+    write("service-remora-injector.json", service)
+    def endpoint(ip, ready, name, node):
+        return {"addresses": [ip], "conditions": {"ready": ready, "serving": ready, "terminating": False},
+                "targetRef": {"kind": "Pod", "namespace": "remora", "name": name, "uid": UID.format(41)}, "nodeName": node}
+    slice_ = {"metadata": {"name": "remora-injector-h7k2p", "namespace": "remora", "uid": UID.format(42), "resourceVersion": "1861",
+                           "generateName": "remora-injector-",
+                           "labels": {"kubernetes.io/service-name": "remora-injector",
+                                      "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"}},
+              "addressType": "IPv4",
+              "endpoints": [endpoint("10.244.1.20", True, "remora-injector-6d8f7c9b5-2xkq8", "kind-worker"),
+                            endpoint("10.244.2.21", True, "remora-injector-6d8f7c9b5-9zt4m", "kind-worker2")],
+              "ports": [{"name": "webhook", "protocol": "TCP", "port": 8443}]}
+    write("endpointslices-remora-injector.json", {"kind": "EndpointSliceList", "apiVersion": "discovery.k8s.io/v1",
+                                                  "metadata": {"resourceVersion": "1870"}, "items": [slice_]})
+    not_ready = copy.deepcopy(slice_)
+    for e in not_ready["endpoints"]:
+        e["conditions"] = {"ready": False, "serving": False, "terminating": False}
+    write("endpointslices-remora-injector-not-ready.json", {"kind": "EndpointSliceList", "apiVersion": "discovery.k8s.io/v1",
+                                                            "metadata": {"resourceVersion": "1890"}, "items": [not_ready]})
+    def namespace(name, labels):
+        base = {"kubernetes.io/metadata.name": name}
+        base.update(labels)
+        return {"metadata": {"name": name, "uid": UID.format(60 + len(name)), "resourceVersion": "90",
+                             "creationTimestamp": "2026-11-20T09:00:00Z", "labels": base},
+                "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
+    write("namespaces-list.json", {"kind": "NamespaceList", "apiVersion": "v1", "metadata": {"resourceVersion": "1900"}, "items": [
+        namespace("default", {}), namespace("kube-system", {}), namespace("remora", {}),
+        namespace("shop", {"remora.dev/inject": "enabled"}),
+        namespace("payments", {"remora.dev/inject": "enabled", "pod-security.kubernetes.io/enforce": "restricted",
+                               "pod-security.kubernetes.io/enforce-version": "latest"}),
+    ]})
+    pods = [
+        pod("web-7c9f8b6d4-x2lkq", "shop", 1201, "10.244.1.5", "kind-worker", generate="web-7c9f8b6d4-", n=1,
+            owner=("ReplicaSet", "web-7c9f8b6d4"), labels={"app": "web", "pod-template-hash": "7c9f8b6d4"}),
+        pod("cart-5d4b9c7f6-q8zfn", "shop", 1219, "10.244.1.9", "kind-worker", sidecar=False, generate="cart-5d4b9c7f6-", n=3,
+            owner=("ReplicaSet", "cart-5d4b9c7f6"), labels={"app": "cart", "pod-template-hash": "5d4b9c7f6"}),
+        pod("db-0", "shop", 1188, "10.244.2.7", "kind-worker2", sidecar=False, n=2, owner=("StatefulSet", "db"),
+            labels={"app": "db", "statefulset.kubernetes.io/pod-name": "db-0"}),
+        pod("batch-x7k2m", "shop", 1230, "10.244.2.9", "kind-worker2", sidecar=False, n=5,
+            labels={"app": "batch", "remora.dev/inject": "false"}),
+        pod("node-agent-4kz9q", "shop", 1232, "172.18.0.4", "kind-worker2", sidecar=False, n=6, host_network=True,
+            owner=("DaemonSet", "node-agent"), labels={"app": "node-agent"}),
+        pod("coredns-76f75df574-8bq2n", "kube-system", 300, "10.244.0.3", "kind-worker", sidecar=False, n=7,
+            owner=("ReplicaSet", "coredns-76f75df574"), labels={"k8s-app": "kube-dns", "pod-template-hash": "76f75df574"}),
+    ]
+    write("pods-list-coverage.json", pod_list(1950, pods))
+
+
 if __name__ == "__main__":
     main()
     scripts_objects()
     token_reviews()
+    install_objects()

@@ -1,0 +1,48 @@
+//! `remora check`: whether Remora's install works (the webhook, its Service and
+//! certificate, opted-in namespaces, coverage), against the cluster of the kubeconfig.
+
+use std::process::ExitCode;
+
+use remora_cluster::check::{check, Install, Level};
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Remora's namespace.
+    #[arg(long, default_value = "remora")]
+    namespace: String,
+    /// The MutatingWebhookConfiguration.
+    #[arg(long, default_value = "remora")]
+    webhook: String,
+    /// The Secret with the injector's serving certificate.
+    #[arg(long, default_value = "remora-injector-tls")]
+    secret: String,
+    /// A certificate ending within this many days is a warning.
+    #[arg(long, default_value_t = 30)]
+    warn_days: i64,
+}
+
+pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let findings = runtime.block_on(async {
+        let client = kube::Client::try_default().await.map_err(|e| anyhow::anyhow!("no cluster to check (KUBECONFIG or in-cluster config): {e}"))?;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
+        let install = Install { namespace: args.namespace.clone(), webhook: args.webhook.clone(), secret: args.secret.clone(), expiry_warning_days: args.warn_days, now };
+        anyhow::Ok(check(client, &install).await)
+    })?;
+    let mut counts = [0usize; 3];
+    for finding in &findings {
+        let label = match finding.level {
+            Level::Ok => "ok  ",
+            Level::Warn => "WARN",
+            Level::Fail => "FAIL",
+        };
+        counts[finding.level as usize] += 1;
+        println!("{label} {}: {}", finding.subject, finding.detail);
+        if let Some(fix) = &finding.fix {
+            println!("     fix: {fix}");
+        }
+    }
+    eprintln!("{} ok, {} warning(s), {} failure(s)", counts[0], counts[1], counts[2]);
+    Ok(if counts[2] == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}

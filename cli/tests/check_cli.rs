@@ -1,0 +1,57 @@
+//! `remora check` end to end: the CLI, with a KUBECONFIG pointing at an API server
+//! stand-in replaying a chart install (cluster/tests/data/api): healthy but for coverage
+//! (exit 0, each uncovered pod with its command), then with the webhook configuration
+//! gone (exit 1, a FAIL that says what to do).
+
+use axum::http::StatusCode;
+use remora_testkit::api_server::{self as api, ApiServer};
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+async fn install(server: &ApiServer, with_webhook: bool) {
+    let request = remora_certs::Request { service: "remora-injector".into(), namespace: "remora".into(), cert_days: 90, ca_days: 365 };
+    let certs = remora_certs::issue(&request, None).expect("certificates");
+    let mut webhook: serde_json::Value = serde_json::from_str(&api::data("mutatingwebhookconfiguration-remora.json")).expect("json");
+    webhook["webhooks"][0]["clientConfig"]["caBundle"] = b64(certs.ca_cert.as_bytes()).into();
+    if with_webhook {
+        server.answer("GET", "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/remora", StatusCode::OK, webhook.to_string());
+    }
+    let secret = serde_json::json!({"kind": "Secret", "apiVersion": "v1", "metadata": {"name": "remora-injector-tls", "namespace": "remora"},
+        "type": "kubernetes.io/tls", "data": {"ca.crt": b64(certs.ca_cert.as_bytes()), "tls.crt": b64(certs.cert.as_bytes()), "tls.key": b64(certs.key.as_bytes())}});
+    server.answer("GET", "/api/v1/namespaces/remora/secrets/remora-injector-tls", StatusCode::OK, secret.to_string());
+    server.answer("GET", "/api/v1/namespaces/remora/services/remora-injector", StatusCode::OK, api::data("service-remora-injector.json"));
+    server.list("/apis/discovery.k8s.io/v1/namespaces/remora/endpointslices", api::data("endpointslices-remora-injector.json"));
+    server.list("/api/v1/namespaces", api::data("namespaces-list.json"));
+    server.list("/api/v1/pods", api::data("pods-list-coverage.json"));
+}
+
+async fn remora_check(server: &ApiServer) -> std::process::Output {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = server.kubeconfig(dir.path());
+    // Blocking, on a thread of the multi-threaded runtime: the stand-in answers on another.
+    tokio::task::spawn_blocking(move || std::process::Command::new(env!("CARGO_BIN_EXE_remora")).arg("check").env("KUBECONFIG", kubeconfig).output().expect("remora check"))
+        .await
+        .expect("joined")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_reports_coverage_and_failures_with_fixes() {
+    let server = ApiServer::start().await;
+    install(&server, true).await;
+    let out = remora_check(&server).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("WARN pod shop/db-0: runs without the sidecar (statefulset/db)\n     fix: kubectl -n shop rollout restart statefulset/db"), "{stdout}");
+    assert!(stdout.contains("ok   webhook remora/inject.remora.dev: calls remora/remora-injector with 2 ready endpoint(s)"), "{stdout}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("0 failure(s)"));
+
+    let broken = ApiServer::start().await;
+    install(&broken, false).await;
+    let out = remora_check(&broken).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(stdout.contains("FAIL webhook remora: the MutatingWebhookConfiguration does not exist: no pod gets a sidecar\n     fix: helm install"), "{stdout}");
+}

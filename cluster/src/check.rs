@@ -1,0 +1,257 @@
+//! `remora check`: is Remora installed so that it works? The webhook configuration is
+//! there and calls a Service with ready endpoints; the serving certificate is valid, not
+//! near its end, and signed by the CA in the webhook's caBundle; opted-in namespaces do
+//! not enforce a Pod Security level that forbids NET_RAW; and every pod of an opted-in
+//! namespace that should have the sidecar has it (coverage), with the command that
+//! recreates those that do not.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
+use k8s_openapi::api::core::v1::{Namespace, Pod, Secret, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::api::ListParams;
+use kube::{Api, ResourceExt};
+
+use crate::coverage::{opted_in, uncovered};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Ok,
+    Warn,
+    Fail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub level: Level,
+    /// What was checked: `webhook remora`, `certificate remora/remora-injector-tls`, ...
+    pub subject: String,
+    pub detail: String,
+    /// What to do about it.
+    pub fix: Option<String>,
+}
+
+/// Where Remora is installed (the chart's names by default).
+#[derive(Debug, Clone)]
+pub struct Install {
+    pub namespace: String,
+    pub webhook: String,
+    pub secret: String,
+    /// A certificate ending within this many days is a warning.
+    pub expiry_warning_days: i64,
+    /// UNIX seconds of "now" (a test sets it).
+    pub now: i64,
+}
+
+impl Install {
+    pub fn chart_defaults(now: i64) -> Install {
+        Install { namespace: "remora".into(), webhook: "remora".into(), secret: "remora-injector-tls".into(), expiry_warning_days: 30, now }
+    }
+}
+
+struct Findings(Vec<Finding>);
+
+impl Findings {
+    fn add(&mut self, level: Level, subject: impl Into<String>, detail: impl Into<String>, fix: Option<String>) {
+        self.0.push(Finding { level, subject: subject.into(), detail: detail.into(), fix });
+    }
+}
+
+fn api_error(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(status) => format!("{} ({})", status.message, status.code),
+        e => e.to_string(),
+    }
+}
+
+/// DER of every certificate in a PEM bundle.
+fn certificates(pem: &[u8]) -> Vec<Vec<u8>> {
+    x509_parser::pem::Pem::iter_from_buffer(pem).filter_map(Result::ok).filter(|p| p.label == "CERTIFICATE").map(|p| p.contents).collect()
+}
+
+fn authority_key_id(cert: &x509_parser::certificate::X509Certificate<'_>) -> Option<Vec<u8>> {
+    cert.extensions().iter().find_map(|e| match e.parsed_extension() {
+        x509_parser::extensions::ParsedExtension::AuthorityKeyIdentifier(aki) => aki.key_identifier.as_ref().map(|k| k.0.to_vec()),
+        _ => None,
+    })
+}
+
+fn subject_key_id(cert: &x509_parser::certificate::X509Certificate<'_>) -> Option<Vec<u8>> {
+    cert.extensions().iter().find_map(|e| match e.parsed_extension() {
+        x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(ski) => Some(ski.0.to_vec()),
+        _ => None,
+    })
+}
+
+/// Runs every check; the findings in the order checked.
+pub async fn check(client: kube::Client, install: &Install) -> Vec<Finding> {
+    let mut findings = Findings(Vec::new());
+    let ca_bundle = check_webhook(&client, install, &mut findings).await;
+    check_certificate(&client, install, ca_bundle.as_deref(), &mut findings).await;
+    check_namespaces_and_coverage(&client, &mut findings).await;
+    findings.0
+}
+
+/// The webhook configuration and the Service it calls; returns its caBundle.
+async fn check_webhook(client: &kube::Client, install: &Install, findings: &mut Findings) -> Option<Vec<u8>> {
+    let subject = format!("webhook {}", install.webhook);
+    let configuration = match Api::<MutatingWebhookConfiguration>::all(client.clone()).get_opt(&install.webhook).await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            findings.add(Level::Fail, subject, "the MutatingWebhookConfiguration does not exist: no pod gets a sidecar", Some("helm install remora charts/remora -n remora --create-namespace".into()));
+            return None;
+        }
+        Err(e) => {
+            findings.add(Level::Fail, subject, format!("cannot read it: {}", api_error(&e)), None);
+            return None;
+        }
+    };
+    let mut bundle = None;
+    for hook in configuration.webhooks.iter().flatten() {
+        let subject = format!("webhook {}/{}", install.webhook, hook.name);
+        let policy = hook.failure_policy.clone().unwrap_or_else(|| "Fail".into());
+        let Some(service) = &hook.client_config.service else {
+            findings.add(Level::Warn, subject, "calls a URL, not a Service: not checked", None);
+            continue;
+        };
+        bundle = hook.client_config.ca_bundle.as_ref().map(|b| b.0.clone());
+        let services: Api<Service> = Api::namespaced(client.clone(), &service.namespace);
+        match services.get_opt(&service.name).await {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                findings.add(Level::Fail, subject, format!("calls the Service {}/{}, which does not exist", service.namespace, service.name), None);
+                continue;
+            }
+            Err(e) => {
+                findings.add(Level::Fail, subject, format!("cannot read the Service {}/{}: {}", service.namespace, service.name, api_error(&e)), None);
+                continue;
+            }
+        }
+        let slices: Api<EndpointSlice> = Api::namespaced(client.clone(), &service.namespace);
+        let params = ListParams::default().labels(&format!("kubernetes.io/service-name={}", service.name));
+        let ready = match slices.list(&params).await {
+            Ok(list) => list.items.iter().flat_map(|s| s.endpoints.iter()).filter(|e| e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(false)).count(),
+            Err(e) => {
+                findings.add(Level::Fail, subject, format!("cannot read the endpoints of {}/{}: {}", service.namespace, service.name, api_error(&e)), None);
+                continue;
+            }
+        };
+        if ready == 0 {
+            let consequence = if policy == "Ignore" { "pods are created without a sidecar (failurePolicy Ignore)" } else { "pod creation fails in opted-in namespaces (failurePolicy Fail)" };
+            findings.add(
+                Level::Fail,
+                subject,
+                format!("the Service {}/{} has no ready endpoint: {consequence}", service.namespace, service.name),
+                Some(format!("kubectl -n {} get pods -l app.kubernetes.io/component=injector; kubectl -n {} describe pods -l app.kubernetes.io/component=injector", service.namespace, service.namespace)),
+            );
+        } else {
+            findings.add(Level::Ok, subject, format!("calls {}/{} with {ready} ready endpoint(s), failurePolicy {policy}", service.namespace, service.name), None);
+        }
+    }
+    bundle
+}
+
+async fn check_certificate(client: &kube::Client, install: &Install, ca_bundle: Option<&[u8]>, findings: &mut Findings) {
+    let subject = format!("certificate {}/{}", install.namespace, install.secret);
+    let secret = match Api::<Secret>::namespaced(client.clone(), &install.namespace).get_opt(&install.secret).await {
+        Ok(Some(secret)) => secret,
+        Ok(None) => {
+            findings.add(Level::Fail, subject, "the Secret does not exist: the injector serves no certificate", Some("check cert-manager's Certificate (kubectl -n remora describe certificate), or run `remora certs install`".into()));
+            return;
+        }
+        Err(e) => {
+            findings.add(Level::Fail, subject, format!("cannot read it: {}", api_error(&e)), None);
+            return;
+        }
+    };
+    let data: BTreeMap<String, Vec<u8>> = secret.data.unwrap_or_default().into_iter().map(|(k, v)| (k, v.0)).collect();
+    let Some(leaf) = data.get("tls.crt").map(|pem| certificates(pem)).and_then(|c| c.into_iter().next()) else {
+        findings.add(Level::Fail, subject, "tls.crt holds no certificate", None);
+        return;
+    };
+    let Ok((_, parsed)) = x509_parser::parse_x509_certificate(&leaf) else {
+        findings.add(Level::Fail, subject, "tls.crt does not parse as X.509", None);
+        return;
+    };
+    let not_after = parsed.validity().not_after.timestamp();
+    let days = (not_after - install.now).div_euclid(86_400);
+    let renew = Some(format!("kubectl -n {} delete secret {} (cert-manager or `remora certs install` issues a new one)", install.namespace, install.secret));
+    if not_after <= install.now {
+        findings.add(Level::Fail, subject.clone(), format!("expired {} day(s) ago: the API server refuses the webhook's TLS", -days), renew);
+    } else if days < install.expiry_warning_days {
+        findings.add(Level::Warn, subject.clone(), format!("ends in {days} day(s); is renewal running?"), renew);
+    } else {
+        findings.add(Level::Ok, subject.clone(), format!("valid for {days} more day(s)"), None);
+    }
+    // The caBundle must hold the CA that signed the serving certificate.
+    let bundle = match ca_bundle {
+        Some(bundle) if !bundle.is_empty() => certificates(bundle),
+        _ => {
+            findings.add(Level::Fail, format!("caBundle of webhook {}", install.webhook), "empty: the API server cannot trust the injector", Some("cert-manager's cainjector sets it (the chart's annotation), or `remora certs install`".into()));
+            return;
+        }
+    };
+    let issuer = parsed.issuer().to_string();
+    let authority_key = authority_key_id(&parsed);
+    // The CA that signed it: its subject is the issuer, and its key id the one the
+    // certificate names (when both say).
+    let signs = bundle.iter().any(|der| {
+        x509_parser::parse_x509_certificate(der).is_ok_and(|(_, ca)| {
+            let subject_key = subject_key_id(&ca);
+            ca.subject().to_string() == issuer && (authority_key.is_none() || subject_key.is_none() || authority_key == subject_key)
+        })
+    });
+    if signs {
+        findings.add(Level::Ok, format!("caBundle of webhook {}", install.webhook), format!("holds the CA that signed the serving certificate ({issuer})"), None);
+    } else {
+        findings.add(
+            Level::Fail,
+            format!("caBundle of webhook {}", install.webhook),
+            format!("no CA in it signed the serving certificate (issued by {issuer}): the API server refuses the webhook's TLS"),
+            Some("restart cert-manager's cainjector, or run `remora certs install` again".into()),
+        );
+    }
+}
+
+async fn check_namespaces_and_coverage(client: &kube::Client, findings: &mut Findings) {
+    let namespaces = match Api::<Namespace>::all(client.clone()).list(&ListParams::default()).await {
+        Ok(list) => list.items,
+        Err(e) => {
+            findings.add(Level::Fail, "namespaces", format!("cannot list them: {}", api_error(&e)), None);
+            return;
+        }
+    };
+    let opted: Vec<&Namespace> = namespaces.iter().filter(|n| opted_in(n)).collect();
+    if opted.is_empty() {
+        findings.add(Level::Warn, "namespaces", "no namespace is opted in: no pod gets a sidecar", Some("kubectl label namespace NAME remora.dev/inject=enabled".into()));
+        return;
+    }
+    for namespace in &opted {
+        let name = namespace.name_any();
+        let enforce = namespace.labels().get("pod-security.kubernetes.io/enforce").map(String::as_str);
+        match enforce {
+            Some(level @ ("baseline" | "restricted")) => findings.add(
+                Level::Warn,
+                format!("namespace {name}"),
+                format!("opted in, but enforces Pod Security {level:?}, which forbids NET_RAW: its pods are admitted without a sidecar"),
+                Some(format!("kubectl label namespace {name} pod-security.kubernetes.io/enforce=privileged --overwrite (or take it out of Remora)")),
+            ),
+            _ => findings.add(Level::Ok, format!("namespace {name}"), "opted in", None),
+        }
+    }
+    let pods = match Api::<Pod>::all(client.clone()).list(&ListParams::default()).await {
+        Ok(list) => list.items,
+        Err(e) => {
+            findings.add(Level::Fail, "coverage", format!("cannot list pods: {}", api_error(&e)), None);
+            return;
+        }
+    };
+    let missing = uncovered(&namespaces, &pods);
+    let in_scope = pods.iter().filter(|p| opted.iter().any(|n| Some(n.name_any()) == p.namespace()) && crate::coverage::wants_sidecar(p)).count();
+    for pod in &missing {
+        findings.add(Level::Warn, format!("pod {}/{}", pod.namespace, pod.pod), format!("runs without the sidecar ({})", pod.owner), Some(pod.command.clone()));
+    }
+    let level = if missing.is_empty() { Level::Ok } else { Level::Warn };
+    findings.add(level, "coverage", format!("{} of {in_scope} pod(s) in opted-in namespaces have the sidecar", in_scope - missing.len()), None);
+}
