@@ -145,6 +145,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     let names = Arc::new(LiveNames::default());
     let config = PipelineConfig {
         names: Some(Names(names.clone())),
+        udp_answered_idle_timeout_ns: Some(2 * Timestamp::SECOND),
         worker: if args.pod_name.is_empty() { "sidecar".into() } else { args.pod_name.as_str().into() },
         node: Arc::new(Node { name: args.node_name.clone(), ip: args.node_ip.clone() }),
         namespace: args.pod_namespace.as_str().into(),

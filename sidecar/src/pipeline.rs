@@ -48,6 +48,11 @@ pub struct PipelineConfig {
     pub tcp_idle_timeout_ns: i64,
     /// A UDP flow with no packet for this long is closed.
     pub udp_idle_timeout_ns: i64,
+    /// Live: a UDP flow whose dissector waits for nothing (every DNS query answered) is
+    /// closed after this much quiet instead — a resolver's socket per query would
+    /// otherwise keep thousands of finished flows in memory. `None` (replay): the UDP
+    /// timeout, so each capture's streams stay as tshark sees them.
+    pub udp_answered_idle_timeout_ns: Option<i64>,
     /// Flows tracked at once; past it, the least recently seen is closed.
     pub max_flows: usize,
     /// Bytes per direction kept while a flow's protocol is not yet known.
@@ -67,6 +72,7 @@ impl Default for PipelineConfig {
             dissect: DissectLimits::default(),
             tcp_idle_timeout_ns: 300 * Timestamp::SECOND,
             udp_idle_timeout_ns: 30 * Timestamp::SECOND,
+            udp_answered_idle_timeout_ns: None,
             max_flows: 200_000,
             detect_bytes: 4096,
             names: None,
@@ -388,13 +394,15 @@ impl Pipeline {
         if now < self.next_idle_sweep {
             return;
         }
-        self.next_idle_sweep = Timestamp(now.0 + IDLE_SWEEP_NS);
         let (tcp_idle, udp_idle) = (self.config.tcp_idle_timeout_ns, self.config.udp_idle_timeout_ns);
+        let answered_idle = self.config.udp_answered_idle_timeout_ns;
+        self.next_idle_sweep = Timestamp(now.0 + answered_idle.map_or(IDLE_SWEEP_NS, |t| t.min(IDLE_SWEEP_NS)));
         let mut idle = Vec::new();
         for (key, flow) in self.flows.iter() {
             let timeout = match (&flow.state, flow.transport) {
                 (FlowState::Closed, _) => CLOSED_LINGER_NS.min(tcp_idle),
                 (_, Transport::Tcp) => tcp_idle,
+                (FlowState::Dissecting(d), Transport::Udp) if !d.has_timers() => answered_idle.unwrap_or(udp_idle),
                 (_, Transport::Udp) => udp_idle,
             };
             if now.0 - flow.last_seen.0 > timeout {
@@ -566,6 +574,24 @@ mod tests {
         assert_eq!(items[0].error.as_ref().map(|e| e.kind), Some(ItemErrorKind::Timeout));
         let Request::Dns(q) = &items[0].request else { panic!("a DNS item") };
         assert_eq!(q.questions[0].name, "www.example.com");
+    }
+
+    #[test]
+    fn answered_udp_flows_close_early_live_and_late_in_replay() {
+        let query = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03www\x07example\x03com\x00\x00\x01\x00\x01";
+        let mut answer = query.to_vec();
+        answer[2] = 0x81;
+        answer[3] = 0x80;
+        for (answered_timeout, closed_after_4s) in [(Some(2 * Timestamp::SECOND), 1), (None, 0)] {
+            let config = PipelineConfig { udp_answered_idle_timeout_ns: answered_timeout, ..PipelineConfig::default() };
+            let mut p = Pipeline::new(config, None);
+            let mut items = Vec::new();
+            feed(&mut p, &mut items, 100, &frame(CLIENT, SERVER, 5353, 53, None, query));
+            feed(&mut p, &mut items, 100, &frame(SERVER, CLIENT, 53, 5353, None, &answer));
+            assert_eq!(items.len(), 1, "the answered query is an item at once");
+            p.advance(Timestamp(104 * Timestamp::SECOND + 1), &mut |i| items.push(i));
+            assert_eq!(p.stats().idle_flows_closed, closed_after_4s, "{answered_timeout:?}");
+        }
     }
 
     #[test]
