@@ -68,6 +68,14 @@ fn read_token(path: &std::path::Path, what: &str) -> anyhow::Result<String> {
 }
 
 impl HubArgs {
+    /// The hub, when one is named (flag, environment or config file); `None` otherwise.
+    pub fn resolve_if_named(&self) -> anyhow::Result<Option<Hub>> {
+        if self.hub.is_none() && read_config()?.hub.is_none() {
+            return Ok(None);
+        }
+        self.resolve().map(Some)
+    }
+
     /// Flags and environment first, then the config file.
     pub fn resolve(&self) -> anyhow::Result<Hub> {
         let needs_config = self.hub.is_none() || (self.token.is_none() && self.token_file.is_none()) || self.ca_file.is_none();
@@ -135,7 +143,13 @@ impl Hub {
     }
 }
 
-/// Runs one async command on a small runtime.
+/// Runs async work on the command's one runtime (a kube client made in one call keeps a
+/// worker task on it that later calls need).
 pub fn block_on<T>(work: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(work)
+    static RUNTIME: std::sync::OnceLock<Result<tokio::runtime::Runtime, String>> = std::sync::OnceLock::new();
+    let runtime = RUNTIME.get_or_init(|| tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string()));
+    match runtime {
+        Ok(runtime) => runtime.block_on(work),
+        Err(e) => anyhow::bail!("cannot start the async runtime: {e}"),
+    }
 }

@@ -84,6 +84,25 @@ pub struct ScriptsArgs {
     watch: bool,
     #[command(flatten)]
     hub: HubArgs,
+    #[command(flatten)]
+    configmap: ConfigMapArgs,
+}
+
+/// The scripts ConfigMap, written with the kubeconfig when no hub is named.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConfigMapArgs {
+    /// Remora's namespace.
+    #[arg(long, default_value = "remora")]
+    namespace: String,
+    /// The scripts ConfigMap (the chart's).
+    #[arg(long, default_value = "remora-scripts")]
+    configmap: String,
+}
+
+impl ConfigMapArgs {
+    fn target(&self, hub: &HubArgs) -> anyhow::Result<scripts_sync::Target> {
+        scripts_sync::target(hub, &self.namespace, &self.configmap)
+    }
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -92,18 +111,24 @@ pub enum ScriptsCommand {
     List {
         #[command(flatten)]
         hub: HubArgs,
+        #[command(flatten)]
+        configmap: ConfigMapArgs,
     },
     /// Prints one script of the cluster.
     Get {
         name: String,
         #[command(flatten)]
         hub: HubArgs,
+        #[command(flatten)]
+        configmap: ConfigMapArgs,
     },
     /// Deletes one script from the cluster.
     Delete {
         name: String,
         #[command(flatten)]
         hub: HubArgs,
+        #[command(flatten)]
+        configmap: ConfigMapArgs,
     },
     /// Load scripts without traffic: syntax errors, hooks, jobs, and calls to helpers
     /// that do not exist or are not available yet.
@@ -120,16 +145,16 @@ pub enum ScriptsCommand {
 pub fn run(args: ScriptsArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         Some(ScriptsCommand::Check { paths, env }) => check(paths, env),
-        Some(ScriptsCommand::List { hub }) => scripts_sync::list(&hub.resolve()?),
-        Some(ScriptsCommand::Get { name, hub }) => scripts_sync::get(&hub.resolve()?, &name),
-        Some(ScriptsCommand::Delete { name, hub }) => scripts_sync::delete(&hub.resolve()?, &name),
+        Some(ScriptsCommand::List { hub, configmap }) => scripts_sync::list(&configmap.target(&hub)?),
+        Some(ScriptsCommand::Get { name, hub, configmap }) => scripts_sync::get(&configmap.target(&hub)?, &name),
+        Some(ScriptsCommand::Delete { name, hub, configmap }) => scripts_sync::delete(&configmap.target(&hub)?, &name),
         None => {
             let mut sources = args.source;
             sources.extend(scripts_sync::sources_from_set(&args.set)?);
             if sources.is_empty() {
                 anyhow::bail!("nothing to sync: give --source DIR (or --set scripting.source=DIR), or a subcommand (check, list, get, delete)");
             }
-            scripts_sync::sync(&args.hub.resolve()?, &sources, args.watch)
+            scripts_sync::sync(&args.configmap.target(&args.hub)?, &sources, args.watch)
         }
     }
 }

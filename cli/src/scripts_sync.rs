@@ -1,6 +1,8 @@
-//! `remora scripts --source DIR [--watch]`: keeps the cluster's scripts (through the hub's
-//! API) equal to a local folder of `.js` files, sending only what changed and saying
-//! what it did; `remora scripts list|get|delete`. The reference's `--set
+//! `remora scripts --source DIR [--watch]`: keeps the cluster's scripts equal to a local
+//! folder of `.js` files, sending only what changed and saying what it did; `remora
+//! scripts list|get|delete`. The scripts are written through the hub's API when a hub is
+//! named (`--hub`, `REMORA_HUB_API`, the config file), else straight into the scripts
+//! ConfigMap with the kubeconfig's credentials. The reference's `--set
 //! scripting.source=DIR` and `--set scripting.sources[N]=FILE` are accepted too.
 
 use std::collections::BTreeMap;
@@ -42,14 +44,62 @@ pub fn local_scripts(sources: &[PathBuf]) -> anyhow::Result<BTreeMap<String, Str
     Ok(scripts)
 }
 
-async fn remote_scripts(hub: &Hub) -> anyhow::Result<BTreeMap<String, String>> {
-    let body = hub.json(hub.get("/api/scripts")).await?;
-    Ok(body["scripts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| Some((s["name"].as_str()?.to_string(), s["source"].as_str()?.to_string())))
-        .collect())
+/// Where the cluster's scripts are written.
+pub enum Target {
+    Hub(Hub),
+    ConfigMap(Box<remora_cluster::scripts::ScriptsInCluster>),
+}
+
+impl Target {
+    fn describe(&self) -> String {
+        match self {
+            Target::Hub(hub) => hub.address.clone(),
+            Target::ConfigMap(configmap) => configmap.describe(),
+        }
+    }
+
+    async fn scripts(&self) -> anyhow::Result<BTreeMap<String, String>> {
+        match self {
+            Target::Hub(hub) => {
+                let body = hub.json(hub.get("/api/scripts")).await?;
+                Ok(body["scripts"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|s| Some((s["name"].as_str()?.to_string(), s["source"].as_str()?.to_string())))
+                    .collect())
+            }
+            Target::ConfigMap(configmap) => Ok(configmap.scripts().await?),
+        }
+    }
+
+    async fn put(&self, name: &str, source: &str) -> anyhow::Result<()> {
+        match self {
+            Target::Hub(hub) => {
+                hub.json(hub.client.put(hub.url(&script_path(name))).bearer_auth(&hub.token).body(source.to_string())).await?;
+            }
+            Target::ConfigMap(configmap) => {
+                configmap.put(name, source).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, name: &str) -> anyhow::Result<bool> {
+        match self {
+            Target::Hub(hub) => {
+                let response = hub.send(hub.client.delete(hub.url(&script_path(name))).bearer_auth(&hub.token)).await?;
+                let status = response.status().as_u16();
+                if status == 404 {
+                    return Ok(false);
+                }
+                let body = response.json().await.unwrap_or(serde_json::Value::Null);
+                hub.check(status, &body)?;
+                Ok(true)
+            }
+            Target::ConfigMap(configmap) => Ok(configmap.delete(name).await?),
+        }
+    }
 }
 
 fn script_path(name: &str) -> String {
@@ -62,21 +112,21 @@ fn script_path(name: &str) -> String {
 
 /// One pass: sends what differs, deletes what was synced before and is gone from the
 /// sources. Returns the lines to print.
-async fn sync_once(hub: &Hub, local: &BTreeMap<String, String>, tracked: &mut BTreeMap<String, String>, first: bool) -> anyhow::Result<Vec<String>> {
-    let remote = remote_scripts(hub).await?;
+async fn sync_once(target: &Target, local: &BTreeMap<String, String>, tracked: &mut BTreeMap<String, String>, first: bool) -> anyhow::Result<Vec<String>> {
+    let remote = target.scripts().await?;
     let mut said = Vec::new();
     for (name, source) in local {
         match remote.get(name) {
             Some(there) if there == source => {}
             there => {
-                hub.json(hub.client.put(hub.url(&script_path(name))).bearer_auth(&hub.token).body(source.clone())).await.with_context(|| format!("uploading {name}"))?;
+                target.put(name, source).await.with_context(|| format!("uploading {name}"))?;
                 said.push(format!("{} {name} ({} bytes)", if there.is_some() { "updated" } else { "created" }, source.len()));
             }
         }
     }
     for name in remote.keys().filter(|n| !local.contains_key(*n)) {
         if tracked.contains_key(name) {
-            hub.json(hub.client.delete(hub.url(&script_path(name))).bearer_auth(&hub.token)).await.with_context(|| format!("deleting {name}"))?;
+            target.delete(name).await.with_context(|| format!("deleting {name}"))?;
             said.push(format!("deleted {name} (gone from the source)"));
         } else if first {
             said.push(format!("kept {name} (not in the source; `remora scripts delete {name}` removes it)"));
@@ -86,7 +136,7 @@ async fn sync_once(hub: &Hub, local: &BTreeMap<String, String>, tracked: &mut BT
     Ok(said)
 }
 
-pub fn sync(hub: &Hub, sources: &[PathBuf], watch: bool) -> anyhow::Result<ExitCode> {
+pub fn sync(target: &Target, sources: &[PathBuf], watch: bool) -> anyhow::Result<ExitCode> {
     for source in sources {
         if !source.exists() {
             bail!("--source {}: no such file or folder", source.display());
@@ -96,8 +146,8 @@ pub fn sync(hub: &Hub, sources: &[PathBuf], watch: bool) -> anyhow::Result<ExitC
     block_on(async {
         let mut tracked = BTreeMap::new();
         let mut local = local_scripts(sources)?;
-        let said = sync_once(hub, &local, &mut tracked, true).await?;
-        report(&said, local.len(), &hub.address);
+        let said = sync_once(target, &local, &mut tracked, true).await?;
+        report(&said, local.len(), &target.describe());
         if !watch {
             return Ok(ExitCode::SUCCESS);
         }
@@ -117,9 +167,9 @@ pub fn sync(hub: &Hub, sources: &[PathBuf], watch: bool) -> anyhow::Result<ExitC
             if now == local {
                 continue;
             }
-            match sync_once(hub, &now, &mut tracked, false).await {
+            match sync_once(target, &now, &mut tracked, false).await {
                 Ok(said) => {
-                    report(&said, now.len(), &hub.address);
+                    report(&said, now.len(), &target.describe());
                     local = now;
                 }
                 // The hub may be restarting: say so and try again on the next change.
@@ -138,30 +188,42 @@ fn report(said: &[String], count: usize, address: &str) {
     eprintln!("{count} script(s) in the source, {changed} change(s) sent to {address}");
 }
 
-pub fn list(hub: &Hub) -> anyhow::Result<ExitCode> {
-    let scripts = block_on(remote_scripts(hub))?;
+pub fn list(target: &Target) -> anyhow::Result<ExitCode> {
+    let scripts = block_on(target.scripts())?;
     for (name, source) in &scripts {
         // The reference names an agent by its first line's comment.
         let title = source.lines().next().and_then(|l| l.trim().strip_prefix("//")).map(str::trim).unwrap_or("");
         println!("{name:<40} {:>8}  {title}", source.len());
     }
-    eprintln!("{} script(s) at {}", scripts.len(), hub.address);
+    eprintln!("{} script(s) at {}", scripts.len(), target.describe());
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn get(hub: &Hub, name: &str) -> anyhow::Result<ExitCode> {
-    let scripts = block_on(remote_scripts(hub))?;
+pub fn get(target: &Target, name: &str) -> anyhow::Result<ExitCode> {
+    let scripts = block_on(target.scripts())?;
     match scripts.get(name) {
         Some(source) => {
             print!("{source}");
             Ok(ExitCode::SUCCESS)
         }
-        None => bail!("no script is named {name:?} at {} (`remora scripts list`)", hub.address),
+        None => bail!("no script is named {name:?} at {} (`remora scripts list`)", target.describe()),
     }
 }
 
-pub fn delete(hub: &Hub, name: &str) -> anyhow::Result<ExitCode> {
-    block_on(hub.json(hub.client.delete(hub.url(&script_path(name))).bearer_auth(&hub.token)))?;
+pub fn delete(target: &Target, name: &str) -> anyhow::Result<ExitCode> {
+    if !block_on(target.delete(name))? {
+        bail!("no script is named {name:?} at {}", target.describe());
+    }
     eprintln!("deleted {name}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The hub when one is named, else the ConfigMap through the kubeconfig.
+pub fn target(hub: &crate::hub_api::HubArgs, namespace: &str, configmap: &str) -> anyhow::Result<Target> {
+    if let Some(hub) = hub.resolve_if_named()? {
+        return Ok(Target::Hub(hub));
+    }
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let client = block_on(async { kube::Client::try_default().await.map_err(|e| anyhow::anyhow!("no hub named (--hub, REMORA_HUB_API, the config file) and no cluster to write the ConfigMap to: {e}")) })?;
+    Ok(Target::ConfigMap(Box::new(remora_cluster::scripts::ScriptsInCluster::new(client, namespace, configmap, ""))))
 }

@@ -55,3 +55,46 @@ async fn check_reports_coverage_and_failures_with_fixes() {
     assert!(!out.status.success());
     assert!(stdout.contains("FAIL webhook remora: the MutatingWebhookConfiguration does not exist: no pod gets a sidecar\n     fix: helm install"), "{stdout}");
 }
+
+/// `remora ARGS` with the kubeconfig of `server` and no hub named anywhere.
+async fn remora_kube(server: &ApiServer, args: &[&str]) -> std::process::Output {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = server.kubeconfig(dir.path());
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_remora"))
+            .args(&args)
+            .env("KUBECONFIG", &kubeconfig)
+            .env("HOME", dir.path())
+            .env_remove("REMORA_HUB_API")
+            .env_remove("REMORA_CONFIG")
+            .output()
+            .expect("remora")
+    })
+    .await
+    .expect("joined")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_hub_scripts_go_straight_to_the_configmap() {
+    const OBJECT: &str = "/api/v1/namespaces/remora/configmaps/remora-scripts";
+    let server = ApiServer::start().await;
+    server.answer("GET", OBJECT, StatusCode::OK, api::data("configmap-remora-scripts.json"));
+    server.answer("PATCH", OBJECT, StatusCode::OK, api::data("configmap-remora-scripts.json"));
+    let folder = tempfile::tempdir().expect("tempdir");
+    std::fs::write(folder.path().join("new.js"), "// New agent\nconsole.log('new');\n").expect("write");
+    let out = remora_kube(&server, &["scripts", "--source", folder.path().to_str().expect("path")]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("created new.js"), "{stderr}");
+    assert!(stderr.contains("kept errors.js (not in the source"), "{stderr}");
+    assert!(stderr.contains("configmap:remora/remora-scripts"), "{stderr}");
+    let bodies = server.bodies();
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    assert_eq!(bodies[0].1, "application/merge-patch+json");
+    assert_eq!(bodies[0].2, r#"{"data":{"new.js":"// New agent\nconsole.log('new');\n"}}"#);
+
+    let out = remora_kube(&server, &["scripts", "list"]).await;
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("errors.js"), "{}", String::from_utf8_lossy(&out.stdout));
+}

@@ -331,7 +331,14 @@ impl Session {
                 Some(tokio_tungstenite::Connector::Rustls(Arc::new(client_tls(&pem, &format!("CA file {}", path.display()))?)))
             }
             Some(HubCa::Pem(pem)) => Some(tokio_tungstenite::Connector::Rustls(Arc::new(client_tls(pem.as_bytes(), "REMORA_HUB_CA")?))),
-            None => None,
+            None => {
+                // `wss://` against the system's roots needs a process-wide provider; set
+                // only then (the crypto library's tables cost idle memory otherwise).
+                if url.starts_with("wss:") {
+                    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+                }
+                None
+            }
         };
         let connect = tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector);
         let (socket, _) = tokio::time::timeout(Duration::from_secs(10), connect)

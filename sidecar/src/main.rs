@@ -105,8 +105,6 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
-    // For `wss://` against the system's roots (a CA file brings its own provider).
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let status = Arc::new(Status::default());
     let bound = health::serve(args.health_listen, status.clone()).map_err(anyhow::Error::msg)?;
     eprintln!("remora-sidecar: health on http://{bound} (/healthz, /readyz, /metrics)");
