@@ -16,9 +16,9 @@ WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked --workspace --bins \
+    cargo build --profile image --locked --workspace --bins \
  && mkdir -p /out \
- && find target/release -maxdepth 1 -type f -executable -name 'remora*' -exec cp {} /out/ \;
+ && find target/image -maxdepth 1 -type f -executable -name 'remora*' -exec cp {} /out/ \;
 
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \

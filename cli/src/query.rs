@@ -24,6 +24,9 @@ pub struct QueryArgs {
     /// `json` (one item per line) or `table`.
     #[arg(long, short, default_value = "json", value_parser = ["json", "table"])]
     output: String,
+    /// Then print every new matching item as it arrives, until Ctrl-C.
+    #[arg(long, short)]
+    follow: bool,
 }
 
 /// Items per request; the hub caps pages at 1000.
@@ -46,7 +49,46 @@ pub fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
         }
     }
     eprintln!("{} item(s) from {}", items.len(), hub.address);
+    if args.follow {
+        drop(out);
+        follow(&args, &hub, &mut table)?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints each new matching item as the hub stores it (`GET /api/tail`).
+fn follow(args: &QueryArgs, hub: &Hub, table: &mut TableWriter) -> anyhow::Result<()> {
+    block_on(async {
+        let mut response = hub.send(hub.get("/api/tail").query(&[("kfl", args.kfl.as_str())])).await?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            hub.check(status, &body)?;
+            anyhow::bail!("the hub at {} answered {status}", hub.address);
+        }
+        eprintln!("following {} (Ctrl-C stops)", hub.address);
+        let mut pending: Vec<u8> = Vec::new();
+        while let Some(chunk) = response.chunk().await.with_context(|| format!("the tail from {} broke", hub.address))? {
+            pending.extend_from_slice(&chunk);
+            while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = pending.drain(..=end).collect();
+                let Ok(item) = serde_json::from_slice::<Value>(&line) else { continue };
+                if let Some(warning) = item.get("warning").and_then(Value::as_str) {
+                    eprintln!("warning: {warning}");
+                    continue;
+                }
+                let stdout = std::io::stdout();
+                let mut out = stdout.lock();
+                match (args.output.as_str(), serde_json::from_value::<Item>(item.clone())) {
+                    ("table", Ok(parsed)) => table.write(&mut out, &parsed)?,
+                    _ => writeln!(out, "{item}")?,
+                }
+                out.flush()?;
+            }
+        }
+        eprintln!("the hub at {} ended the tail", hub.address);
+        Ok(())
+    })
 }
 
 async fn fetch(args: &QueryArgs, hub: &Hub) -> anyhow::Result<Vec<Value>> {

@@ -156,3 +156,30 @@ fn jobs_list_and_run_take_the_hub_from_a_config_file() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no stored item matches the query"), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!dir.path().join("x.pcap").exists());
 }
+
+#[test]
+fn query_follow_prints_new_items_as_they_are_stored() {
+    use std::io::{BufRead, BufReader};
+
+    let capture = data_dir().join("http1__zeek__docker-http-upgrade.pcap");
+    let replayed = remora(&["replay", "-o", "json", capture.to_str().expect("path")]);
+    let items = parse_items(&replayed.stdout);
+    let (address, hub) = hub_with(items[..2].to_vec());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_remora"))
+        .args(["query", "http", "--follow", "--hub", &format!("http://{address}"), "--token", TOKEN])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("remora query --follow");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut errors = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    // The stored page first, then the tail is open.
+    let first: Vec<serde_json::Value> = (0..2).map(|_| serde_json::from_str(&lines.next().expect("line").expect("text")).expect("json")).collect();
+    assert_eq!(first.len(), 2);
+    while !errors.next().expect("stderr line").expect("text").starts_with("following") {}
+    hub.ingest(items[2..4].to_vec()).expect("ingest");
+    let followed: Vec<serde_json::Value> = (0..2).map(|_| serde_json::from_str(&lines.next().expect("line").expect("text")).expect("json")).collect();
+    assert_eq!(followed, items[2..4].to_vec(), "new items, in the order they were stored");
+    let _ = child.kill();
+    let _ = child.wait();
+}

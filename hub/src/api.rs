@@ -43,6 +43,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
     Router::new()
         .route("/api/items", get(items))
         .route("/api/console", get(console_stream))
+        .route("/api/tail", get(tail))
         .route("/api/jobs", get(jobs))
         .route("/api/jobs/{tag}/run", post(run_job))
         .route("/api/pcap", get(pcap))
@@ -178,6 +179,52 @@ async fn run_job(State(hub): State<Arc<Hub>>, headers: HeaderMap, Path(tag): Pat
     }
     hub.job_requests(vec![JobRequest::Run { tag: tag.clone() }], "api");
     (StatusCode::ACCEPTED, Json(serde_json::json!({"run": tag}))).into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct TailParams {
+    #[serde(default)]
+    kfl: String,
+}
+
+/// `GET /api/tail?kfl=Q`: every item stored from now on that matches, as it comes (one
+/// JSON object per line of a chunked response), through the hub scripts'
+/// `onItemQueried` like any query answer. A reader that falls behind gets a
+/// `{"warning": ...}` line saying how many items it missed.
+async fn tail(State(hub): State<Arc<Hub>>, headers: HeaderMap, UrlQuery(params): UrlQuery<TailParams>) -> Response {
+    if let Some(refused) = refuse(&hub, &headers) {
+        return refused;
+    }
+    let query = match compile(&params.kfl) {
+        Ok(query) => Arc::new(query),
+        Err(bad) => return *bad,
+    };
+    let receiver = hub.tail.subscribe();
+    let lines = futures_util::stream::unfold((receiver, hub, query), |(mut receiver, hub, query)| async move {
+        loop {
+            let text = match receiver.recv().await {
+                Ok(text) => text,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    let line = format!("{}\n", serde_json::json!({"warning": format!("{n} items skipped (this reader fell behind)")}));
+                    return Some((Ok::<_, std::convert::Infallible>(line), (receiver, hub, query)));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            };
+            let Ok(mut item) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
+            if !query.matches_value(&item) {
+                continue;
+            }
+            query.apply_redactions(&mut item);
+            let mut line = item.to_string();
+            if let Some(scripts) = hub.scripts.get() {
+                let (answered, _) = scripts.queried(vec![line]).await;
+                line = answered.into_iter().next().unwrap_or_default();
+            }
+            line.push('\n');
+            return Some((Ok(line), (receiver, hub, query)));
+        }
+    });
+    ([("content-type", "application/x-ndjson")], axum::body::Body::from_stream(lines)).into_response()
 }
 
 #[derive(serde::Deserialize)]

@@ -35,6 +35,8 @@ const RECENT_CONSOLE: usize = 200;
 pub struct Hub {
     pub stored: Mutex<Stored>,
     pub(crate) console: tokio::sync::broadcast::Sender<String>,
+    /// Every stored item's JSON, for live tails (`GET /api/tail`).
+    pub(crate) tail: tokio::sync::broadcast::Sender<Arc<str>>,
     pub(crate) recent_console: Mutex<std::collections::VecDeque<String>>,
     pub tokens: Tokens,
     pub sessions: Sessions,
@@ -64,6 +66,7 @@ impl Hub {
         Hub {
             stored: Mutex::new(Stored { store, journal }),
             console: tokio::sync::broadcast::channel(1024).0,
+            tail: tokio::sync::broadcast::channel(4096).0,
             recent_console: Mutex::new(std::collections::VecDeque::new()),
             tokens,
             sessions: Sessions::default(),
@@ -106,6 +109,7 @@ impl Hub {
         let mut stored = self.stored();
         let Stored { store, journal } = &mut *stored;
         let mut result = Ok(());
+        let tailed = self.tail.receiver_count() > 0;
         for item in items {
             let text = item.to_string();
             if let Some(journal) = journal.as_mut() {
@@ -114,6 +118,10 @@ impl Hub {
                 }
             }
             store.push(item, text.len());
+            if tailed {
+                // No reader is fine; a slow one is told what it missed.
+                let _ = self.tail.send(Arc::from(text));
+            }
         }
         if let Some(journal) = journal.as_mut() {
             journal.flush()?;
