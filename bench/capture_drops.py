@@ -33,7 +33,7 @@ what it reaches is printed, not assumed.
 
     apt-get install -y tcpreplay tcpdump         # besides curl and iproute2
     sudo python3 bench/capture_drops.py [--pps 200000] [--seconds 10] [--traffic udp|dns]
-                                        [--capture-buffer-bytes 4194304] [--stall-ms N]
+                                        [--capture-buffer-bytes 3145728] [--stall-ms N]
                                         [--hogs N] [--no-tcpdump] [--markdown]
 
 It builds the release binary with cargo first; REMORA_SIDECAR_BIN=/path/remora-sidecar
@@ -217,7 +217,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--traffic", choices=["udp", "dns"], default="udp")
     ap.add_argument("--flows", type=int, default=1000, help="distinct source ports")
-    ap.add_argument("--capture-buffer-bytes", type=int, default=4 << 20,
+    ap.add_argument("--capture-buffer-bytes", type=int, default=3 << 20,
                     help="the sidecar's kernel buffer; tcpdump gets the same (-B)")
     ap.add_argument("--pps-multi", type=int, default=0,
                     help="packets tcpreplay sends per timing interval (0: pps/20,000, at least 1)")
