@@ -308,3 +308,27 @@ fn in_the_hub_hub_actions_are_delivered_locally_and_jobs_go_to_the_registry() {
     let (requests, _) = h.host.take_requests();
     assert_eq!(requests, [ClusterRequest::Job(JobRequest::Schedule { tag: "j".into(), cron: "*/5 * * * * *".into(), limit: 0 })]);
 }
+
+#[test]
+fn chatgpt_sentiment_scores_like_vader() {
+    let mut h = Harness::new(|_| {});
+    h.host
+        .load_source(
+            "s.js",
+            "var s = chatgpt.sentiment('VADER is smart, handsome, and funny.'); console.log(JSON.stringify(s));\n\
+             var t = chatgpt.sentiment('The book was only kind of good.'); console.log(t.compound, t.pos);\n\
+             try { chatgpt.sentiment(42); } catch (e) { console.log(e.message); }\n\
+             try { chatgpt.prompt('key', 'hi'); } catch (e) { console.log(e.message.indexOf('not available yet') > 0); }",
+        )
+        .expect("loads");
+    // vaderSentiment 3.3.2's own figures for these sentences.
+    assert_eq!(
+        h.printed(),
+        [
+            r#"[s.js] {"neg":0,"neu":0.254,"pos":0.746,"compound":0.8316}"#,
+            "[s.js] 0.3832 0.303",
+            "[s.js] chatgpt.sentiment: the argument (text) must be a string",
+            "[s.js] true",
+        ]
+    );
+}

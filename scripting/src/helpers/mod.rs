@@ -2,6 +2,7 @@
 //! host's shared state, borrows it only for as long as it needs, and turns every error
 //! into a JavaScript exception that names the helper and the bad argument.
 
+mod chatgpt;
 mod console;
 mod file;
 mod hub;
@@ -32,6 +33,7 @@ pub(crate) fn install(ctx: &Ctx<'_>, shared: &SharedRef) -> Result<()> {
     globals.set("jobs", jobs::object(ctx, shared)?)?;
     globals.set("hub", hub::object(ctx, shared)?)?;
     globals.set("kfl", kfl::object(ctx, shared)?)?;
+    globals.set("chatgpt", chatgpt::object(ctx)?)?;
     pending::install(ctx)?;
     Ok(())
 }

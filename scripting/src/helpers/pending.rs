@@ -8,7 +8,7 @@ use rquickjs::{Ctx, Function, Object, Result, Value};
 use super::fail;
 
 /// (namespace path, helper, where it lands)
-const PENDING: [(&str, &str, &str); 13] = [
+const PENDING: [(&str, &str, &str); 12] = [
     ("vendor", "webhook", "the vendor helpers issue (9)"),
     ("vendor", "slack", "the vendor helpers issue (9)"),
     ("vendor", "slackBot", "the vendor helpers issue (9)"),
@@ -20,7 +20,6 @@ const PENDING: [(&str, &str, &str); 13] = [
     ("vendor.gcs", "clear", "the vendor helpers issue (9)"),
     ("vendor.kinesis", "put", "the vendor helpers issue (9)"),
     ("chatgpt", "prompt", "the vendor helpers issue (9)"),
-    ("chatgpt", "sentiment", "the vendor helpers issue (9)"),
     ("wrapper", "kflPcapS3", "the vendor helpers issue (9)"),
 ];
 
