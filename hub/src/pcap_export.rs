@@ -103,7 +103,10 @@ impl Hub {
         for (namespace, pod, stream) in streams.iter().cloned() {
             by_pod.entry((namespace, pod)).or_default().push(stream);
         }
-        let scratch = Scratch(std::env::temp_dir().join(format!("remora-export-{}-{}", std::process::id(), self.pcap_requests.next.load(Ordering::Relaxed))));
+        // One directory per export, even for exports running side by side.
+        static EXPORTS: AtomicU64 = AtomicU64::new(0);
+        let export = EXPORTS.fetch_add(1, Ordering::Relaxed);
+        let scratch = Scratch(std::env::temp_dir().join(format!("remora-export-{}-{export}", std::process::id())));
         std::fs::create_dir_all(&scratch.0).map_err(|e| ExportError::Io(format!("{}: {e}", scratch.0.display())))?;
         let mut files: Vec<PathBuf> = Vec::new();
         let mut missing = Vec::new();
