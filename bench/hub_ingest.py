@@ -23,6 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from report import print_rows  # noqa: E402
+from netns import rss_kib  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RELEASE = os.path.join(ROOT, "target", "release")
@@ -32,14 +33,6 @@ def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def make_items(work):
@@ -70,7 +63,7 @@ def run(work, items, args, journal, port):
                               check=True, capture_output=True, text=True)
         result = json.loads(load.stdout)
         cpu = cpu_seconds(hub.pid) - cpu0
-        rss = rss_mib(hub.pid)
+        rss = rss_kib(hub.pid) / 1024
     finally:
         hub.terminate()
         hub.wait(timeout=30)

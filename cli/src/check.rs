@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use remora_cluster::check::{check, Install, Level};
 
+use crate::hub_api::block_on;
+
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
     /// Remora's namespace.
@@ -22,10 +24,8 @@ pub struct CheckArgs {
 }
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let findings = runtime.block_on(async {
-        let client = kube::Client::try_default().await.map_err(|e| anyhow::anyhow!("no cluster to check (KUBECONFIG or in-cluster config): {e}"))?;
+    let findings = block_on(async {
+        let client = remora_cluster::client().await.map_err(|e| anyhow::anyhow!("no cluster to check (KUBECONFIG or in-cluster config): {e}"))?;
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
         let install = Install { namespace: args.namespace.clone(), webhook: args.webhook.clone(), secret: args.secret.clone(), expiry_warning_days: args.warn_days, now };
         anyhow::Ok(check(client, &install).await)

@@ -116,6 +116,14 @@ impl Hub {
         self.client.post(self.url(path)).bearer_auth(&self.token)
     }
 
+    pub fn put(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.put(self.url(path)).bearer_auth(&self.token)
+    }
+
+    pub fn delete(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.delete(self.url(path)).bearer_auth(&self.token)
+    }
+
     /// Sends a request, with an error that names the hub when it cannot be reached.
     pub async fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<reqwest::Response> {
         request.send().await.with_context(|| format!("cannot reach the hub at {}", self.address))
@@ -141,6 +149,16 @@ impl Hub {
         self.check(status, &body)?;
         Ok(body)
     }
+}
+
+/// A path from segments, each percent-encoded as one segment: a job tag or a script name
+/// with `/` or `?` in it stays one segment.
+pub fn path_of(segments: &[&str]) -> String {
+    let mut url = reqwest::Url::parse("http://hub/").expect("a valid base");
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.clear().extend(segments);
+    }
+    url.path().to_string()
 }
 
 /// Runs async work on the command's one runtime (a kube client made in one call keeps a

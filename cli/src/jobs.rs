@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use crate::hub_api::{block_on, HubArgs};
+use crate::hub_api::{block_on, path_of, HubArgs};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum JobsCommand {
@@ -49,19 +49,10 @@ pub fn run(command: JobsCommand) -> anyhow::Result<ExitCode> {
         }
         JobsCommand::Run { tag, hub } => {
             let hub = hub.resolve()?;
-            let path = format!("/api/jobs/{}/run", urlencoding_segment(&tag));
+            let path = path_of(&["api", "jobs", &tag, "run"]);
             block_on(hub.json(hub.post(&path)))?;
             eprintln!("job {tag:?} runs now on every node");
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-/// A tag as one URL path segment.
-fn urlencoding_segment(tag: &str) -> String {
-    let mut url = reqwest::Url::parse("http://x/").expect("a valid base");
-    url.path_segments_mut().map(|mut s| {
-        s.push(tag);
-    }).ok();
-    url.path().trim_start_matches('/').to_string()
 }

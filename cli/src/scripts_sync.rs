@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 
-use crate::hub_api::{block_on, Hub};
+use crate::hub_api::{block_on, path_of, Hub};
 
 /// The sources a `--set` names: `scripting.source=DIR`, `scripting.sources[N]=FILE`.
 pub fn sources_from_set(sets: &[String]) -> anyhow::Result<Vec<PathBuf>> {
@@ -42,6 +42,10 @@ pub fn local_scripts(sources: &[PathBuf]) -> anyhow::Result<BTreeMap<String, Str
         scripts.insert(name, source);
     }
     Ok(scripts)
+}
+
+fn script_path(name: &str) -> String {
+    path_of(&["api", "scripts", name])
 }
 
 /// Where the cluster's scripts are written.
@@ -76,7 +80,7 @@ impl Target {
     async fn put(&self, name: &str, source: &str) -> anyhow::Result<()> {
         match self {
             Target::Hub(hub) => {
-                hub.json(hub.client.put(hub.url(&script_path(name))).bearer_auth(&hub.token).body(source.to_string())).await?;
+                hub.json(hub.put(&script_path(name)).body(source.to_string())).await?;
             }
             Target::ConfigMap(configmap) => {
                 configmap.put(name, source).await?;
@@ -88,7 +92,7 @@ impl Target {
     async fn delete(&self, name: &str) -> anyhow::Result<bool> {
         match self {
             Target::Hub(hub) => {
-                let response = hub.send(hub.client.delete(hub.url(&script_path(name))).bearer_auth(&hub.token)).await?;
+                let response = hub.send(hub.delete(&script_path(name))).await?;
                 let status = response.status().as_u16();
                 if status == 404 {
                     return Ok(false);
@@ -102,13 +106,6 @@ impl Target {
     }
 }
 
-fn script_path(name: &str) -> String {
-    let mut url = reqwest::Url::parse("http://hub/api/scripts/").expect("a valid base");
-    if let Ok(mut segments) = url.path_segments_mut() {
-        segments.pop_if_empty().push(name);
-    }
-    url.path().to_string()
-}
 
 /// One pass: sends what differs, deletes what was synced before and is gone from the
 /// sources. Returns the lines to print.
@@ -223,7 +220,6 @@ pub fn target(hub: &crate::hub_api::HubArgs, namespace: &str, configmap: &str) -
     if let Some(hub) = hub.resolve_if_named()? {
         return Ok(Target::Hub(hub));
     }
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let client = block_on(async { kube::Client::try_default().await.map_err(|e| anyhow::anyhow!("no hub named (--hub, REMORA_HUB_API, the config file) and no cluster to write the ConfigMap to: {e}")) })?;
+    let client = block_on(async { remora_cluster::client().await.map_err(|e| anyhow::anyhow!("no hub named (--hub, REMORA_HUB_API, the config file) and no cluster to write the ConfigMap to: {e}")) })?;
     Ok(Target::ConfigMap(Box::new(remora_cluster::scripts::ScriptsInCluster::new(client, namespace, configmap, ""))))
 }

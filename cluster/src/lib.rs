@@ -11,3 +11,10 @@ pub mod pod_events;
 pub mod scripts;
 pub mod token_review;
 pub mod watch;
+
+/// A client from the pod's ServiceAccount, or from KUBECONFIG outside a cluster.
+pub async fn client() -> Result<kube::Client, kube::Error> {
+    // kube's TLS needs a process-wide crypto provider; a second install is harmless.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    kube::Client::try_default().await
+}

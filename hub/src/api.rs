@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query as UrlQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -16,15 +16,6 @@ use remora_model::wire::JobRequest;
 use crate::pcap_export::ExportError;
 use crate::script_store::{ScriptStore, StoreError, MAX_SCRIPT};
 use crate::server::Hub;
-
-/// The 401 answer, unless the request carries a valid bearer token.
-fn refuse(hub: &Hub, headers: &HeaderMap) -> Option<Response> {
-    if hub.tokens.admits(headers) {
-        return None;
-    }
-    hub.refused.fetch_add(1, Ordering::Relaxed);
-    Some(error(StatusCode::UNAUTHORIZED, "a valid bearer token is required".into()))
-}
 
 fn error(status: StatusCode, message: String) -> Response {
     (status, Json(serde_json::json!({"error": message}))).into_response()
@@ -39,6 +30,16 @@ fn compile(kfl: &str) -> Result<Query, Box<Response>> {
     })
 }
 
+/// Every `/api/` route asks for a token before anything else is looked at (a bad query
+/// from a stranger is a 401, not a 400); health and metrics are open.
+async fn require_token(State(hub): State<Arc<Hub>>, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if !hub.tokens.admits(request.headers()) {
+        hub.refused.fetch_add(1, Ordering::Relaxed);
+        return error(StatusCode::UNAUTHORIZED, "a valid bearer token is required".into());
+    }
+    next.run(request).await
+}
+
 pub fn router(hub: Arc<Hub>) -> Router {
     Router::new()
         .route("/api/items", get(items))
@@ -50,6 +51,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/api/sidecars", get(sidecars))
         .route("/api/scripts", get(list_scripts))
         .route("/api/scripts/{name}", get(get_script).put(put_script).delete(delete_script))
+        .route_layer(axum::middleware::from_fn_with_state(hub.clone(), require_token))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(|| async { "ready\n" }))
         .route("/metrics", get(metrics))
@@ -59,10 +61,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
 /// `GET /api/console`: the recent lines, then every new one as it comes, one per line
 /// of a chunked text response. A reader too slow for the stream is told how many lines it
 /// missed.
-async fn console_stream(State(hub): State<Arc<Hub>>, headers: HeaderMap) -> Response {
-    if let Some(refused) = refuse(&hub, &headers) {
-        return refused;
-    }
+async fn console_stream(State(hub): State<Arc<Hub>>) -> Response {
     let receiver = hub.console.subscribe();
     let recent: Vec<String> = hub.recent_console.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
     let backlog = futures_util::stream::iter(recent.into_iter().map(|l| Ok::<_, std::convert::Infallible>(format!("{l}\n"))));
@@ -88,10 +87,7 @@ struct ItemsParams {
 
 const MAX_PAGE: usize = 1000;
 
-async fn items(State(hub): State<Arc<Hub>>, headers: HeaderMap, UrlQuery(params): UrlQuery<ItemsParams>) -> Response {
-    if let Some(refused) = refuse(&hub, &headers) {
-        return refused;
-    }
+async fn items(State(hub): State<Arc<Hub>>, UrlQuery(params): UrlQuery<ItemsParams>) -> Response {
     let query = match compile(&params.kfl) {
         Ok(query) => query,
         Err(bad) => return *bad,
@@ -148,10 +144,7 @@ async fn metrics(State(hub): State<Arc<Hub>>) -> String {
 
 
 /// `GET /api/jobs`: the cluster's jobs with their runs per node.
-async fn jobs(State(hub): State<Arc<Hub>>, headers: HeaderMap) -> Response {
-    if let Some(refused) = refuse(&hub, &headers) {
-        return refused;
-    }
+async fn jobs(State(hub): State<Arc<Hub>>) -> Response {
     let registry = hub.jobs();
     let jobs: Vec<serde_json::Value> = registry
         .list()
@@ -162,18 +155,12 @@ async fn jobs(State(hub): State<Arc<Hub>>, headers: HeaderMap) -> Response {
 }
 
 /// `GET /api/sidecars`: the connected sidecars and their last reported counters.
-async fn sidecars(State(hub): State<Arc<Hub>>, headers: HeaderMap) -> Response {
-    if let Some(refused) = refuse(&hub, &headers) {
-        return refused;
-    }
+async fn sidecars(State(hub): State<Arc<Hub>>) -> Response {
     Json(serde_json::json!({"sidecars": hub.sessions.list()})).into_response()
 }
 
 /// `POST /api/jobs/{tag}/run`: runs a job now on every node (as `jobs.run` does).
-async fn run_job(State(hub): State<Arc<Hub>>, headers: HeaderMap, Path(tag): Path<String>) -> Response {
-    if let Some(refused) = refuse(&hub, &headers) {
-        return refused;
-    }
+async fn run_job(State(hub): State<Arc<Hub>>, Path(tag): Path<String>) -> Response {
     if !hub.jobs().list().iter().any(|j| j.tag == tag) {
         return error(StatusCode::NOT_FOUND, format!("no job is scheduled with the tag {tag:?}"));
     }
@@ -191,10 +178,7 @@ struct TailParams {
 /// JSON object per line of a chunked response), through the hub scripts'
 /// `onItemQueried` like any query answer. A reader that falls behind gets a
 /// `{"warning": ...}` line saying how many items it missed.
-async fn tail(State(hub): State<Arc<Hub>>, headers: HeaderMap, UrlQuery(params): UrlQuery<TailParams>) -> Response {
-    if let Some(refused) = refuse(&hub, &headers) {
-        return refused;
-    }
+async fn tail(State(hub): State<Arc<Hub>>, UrlQuery(params): UrlQuery<TailParams>) -> Response {
     let query = match compile(&params.kfl) {
         Ok(query) => Arc::new(query),
         Err(bad) => return *bad,
@@ -236,10 +220,7 @@ struct PcapParams {
 /// `GET /api/pcap?kfl=Q`: one capture file of the streams of the matching items.
 /// `x-remora-streams` counts the streams in it, `x-remora-missing` those not (each
 /// named in an `x-remora-missing-stream` header, at most 100).
-async fn pcap(State(hub): State<Arc<Hub>>, headers: HeaderMap, UrlQuery(params): UrlQuery<PcapParams>) -> Response {
-    if let Some(refused) = refuse(&hub, &headers) {
-        return refused;
-    }
+async fn pcap(State(hub): State<Arc<Hub>>, UrlQuery(params): UrlQuery<PcapParams>) -> Response {
     let query = match compile(&params.kfl) {
         Ok(query) => query,
         Err(bad) => return *bad,
@@ -288,10 +269,7 @@ fn store_error(e: StoreError) -> Response {
 }
 
 /// `GET /api/scripts`: the scripts every sidecar runs, with their sources.
-async fn list_scripts(State(hub): State<Arc<Hub>>, headers: HeaderMap) -> Response {
-    if let Some(refused) = refuse(&hub, &headers) {
-        return refused;
-    }
+async fn list_scripts(State(hub): State<Arc<Hub>>) -> Response {
     let store = match store(&hub) {
         Ok(store) => store,
         Err(e) => return *e,
@@ -305,10 +283,7 @@ async fn list_scripts(State(hub): State<Arc<Hub>>, headers: HeaderMap) -> Respon
 }
 
 /// `GET /api/scripts/{name}`: one script's source.
-async fn get_script(State(hub): State<Arc<Hub>>, headers: HeaderMap, Path(name): Path<String>) -> Response {
-    if let Some(refused) = refuse(&hub, &headers) {
-        return refused;
-    }
+async fn get_script(State(hub): State<Arc<Hub>>, Path(name): Path<String>) -> Response {
     let store = match store(&hub) {
         Ok(store) => store,
         Err(e) => return *e,
@@ -320,10 +295,7 @@ async fn get_script(State(hub): State<Arc<Hub>>, headers: HeaderMap, Path(name):
 }
 
 /// `PUT /api/scripts/{name}`: writes a script; every sidecar runs it within seconds.
-async fn put_script(State(hub): State<Arc<Hub>>, headers: HeaderMap, Path(name): Path<String>, body: axum::body::Bytes) -> Response {
-    if let Some(refused) = refuse(&hub, &headers) {
-        return refused;
-    }
+async fn put_script(State(hub): State<Arc<Hub>>, Path(name): Path<String>, body: axum::body::Bytes) -> Response {
     let store = match store(&hub) {
         Ok(store) => store,
         Err(e) => return *e,
@@ -341,10 +313,7 @@ async fn put_script(State(hub): State<Arc<Hub>>, headers: HeaderMap, Path(name):
 }
 
 /// `DELETE /api/scripts/{name}`.
-async fn delete_script(State(hub): State<Arc<Hub>>, headers: HeaderMap, Path(name): Path<String>) -> Response {
-    if let Some(refused) = refuse(&hub, &headers) {
-        return refused;
-    }
+async fn delete_script(State(hub): State<Arc<Hub>>, Path(name): Path<String>) -> Response {
     let store = match store(&hub) {
         Ok(store) => store,
         Err(e) => return *e,

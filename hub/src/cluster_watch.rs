@@ -149,45 +149,38 @@ impl Hub {
 /// Follows the watches until the hub goes.
 pub fn follow(hub: &Arc<Hub>, watches: Watches) {
     let Watches { pods, services, endpoint_slices, namespaces } = watches;
-    let on_pods = hub.clone();
-    tokio::spawn(async move {
-        let mut tracker = PodTracker::default();
-        let mut changes = pods.changes();
-        while let Some(change) = changes.next().await {
-            let changed = on_pods.names().pods(&change);
-            on_pods.names_changed(changed);
-            apply(&mut on_pods.coverage().pods, &change, slim);
-            for event in tracker.events(&change, now_ns() / 1_000_000) {
-                let Ok(json) = serde_json::to_string(&event) else { continue };
-                tracing::debug!(kind = %event.kind, pod = %event.pod.name, "pod event");
-                if let Some(scripts) = on_pods.scripts.get() {
-                    scripts.call(Call::PodEvent(json.clone()));
-                }
-                on_pods.sessions.broadcast(&ToSidecar::PodEvent { v: VERSION, event: json });
+    let mut tracker = PodTracker::default();
+    each_change(hub, pods, move |hub, change| {
+        let changed = hub.names().pods(&change);
+        hub.names_changed(changed);
+        apply(&mut hub.coverage().pods, &change, slim);
+        for event in tracker.events(&change, now_ns() / 1_000_000) {
+            let Ok(json) = serde_json::to_string(&event) else { continue };
+            tracing::debug!(kind = %event.kind, pod = %event.pod.name, "pod event");
+            if let Some(scripts) = hub.scripts.get() {
+                scripts.call(Call::PodEvent(json.clone()));
             }
+            hub.sessions.broadcast(&ToSidecar::PodEvent { v: VERSION, event: json });
         }
     });
-    let on_services = hub.clone();
-    tokio::spawn(async move {
-        let mut changes = services.changes();
-        while let Some(change) = changes.next().await {
-            let changed = on_services.names().services(&change);
-            on_services.names_changed(changed);
-        }
+    each_change(hub, services, |hub, change| {
+        let changed = hub.names().services(&change);
+        hub.names_changed(changed);
     });
-    let on_namespaces = hub.clone();
-    tokio::spawn(async move {
-        let mut changes = namespaces.changes();
-        while let Some(change) = changes.next().await {
-            apply(&mut on_namespaces.coverage().namespaces, &change, Namespace::clone);
-        }
+    each_change(hub, endpoint_slices, |hub, change| {
+        let changed = hub.names().endpoint_slices(&change);
+        hub.names_changed(changed);
     });
-    let on_slices = hub.clone();
+    each_change(hub, namespaces, |hub, change| apply(&mut hub.coverage().namespaces, &change, Namespace::clone));
+}
+
+/// Runs `on` for every change of one watch, on a task of its own.
+fn each_change<K: Send + 'static>(hub: &Arc<Hub>, watch: Box<dyn Watch<K>>, mut on: impl FnMut(&Hub, Change<K>) + Send + 'static) {
+    let hub = hub.clone();
     tokio::spawn(async move {
-        let mut changes = endpoint_slices.changes();
+        let mut changes = watch.changes();
         while let Some(change) = changes.next().await {
-            let changed = on_slices.names().endpoint_slices(&change);
-            on_slices.names_changed(changed);
+            on(&hub, change);
         }
     });
 }

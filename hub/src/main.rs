@@ -83,8 +83,6 @@ struct Args {
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
     remora_service::init_logging(&args.log);
-    // One TLS provider for the kube client and the servers.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let result = async {
         let tokens = Tokens::from_file(&args.token_file)?;
         let mut store = ItemStore::new(args.max_items, args.max_bytes);
@@ -98,20 +96,20 @@ async fn main() -> std::process::ExitCode {
         };
         let hub = Arc::new(Hub::new(store, journal, tokens));
         let kube = if args.kube {
-            Some(kube::Client::try_default().await.map_err(|e| anyhow::anyhow!("--kube: no Kubernetes API to talk to: {e}"))?)
+            Some(remora_cluster::client().await.map_err(|e| anyhow::anyhow!("--kube: no Kubernetes API to talk to: {e}"))?)
         } else {
             None
         };
         let store = match (&args.scripts_configmap, &args.scripts_dir, &kube) {
             (Some(configmap), _, Some(client)) => {
                 let source = ScriptsInCluster::new(client.clone(), &args.namespace, configmap, &args.env_secret);
-                Some(Arc::new(script_store::ScriptStore::ConfigMap(script_store::ConfigMapStore::new(source))))
+                Some(Arc::new(script_store::ScriptStore::ConfigMap(Arc::new(script_store::ConfigMapStore::new(source)))))
             }
             (Some(_), _, None) => anyhow::bail!("--scripts-configmap needs --kube (the hub reads the ConfigMap through the API)"),
             (None, Some(scripts_dir), _) => {
                 // No env mount: an empty env (a path that does not exist reads as empty).
                 let env_dir = args.env_dir.clone().unwrap_or_default();
-                Some(Arc::new(script_store::ScriptStore::Dir(script_store::DirStore::new(scripts_dir.clone(), env_dir))))
+                Some(Arc::new(script_store::ScriptStore::Dir(Arc::new(script_store::DirStore::new(scripts_dir.clone(), env_dir)))))
             }
             (None, None, _) => None,
         };
@@ -123,8 +121,7 @@ async fn main() -> std::process::ExitCode {
             cluster::start_hub_scripts(&hub, scripts_data).map_err(|e| anyhow::anyhow!("cannot start the hub's scripts: {e}"))?;
             let _ = hub.script_store.set(store.clone());
             tracing::info!(source = %store.describe(), "scripts");
-            script_store::follow_dir(&hub, store.clone()).map_err(|e| anyhow::anyhow!("cannot watch --scripts-dir: {e}"))?;
-            script_store::follow_configmap(&hub, store);
+            store.follow(&hub).map_err(|e| anyhow::anyhow!("cannot watch --scripts-dir: {e}"))?;
         }
         if let (Some(client), Some(audience)) = (&kube, &args.token_review_audience) {
             let _ = hub.token_reviewer.set(TokenReviewer::new(client.clone(), audience));

@@ -19,11 +19,10 @@ use crate::server::Hub;
 /// Largest script accepted (a ConfigMap holds 1 MiB in all).
 pub const MAX_SCRIPT: usize = 512 << 10;
 
-/// The hub's source of scripts (one per hub, behind an Arc: the size does not matter).
-#[allow(clippy::large_enum_variant)]
+/// The hub's source of scripts.
 pub enum ScriptStore {
-    Dir(DirStore),
-    ConfigMap(ConfigMapStore),
+    Dir(Arc<DirStore>),
+    ConfigMap(Arc<ConfigMapStore>),
 }
 
 impl ScriptStore {
@@ -43,34 +42,39 @@ impl ScriptStore {
     }
 
     /// Writes one script; `Ok(false)`: it was already so.
-    pub async fn put(self: &Arc<Self>, hub: &Arc<Hub>, name: &str, source: &str) -> Result<bool, StoreError> {
+    pub async fn put(&self, hub: &Arc<Hub>, name: &str, source: &str) -> Result<bool, StoreError> {
         check_name(name)?;
-        match &**self {
-            ScriptStore::Dir(_) => {
-                let (store, hub, name, source) = (self.clone(), hub.clone(), name.to_string(), source.to_string());
-                blocking(move || match &*store {
-                    ScriptStore::Dir(dir) => dir.put(&hub, &name, &source),
-                    ScriptStore::ConfigMap(_) => Ok(false),
-                })
-                .await
+        match self {
+            ScriptStore::Dir(dir) => {
+                let (dir, hub, name, source) = (dir.clone(), hub.clone(), name.to_string(), source.to_string());
+                blocking(move || dir.put(&hub, &name, &source)).await
             }
             ScriptStore::ConfigMap(store) => store.source.put(name, source).await.map_err(|e| StoreError::Io(e.to_string())),
         }
     }
 
     /// Deletes one script; `Ok(false)`: there was none.
-    pub async fn delete(self: &Arc<Self>, hub: &Arc<Hub>, name: &str) -> Result<bool, StoreError> {
+    pub async fn delete(&self, hub: &Arc<Hub>, name: &str) -> Result<bool, StoreError> {
         check_name(name)?;
-        match &**self {
-            ScriptStore::Dir(_) => {
-                let (store, hub, name) = (self.clone(), hub.clone(), name.to_string());
-                blocking(move || match &*store {
-                    ScriptStore::Dir(dir) => dir.delete(&hub, &name),
-                    ScriptStore::ConfigMap(_) => Ok(false),
-                })
-                .await
+        match self {
+            ScriptStore::Dir(dir) => {
+                let (dir, hub, name) = (dir.clone(), hub.clone(), name.to_string());
+                blocking(move || dir.delete(&hub, &name)).await
             }
             ScriptStore::ConfigMap(store) => store.source.delete(name).await.map_err(|e| StoreError::Io(e.to_string())),
+        }
+    }
+
+    /// Hands the hub the scripts now and at every change: a directory read again every
+    /// two seconds (the kubelet updates a ConfigMap mount in place, within about a minute
+    /// of a change), or the ConfigMap's and Secret's watch.
+    pub fn follow(&self, hub: &Arc<Hub>) -> std::io::Result<()> {
+        match self {
+            ScriptStore::Dir(dir) => follow_dir(hub, dir.clone()),
+            ScriptStore::ConfigMap(configmap) => {
+                follow_configmap(hub, configmap.clone());
+                Ok(())
+            }
         }
     }
 }
@@ -91,9 +95,7 @@ impl ConfigMapStore {
     }
 }
 
-/// Hands every change of the ConfigMap or the Secret to the hub.
-pub fn follow_configmap(hub: &Arc<Hub>, store: Arc<ScriptStore>) {
-    let ScriptStore::ConfigMap(configmap) = &*store else { return };
+fn follow_configmap(hub: &Arc<Hub>, configmap: Arc<ConfigMapStore>) {
     let mut changes = configmap.source.changes();
     let hub = Arc::downgrade(hub);
     tokio::spawn(async move {
@@ -101,14 +103,14 @@ pub fn follow_configmap(hub: &Arc<Hub>, store: Arc<ScriptStore>) {
         while let Some((scripts, env)) = changes.next().await {
             let Some(hub) = hub.upgrade() else { return };
             let set = ScriptSet { scripts, env };
-            if let ScriptStore::ConfigMap(configmap) = &*store {
+            {
                 let mut last = configmap.last.lock().unwrap_or_else(|p| p.into_inner());
                 if last.as_ref() == Some(&set) {
                     continue;
                 }
                 *last = Some(set.clone());
             }
-            tracing::info!(scripts = set.scripts.len(), env = set.env.len(), source = %store.describe(), "scripts changed");
+            tracing::info!(scripts = set.scripts.len(), env = set.env.len(), source = %configmap.source.describe(), "scripts changed");
             hub.set_scripts(set);
         }
     });
@@ -208,19 +210,12 @@ impl DirStore {
     }
 }
 
-/// Reads the directory at once and then every two seconds (the kubelet updates a
-/// ConfigMap mount in place, within about a minute of a change).
-pub fn follow_dir(hub: &Arc<Hub>, store: Arc<ScriptStore>) -> std::io::Result<()> {
-    let store = match &*store {
-        ScriptStore::Dir(_) => store,
-        ScriptStore::ConfigMap(_) => return Ok(()),
-    };
+fn follow_dir(hub: &Arc<Hub>, dir: Arc<DirStore>) -> std::io::Result<()> {
     let hub = Arc::downgrade(hub);
     std::thread::Builder::new().name("script-mounts".into()).spawn(move || {
         let mut complained = false;
         loop {
             let Some(hub) = hub.upgrade() else { return };
-            let ScriptStore::Dir(dir) = &*store else { return };
             match dir.refresh(&hub) {
                 Ok(()) => complained = false,
                 Err(e) if !complained => {

@@ -126,12 +126,7 @@ impl Sessions {
     /// The session of the pod `pod` (in `namespace` when several pods share the name).
     pub fn find(&self, namespace: &str, pod: &str) -> Option<u64> {
         let live = self.live();
-        let mut named = live.iter().filter(|(_, s)| s.identity.pod == pod);
-        let first = named.next().map(|(id, s)| (*id, s.identity.namespace == namespace));
-        match first {
-            Some((id, true)) => Some(id),
-            Some((id, false)) => named.find(|(_, s)| s.identity.namespace == namespace).map(|(id, _)| *id).or(Some(id)),
-            None => None,
-        }
+        let named = || live.iter().filter(|(_, s)| s.identity.pod == pod);
+        named().find(|(_, s)| s.identity.namespace == namespace).or_else(|| named().next()).map(|(id, _)| *id)
     }
 }

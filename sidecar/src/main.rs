@@ -21,7 +21,7 @@ use remora_sidecar::health::{self, Phase, Status};
 use remora_sidecar::hub_client::{HubCa, HubClient, HubConfig};
 use remora_sidecar::live::{interfaces, LiveCapture};
 use remora_sidecar::names::LiveNames;
-use remora_sidecar::pipeline::{Names, Pipeline, PipelineConfig, Sink};
+use remora_sidecar::pipeline::{Names, PacketView, Pipeline, PipelineConfig, Sink};
 use remora_sidecar::live_scripts::LiveScripts;
 use remora_sidecar::pcap_retention;
 use remora_sidecar::pcap_store::PcapStore;
@@ -204,10 +204,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     scripts.start_mounted(&args.scripts_dir, &args.env_dir);
     let mut output = Output { json, hub, status: status.clone(), out: std::io::stdout().lock() };
     capture_loop(&capture, &mut pipeline, &mut output, &mut scripts, &stop, &status);
-    with_sink(&mut scripts, &mut output, |sink| match sink {
-        LiveSink::Plain(sink) => pipeline.finish(*sink),
-        LiveSink::Scripted(sink) => pipeline.finish(sink),
-    });
+    with_sink(&mut scripts, &mut output, |sink| pipeline.finish(sink));
     output.flush();
     let problems = capture.stop();
     for problem in &problems {
@@ -227,6 +224,43 @@ fn run(args: Args) -> anyhow::Result<()> {
 enum LiveSink<'a, W: Write> {
     Plain(&'a mut Output<W>),
     Scripted(ScriptedSink<'a, Output<W>>),
+}
+
+impl<W: Write> Sink for LiveSink<'_, W> {
+    fn item(&mut self, item: Item) {
+        match self {
+            LiveSink::Plain(sink) => sink.item(item),
+            LiveSink::Scripted(sink) => sink.item(item),
+        }
+    }
+
+    fn wants_packets(&self) -> bool {
+        match self {
+            LiveSink::Plain(sink) => sink.wants_packets(),
+            LiveSink::Scripted(sink) => sink.wants_packets(),
+        }
+    }
+
+    fn packet(&mut self, packet: &PacketView<'_>) {
+        match self {
+            LiveSink::Plain(sink) => sink.packet(packet),
+            LiveSink::Scripted(sink) => sink.packet(packet),
+        }
+    }
+
+    fn clock(&mut self, now: Timestamp) {
+        match self {
+            LiveSink::Plain(sink) => sink.clock(now),
+            LiveSink::Scripted(sink) => sink.clock(now),
+        }
+    }
+
+    fn capture_finished(&mut self) {
+        match self {
+            LiveSink::Plain(sink) => sink.capture_finished(),
+            LiveSink::Scripted(sink) => sink.capture_finished(),
+        }
+    }
 }
 
 fn with_sink<W: Write, R>(scripts: &mut LiveScripts, output: &mut Output<W>, f: impl FnOnce(&mut LiveSink<'_, W>) -> R) -> R {
@@ -261,10 +295,7 @@ fn capture_loop<W: Write>(capture: &LiveCapture, pipeline: &mut Pipeline, output
             Ok(frames) => {
                 with_sink(scripts, output, |sink| {
                     for (ts, wire, frame) in frames.iter() {
-                        match sink {
-                            LiveSink::Plain(sink) => pipeline.packet(frames.link, frames.link_number, ts, frame, wire, *sink),
-                            LiveSink::Scripted(sink) => pipeline.packet(frames.link, frames.link_number, ts, frame, wire, sink),
-                        }
+                        pipeline.packet(frames.link, frames.link_number, ts, frame, wire, sink);
                     }
                 });
                 status.packets.fetch_add(frames.packets.len() as u64, Ordering::Relaxed);
@@ -273,10 +304,7 @@ fn capture_loop<W: Write>(capture: &LiveCapture, pipeline: &mut Pipeline, output
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                 if advanced.elapsed() >= Duration::from_millis(250) {
                     advanced = std::time::Instant::now();
-                    with_sink(scripts, output, |sink| match sink {
-                        LiveSink::Plain(sink) => pipeline.advance(wall_clock(), *sink),
-                        LiveSink::Scripted(sink) => pipeline.advance(wall_clock(), sink),
-                    });
+                    with_sink(scripts, output, |sink| pipeline.advance(wall_clock(), sink));
                 }
             }
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
