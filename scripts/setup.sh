@@ -2,7 +2,8 @@
 # Installs what building and testing Remora needs, skipping what is already there.
 #   bash scripts/setup.sh          build needs only (libpcap)
 #   bash scripts/setup.sh --test   plus the test peers (tshark, tcpdump, dnsmasq, dig, iproute2,
-#                                  and from PyPI kubernetes-validate and helm-python-sdk)
+#                                  and from PyPI kubernetes-validate, helm-python-sdk, and the
+#                                  vendor servers moto, gcp-storage-emulator and fakellm)
 set -euo pipefail
 
 need_pkgs=()
@@ -33,6 +34,11 @@ if [[ "${1:-}" == "--test" ]]; then
   py_need=()
   command -v kubernetes-validate >/dev/null || py_need+=("kubernetes-validate==1.37.0")
   python3 -c "import helm_python" 2>/dev/null || py_need+=("helm-python-sdk==0.2.2")
+  # Real local servers of the vendor APIs the scripting helpers talk to (S3, Kinesis,
+  # GCS, OpenAI-compatible chat completions).
+  python3 -c "import moto.server, flask_cors" 2>/dev/null && command -v moto_server >/dev/null || py_need+=("moto[server]==5.2.1")
+  command -v gcp-storage-emulator >/dev/null || py_need+=("gcp-storage-emulator==2026.7.19")
+  command -v fakellm >/dev/null || py_need+=("fakellm==0.3.5")
   if ((${#py_need[@]})); then
     echo "setup: installing ${py_need[*]} (PyPI)" >&2
     python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${py_need[@]}"

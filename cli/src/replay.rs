@@ -78,6 +78,10 @@ pub struct ScriptArgs {
     /// Longest a single hook or job call may run before it is stopped.
     #[arg(long, value_name = "MS", default_value_t = 250)]
     pub script_budget_ms: u64,
+    /// Longest a single call may wait on the network inside helpers (`vendor.*`,
+    /// `chatgpt.prompt`), all its requests together; the wait does not count as running.
+    #[arg(long, value_name = "MS", default_value_t = 30_000)]
+    pub script_network_budget_ms: u64,
     /// Memory the scripts' heap may use.
     #[arg(long, value_name = "MIB", default_value_t = 256)]
     pub script_memory_mib: usize,

@@ -41,6 +41,7 @@ pub fn start_host(args: &ScriptArgs, clock: Clock) -> anyhow::Result<Scripts> {
     config.env = env;
     config.clock = clock;
     config.call_budget = std::time::Duration::from_millis(args.script_budget_ms.max(1));
+    config.network_budget = std::time::Duration::from_millis(args.script_network_budget_ms);
     config.memory_limit = args.script_memory_mib.max(1) << 20;
     let console = Box::new(|line: ConsoleLine| eprintln!("{line}"));
     let mut host = ScriptHost::new(config, console).map_err(anyhow::Error::msg)?;
@@ -56,7 +57,8 @@ pub fn start_host(args: &ScriptArgs, clock: Clock) -> anyhow::Result<Scripts> {
                 continue;
             }
         };
-        uses_pcap |= helper_calls(&source).iter().any(|(_, call)| call.starts_with("pcap."));
+        // Wrappers snapshot streams too (`wrapper.kflPcapS3`).
+        uses_pcap |= helper_calls(&source).iter().any(|(_, call)| call.starts_with("pcap.") || call.starts_with("wrapper."));
         let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| file.display().to_string());
         match host.load_source(&name, &source) {
             Ok(summary) => loaded.push(summary),
@@ -167,12 +169,12 @@ fn check(paths: Vec<PathBuf>, env: Vec<(String, String)>) -> anyhow::Result<Exit
         config: None,
         data_dir: Some(data.path().to_path_buf()),
         script_budget_ms: 1000,
+        script_network_budget_ms: 30_000,
         script_memory_mib: 256,
         query: false,
     };
     let scripts = start_host(&args, Clock::Wall)?;
     let helpers = scripts.host.helper_names();
-    let pending = remora_scripting::pending_helpers();
     let mut problems = scripts.failed.len();
     for error in &scripts.failed {
         println!("error   {error}");
@@ -185,9 +187,7 @@ fn check(paths: Vec<PathBuf>, env: Vec<(String, String)>) -> anyhow::Result<Exit
             println!("ok      {name}: {hooks}");
         }
         for (line, call) in helper_calls(&source) {
-            if pending.contains(&call) {
-                println!("pending {name}:{line}: {call} is not available yet in Remora");
-            } else if !helpers.contains(&call) {
+            if !helpers.contains(&call) {
                 println!("error   {name}:{line}: {call} is not a helper");
                 problems += 1;
             }

@@ -1,8 +1,11 @@
 //! Every example of the public scripting reference, run as written through
 //! `remora replay --scripts` on real captures, checked against conformance/cases.json:
 //! what it prints, the files it writes, the items it marks, the jobs it runs, and the
-//! failures it must report. Snippets that cannot run as written are there twice: the
-//! original (whose failure must be reported, with its line) and a minimal repair.
+//! failures it must report, and what reached the vendors' servers. Snippets that cannot
+//! run as written are there twice: the original (whose failure must be reported, with its
+//! line) and a minimal repair. The vendor examples talk to real local servers (moto,
+//! fakellm) or to receivers of the vendors' APIs (remora_testkit::vendors), named in a
+//! case's `env` as `{s3}`, `{openai}`, `{webhook}`, `{slack}`, `{influxdb}`.
 
 mod common;
 
@@ -11,7 +14,47 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use common::{data_dir, parse_items, remora, repo_root};
+use common::{data_dir, parse_items, repo_root};
+use remora_testkit::peers::{FakeLlm, Moto};
+use remora_testkit::vendors::{Receiver, Service};
+
+/// The vendor servers the examples reach.
+struct Peers {
+    moto: Moto,
+    openai: FakeLlm,
+    receivers: Vec<(&'static str, Receiver)>,
+}
+
+/// The bucket the S3 examples upload to.
+const BUCKET: &str = "conformance";
+
+impl Peers {
+    fn start() -> Peers {
+        let moto = Moto::start();
+        moto.create_bucket(BUCKET);
+        let openai = FakeLlm::start(&repo_root().join("conformance/fakellm.yaml"));
+        let receivers = vec![
+            ("webhook", Receiver::start(Service::Webhook)),
+            ("slack", Receiver::start(Service::Slack { token: "xoxb-conformance".into(), channel: "C0CONFORMANCE".into() })),
+            ("influxdb", Receiver::start(Service::InfluxDb { token: "conformance-token".into(), org: "acme".into(), buckets: vec!["network".into()] })),
+        ];
+        Peers { moto, openai, receivers }
+    }
+
+    /// `{s3}` and the like replaced by the servers' URLs.
+    fn fill(&self, value: &str) -> String {
+        let mut value = value.replace("{s3}", &self.moto.endpoint).replace("{openai}", &self.openai.base_url);
+        for (name, receiver) in &self.receivers {
+            value = value.replace(&format!("{{{name}}}"), &receiver.url);
+        }
+        value
+    }
+
+    /// Requests each receiver has had.
+    fn counts(&self) -> BTreeMap<String, u64> {
+        self.receivers.iter().map(|(name, r)| (name.to_string(), r.requests().len() as u64)).collect()
+    }
+}
 
 /// What one run showed.
 struct Run {
@@ -21,9 +64,13 @@ struct Run {
     failures: Vec<String>,
     summary: BTreeMap<&'static str, u64>,
     items: Vec<Value>,
+    /// What each vendor server received during the run.
+    sent: BTreeMap<String, u64>,
+    /// Objects in the bucket after the run (it starts empty).
+    s3_objects: u64,
 }
 
-fn run_case(case: &Value, data: &Path) -> Run {
+fn run_case(case: &Value, data: &Path, peers: &Peers) -> Run {
     let conformance = repo_root().join("conformance");
     let script = conformance.join(case["script"].as_str().expect("script"));
     let name = script.file_name().and_then(|n| n.to_str()).expect("name").to_string();
@@ -36,14 +83,24 @@ fn run_case(case: &Value, data: &Path) -> Run {
         args.extend(["--config".into(), conformance.join(config).display().to_string()]);
     }
     for (key, value) in case["env"].as_object().into_iter().flatten() {
-        args.extend(["--env".into(), format!("{key}={}", value.as_str().unwrap_or(""))]);
+        args.extend(["--env".into(), format!("{key}={}", peers.fill(value.as_str().unwrap_or("")))]);
     }
     for extra in case["args"].as_array().into_iter().flatten() {
         args.push(extra.as_str().expect("arg").to_string());
     }
     args.push(capture.display().to_string());
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = remora(&refs);
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_remora"));
+    command.args(&args);
+    // Never the machine's AWS credentials or an instance metadata service.
+    command.env_remove("AWS_ACCESS_KEY_ID").env_remove("AWS_SECRET_ACCESS_KEY").env_remove("AWS_PROFILE");
+    command.env("AWS_EC2_METADATA_DISABLED", "true").env("AWS_CONFIG_FILE", "/dev/null").env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+    for (key, value) in case["process_env"].as_object().into_iter().flatten() {
+        command.env(key, value.as_str().unwrap_or(""));
+    }
+    peers.moto.empty(BUCKET);
+    let before = peers.counts();
+    let out = command.output().expect("remora runs");
+    let sent = peers.counts().into_iter().map(|(name, after)| (name.clone(), after - before.get(&name).copied().unwrap_or(0))).collect();
     assert!(out.status.success(), "{name}: replay failed: {}", String::from_utf8_lossy(&out.stderr));
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     let prefix = format!("[{name}] ");
@@ -61,7 +118,8 @@ fn run_case(case: &Value, data: &Path) -> Run {
     let scripts_line = stderr.lines().find(|l| l.starts_with("scripts: ")).unwrap_or_else(|| panic!("{name}: no scripts summary in\n{stderr}"));
     let numbers: Vec<u64> = scripts_line.split([' ', ',', '(']).filter_map(|w| w.parse().ok()).collect();
     let summary = BTreeMap::from([("loaded", numbers[0]), ("hook_calls", numbers[1]), ("job_runs", numbers[2])]);
-    Run { console, failures, summary, items: parse_items(&out.stdout) }
+    let s3_objects = peers.moto.keys(BUCKET).len() as u64;
+    Run { console, failures, summary, items: parse_items(&out.stdout), sent, s3_objects }
 }
 
 fn check(case: &Value, run: &Run, data: &Path) -> Vec<String> {
@@ -98,6 +156,17 @@ fn check(case: &Value, run: &Run, data: &Path) -> Vec<String> {
             if seen != want {
                 problems.push(format!("{key} items: {seen} (want {want})"));
             }
+        }
+    }
+    for (peer, want) in expect["requests"].as_object().into_iter().flatten() {
+        let seen = run.sent.get(peer).copied().unwrap_or(0);
+        if Some(seen) != want.as_u64() {
+            problems.push(format!("requests to {peer}: {seen} (want {want})"));
+        }
+    }
+    if let Some(want) = expect["s3_objects"].as_u64() {
+        if run.s3_objects != want {
+            problems.push(format!("S3 objects after the run: {} (want {want})", run.s3_objects));
         }
     }
     for (path, content) in expect["files"].as_object().into_iter().flatten() {
@@ -156,10 +225,11 @@ fn every_reference_example_runs_as_documented() {
     assert_eq!(listed, scripts_on_disk, "every script in conformance/ has exactly one case");
     assert!(cases.len() >= 60, "the reference has about 40 snippets plus repairs");
 
+    let peers = Peers::start();
     let mut report = Vec::new();
     for case in cases {
         let data = tempfile::tempdir().expect("temp dir");
-        let run = run_case(case, data.path());
+        let run = run_case(case, data.path(), &peers);
         for problem in check(case, &run, data.path()) {
             report.push(format!("{}: {problem}", case["script"].as_str().unwrap_or("?")));
         }

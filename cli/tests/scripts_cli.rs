@@ -58,7 +58,7 @@ fn hostile_scripts_are_contained_and_every_item_still_flows() {
 }
 
 #[test]
-fn scripts_check_reports_syntax_errors_unknown_and_pending_helpers() {
+fn scripts_check_reports_syntax_errors_and_unknown_helpers() {
     let scripts = tempfile::tempdir().expect("temp dir");
     let dir = scripts.path();
     write(dir, "alert.js", "function onItemCaptured(data) {\n  if (data.response.status === 500) vendor.slack(env.HOOK, 'x', 'y', '#f00');\n  vendor.pagerDuty('z');\n}\njobs.schedule('tick', '0 */1 * * * *', function () {}, 3);\n");
@@ -69,7 +69,7 @@ fn scripts_check_reports_syntax_errors_unknown_and_pending_helpers() {
     let lines: Vec<&str> = stdout.lines().collect();
     assert!(lines.iter().any(|l| l.starts_with("error   broken.js:1:")), "{stdout}");
     assert!(lines.contains(&"ok      alert.js: onItemCaptured"), "{stdout}");
-    assert!(lines.contains(&"pending alert.js:2: vendor.slack is not available yet in Remora"), "{stdout}");
+    assert!(!lines.iter().any(|l| l.contains("vendor.slack")), "vendor.slack is a helper: {stdout}");
     assert!(lines.contains(&"error   alert.js:3: vendor.pagerDuty is not a helper"), "{stdout}");
     assert!(lines.contains(&"job     tick: 0 */1 * * * * (limit 3)"), "{stdout}");
     assert_eq!(lines.last().copied(), Some("1 script(s) loaded, 2 problem(s)"));

@@ -1,7 +1,7 @@
 function onItemCaptured(data) {
 response = vendor.webhook(
   "POST",
-  "https://webhook.site/a42ca96d-4984-45dc-8f72-a601448399dc",
+  env.WEBHOOK_URL,
   JSON.stringify(data),
   {
     "content-type": "application/json"

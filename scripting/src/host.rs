@@ -5,19 +5,19 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rquickjs::context::EvalOptions;
 use rquickjs::function::IntoArgs;
 use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Object, Persistent, Runtime, Value};
 
+use crate::budget::Budget;
 use crate::cluster::{Cluster, ClusterRequest, Role};
 use crate::console::{ConsoleLine, ConsoleSink, Level};
 use crate::failures::{Failure, Failures};
 use crate::helpers;
 use crate::jobs::{Clock, Scheduler};
+use crate::node::Node;
 use crate::load::{script_name, wrap, HOOK_NAMES};
 use crate::lazy_item;
 use crate::packet_info::{self, PacketInfo};
@@ -33,8 +33,12 @@ pub struct HostConfig {
     pub data_dir: PathBuf,
     /// Where the per-stream PCAP files are (`pcap.path`, `pcap.snapshot`).
     pub pcap_dir: Option<PathBuf>,
-    /// Longest a single call into a script may run.
+    /// Longest a single call into a script may run JavaScript.
     pub call_budget: Duration,
+    /// Longest a single call may wait on the network inside helpers, in all.
+    pub network_budget: Duration,
+    /// The node the scripts run for (S3/GCS folders, `utils.nodeName`).
+    pub node: Node,
     /// Memory the JavaScript heap may use.
     pub memory_limit: usize,
     pub clock: Clock,
@@ -49,6 +53,8 @@ impl HostConfig {
             data_dir,
             pcap_dir: None,
             call_budget: Duration::from_millis(250),
+            network_budget: Duration::from_secs(30),
+            node: Node::local(),
             memory_limit: 256 << 20,
             clock: Clock::Wall,
             role: Role::Offline,
@@ -123,6 +129,10 @@ pub(crate) struct Shared {
     pub pcap_flush: Option<Box<dyn FnMut()>>,
     /// Compiled `kfl.match` queries.
     pub kfl: crate::helpers::kfl::QueryCache,
+    pub budget: Rc<Budget>,
+    pub node: Node,
+    /// The HTTP client and runtime of the network helpers, made on first use.
+    pub net: Option<Rc<crate::net::Net>>,
 }
 
 impl Shared {
@@ -164,10 +174,7 @@ pub struct ScriptHost {
     shared: Rc<RefCell<Shared>>,
     context: Context,
     runtime: Runtime,
-    /// Deadline of the running call, ns after `epoch`; 0 when none.
-    deadline: Arc<AtomicI64>,
-    epoch: Instant,
-    budget: Duration,
+    budget: Rc<Budget>,
     failures: Failures,
     hook_calls: u64,
     job_runs: u64,
@@ -230,13 +237,8 @@ impl ScriptHost {
         let runtime = Runtime::new().map_err(|e| format!("cannot start the JavaScript runtime: {e}"))?;
         runtime.set_memory_limit(config.memory_limit);
         runtime.set_max_stack_size(1 << 20);
-        let deadline = Arc::new(AtomicI64::new(0));
-        let epoch = Instant::now();
-        let watch = deadline.clone();
-        runtime.set_interrupt_handler(Some(Box::new(move || {
-            let until = watch.load(Ordering::Relaxed);
-            until != 0 && epoch.elapsed().as_nanos() as i64 > until
-        })));
+        let budget = Rc::new(Budget::new(config.call_budget, config.network_budget));
+        runtime.set_interrupt_handler(Some(Box::new(budget.interrupter())));
         let context = Context::full(&runtime).map_err(|e| format!("cannot create the JavaScript context: {e}"))?;
         let sandbox = Sandbox::new(&config.data_dir).map_err(|e| format!("data directory {}: {e}", config.data_dir.display()))?;
         let shared = Rc::new(RefCell::new(Shared {
@@ -253,6 +255,9 @@ impl ScriptHost {
             name_history: BTreeMap::new(),
             pcap_flush: None,
             kfl: Default::default(),
+            budget: budget.clone(),
+            node: config.node.clone(),
+            net: None,
         }));
         context.with(|ctx| helpers::install(&ctx, &shared)).map_err(|e| format!("cannot install the helpers: {e}"))?;
         let item_factory = context.with(|ctx| lazy_item::factory(&ctx)).map_err(|e| format!("cannot install the item factory: {e}"))?;
@@ -262,9 +267,7 @@ impl ScriptHost {
             shared,
             context,
             runtime,
-            deadline,
-            epoch,
-            budget: config.call_budget,
+            budget,
             failures: Failures::default(),
             hook_calls: 0,
             job_runs: 0,
@@ -294,7 +297,7 @@ impl ScriptHost {
         };
         self.arm();
         let loaded = self.context.with(|ctx| -> Result<[Option<Persistent<Function<'static>>>; 7], (String, String)> {
-            let hooks: Object = ctx.eval_with_options(wrapped, options).catch(&ctx).map_err(|e| describe(e, self.budget))?;
+            let hooks: Object = ctx.eval_with_options(wrapped, options).catch(&ctx).map_err(|e| describe(e, self.budget.cpu))?;
             let mut found: [Option<Persistent<Function<'static>>>; 7] = Default::default();
             for hook in Hook::ALL {
                 if let Ok(f) = hooks.get::<_, Function>(hook.name()) {
@@ -377,12 +380,11 @@ impl ScriptHost {
     }
 
     fn arm(&self) {
-        let until = self.epoch.elapsed() + self.budget;
-        self.deadline.store(until.as_nanos() as i64, Ordering::Relaxed);
+        self.budget.arm();
     }
 
     fn disarm(&self) {
-        self.deadline.store(0, Ordering::Relaxed);
+        self.budget.disarm();
     }
 
     fn fail(&mut self, script: &str, during: &str, location: &str, message: &str) {
@@ -433,7 +435,7 @@ impl ScriptHost {
         match result {
             Ok(value) => Some(value),
             Err(error) => {
-                let (location, message) = describe(error, self.budget);
+                let (location, message) = describe(error, self.budget.cpu);
                 self.fail(script, during, &location, &message);
                 // Give a script that blew its heap room to run again.
                 ctx.run_gc();
@@ -653,7 +655,7 @@ impl ScriptHost {
             let error = match outcome {
                 Ok(_) => None,
                 Err(e) => {
-                    let (location, message) = describe(e, self.budget);
+                    let (location, message) = describe(e, self.budget.cpu);
                     self.fail(&script, &format!("job {tag}"), &location, &message);
                     Some(message)
                 }

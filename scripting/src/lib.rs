@@ -7,6 +7,7 @@
 //! exhausts memory is stopped and reported with its script and line, and the next call
 //! runs as usual.
 
+mod budget;
 mod cluster;
 mod console;
 mod failures;
@@ -15,6 +16,8 @@ mod host;
 mod jobs;
 mod lazy_item;
 mod load;
+mod net;
+mod node;
 mod packet_info;
 mod sandbox;
 mod script_set;
@@ -25,6 +28,7 @@ pub use failures::Failure;
 pub use host::{Hook, HostConfig, HostReport, ScriptHost, ScriptSummary};
 pub use jobs::{parse_cron, Clock};
 pub use load::{script_files, LoadError};
+pub use node::Node;
 pub use packet_info::PacketInfo;
 pub use script_set::{selected, ScriptSet, Started};
 
@@ -34,9 +38,4 @@ pub type NameHistory = std::collections::BTreeMap<i64, std::collections::BTreeMa
 /// Merges PCAP files into one, packets in time order (`pcap.snapshot`, the hub's export).
 pub fn merge_pcaps(files: &[std::path::PathBuf], out: &std::path::Path) -> Result<(), String> {
     helpers::merge_pcaps(files, out)
-}
-
-/// Helpers of the public API that exist but throw "not available yet" (`ns.name`).
-pub fn pending_helpers() -> Vec<String> {
-    helpers::pending::names().collect()
 }

@@ -5,7 +5,9 @@
 pub mod api_server;
 pub mod chart;
 pub mod cluster;
+pub mod peers;
 pub mod process;
+pub mod vendors;
 
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};

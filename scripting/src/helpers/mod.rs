@@ -9,8 +9,9 @@ mod hub;
 mod jobs;
 pub(crate) mod kfl;
 mod pcap;
-pub(crate) mod pending;
 mod test;
+mod vendor;
+mod wrapper;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -33,8 +34,9 @@ pub(crate) fn install(ctx: &Ctx<'_>, shared: &SharedRef) -> Result<()> {
     globals.set("jobs", jobs::object(ctx, shared)?)?;
     globals.set("hub", hub::object(ctx, shared)?)?;
     globals.set("kfl", kfl::object(ctx, shared)?)?;
-    globals.set("chatgpt", chatgpt::object(ctx)?)?;
-    pending::install(ctx)?;
+    globals.set("vendor", vendor::object(ctx, shared)?)?;
+    globals.set("chatgpt", chatgpt::object(ctx, shared)?)?;
+    globals.set("wrapper", wrapper::object(ctx)?)?;
     Ok(())
 }
 
