@@ -147,6 +147,8 @@ impl ScriptThread {
         let mut config = HostConfig::new(self.data_dir.clone());
         config.clock = Clock::Wall;
         config.role = Role::Hub;
+        // Uploads from the hub's scripts go under `hub_<POD_IP>_<run>/`.
+        config.node = remora_scripting::Node::new(crate::jobs::HUB_NODE.into(), std::env::var("POD_IP").unwrap_or_else(|_| "127.0.0.1".into()));
         let console = self.callbacks.console.clone();
         let sink = Box::new(move |line: ConsoleLine| console(line.to_string()));
         match set.start("all", config, sink) {

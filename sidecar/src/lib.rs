@@ -16,5 +16,6 @@ pub mod pcap_store;
 pub mod pipeline;
 pub mod reassembly;
 pub mod replay;
+pub mod script_thread;
 pub mod scripted;
 pub mod sink;

@@ -3,7 +3,7 @@
 //! next batch of packets meets the new scripts — and their cluster calls (`jobs.*`,
 //! `hub.action`) exchanged with the hub between batches.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use remora_model::wire::{JobInfo, JobRequest, ToSidecar};
@@ -17,8 +17,8 @@ use crate::scripted::flush_before_snapshot;
 pub struct LiveScripts {
     /// The pod's `remora.dev/scripts` selection.
     selection: String,
-    data_dir: PathBuf,
-    pcap_dir: Option<PathBuf>,
+    /// What each new host starts from (data and PCAP directories, node, budgets).
+    template: HostConfig,
     pcap_store: Option<Arc<Mutex<PcapStore>>>,
     hub: Option<HubClient>,
     /// The set running now (the mounted one until the hub sends one).
@@ -33,8 +33,8 @@ pub struct LiveScripts {
 }
 
 impl LiveScripts {
-    pub fn new(selection: String, data_dir: PathBuf, pcap_dir: Option<PathBuf>, pcap_store: Option<Arc<Mutex<PcapStore>>>, hub: Option<HubClient>, names: Arc<LiveNames>) -> Self {
-        LiveScripts { selection, data_dir, pcap_dir, pcap_store, hub, current: ScriptSet::default(), started: None, cluster_jobs: (Vec::new(), true), names, names_seen: 0 }
+    pub fn new(selection: String, template: HostConfig, pcap_store: Option<Arc<Mutex<PcapStore>>>, hub: Option<HubClient>, names: Arc<LiveNames>) -> Self {
+        LiveScripts { selection, template, pcap_store, hub, current: ScriptSet::default(), started: None, cluster_jobs: (Vec::new(), true), names, names_seen: 0 }
     }
 
     /// Starts the scripts of the mounts.
@@ -57,9 +57,8 @@ impl LiveScripts {
             return;
         }
         let before: Vec<String> = self.host().map(|h| h.jobs().into_iter().map(|(tag, _, _)| tag).collect()).unwrap_or_default();
-        let mut config = HostConfig::new(self.data_dir.clone());
+        let mut config = self.template.clone();
         config.clock = Clock::Capture;
-        config.pcap_dir = self.pcap_dir.clone();
         config.role = if self.hub.is_some() { Role::Sidecar } else { Role::Offline };
         // The old host goes first: its jobs must not run beside the new ones.
         self.started = None;

@@ -21,11 +21,12 @@ use remora_sidecar::health::{self, Phase, Status};
 use remora_sidecar::hub_client::{HubCa, HubClient, HubConfig};
 use remora_sidecar::live::{interfaces, LiveCapture};
 use remora_sidecar::names::LiveNames;
-use remora_sidecar::pipeline::{Names, PacketView, Pipeline, PipelineConfig, Sink};
+use remora_scripting::{HostConfig, Node as ScriptNode};
 use remora_sidecar::live_scripts::LiveScripts;
 use remora_sidecar::pcap_retention;
 use remora_sidecar::pcap_store::PcapStore;
-use remora_sidecar::scripted::ScriptedSink;
+use remora_sidecar::pipeline::{Names, Pipeline, PipelineConfig, Sink};
+use remora_sidecar::script_thread::{self, ScriptFeed};
 
 // Items are many small allocations; mimalloc makes them markedly cheaper than glibc's.
 #[global_allocator]
@@ -91,6 +92,10 @@ struct Args {
     /// Where scripts' files and PCAPs go (the pod's emptyDir).
     #[arg(long, env = "REMORA_DATA_DIR", default_value = "/var/run/remora/data")]
     data_dir: PathBuf,
+    /// Longest one call into a script may wait on the network inside helpers (`vendor.*`,
+    /// `chatgpt.prompt`), all its requests together. Capture goes on meanwhile.
+    #[arg(long, env = "REMORA_SCRIPT_NETWORK_BUDGET_MS", default_value_t = 30_000)]
+    script_network_budget_ms: u64,
 }
 
 fn main() -> std::process::ExitCode {
@@ -193,19 +198,21 @@ fn run(args: Args) -> anyhow::Result<()> {
         Some(HubClient::start(config).map_err(anyhow::Error::msg)?)
     };
     let json = args.output == "json" || (args.output == "auto" && hub.is_none());
-    let mut scripts = LiveScripts::new(
-        args.scripts.clone(),
-        args.data_dir.clone(),
-        (args.pcap_retention_bytes > 0).then(|| pcap_dir.clone()),
-        pipeline.pcap_store(),
-        hub.clone(),
-        names,
-    );
-    scripts.start_mounted(&args.scripts_dir, &args.env_dir);
-    let mut output = Output { json, hub, status: status.clone(), out: std::io::stdout().lock() };
-    capture_loop(&capture, &mut pipeline, &mut output, &mut scripts, &stop, &status);
-    with_sink(&mut scripts, &mut output, |sink| pipeline.finish(sink));
-    output.flush();
+    let output = Output { json, hub: hub.clone(), status: status.clone() };
+    let mut template = HostConfig::new(args.data_dir.clone());
+    template.pcap_dir = (args.pcap_retention_bytes > 0).then(|| pcap_dir.clone());
+    template.node = ScriptNode::new(args.node_name.clone(), args.node_ip.clone());
+    template.network_budget = Duration::from_millis(args.script_network_budget_ms);
+    let (selection, pcap_store, scripts_dir, env_dir) = (args.scripts.clone(), pipeline.pcap_store(), args.scripts_dir.clone(), args.env_dir.clone());
+    let start_scripts = move || {
+        let mut scripts = LiveScripts::new(selection, template, pcap_store, hub, names);
+        scripts.start_mounted(&scripts_dir, &env_dir);
+        scripts
+    };
+    let mut feed = ScriptFeed::start(start_scripts, output.clone(), output, script_thread::QUEUE).map_err(|e| anyhow::anyhow!("cannot start the scripts' thread: {e}"))?;
+    capture_loop(&capture, &mut pipeline, &mut feed, &stop, &status);
+    pipeline.finish(&mut feed);
+    feed.finish();
     let problems = capture.stop();
     for problem in &problems {
         eprintln!("remora-sidecar: {problem}");
@@ -218,64 +225,10 @@ fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The pipeline's sink: the output, behind the scripts when there are any. Made for each
-/// batch, so that new scripts from the hub take over between two batches.
-#[allow(clippy::large_enum_variant)] // one, on the stack, per batch
-enum LiveSink<'a, W: Write> {
-    Plain(&'a mut Output<W>),
-    Scripted(ScriptedSink<'a, Output<W>>),
-}
-
-impl<W: Write> Sink for LiveSink<'_, W> {
-    fn item(&mut self, item: Item) {
-        match self {
-            LiveSink::Plain(sink) => sink.item(item),
-            LiveSink::Scripted(sink) => sink.item(item),
-        }
-    }
-
-    fn wants_packets(&self) -> bool {
-        match self {
-            LiveSink::Plain(sink) => sink.wants_packets(),
-            LiveSink::Scripted(sink) => sink.wants_packets(),
-        }
-    }
-
-    fn packet(&mut self, packet: &PacketView<'_>) {
-        match self {
-            LiveSink::Plain(sink) => sink.packet(packet),
-            LiveSink::Scripted(sink) => sink.packet(packet),
-        }
-    }
-
-    fn clock(&mut self, now: Timestamp) {
-        match self {
-            LiveSink::Plain(sink) => sink.clock(now),
-            LiveSink::Scripted(sink) => sink.clock(now),
-        }
-    }
-
-    fn capture_finished(&mut self) {
-        match self {
-            LiveSink::Plain(sink) => sink.capture_finished(),
-            LiveSink::Scripted(sink) => sink.capture_finished(),
-        }
-    }
-}
-
-fn with_sink<W: Write, R>(scripts: &mut LiveScripts, output: &mut Output<W>, f: impl FnOnce(&mut LiveSink<'_, W>) -> R) -> R {
-    let mut sink = match scripts.host() {
-        Some(host) => LiveSink::Scripted(ScriptedSink::new(host, output, false)),
-        None => LiveSink::Plain(output),
-    };
-    f(&mut sink)
-}
-
 /// Feeds captured frames to the pipeline until `stop`; moves its clock on with the
-/// wall clock when nothing arrives, so timeouts and jobs run in quiet periods too. Between
-/// batches, what the hub sent (job runs, new scripts) is acted on and the scripts'
-/// cluster calls are passed to it.
-fn capture_loop<W: Write>(capture: &LiveCapture, pipeline: &mut Pipeline, output: &mut Output<W>, scripts: &mut LiveScripts, stop: &AtomicBool, status: &Status) {
+/// wall clock when nothing arrives, so timeouts and jobs run in quiet periods too. The
+/// scripts run on their own thread behind `sink`.
+fn capture_loop(capture: &LiveCapture, pipeline: &mut Pipeline, sink: &mut impl Sink, stop: &AtomicBool, status: &Status) {
     let mut flushed = std::time::Instant::now();
     let mut advanced = std::time::Instant::now();
     while !stop.load(Ordering::Relaxed) {
@@ -289,22 +242,18 @@ fn capture_loop<W: Write>(capture: &LiveCapture, pipeline: &mut Pipeline, output
                 }
             }
         }
-        scripts.exchange_with_hub();
-        // A job the hub fires runs within this wait.
         match capture.next(Duration::from_millis(50)) {
             Ok(frames) => {
-                with_sink(scripts, output, |sink| {
-                    for (ts, wire, frame) in frames.iter() {
-                        pipeline.packet(frames.link, frames.link_number, ts, frame, wire, sink);
-                    }
-                });
+                for (ts, wire, frame) in frames.iter() {
+                    pipeline.packet(frames.link, frames.link_number, ts, frame, wire, sink);
+                }
                 status.packets.fetch_add(frames.packets.len() as u64, Ordering::Relaxed);
                 capture.recycle(frames);
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                 if advanced.elapsed() >= Duration::from_millis(250) {
                     advanced = std::time::Instant::now();
-                    with_sink(scripts, output, |sink| pipeline.advance(wall_clock(), sink));
+                    pipeline.advance(wall_clock(), sink);
                 }
             }
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
@@ -361,20 +310,16 @@ fn wall_clock() -> Timestamp {
 }
 
 /// Items to the hub and/or as JSON lines on stdout, counted for /metrics.
-struct Output<W: Write> {
+/// Where items go: the hub and/or stdout as JSON lines. One per thread (the pipeline's
+/// for items no script wants, the scripts' for the rest); a line is written whole.
+#[derive(Clone)]
+struct Output {
     json: bool,
     hub: Option<HubClient>,
     status: Arc<Status>,
-    out: W,
 }
 
-impl<W: Write> Output<W> {
-    fn flush(&mut self) {
-        let _ = self.out.flush();
-    }
-}
-
-impl<W: Write> Sink for Output<W> {
+impl Sink for Output {
     fn item(&mut self, item: Item) {
         self.status.items.fetch_add(1, Ordering::Relaxed);
         if !self.json && self.hub.is_none() {
@@ -383,9 +328,10 @@ impl<W: Write> Sink for Output<W> {
         let Ok(text) = serde_json::to_string(&item) else { return };
         if self.json {
             // One line per item, out at once: a reader (a test, a log shipper) sees it now.
-            let _ = self.out.write_all(text.as_bytes());
-            let _ = self.out.write_all(b"\n");
-            let _ = self.out.flush();
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.write_all(b"\n");
+            let _ = out.flush();
         }
         if let Some(hub) = &self.hub {
             hub.send(text);

@@ -273,3 +273,57 @@ fn pcap_files_per_stream_stay_within_the_retention_limit() {
     assert_eq!(read.trim(), "/page.html");
     drop(sidecar);
 }
+
+#[test]
+fn a_hook_waiting_on_the_network_does_not_stall_capture() {
+    let mut net = Netns::new();
+    let server = net.server.clone();
+    net.spawn(&server, &["dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--listen-address=192.0.2.2", "--bind-interfaces", "--address=/payments.shop.test/192.0.2.80", "--port=53"]);
+    // A webhook that accepts connections and never answers.
+    let hang = "import socket, time\ns = socket.socket()\ns.bind(('192.0.2.2', 9999))\ns.listen(64)\nheld = []\nwhile True:\n    held.append(s.accept())\n";
+    net.spawn(&server, &["python3", "-c", hang]);
+    let probe = "import socket, time\nfor _ in range(100):\n    try:\n        socket.create_connection(('192.0.2.2', 9999), 1).close()\n        break\n    except OSError:\n        time.sleep(0.05)\n";
+    output(net.exec(&net.client, &["python3", "-c", probe]));
+    let mounts = tempfile::tempdir().expect("tempdir");
+    let (scripts, env, data) = (mounts.path().join("scripts"), mounts.path().join("env"), mounts.path().join("data"));
+    std::fs::create_dir_all(&scripts).expect("scripts dir");
+    std::fs::create_dir_all(&env).expect("env dir");
+    std::fs::write(
+        scripts.join("alert.js"),
+        "function onItemCaptured(data) {\n  if (data.protocol.name !== 'dns') return;\n  try { vendor.webhook('POST', 'http://192.0.2.2:9999/alert', 'x', {}); } catch (e) { console.log('waited: ' + e.message); }\n}\n",
+    )
+    .expect("script");
+    let dirs = [scripts.to_str().expect("path"), env.to_str().expect("path"), data.to_str().expect("path")];
+    let sidecar = start_sidecar(&net, &["--scripts-dir", dirs[0], "--env-dir", dirs[1], "--data-dir", dirs[2], "--script-network-budget-ms", "6000"]);
+    wait_ready(&net);
+    let client = net.client.clone();
+    let answer = output(net.exec(&client, &["dig", "+short", "+tries=1", "+time=2", "@192.0.2.2", "payments.shop.test", "A"]));
+    assert_eq!(answer.trim(), "192.0.2.80");
+    let asked = Instant::now();
+
+    // While the hook waits on the webhook, a burst of 5,000 datagrams: the pipeline takes
+    // every one of them.
+    let (_, before) = get(&net, "/metrics");
+    let before = metric(&before, "remora_sidecar_packets_total");
+    let burst = "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nfor i in range(5000):\n    s.sendto(b'x' * 200, ('192.0.2.2', 7777))\n";
+    output(net.exec(&client, &["python3", "-c", burst]));
+    let dev = &net.client_dev;
+    let taken = loop {
+        let (_, metrics) = get(&net, "/metrics");
+        let packets = metric(&metrics, "remora_sidecar_packets_total") - before;
+        if packets >= 5000 {
+            assert_eq!(metric(&metrics, &format!("remora_sidecar_kernel_dropped_total{{interface=\"{dev}\"}}")), 0);
+            break asked.elapsed();
+        }
+        assert!(asked.elapsed() < Duration::from_secs(5), "the pipeline took {packets} of the burst's 5000 packets while the hook waited");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(sidecar.items.try_recv().is_err(), "the DNS item waits for its hook ({taken:?} after the query)");
+
+    // The hook's wait ends with the network budget; then its item goes out.
+    let mut log = Vec::new();
+    sidecar.process.wait_for("waited: vendor.webhook: no answer from 192.0.2.2:9999 within 6.0 s", &mut log);
+    let item = sidecar.items.recv_timeout(Duration::from_secs(5)).expect("the DNS item after its hook");
+    assert_eq!(item["protocol"]["name"], "dns");
+    assert!(asked.elapsed() >= Duration::from_secs(6), "the item went out after the hook's wait");
+}
