@@ -43,7 +43,8 @@ impl Peers {
 
     /// `{s3}` and the like replaced by the servers' URLs.
     fn fill(&self, value: &str) -> String {
-        let mut value = value.replace("{s3}", &self.moto.endpoint).replace("{openai}", &self.openai.base_url);
+        let conformance = repo_root().join("conformance");
+        let mut value = value.replace("{s3}", &self.moto.endpoint).replace("{openai}", &self.openai.base_url).replace("{conformance}", &conformance.display().to_string());
         for (name, receiver) in &self.receivers {
             value = value.replace(&format!("{{{name}}}"), &receiver.url);
         }
@@ -95,7 +96,7 @@ fn run_case(case: &Value, data: &Path, peers: &Peers) -> Run {
     command.env_remove("AWS_ACCESS_KEY_ID").env_remove("AWS_SECRET_ACCESS_KEY").env_remove("AWS_PROFILE");
     command.env("AWS_EC2_METADATA_DISABLED", "true").env("AWS_CONFIG_FILE", "/dev/null").env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
     for (key, value) in case["process_env"].as_object().into_iter().flatten() {
-        command.env(key, value.as_str().unwrap_or(""));
+        command.env(key, peers.fill(value.as_str().unwrap_or("")));
     }
     peers.moto.empty(BUCKET);
     let before = peers.counts();
