@@ -84,6 +84,19 @@ def best_of(runs, cmd):
     return min(results, key=lambda r: r[0])
 
 
+def print_table(header, table, markdown):
+    """Rows as Markdown, or aligned columns (the first left, the rest right)."""
+    if markdown:
+        print("| " + " | ".join(header) + " |")
+        print("|" + "---|" * len(header))
+        for row in table:
+            print("| " + " | ".join(row) + " |")
+    else:
+        widths = [max(len(r[i]) for r in table + [header]) for i in range(len(header))]
+        for row in [header] + table:
+            print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--packets", type=int, default=1_000_000)
@@ -111,15 +124,7 @@ def main():
     header = ["tool", "seconds", "packets/s", "MB/s", "items/s", "peak RSS MiB", "speed vs tshark"]
     table = [[name, f"{s:.2f}", f"{packets / s:,.0f}", f"{size / s / 1e6:.1f}", f"{items / s:,.0f}",
               f"{rss:.0f}", f"{tshark_seconds / s:.1f}x"] for name, s, rss, items in rows]
-    if args.markdown:
-        print("| " + " | ".join(header) + " |")
-        print("|" + "---|" * len(header))
-        for row in table:
-            print("| " + " | ".join(row) + " |")
-    else:
-        widths = [max(len(r[i]) for r in table + [header]) for i in range(len(header))]
-        for row in [header] + table:
-            print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))))
+    print_table(header, table, args.markdown)
     print(f"\nremora -o none peak RSS: {quarter_rss:.0f} MiB on {packets // 4} packets, "
           f"{rows[0][2]:.0f} MiB on {packets} packets (x{rows[0][2] / quarter_rss:.2f} for 4x the file)")
     print(f"items: remora {rows[0][3]}, tshark rows {rows[-1][3]} (one row per HTTP message or DNS message)")

@@ -32,11 +32,20 @@ impl TableWriter {
     }
 }
 
+/// At most 60 characters of `text`.
+fn short(text: &str) -> String {
+    match text.char_indices().nth(60) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
 /// The status column and the request summary of an item.
 fn describe(item: &Item) -> (String, String) {
     let status = match &item.response {
         Some(Response::Http(r)) => r.status.to_string(),
         Some(Response::Dns(r)) => r.rcode_name.clone(),
+        Some(Response::Redis(r)) => if r.error.is_some() { "ERR".into() } else { r.kind.clone() },
         None => "-".into(),
     };
     let request = match &item.request {
@@ -57,6 +66,16 @@ fn describe(item: &Item) -> (String, String) {
                 _ => String::new(),
             };
             format!("{}{answers}", questions.join(", "))
+        }
+        Request::Redis(r) => {
+            let mut words = vec![r.command.as_str()];
+            words.extend(r.args.iter().take(4).map(String::as_str));
+            let more = if r.args.len() > 4 { " ..." } else { "" };
+            let reply = match &item.response {
+                Some(Response::Redis(resp)) => format!(" -> {}", resp.error.clone().unwrap_or_else(|| short(&resp.value.to_string()))),
+                _ => String::new(),
+            };
+            format!("{}{more}{reply}", words.join(" "))
         }
     };
     (status, request)

@@ -1,7 +1,8 @@
 //! Remora's items against tshark's dissection of the same real captures.
 //!
-//! For every capture in tests/data/pcaps: HTTP pairs (method, target, host, status) and
-//! DNS exchanges (id, name, type, rcode, answers) from `remora replay` must equal what
+//! For every capture in tests/data/pcaps: HTTP pairs (method, target, host, status), DNS
+//! exchanges (id, name, type, rcode, answers) and Redis messages (each RESP value in each
+//! direction: commands, replies, pushed messages) from `remora replay` must equal what
 //! tshark extracts, except for the differences listed with their reasons in
 //! tests/data/pcaps/tshark-differences.tsv. A listed difference that no longer occurs
 //! fails too, so the list stays true.
@@ -142,6 +143,120 @@ fn remora_dns(items: &[Value]) -> Records {
         .collect()
 }
 
+/// One RESP value as comparable tokens: `a:N` (array of N), `s:text` (simple or bulk
+/// string), `e:text`, `i:N`, `null`.
+fn resp_tokens(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Array(items) => {
+            out.push(format!("a:{}", items.len()));
+            for item in items {
+                resp_tokens(item, out);
+            }
+        }
+        Value::String(s) => out.push(format!("s:{s}")),
+        Value::Number(n) => out.push(format!("i:{n}")),
+        Value::Null => out.push("null".into()),
+        other => out.push(format!("?{other}")),
+    }
+}
+
+/// Redis messages of Remora's items, as `redis\t<c2s|s2c> tokens`. Inline commands are
+/// left out: tshark does not parse them.
+fn remora_redis(items: &[Value]) -> Records {
+    let mut out = Vec::new();
+    for item in items.iter().filter(|i| i["protocol"]["name"] == "redis") {
+        let request = &item["request"];
+        let words: Vec<Value> = std::iter::once(request["command"].clone()).chain(request["args"].as_array().cloned().unwrap_or_default()).collect();
+        if request["pushed"] == true {
+            // The server's one message: kind, channel(s), payload.
+            let mut tokens = Vec::new();
+            let mut message = words;
+            message.push(item["response"]["value"].clone());
+            resp_tokens(&Value::Array(message), &mut tokens);
+            out.push(format!("redis\ts2c {}", tokens.join(" ")));
+            continue;
+        }
+        if request["inline"] == false && request["command"] != "" {
+            let mut tokens = Vec::new();
+            resp_tokens(&Value::Array(words), &mut tokens);
+            out.push(format!("redis\tc2s {}", tokens.join(" ")));
+        }
+        let response = &item["response"];
+        if response.is_object() {
+            let mut tokens = Vec::new();
+            match response["type"].as_str() {
+                Some("error") => tokens.push(format!("e:{}", text(&response["error"]))),
+                _ => resp_tokens(&response["value"], &mut tokens),
+            }
+            out.push(format!("redis\ts2c {}", tokens.join(" ")));
+        }
+    }
+    out
+}
+
+/// Redis messages as tshark's RESP dissector reads them (from its PDML, in wire order).
+fn tshark_redis(path: &Path) -> Records {
+    let pdml = tshark(&["-r", path.to_str().expect("UTF-8 path"), "-Y", "resp", "-T", "pdml"]);
+    let attr = |line: &str, name: &str| line.split(&format!("{name}=\"")).nth(1).and_then(|rest| rest.split('"').next()).map(unescape_xml).unwrap_or_default();
+    let mut streams: std::collections::BTreeMap<(String, String), Vec<String>> = Default::default();
+    let (mut src, mut dst) = (String::new(), String::new());
+    for line in pdml.lines().map(str::trim) {
+        let field = attr(line, "name");
+        let show = || attr(line, "show");
+        let token = match field.as_str() {
+            "tcp.srcport" => {
+                src = show();
+                None
+            }
+            "tcp.dstport" => {
+                dst = show();
+                None
+            }
+            "resp.array.length" => Some(format!("a:{}", show())),
+            "resp.bulk_string.length" if show() == "-1" => Some("null".into()),
+            "resp.bulk_string.length" if show() == "0" => Some("s:".into()),
+            "resp.bulk_string.value" => {
+                let hex = attr(line, "value");
+                let bytes: Vec<u8> = (0..hex.len() / 2).filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()).collect();
+                Some(format!("s:{}", String::from_utf8_lossy(&bytes)))
+            }
+            "resp.string" => Some(format!("s:{}", show())),
+            "resp.error" => Some(format!("e:{}", show())),
+            "resp.integer" => Some(format!("i:{}", show())),
+            _ => None,
+        };
+        if let Some(token) = token {
+            streams.entry((src.clone(), dst.clone())).or_default().push(token);
+        }
+    }
+    let mut out = Vec::new();
+    for ((src, _), tokens) in streams {
+        let side = if src == "6379" { "s2c" } else { "c2s" };
+        let mut at = 0;
+        while at < tokens.len() {
+            let end = resp_message_end(&tokens, at);
+            let mut message = tokens[at..end].to_vec();
+            // Redis reads command names in any case; Remora shows them upper-cased.
+            if let (true, Some(name)) = (side == "c2s", message.get_mut(1)) {
+                *name = name.to_ascii_uppercase().replacen("S:", "s:", 1);
+            }
+            out.push(format!("redis\t{side} {}", message.join(" ")));
+            at = end;
+        }
+    }
+    out
+}
+
+/// Where the message starting at token `at` ends: an array takes its elements.
+fn resp_message_end(tokens: &[String], at: usize) -> usize {
+    let count = tokens[at].strip_prefix("a:").and_then(|n| n.parse::<usize>().ok()).unwrap_or(0);
+    (0..count).fold(at + 1, |next, _| if next < tokens.len() { resp_message_end(tokens, next) } else { next })
+}
+
+fn unescape_xml(text: &str) -> String {
+    text.replace("&quot;", "\"").replace("&apos;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+}
+
 /// The differences a checked-in file explains: `<file>\t<side>\t<protocol>\t<record>\t<reason>`.
 fn expected_differences() -> BTreeSet<String> {
     let text = std::fs::read_to_string(data_dir().join("tshark-differences.tsv")).expect("tshark-differences.tsv");
@@ -171,14 +286,14 @@ fn minus(a: &[String], b: &[String]) -> Vec<String> {
 }
 
 #[test]
-fn http_and_dns_match_tshark_on_every_capture() {
+fn http_dns_and_redis_match_tshark_on_every_capture() {
     let mut seen = BTreeSet::new();
     let mut compared = 0;
     for path in capture_files() {
         let name = path.file_name().and_then(|n| n.to_str()).expect("file name").to_string();
         let items = replay_items(&path);
-        let ours: Records = remora_http(&items).into_iter().chain(remora_dns(&items)).collect();
-        let theirs: Records = tshark_http(&path).into_iter().chain(tshark_dns(&path)).collect();
+        let ours: Records = remora_http(&items).into_iter().chain(remora_dns(&items)).chain(remora_redis(&items)).collect();
+        let theirs: Records = tshark_http(&path).into_iter().chain(tshark_dns(&path)).chain(tshark_redis(&path)).collect();
         compared += theirs.len();
         for line in minus(&ours, &theirs) {
             seen.insert(format!("{name}\tremora-only\t{line}"));

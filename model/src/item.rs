@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{DnsRequest, DnsResponse, HttpRequest, HttpResponse};
+use crate::{DnsRequest, DnsResponse, HttpRequest, HttpResponse, RedisRequest, RedisResponse};
 
 /// One protocol-level exchange: a request with its response (or `response: null` when
 /// none came), plus where it travelled and when.
@@ -111,6 +111,7 @@ pub struct Endpoint {
 pub enum Request {
     Http(Box<HttpRequest>),
     Dns(Box<DnsRequest>),
+    Redis(Box<RedisRequest>),
 }
 
 /// The protocol-specific response; its shape follows `protocol.name`.
@@ -119,6 +120,7 @@ pub enum Request {
 pub enum Response {
     Http(Box<HttpResponse>),
     Dns(Box<DnsResponse>),
+    Redis(Box<RedisResponse>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,10 +10,12 @@ mod dns;
 mod fields;
 mod http;
 mod item;
+mod redis;
 
 pub mod wire;
 
 pub use dns::{DnsQuestion, DnsRecord, DnsRequest, DnsResponse};
 pub use fields::Fields;
 pub use http::{Body, HttpRequest, HttpResponse};
+pub use redis::{RedisRequest, RedisResponse};
 pub use item::{Endpoint, Item, ItemError, ItemErrorKind, Node, Protocol, Request, Response};

@@ -1,9 +1,11 @@
-//! Writes a large, deterministic capture of mixed HTTP/1.1 and DNS traffic for the
-//! benchmark (bench/replay_vs_tshark.py): many concurrent keep-alive connections with
-//! GETs and POSTs, Content-Length and chunked responses split at the MSS, and DNS over
-//! UDP from many client ports. The same arguments always give the same bytes.
+//! Writes a large, deterministic capture for the benchmarks (bench/replay_vs_tshark.py,
+//! bench/dissectors.py). `http` (the default): mixed HTTP/1.1 and DNS — many concurrent
+//! keep-alive connections with GETs and POSTs, Content-Length and chunked responses split
+//! at the MSS, and DNS over UDP from many client ports. `redis`: connections to port 6379
+//! sending pipelined batches of 1 to 8 commands (SET, GET, HGETALL, INCR, LRANGE) and
+//! getting their replies. The same arguments always give the same bytes.
 //!
-//! cargo run --release -p remora-sidecar --example synth_capture -- OUT.pcap [PACKETS]
+//! cargo run --release -p remora-sidecar --example synth_capture -- OUT.pcap [PACKETS] [http|redis]
 
 use std::net::Ipv4Addr;
 
@@ -91,6 +93,8 @@ struct Conn {
     sseq: u32,
     exchanges_left: u32,
     opened: bool,
+    /// The server's port: 80, or 6379 for Redis.
+    port: u16,
 }
 
 const SYN: u8 = 0x02;
@@ -101,41 +105,48 @@ const FIN_ACK: u8 = 0x11;
 impl Conn {
     fn send_client(&mut self, w: &mut Writer, flags: u8, payload: &[u8]) {
         for piece in chunks(payload) {
-            w.frame(self.client, self.server, &tcp(self.cport, 80, self.cseq, self.sseq, flags, piece), 6);
+            w.frame(self.client, self.server, &tcp(self.cport, self.port, self.cseq, self.sseq, flags, piece), 6);
             self.cseq = self.cseq.wrapping_add(piece.len() as u32);
         }
     }
 
     fn send_server(&mut self, w: &mut Writer, flags: u8, payload: &[u8]) {
         for piece in chunks(payload) {
-            w.frame(self.server, self.client, &tcp(80, self.cport, self.sseq, self.cseq, flags, piece), 6);
+            w.frame(self.server, self.client, &tcp(self.port, self.cport, self.sseq, self.cseq, flags, piece), 6);
             self.sseq = self.sseq.wrapping_add(piece.len() as u32);
         }
     }
 
     fn ack_from_client(&self, w: &mut Writer) {
-        w.frame(self.client, self.server, &tcp(self.cport, 80, self.cseq, self.sseq, ACK, &[]), 6);
+        w.frame(self.client, self.server, &tcp(self.cport, self.port, self.cseq, self.sseq, ACK, &[]), 6);
     }
 
     fn step(&mut self, w: &mut Writer, rng: &mut Rng) -> bool {
         if !self.opened {
             self.opened = true;
-            w.frame(self.client, self.server, &tcp(self.cport, 80, self.cseq, 0, SYN, &[]), 6);
+            w.frame(self.client, self.server, &tcp(self.cport, self.port, self.cseq, 0, SYN, &[]), 6);
             self.cseq = self.cseq.wrapping_add(1);
-            w.frame(self.server, self.client, &tcp(80, self.cport, self.sseq, self.cseq, SYN | ACK, &[]), 6);
+            w.frame(self.server, self.client, &tcp(self.port, self.cport, self.sseq, self.cseq, SYN | ACK, &[]), 6);
             self.sseq = self.sseq.wrapping_add(1);
             self.ack_from_client(w);
             return true;
         }
         if self.exchanges_left == 0 {
-            w.frame(self.client, self.server, &tcp(self.cport, 80, self.cseq, self.sseq, FIN_ACK, &[]), 6);
+            w.frame(self.client, self.server, &tcp(self.cport, self.port, self.cseq, self.sseq, FIN_ACK, &[]), 6);
             self.cseq = self.cseq.wrapping_add(1);
-            w.frame(self.server, self.client, &tcp(80, self.cport, self.sseq, self.cseq, FIN_ACK, &[]), 6);
+            w.frame(self.server, self.client, &tcp(self.port, self.cport, self.sseq, self.cseq, FIN_ACK, &[]), 6);
             self.sseq = self.sseq.wrapping_add(1);
             self.ack_from_client(w);
             return false;
         }
         self.exchanges_left -= 1;
+        if self.port == 6379 {
+            let (commands, replies) = redis_batch(rng);
+            self.send_client(w, PSH_ACK, &commands);
+            self.send_server(w, PSH_ACK, &replies);
+            self.ack_from_client(w);
+            return true;
+        }
         let item = rng.below(100_000);
         let (request, response) = match rng.below(10) {
             0..=5 => (get(item), json_response(item, rng, false)),
@@ -194,6 +205,59 @@ fn not_found() -> Vec<u8> {
     b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n\r\nnot found".to_vec()
 }
 
+fn bulk(text: &str) -> String {
+    format!("${}\r\n{text}\r\n", text.len())
+}
+
+fn command(words: &[&str]) -> String {
+    format!("*{}\r\n{}", words.len(), words.iter().map(|w| bulk(w)).collect::<String>())
+}
+
+/// 1 to 8 pipelined commands and their replies.
+fn redis_batch(rng: &mut Rng) -> (Vec<u8>, Vec<u8>) {
+    let (mut commands, mut replies) = (String::new(), String::new());
+    for _ in 0..rng.below(8) + 1 {
+        let key = format!("user:{}", rng.below(100_000));
+        match rng.below(5) {
+            0 => {
+                let value = "v".repeat(50 + rng.below(450) as usize);
+                commands.push_str(&command(&["SET", &key, &value]));
+                replies.push_str("+OK\r\n");
+            }
+            1 => {
+                commands.push_str(&command(&["GET", &key]));
+                if rng.below(5) == 0 {
+                    replies.push_str("$-1\r\n");
+                } else {
+                    replies.push_str(&bulk(&format!("{{\"name\":\"{key}\",\"visits\":{}}}", rng.below(1000))));
+                }
+            }
+            2 => {
+                commands.push_str(&command(&["HGETALL", &key]));
+                let fields = rng.below(6) + 1;
+                replies.push_str(&format!("*{}\r\n", fields * 2));
+                for f in 0..fields {
+                    replies.push_str(&bulk(&format!("field{f}")));
+                    replies.push_str(&bulk(&format!("value-{}", rng.below(1_000_000))));
+                }
+            }
+            3 => {
+                commands.push_str(&command(&["INCR", &format!("counter:{}", rng.below(100))]));
+                replies.push_str(&format!(":{}\r\n", rng.below(1_000_000)));
+            }
+            _ => {
+                commands.push_str(&command(&["LRANGE", &key, "0", "9"]));
+                let n = rng.below(10);
+                replies.push_str(&format!("*{n}\r\n"));
+                for i in 0..n {
+                    replies.push_str(&bulk(&format!("event-{i}-{}", rng.below(1_000_000))));
+                }
+            }
+        }
+    }
+    (commands.into_bytes(), replies.into_bytes())
+}
+
 /// A DNS query (`response: None`), or its response: an A record, or NXDOMAIN when
 /// the address is `None`.
 fn dns_message(id: u16, name: &str, response: Option<Option<Ipv4Addr>>) -> Vec<u8> {
@@ -222,6 +286,14 @@ fn main() {
         std::process::exit(2)
     });
     let target: u64 = args.next().and_then(|n| n.parse().ok()).unwrap_or(1_000_000);
+    let redis = match args.next().as_deref() {
+        None | Some("http") => false,
+        Some("redis") => true,
+        Some(other) => {
+            eprintln!("synth_capture: {other:?} is not a traffic kind (http or redis)");
+            std::process::exit(2)
+        }
+    };
     let dead = Capture::dead(Linktype::ETHERNET).expect("libpcap dead handle");
     let out = dead.savefile(&out_path).unwrap_or_else(|e| {
         eprintln!("synth_capture: cannot write {out_path}: {e}");
@@ -245,13 +317,14 @@ fn main() {
                 sseq: rng.next() as u32,
                 exchanges_left: 1 + rng.below(20) as u32,
                 opened: false,
+                port: if redis { 6379 } else { 80 },
             });
         }
         let at = rng.below(conns.len() as u64) as usize;
         if !conns[at].step(&mut w, &mut rng) {
             conns.swap_remove(at);
         }
-        if rng.below(6) == 0 {
+        if !redis && rng.below(6) == 0 {
             dns_id = dns_id.wrapping_add(1);
             let client = Ipv4Addr::new(10, 244, 1, (dns_id % 200) as u8 + 1);
             let port = 30_000 + dns_id % 20_000;

@@ -6,6 +6,7 @@
 
 pub mod dns;
 pub mod http1;
+pub mod redis;
 
 use remora_model::{ItemError, ItemErrorKind, Protocol, Request, Response};
 
@@ -111,19 +112,26 @@ impl CloseReason {
 pub enum Detection {
     Http1,
     Dns,
+    Redis,
     /// Too few bytes to tell yet.
     NeedMore,
     /// No dissector recognises it.
     Unknown,
 }
 
-/// Recognises a TCP flow's protocol from the first bytes seen in either direction.
+/// Recognises a TCP flow's protocol from the first bytes seen in either direction: the
+/// first detector (in order HTTP/1, DNS, Redis) that is sure wins; while none is and one
+/// still needs more bytes, so does the flow.
 pub fn detect_tcp(first_bytes: &[u8]) -> Detection {
-    match http1::detect(first_bytes) {
-        Detection::Unknown => {}
-        other => return other,
+    let mut need_more = false;
+    for detect in [http1::detect, dns::detect_tcp, redis::detect] {
+        match detect(first_bytes) {
+            Detection::Unknown => {}
+            Detection::NeedMore => need_more = true,
+            sure => return sure,
+        }
     }
-    dns::detect_tcp(first_bytes)
+    if need_more { Detection::NeedMore } else { Detection::Unknown }
 }
 
 /// Recognises a UDP flow's protocol from its first datagram.
@@ -136,6 +144,7 @@ pub fn new_dissector(detection: Detection, layer4_tcp: bool, limits: DissectLimi
     match detection {
         Detection::Http1 => Some(Box::new(http1::Http1Flow::new(limits))),
         Detection::Dns => Some(Box::new(dns::DnsFlow::new(layer4_tcp, limits))),
+        Detection::Redis => Some(Box::new(redis::RedisFlow::new(limits))),
         Detection::NeedMore | Detection::Unknown => None,
     }
 }
