@@ -27,14 +27,18 @@ SYNTH = os.environ.get("SYNTH_BIN", os.path.join(ROOT, "target", "release", "exa
 # protocol -> (synth_capture traffic kind, tshark display filter, tshark fields)
 PROTOCOLS = {
     "redis": ("redis", "resp", ["resp.string", "resp.error", "resp.integer", "resp.bulk_string.value", "resp.array.length"]),
+    "tls": ("tls", "tls.handshake.type == 1 or tls.handshake.type == 2",
+            ["tls.handshake.extensions_server_name", "tls.handshake.extensions_alpn_str",
+             "tls.handshake.extensions.supported_version", "tls.handshake.ciphersuite"]),
 }
 
 
 def build():
     if "REMORA_BIN" in os.environ and "SYNTH_BIN" in os.environ:
         return
-    subprocess.run(["cargo", "build", "--quiet", "--release", "-p", "remora",
-                    "-p", "remora-sidecar", "--example", "synth_capture"], cwd=ROOT, check=True)
+    # Two builds: naming an example selects only that target, not the CLI's binary.
+    subprocess.run(["cargo", "build", "--quiet", "--release", "-p", "remora", "--bin", "remora"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--quiet", "--release", "-p", "remora-sidecar", "--example", "synth_capture"], cwd=ROOT, check=True)
 
 
 def capture(kind, packets):

@@ -32,8 +32,9 @@ TSHARK_FIELDS = [
 
 
 def build():
-    subprocess.run(["cargo", "build", "--quiet", "--release", "-p", "remora",
-                    "-p", "remora-sidecar", "--example", "synth_capture"], cwd=ROOT, check=True)
+    # Two builds: naming an example selects only that target, not the CLI's binary.
+    subprocess.run(["cargo", "build", "--quiet", "--release", "-p", "remora", "--bin", "remora"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--quiet", "--release", "-p", "remora-sidecar", "--example", "synth_capture"], cwd=ROOT, check=True)
 
 
 def capture(packets):

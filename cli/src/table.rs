@@ -46,6 +46,7 @@ fn describe(item: &Item) -> (String, String) {
         Some(Response::Http(r)) => r.status.to_string(),
         Some(Response::Dns(r)) => r.rcode_name.clone(),
         Some(Response::Redis(r)) => if r.error.is_some() { "ERR".into() } else { r.kind.clone() },
+        Some(Response::Tls(r)) => r.version.clone(),
         None => "-".into(),
     };
     let request = match &item.request {
@@ -76,6 +77,14 @@ fn describe(item: &Item) -> (String, String) {
                 _ => String::new(),
             };
             format!("{}{more}{reply}", words.join(" "))
+        }
+        Request::Tls(r) => {
+            let chosen = match &item.response {
+                Some(Response::Tls(resp)) if resp.alpn.is_empty() => format!(" -> {}", resp.cipher_suite),
+                Some(Response::Tls(resp)) => format!(" -> {} {}", resp.cipher_suite, resp.alpn),
+                _ => String::new(),
+            };
+            format!("ClientHello {} [{}]{chosen}", if r.server_name.is_empty() { "(no SNI)" } else { &r.server_name }, r.alpn.join(","))
         }
     };
     (status, request)

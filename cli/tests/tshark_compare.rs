@@ -1,9 +1,10 @@
 //! Remora's items against tshark's dissection of the same real captures.
 //!
 //! For every capture in tests/data/pcaps: HTTP pairs (method, target, host, status), DNS
-//! exchanges (id, name, type, rcode, answers) and Redis messages (each RESP value in each
-//! direction: commands, replies, pushed messages) from `remora replay` must equal what
-//! tshark extracts, except for the differences listed with their reasons in
+//! exchanges (id, name, type, rcode, answers), Redis messages (each RESP value in each
+//! direction: commands, replies, pushed messages) and TLS handshakes (server name, ALPN,
+//! versions and cipher suites offered; version, suite and ALPN chosen) from `remora
+//! replay` must equal what tshark extracts, except for the differences listed with their reasons in
 //! tests/data/pcaps/tshark-differences.tsv. A listed difference that no longer occurs
 //! fails too, so the list stays true.
 
@@ -14,6 +15,7 @@ use std::path::Path;
 use std::process::Command;
 
 use remora_sidecar::dissect::dns::type_name_of;
+use remora_sidecar::dissect::tls::{cipher_suite_name, is_grease, version_name};
 use serde_json::Value;
 
 use common::{capture_files, data_dir, replay_items};
@@ -257,6 +259,65 @@ fn unescape_xml(text: &str) -> String {
     text.replace("&quot;", "\"").replace("&apos;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 }
 
+fn tls_record(sni: &str, alpn: &[String], versions: &[String], suites: &[String], chosen: Option<(String, String, String)>) -> String {
+    let chosen = chosen.map_or("-".to_string(), |(version, suite, alpn)| format!("{version} {suite} alpn={alpn}"));
+    format!("tls\tsni={sni} alpn=[{}] versions=[{}] suites=[{}] -> {chosen}", alpn.join(","), versions.join(","), suites.join(","))
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value.as_array().map(|a| a.iter().map(|v| text(v).to_string()).collect()).unwrap_or_default()
+}
+
+fn remora_tls(items: &[Value]) -> Records {
+    items
+        .iter()
+        .filter(|i| i["protocol"]["name"] == "tls")
+        .map(|i| {
+            let (r, s) = (&i["request"], &i["response"]);
+            let chosen = s.is_object().then(|| (text(&s["version"]).to_string(), text(&s["cipherSuite"]).to_string(), text(&s["alpn"]).to_string()));
+            tls_record(text(&r["serverName"]), &strings(&r["alpn"]), &strings(&r["supportedVersions"]), &strings(&r["cipherSuites"]), chosen)
+        })
+        .collect()
+}
+
+/// ClientHello and ServerHello of each TCP stream, as tshark reads them.
+fn tshark_tls(path: &Path) -> Records {
+    let fields = ["tcp.stream", "tls.handshake.type", "tls.handshake.extensions_server_name", "tls.handshake.extensions_alpn_str", "tls.handshake.extensions.supported_version", "tls.handshake.ciphersuite", "tls.handshake.version"];
+    let mut args = vec!["-r", path.to_str().expect("UTF-8 path"), "-Y", "tls.handshake.type == 1 or tls.handshake.type == 2", "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"];
+    for field in &fields {
+        args.extend(["-e", field]);
+    }
+    let number = |hex: &str| u16::from_str_radix(hex.trim_start_matches("0x"), 16).unwrap_or(0);
+    let list = |cell: &str| -> Vec<u16> { cell.split(',').filter(|v| !v.is_empty()).map(number).filter(|v| !is_grease(*v)).collect() };
+    // TCP stream → the cells of its ClientHello row and of its ServerHello row.
+    type Hellos = std::collections::BTreeMap<String, (Option<Vec<String>>, Option<Vec<String>>)>;
+    let mut hellos = Hellos::default();
+    for line in tshark(&args).lines() {
+        let cells: Vec<&str> = line.split('\t').collect();
+        let entry = hellos.entry(cells[0].to_string()).or_default();
+        let types: Vec<&str> = cells[1].split(',').collect();
+        if types.contains(&"1") {
+            entry.0 = Some(cells.iter().map(|c| c.to_string()).collect());
+        } else if types.contains(&"2") {
+            entry.1 = Some(cells.iter().map(|c| c.to_string()).collect());
+        }
+    }
+    hellos
+        .into_values()
+        .filter_map(|(client, server)| {
+            let client = client?;
+            let chosen = server.map(|s| {
+                let version = list(&s[4]).first().copied().unwrap_or_else(|| number(s[6].split(',').next().unwrap_or("")));
+                (version_name(version), list(&s[5]).first().map_or(String::new(), |c| cipher_suite_name(*c)), s[3].split(',').next().unwrap_or("").to_string())
+            });
+            let alpn: Vec<String> = client[3].split(',').filter(|a| !a.is_empty()).map(str::to_string).collect();
+            let versions: Vec<String> = list(&client[4]).into_iter().map(version_name).collect();
+            let suites: Vec<String> = list(&client[5]).into_iter().map(cipher_suite_name).collect();
+            Some(tls_record(&client[2], &alpn, &versions, &suites, chosen))
+        })
+        .collect()
+}
+
 /// The differences a checked-in file explains: `<file>\t<side>\t<protocol>\t<record>\t<reason>`.
 fn expected_differences() -> BTreeSet<String> {
     let text = std::fs::read_to_string(data_dir().join("tshark-differences.tsv")).expect("tshark-differences.tsv");
@@ -286,14 +347,14 @@ fn minus(a: &[String], b: &[String]) -> Vec<String> {
 }
 
 #[test]
-fn http_dns_and_redis_match_tshark_on_every_capture() {
+fn items_match_tshark_on_every_capture() {
     let mut seen = BTreeSet::new();
     let mut compared = 0;
     for path in capture_files() {
         let name = path.file_name().and_then(|n| n.to_str()).expect("file name").to_string();
         let items = replay_items(&path);
-        let ours: Records = remora_http(&items).into_iter().chain(remora_dns(&items)).chain(remora_redis(&items)).collect();
-        let theirs: Records = tshark_http(&path).into_iter().chain(tshark_dns(&path)).chain(tshark_redis(&path)).collect();
+        let ours: Records = remora_http(&items).into_iter().chain(remora_dns(&items)).chain(remora_redis(&items)).chain(remora_tls(&items)).collect();
+        let theirs: Records = tshark_http(&path).into_iter().chain(tshark_dns(&path)).chain(tshark_redis(&path)).chain(tshark_tls(&path)).collect();
         compared += theirs.len();
         for line in minus(&ours, &theirs) {
             seen.insert(format!("{name}\tremora-only\t{line}"));

@@ -8,8 +8,10 @@
 use libfuzzer_sys::fuzz_target;
 use remora_sidecar::dissect::redis::resp::{self, Parse};
 use remora_sidecar::dissect::redis::RedisFlow;
-use remora_sidecar::dissect::{CloseReason, DissectLimits, StreamDissector};
-use remora_sidecar::flow::{Dir, Timestamp};
+use remora_sidecar::dissect::DissectLimits;
+
+#[path = "segments.rs"]
+mod segments;
 
 fuzz_target!(|data: &[u8]| {
     let mut rest = data;
@@ -28,20 +30,5 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = resp::inline(data);
 
-    let mut flow = RedisFlow::new(DissectLimits::default());
-    let mut out = Vec::new();
-    let mut rest = data;
-    let mut ts = 0;
-    while let Some((&control, tail)) = rest.split_first() {
-        let len = usize::from(control & 0x7f).min(tail.len());
-        let dir = if control & 0x80 == 0 { Dir::Forward } else { Dir::Reverse };
-        ts += 1;
-        if len == 0 {
-            flow.gap(dir, 10, Timestamp(ts), &mut out);
-        } else {
-            flow.data(dir, &tail[..len], Timestamp(ts), &mut out);
-        }
-        rest = &tail[len..];
-    }
-    flow.close(Timestamp(ts + 1), CloseReason::EndOfCapture, &mut out);
+    segments::feed(&mut RedisFlow::new(DissectLimits::default()), data);
 });

@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{DnsRequest, DnsResponse, HttpRequest, HttpResponse, RedisRequest, RedisResponse};
+use crate::{DnsRequest, DnsResponse, HttpRequest, HttpResponse, RedisRequest, RedisResponse, TlsRequest, TlsResponse};
 
 /// One protocol-level exchange: a request with its response (or `response: null` when
 /// none came), plus where it travelled and when.
@@ -112,6 +112,7 @@ pub enum Request {
     Http(Box<HttpRequest>),
     Dns(Box<DnsRequest>),
     Redis(Box<RedisRequest>),
+    Tls(Box<TlsRequest>),
 }
 
 /// The protocol-specific response; its shape follows `protocol.name`.
@@ -121,6 +122,7 @@ pub enum Response {
     Http(Box<HttpResponse>),
     Dns(Box<DnsResponse>),
     Redis(Box<RedisResponse>),
+    Tls(Box<TlsResponse>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

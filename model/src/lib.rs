@@ -11,6 +11,7 @@ mod fields;
 mod http;
 mod item;
 mod redis;
+mod tls;
 
 pub mod wire;
 
@@ -18,4 +19,5 @@ pub use dns::{DnsQuestion, DnsRecord, DnsRequest, DnsResponse};
 pub use fields::Fields;
 pub use http::{Body, HttpRequest, HttpResponse};
 pub use redis::{RedisRequest, RedisResponse};
+pub use tls::{TlsRequest, TlsResponse};
 pub use item::{Endpoint, Item, ItemError, ItemErrorKind, Node, Protocol, Request, Response};

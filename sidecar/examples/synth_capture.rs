@@ -3,9 +3,11 @@
 //! keep-alive connections with GETs and POSTs, Content-Length and chunked responses split
 //! at the MSS, and DNS over UDP from many client ports. `redis`: connections to port 6379
 //! sending pipelined batches of 1 to 8 commands (SET, GET, HGETALL, INCR, LRANGE) and
-//! getting their replies. The same arguments always give the same bytes.
+//! getting their replies. `tls`: connections to port 443, each a ClientHello (SNI, ALPN,
+//! GREASE, 16 suites) and ServerHello, then encrypted records both ways. The same
+//! arguments always give the same bytes.
 //!
-//! cargo run --release -p remora-sidecar --example synth_capture -- OUT.pcap [PACKETS] [http|redis]
+//! cargo run --release -p remora-sidecar --example synth_capture -- OUT.pcap [PACKETS] [http|redis|tls]
 
 use std::net::Ipv4Addr;
 
@@ -93,8 +95,10 @@ struct Conn {
     sseq: u32,
     exchanges_left: u32,
     opened: bool,
-    /// The server's port: 80, or 6379 for Redis.
+    /// The server's port: 80, 6379 for Redis, 443 for TLS.
     port: u16,
+    /// TLS only: the hellos were sent.
+    shook: bool,
 }
 
 const SYN: u8 = 0x02;
@@ -140,6 +144,18 @@ impl Conn {
             return false;
         }
         self.exchanges_left -= 1;
+        if self.port == 443 {
+            let (client, server) = if self.shook {
+                (app_data(200 + rng.below(600) as usize), app_data(500 + rng.below(4000) as usize))
+            } else {
+                self.shook = true;
+                (client_hello(rng), server_hello())
+            };
+            self.send_client(w, PSH_ACK, &client);
+            self.send_server(w, PSH_ACK, &server);
+            self.ack_from_client(w);
+            return true;
+        }
         if self.port == 6379 {
             let (commands, replies) = redis_batch(rng);
             self.send_client(w, PSH_ACK, &commands);
@@ -203,6 +219,67 @@ fn created(item: u64) -> Vec<u8> {
 
 fn not_found() -> Vec<u8> {
     b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n\r\nnot found".to_vec()
+}
+
+fn record(kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut r = vec![kind, 3, 3, (body.len() >> 8) as u8, body.len() as u8];
+    r.extend_from_slice(body);
+    r
+}
+
+fn handshake(kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut h = vec![kind, 0, (body.len() >> 8) as u8, body.len() as u8];
+    h.extend_from_slice(body);
+    h
+}
+
+fn extension(kind: u16, body: &[u8]) -> Vec<u8> {
+    let mut e = kind.to_be_bytes().to_vec();
+    e.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    e.extend_from_slice(body);
+    e
+}
+
+/// A browser-like ClientHello record for one of 1000 host names.
+fn client_hello(rng: &mut Rng) -> Vec<u8> {
+    let name = format!("api-{}.shop.example", rng.below(1000));
+    let mut sni = vec![0, (name.len() + 3) as u8, 0, 0, name.len() as u8];
+    sni.extend_from_slice(name.as_bytes());
+    let alpn = [0, 12, 2, b'h', b'2', 8, b'h', b't', b't', b'p', b'/', b'1', b'.', b'1'];
+    let mut extensions = extension(0x0a0a, &[]);
+    extensions.extend(extension(0, &sni));
+    extensions.extend(extension(16, &alpn));
+    extensions.extend(extension(43, &[6, 0x8a, 0x8a, 3, 4, 3, 3]));
+    extensions.extend(extension(51, &[0; 38]));
+    let suites: [u16; 16] = [0x2a2a, 0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013, 0xc014, 0x009c, 0x009d, 0x002f, 0x0035];
+    let mut body = vec![3, 3];
+    body.extend((0..32).map(|_| rng.below(256) as u8));
+    body.push(0);
+    body.extend_from_slice(&((suites.len() * 2) as u16).to_be_bytes());
+    body.extend(suites.iter().flat_map(|s| s.to_be_bytes()));
+    body.extend_from_slice(&[1, 0]);
+    body.extend_from_slice(&(extensions.len() as u16).to_be_bytes());
+    body.extend(extensions);
+    record(22, &handshake(1, &body))
+}
+
+fn server_hello() -> Vec<u8> {
+    let mut extensions = extension(43, &[3, 4]);
+    extensions.extend(extension(51, &[0; 36]));
+    let mut body = vec![3, 3];
+    body.extend_from_slice(&[0x5a; 32]);
+    body.push(0);
+    body.extend_from_slice(&[0x13, 0x01, 0]);
+    body.extend_from_slice(&(extensions.len() as u16).to_be_bytes());
+    body.extend(extensions);
+    let mut flight = record(22, &handshake(2, &body));
+    flight.extend(record(20, &[1]));
+    flight.extend(app_data(2500));
+    flight
+}
+
+fn app_data(len: usize) -> Vec<u8> {
+    record(23, &vec![0x77; len])
 }
 
 fn bulk(text: &str) -> String {
@@ -286,11 +363,12 @@ fn main() {
         std::process::exit(2)
     });
     let target: u64 = args.next().and_then(|n| n.parse().ok()).unwrap_or(1_000_000);
-    let redis = match args.next().as_deref() {
-        None | Some("http") => false,
-        Some("redis") => true,
+    let port = match args.next().as_deref() {
+        None | Some("http") => 80,
+        Some("redis") => 6379,
+        Some("tls") => 443,
         Some(other) => {
-            eprintln!("synth_capture: {other:?} is not a traffic kind (http or redis)");
+            eprintln!("synth_capture: {other:?} is not a traffic kind (http, redis or tls)");
             std::process::exit(2)
         }
     };
@@ -317,14 +395,15 @@ fn main() {
                 sseq: rng.next() as u32,
                 exchanges_left: 1 + rng.below(20) as u32,
                 opened: false,
-                port: if redis { 6379 } else { 80 },
+                port,
+                shook: false,
             });
         }
         let at = rng.below(conns.len() as u64) as usize;
         if !conns[at].step(&mut w, &mut rng) {
             conns.swap_remove(at);
         }
-        if !redis && rng.below(6) == 0 {
+        if port == 80 && rng.below(6) == 0 {
             dns_id = dns_id.wrapping_add(1);
             let client = Ipv4Addr::new(10, 244, 1, (dns_id % 200) as u8 + 1);
             let port = 30_000 + dns_id % 20_000;

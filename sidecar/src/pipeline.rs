@@ -492,8 +492,9 @@ fn make_item(config: &PipelineConfig, flow: &mut Flow, exchange: Exchange, stats
         stream: flow.stream.clone(),
         worker: config.worker.clone(),
         node: config.node.clone(),
+        // The handshake's own items; other protocols inside TLS are not seen.
+        tls: exchange.protocol.name == "tls",
         protocol: exchange.protocol,
-        tls: false,
         outgoing: config.local_ips.contains(&flow.peers[client].ip),
         src: flow.endpoints[client].clone(),
         dst: flow.endpoints[server].clone(),

@@ -7,6 +7,7 @@
 pub mod dns;
 pub mod http1;
 pub mod redis;
+pub mod tls;
 
 use remora_model::{ItemError, ItemErrorKind, Protocol, Request, Response};
 
@@ -113,6 +114,7 @@ pub enum Detection {
     Http1,
     Dns,
     Redis,
+    Tls,
     /// Too few bytes to tell yet.
     NeedMore,
     /// No dissector recognises it.
@@ -120,11 +122,11 @@ pub enum Detection {
 }
 
 /// Recognises a TCP flow's protocol from the first bytes seen in either direction: the
-/// first detector (in order HTTP/1, DNS, Redis) that is sure wins; while none is and one
+/// first detector (in order TLS, HTTP/1, DNS, Redis) that is sure wins; while none is and one
 /// still needs more bytes, so does the flow.
 pub fn detect_tcp(first_bytes: &[u8]) -> Detection {
     let mut need_more = false;
-    for detect in [http1::detect, dns::detect_tcp, redis::detect] {
+    for detect in [tls::detect, http1::detect, dns::detect_tcp, redis::detect] {
         match detect(first_bytes) {
             Detection::Unknown => {}
             Detection::NeedMore => need_more = true,
@@ -145,6 +147,7 @@ pub fn new_dissector(detection: Detection, layer4_tcp: bool, limits: DissectLimi
         Detection::Http1 => Some(Box::new(http1::Http1Flow::new(limits))),
         Detection::Dns => Some(Box::new(dns::DnsFlow::new(layer4_tcp, limits))),
         Detection::Redis => Some(Box::new(redis::RedisFlow::new(limits))),
+        Detection::Tls => Some(Box::new(tls::TlsFlow::new(limits))),
         Detection::NeedMore | Detection::Unknown => None,
     }
 }
