@@ -47,6 +47,10 @@ fn describe(item: &Item) -> (String, String) {
         Some(Response::Dns(r)) => r.rcode_name.clone(),
         Some(Response::Redis(r)) => if r.error.is_some() { "ERR".into() } else { r.kind.clone() },
         Some(Response::Tls(r)) => r.version.clone(),
+        Some(Response::Postgres(r)) => match &r.error {
+            Some(error) => error.code.clone(),
+            None => r.tags.last().cloned().unwrap_or_else(|| r.status.clone()),
+        },
         None => "-".into(),
     };
     let request = match &item.request {
@@ -86,6 +90,11 @@ fn describe(item: &Item) -> (String, String) {
             };
             format!("ClientHello {} [{}]{chosen}", if r.server_name.is_empty() { "(no SNI)" } else { &r.server_name }, r.alpn.join(","))
         }
+        Request::Postgres(r) => match r.kind.as_str() {
+            "startup" => format!("startup user={} database={}", r.user, r.database),
+            "simple" | "extended" => short(&r.query.split_whitespace().collect::<Vec<_>>().join(" ")),
+            other => other.to_string(),
+        },
     };
     (status, request)
 }

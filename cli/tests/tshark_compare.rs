@@ -3,7 +3,8 @@
 //! For every capture in tests/data/pcaps: HTTP pairs (method, target, host, status), DNS
 //! exchanges (id, name, type, rcode, answers), Redis messages (each RESP value in each
 //! direction: commands, replies, pushed messages) and TLS handshakes (server name, ALPN,
-//! versions and cipher suites offered; version, suite and ALPN chosen) from `remora
+//! versions and cipher suites offered; version, suite and ALPN chosen) and PostgreSQL
+//! (each query text the client sent, each command tag the server answered) from `remora
 //! replay` must equal what tshark extracts, except for the differences listed with their reasons in
 //! tests/data/pcaps/tshark-differences.tsv. A listed difference that no longer occurs
 //! fails too, so the list stays true.
@@ -318,6 +319,47 @@ fn tshark_tls(path: &Path) -> Records {
         .collect()
 }
 
+/// SQL as both sides can show it: whitespace runs as one space (tshark prints a newline
+/// inside a field as `\n`), each byte of a non-ASCII character as `?` (tshark shows each as
+/// U+FFFD; Remora keeps the UTF-8), and the first 1,000 characters (Remora keeps 4 KiB).
+fn one_line(text: &str) -> String {
+    let spaced = text.replace("\\n", " ").replace("\\t", " ").replace("\\r", " ");
+    let ascii: String = spaced.chars().flat_map(|c| match c {
+        '\u{fffd}' => vec!['?'],
+        c if c.is_ascii() => vec![c],
+        c => vec!['?'; c.len_utf8()],
+    }).collect();
+    let line = ascii.split_whitespace().collect::<Vec<_>>().join(" ");
+    line.chars().take(1000).collect()
+}
+
+fn remora_postgres(items: &[Value]) -> Records {
+    let mut out = Vec::new();
+    for item in items.iter().filter(|i| i["protocol"]["name"] == "postgres") {
+        let request = &item["request"];
+        if matches!(text(&request["kind"]), "simple" | "extended") && request["prepared"] == false {
+            out.push(format!("postgres\tquery {}", one_line(text(&request["query"]))));
+        }
+        for tag in item["response"]["tags"].as_array().into_iter().flatten() {
+            out.push(format!("postgres\ttag {}", text(tag)));
+        }
+    }
+    out
+}
+
+/// Query texts (Query and Parse messages) and command tags as tshark reads them. One
+/// capture runs on port 8000, which tshark must be told is PostgreSQL.
+fn tshark_postgres(path: &Path) -> Records {
+    let args = ["-r", path.to_str().expect("UTF-8 path"), "-d", "tcp.port==8000,pgsql", "-Y", "pgsql", "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=\u{1}", "-e", "pgsql.query", "-e", "pgsql.tag"];
+    let mut out = Vec::new();
+    for line in tshark(&args).lines() {
+        let (queries, tags) = line.split_once('\t').unwrap_or((line, ""));
+        out.extend(queries.split('\u{1}').filter(|q| !q.is_empty()).map(|q| format!("postgres\tquery {}", one_line(q))));
+        out.extend(tags.split('\u{1}').filter(|t| !t.is_empty()).map(|t| format!("postgres\ttag {t}")));
+    }
+    out
+}
+
 /// The differences a checked-in file explains: `<file>\t<side>\t<protocol>\t<record>\t<reason>`.
 fn expected_differences() -> BTreeSet<String> {
     let text = std::fs::read_to_string(data_dir().join("tshark-differences.tsv")).expect("tshark-differences.tsv");
@@ -353,8 +395,8 @@ fn items_match_tshark_on_every_capture() {
     for path in capture_files() {
         let name = path.file_name().and_then(|n| n.to_str()).expect("file name").to_string();
         let items = replay_items(&path);
-        let ours: Records = remora_http(&items).into_iter().chain(remora_dns(&items)).chain(remora_redis(&items)).chain(remora_tls(&items)).collect();
-        let theirs: Records = tshark_http(&path).into_iter().chain(tshark_dns(&path)).chain(tshark_redis(&path)).chain(tshark_tls(&path)).collect();
+        let ours: Records = remora_http(&items).into_iter().chain(remora_dns(&items)).chain(remora_redis(&items)).chain(remora_tls(&items)).chain(remora_postgres(&items)).collect();
+        let theirs: Records = tshark_http(&path).into_iter().chain(tshark_dns(&path)).chain(tshark_redis(&path)).chain(tshark_tls(&path)).chain(tshark_postgres(&path)).collect();
         compared += theirs.len();
         for line in minus(&ours, &theirs) {
             seen.insert(format!("{name}\tremora-only\t{line}"));

@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{DnsRequest, DnsResponse, HttpRequest, HttpResponse, RedisRequest, RedisResponse, TlsRequest, TlsResponse};
+use crate::{PostgresRequest, PostgresResponse, DnsRequest, DnsResponse, HttpRequest, HttpResponse, RedisRequest, RedisResponse, TlsRequest, TlsResponse};
 
 /// One protocol-level exchange: a request with its response (or `response: null` when
 /// none came), plus where it travelled and when.
@@ -113,6 +113,7 @@ pub enum Request {
     Dns(Box<DnsRequest>),
     Redis(Box<RedisRequest>),
     Tls(Box<TlsRequest>),
+    Postgres(Box<PostgresRequest>),
 }
 
 /// The protocol-specific response; its shape follows `protocol.name`.
@@ -123,6 +124,7 @@ pub enum Response {
     Dns(Box<DnsResponse>),
     Redis(Box<RedisResponse>),
     Tls(Box<TlsResponse>),
+    Postgres(Box<PostgresResponse>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

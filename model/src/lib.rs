@@ -10,6 +10,7 @@ mod dns;
 mod fields;
 mod http;
 mod item;
+mod postgres;
 mod redis;
 mod tls;
 
@@ -18,6 +19,7 @@ pub mod wire;
 pub use dns::{DnsQuestion, DnsRecord, DnsRequest, DnsResponse};
 pub use fields::Fields;
 pub use http::{Body, HttpRequest, HttpResponse};
+pub use postgres::{PostgresError, PostgresRequest, PostgresResponse};
 pub use redis::{RedisRequest, RedisResponse};
 pub use tls::{TlsRequest, TlsResponse};
 pub use item::{Endpoint, Item, ItemError, ItemErrorKind, Node, Protocol, Request, Response};

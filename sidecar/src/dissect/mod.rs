@@ -6,6 +6,7 @@
 
 pub mod dns;
 pub mod http1;
+pub mod postgres;
 pub mod redis;
 pub mod tls;
 
@@ -115,6 +116,7 @@ pub enum Detection {
     Dns,
     Redis,
     Tls,
+    Postgres,
     /// Too few bytes to tell yet.
     NeedMore,
     /// No dissector recognises it.
@@ -122,11 +124,11 @@ pub enum Detection {
 }
 
 /// Recognises a TCP flow's protocol from the first bytes seen in either direction: the
-/// first detector (in order TLS, HTTP/1, DNS, Redis) that is sure wins; while none is and one
+/// first detector (in order TLS, HTTP/1, DNS, Redis, PostgreSQL) that is sure wins; while none is and one
 /// still needs more bytes, so does the flow.
 pub fn detect_tcp(first_bytes: &[u8]) -> Detection {
     let mut need_more = false;
-    for detect in [tls::detect, http1::detect, dns::detect_tcp, redis::detect] {
+    for detect in [tls::detect, http1::detect, dns::detect_tcp, redis::detect, postgres::detect] {
         match detect(first_bytes) {
             Detection::Unknown => {}
             Detection::NeedMore => need_more = true,
@@ -148,6 +150,7 @@ pub fn new_dissector(detection: Detection, layer4_tcp: bool, limits: DissectLimi
         Detection::Dns => Some(Box::new(dns::DnsFlow::new(layer4_tcp, limits))),
         Detection::Redis => Some(Box::new(redis::RedisFlow::new(limits))),
         Detection::Tls => Some(Box::new(tls::TlsFlow::new(limits))),
+        Detection::Postgres => Some(Box::new(postgres::PostgresFlow::new(limits))),
         Detection::NeedMore | Detection::Unknown => None,
     }
 }
