@@ -30,6 +30,7 @@ PROTOCOLS = {
     "tls": ("tls", "tls.handshake.type == 1 or tls.handshake.type == 2",
             ["tls.handshake.extensions_server_name", "tls.handshake.extensions_alpn_str",
              "tls.handshake.extensions.supported_version", "tls.handshake.ciphersuite"]),
+    "postgres": ("postgres", "pgsql", ["pgsql.type", "pgsql.query", "pgsql.tag", "pgsql.code"]),
 }
 
 

@@ -4,10 +4,12 @@
 //! at the MSS, and DNS over UDP from many client ports. `redis`: connections to port 6379
 //! sending pipelined batches of 1 to 8 commands (SET, GET, HGETALL, INCR, LRANGE) and
 //! getting their replies. `tls`: connections to port 443, each a ClientHello (SNI, ALPN,
-//! GREASE, 16 suites) and ServerHello, then encrypted records both ways. The same
-//! arguments always give the same bytes.
+//! GREASE, 16 suites) and ServerHello, then encrypted records both ways. `postgres`:
+//! connections to 5432, each a startup, then simple queries answered with a row
+//! description, 1 to 20 data rows, a command tag and Ready for Query. The same arguments
+//! always give the same bytes.
 //!
-//! cargo run --release -p remora-sidecar --example synth_capture -- OUT.pcap [PACKETS] [http|redis|tls]
+//! cargo run --release -p remora-sidecar --example synth_capture -- OUT.pcap [PACKETS] [http|redis|tls|postgres]
 
 use std::net::Ipv4Addr;
 
@@ -144,6 +146,13 @@ impl Conn {
             return false;
         }
         self.exchanges_left -= 1;
+        if self.port == 5432 {
+            let (client, server) = if self.shook { pg_query(rng) } else { self.shook = true; pg_startup() };
+            self.send_client(w, PSH_ACK, &client);
+            self.send_server(w, PSH_ACK, &server);
+            self.ack_from_client(w);
+            return true;
+        }
         if self.port == 443 {
             let (client, server) = if self.shook {
                 (app_data(200 + rng.below(600) as usize), app_data(500 + rng.below(4000) as usize))
@@ -219,6 +228,47 @@ fn created(item: u64) -> Vec<u8> {
 
 fn not_found() -> Vec<u8> {
     b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n\r\nnot found".to_vec()
+}
+
+fn pg_message(kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut m = vec![kind];
+    m.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
+    m.extend_from_slice(body);
+    m
+}
+
+fn pg_startup() -> (Vec<u8>, Vec<u8>) {
+    let mut body = 196_608u32.to_be_bytes().to_vec();
+    body.extend_from_slice(b"user\0shop\0database\0orders\0application_name\0checkout\0\0");
+    let mut client = ((body.len() + 4) as u32).to_be_bytes().to_vec();
+    client.extend(body);
+    let mut server = pg_message(b'R', &[0, 0, 0, 0]);
+    server.extend(pg_message(b'S', b"server_version\x0016.2\0"));
+    server.extend(pg_message(b'Z', b"I"));
+    (client, server)
+}
+
+fn pg_query(rng: &mut Rng) -> (Vec<u8>, Vec<u8>) {
+    let id = rng.below(100_000);
+    let client = pg_message(b'Q', format!("SELECT id, customer, total, status FROM orders WHERE customer_id = {id} ORDER BY created_at DESC LIMIT 20\0").as_bytes());
+    let mut description = vec![0, 4];
+    for column in ["id", "customer", "total", "status"] {
+        description.extend_from_slice(column.as_bytes());
+        description.extend_from_slice(&[0, 0, 0, 0x40, 0, 0, 1, 0, 0, 0, 0x17, 0, 4, 0xff, 0xff, 0xff, 0xff, 0, 0]);
+    }
+    let mut server = pg_message(b'T', &description);
+    let rows = rng.below(20) + 1;
+    for row in 0..rows {
+        let mut data = vec![0, 4];
+        for value in [format!("{}", id * 100 + row), format!("customer-{id}"), format!("{}.{:02}", rng.below(1000), rng.below(100)), "shipped".to_string()] {
+            data.extend_from_slice(&(value.len() as u32).to_be_bytes());
+            data.extend_from_slice(value.as_bytes());
+        }
+        server.extend(pg_message(b'D', &data));
+    }
+    server.extend(pg_message(b'C', format!("SELECT {rows}\0").as_bytes()));
+    server.extend(pg_message(b'Z', b"I"));
+    (client, server)
 }
 
 fn record(kind: u8, body: &[u8]) -> Vec<u8> {
@@ -367,8 +417,9 @@ fn main() {
         None | Some("http") => 80,
         Some("redis") => 6379,
         Some("tls") => 443,
+        Some("postgres") => 5432,
         Some(other) => {
-            eprintln!("synth_capture: {other:?} is not a traffic kind (http, redis or tls)");
+            eprintln!("synth_capture: {other:?} is not a traffic kind (http, redis, tls or postgres)");
             std::process::exit(2)
         }
     };
