@@ -47,6 +47,10 @@ fn describe(item: &Item) -> (String, String) {
         Some(Response::Dns(r)) => r.rcode_name.clone(),
         Some(Response::Redis(r)) => if r.error.is_some() { "ERR".into() } else { r.kind.clone() },
         Some(Response::Tls(r)) => r.version.clone(),
+        Some(Response::Mysql(r)) => match &r.error {
+            Some(error) => error.code.to_string(),
+            None => r.kind.clone(),
+        },
         Some(Response::Postgres(r)) => match &r.error {
             Some(error) => error.code.clone(),
             None => r.tags.last().cloned().unwrap_or_else(|| r.status.clone()),
@@ -90,6 +94,11 @@ fn describe(item: &Item) -> (String, String) {
             };
             format!("ClientHello {} [{}]{chosen}", if r.server_name.is_empty() { "(no SNI)" } else { &r.server_name }, r.alpn.join(","))
         }
+        Request::Mysql(r) => match r.command.as_str() {
+            "Handshake" => format!("Handshake user={} database={}", r.user, r.database),
+            _ if r.query.is_empty() => r.command.clone(),
+            _ => format!("{} {}", r.command, short(&r.query.split_whitespace().collect::<Vec<_>>().join(" "))),
+        },
         Request::Postgres(r) => match r.kind.as_str() {
             "startup" => format!("startup user={} database={}", r.user, r.database),
             "simple" | "extended" => short(&r.query.split_whitespace().collect::<Vec<_>>().join(" ")),

@@ -4,8 +4,9 @@
 //! exchanges (id, name, type, rcode, answers), Redis messages (each RESP value in each
 //! direction: commands, replies, pushed messages) and TLS handshakes (server name, ALPN,
 //! versions and cipher suites offered; version, suite and ALPN chosen) and PostgreSQL
-//! (each query text the client sent, each command tag the server answered) from `remora
-//! replay` must equal what tshark extracts, except for the differences listed with their reasons in
+//! (each query text the client sent, each command tag the server answered) and MySQL
+//! (each Query and Prepare's SQL, each error code) from `remora replay` must equal what
+//! tshark extracts, except for the differences listed with their reasons in
 //! tests/data/pcaps/tshark-differences.tsv. A listed difference that no longer occurs
 //! fails too, so the list stays true.
 
@@ -360,6 +361,39 @@ fn tshark_postgres(path: &Path) -> Records {
     out
 }
 
+fn remora_mysql(items: &[Value]) -> Records {
+    let mut out = Vec::new();
+    for item in items.iter().filter(|i| i["protocol"]["name"] == "mysql") {
+        let command = text(&item["request"]["command"]);
+        if matches!(command, "Query" | "Prepare") {
+            out.push(format!("mysql\t{command} {}", one_line(text(&item["request"]["query"]))));
+        }
+        if let Some(code) = item["response"]["error"]["code"].as_u64() {
+            out.push(format!("mysql\terror {code}"));
+        }
+    }
+    out
+}
+
+/// Query and Prepare SQL and error codes as tshark reads them (one capture runs on port
+/// 30130, which tshark must be told is MySQL).
+fn tshark_mysql(path: &Path) -> Records {
+    let args = ["-r", path.to_str().expect("UTF-8 path"), "-d", "tcp.port==30130,mysql", "-Y", "mysql.query or mysql.error_code", "-T", "fields", "-e", "mysql.command", "-e", "mysql.query", "-e", "mysql.error_code"];
+    let mut out = Vec::new();
+    for line in tshark(&args).lines() {
+        let cells: Vec<&str> = line.split('\t').collect();
+        match (cells.first().copied(), cells.get(1).copied().unwrap_or("")) {
+            (Some("3"), query) if !query.is_empty() => out.push(format!("mysql\tQuery {}", one_line(query))),
+            (Some("22"), query) if !query.is_empty() => out.push(format!("mysql\tPrepare {}", one_line(query))),
+            _ => {}
+        }
+        if let Some(code) = cells.get(2).filter(|c| !c.is_empty()) {
+            out.push(format!("mysql\terror {code}"));
+        }
+    }
+    out
+}
+
 /// The differences a checked-in file explains: `<file>\t<side>\t<protocol>\t<record>\t<reason>`.
 fn expected_differences() -> BTreeSet<String> {
     let text = std::fs::read_to_string(data_dir().join("tshark-differences.tsv")).expect("tshark-differences.tsv");
@@ -395,8 +429,8 @@ fn items_match_tshark_on_every_capture() {
     for path in capture_files() {
         let name = path.file_name().and_then(|n| n.to_str()).expect("file name").to_string();
         let items = replay_items(&path);
-        let ours: Records = remora_http(&items).into_iter().chain(remora_dns(&items)).chain(remora_redis(&items)).chain(remora_tls(&items)).chain(remora_postgres(&items)).collect();
-        let theirs: Records = tshark_http(&path).into_iter().chain(tshark_dns(&path)).chain(tshark_redis(&path)).chain(tshark_tls(&path)).chain(tshark_postgres(&path)).collect();
+        let ours: Records = remora_http(&items).into_iter().chain(remora_dns(&items)).chain(remora_redis(&items)).chain(remora_tls(&items)).chain(remora_postgres(&items)).chain(remora_mysql(&items)).collect();
+        let theirs: Records = tshark_http(&path).into_iter().chain(tshark_dns(&path)).chain(tshark_redis(&path)).chain(tshark_tls(&path)).chain(tshark_postgres(&path)).chain(tshark_mysql(&path)).collect();
         compared += theirs.len();
         for line in minus(&ours, &theirs) {
             seen.insert(format!("{name}\tremora-only\t{line}"));

@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{PostgresRequest, PostgresResponse, DnsRequest, DnsResponse, HttpRequest, HttpResponse, RedisRequest, RedisResponse, TlsRequest, TlsResponse};
+use crate::{MysqlRequest, MysqlResponse, PostgresRequest, PostgresResponse, DnsRequest, DnsResponse, HttpRequest, HttpResponse, RedisRequest, RedisResponse, TlsRequest, TlsResponse};
 
 /// One protocol-level exchange: a request with its response (or `response: null` when
 /// none came), plus where it travelled and when.
@@ -114,6 +114,7 @@ pub enum Request {
     Redis(Box<RedisRequest>),
     Tls(Box<TlsRequest>),
     Postgres(Box<PostgresRequest>),
+    Mysql(Box<MysqlRequest>),
 }
 
 /// The protocol-specific response; its shape follows `protocol.name`.
@@ -125,6 +126,7 @@ pub enum Response {
     Redis(Box<RedisResponse>),
     Tls(Box<TlsResponse>),
     Postgres(Box<PostgresResponse>),
+    Mysql(Box<MysqlResponse>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

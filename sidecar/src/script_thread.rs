@@ -24,8 +24,9 @@ use crate::live_scripts::LiveScripts;
 use crate::scripted::ScriptedSink;
 use crate::sink::{PacketView, Sink};
 
-/// Events the queue holds at most: a few seconds of a busy pod's items.
-pub const QUEUE: usize = 8192;
+/// Events the queue holds at most: seconds of a busy pod's items. (Its slots are
+/// allocated and touched at start: 4096 small slots are about 100 KiB.)
+pub const QUEUE: usize = 4096;
 
 /// A packet for `onPacketCaptured`, owned so it can cross to the script thread.
 struct OwnedPacket {
@@ -77,9 +78,9 @@ impl OwnedPacket {
 }
 
 enum Event {
-    /// Boxed: the queue's slots stay small (it holds thousands).
+    /// Boxed, like the packet: the queue's slots stay small (it holds thousands).
     Item(Box<Item>),
-    Packet(OwnedPacket),
+    Packet(Box<OwnedPacket>),
     Clock(Timestamp),
 }
 
@@ -172,7 +173,7 @@ impl<S: Sink> Sink for ScriptFeed<S> {
 
     fn packet(&mut self, packet: &PacketView<'_>) {
         let Some(events) = &self.events else { return };
-        if events.try_send(Event::Packet(OwnedPacket::of(packet))).is_err() {
+        if events.try_send(Event::Packet(Box::new(OwnedPacket::of(packet)))).is_err() {
             self.behind.packets.fetch_add(1, Ordering::Relaxed);
             self.tell();
         }

@@ -4,8 +4,10 @@
 //! over bytes), the per-flow state machine, and the conversion into the item model.
 //! A flow is bound to a dissector by content ([`detect_tcp`], [`detect_udp`]), not by port.
 
+mod cursor;
 pub mod dns;
 pub mod http1;
+pub mod mysql;
 pub mod postgres;
 pub mod redis;
 pub mod tls;
@@ -29,6 +31,18 @@ pub struct Exchange {
     pub request_size: u64,
     pub response_size: u64,
     pub error: Option<ItemError>,
+}
+
+impl Exchange {
+    /// An exchange from its parts; `answer` is the response, when its last byte came, and
+    /// its size.
+    pub(crate) fn new(protocol: Protocol, request_dir: Dir, request: Request, start: Timestamp, request_size: u64, answer: Option<(Response, Timestamp, u64)>, error: Option<ItemError>) -> Exchange {
+        let (response, response_end, response_size) = match answer {
+            Some((response, end, size)) => (Some(response), Some(end), size),
+            None => (None, None, 0),
+        };
+        Exchange { protocol, request_dir, request, response, request_start: start, response_end, request_size, response_size, error }
+    }
 }
 
 pub(crate) fn item_error(kind: ItemErrorKind, msg: impl Into<String>) -> Option<ItemError> {
@@ -117,6 +131,7 @@ pub enum Detection {
     Redis,
     Tls,
     Postgres,
+    Mysql,
     /// Too few bytes to tell yet.
     NeedMore,
     /// No dissector recognises it.
@@ -124,11 +139,11 @@ pub enum Detection {
 }
 
 /// Recognises a TCP flow's protocol from the first bytes seen in either direction: the
-/// first detector (in order TLS, HTTP/1, DNS, Redis, PostgreSQL) that is sure wins; while none is and one
+/// first detector (in order TLS, HTTP/1, DNS, Redis, PostgreSQL, MySQL) that is sure wins; while none is and one
 /// still needs more bytes, so does the flow.
 pub fn detect_tcp(first_bytes: &[u8]) -> Detection {
     let mut need_more = false;
-    for detect in [tls::detect, http1::detect, dns::detect_tcp, redis::detect, postgres::detect] {
+    for detect in [tls::detect, http1::detect, dns::detect_tcp, redis::detect, postgres::detect, mysql::detect] {
         match detect(first_bytes) {
             Detection::Unknown => {}
             Detection::NeedMore => need_more = true,
@@ -151,6 +166,7 @@ pub fn new_dissector(detection: Detection, layer4_tcp: bool, limits: DissectLimi
         Detection::Redis => Some(Box::new(redis::RedisFlow::new(limits))),
         Detection::Tls => Some(Box::new(tls::TlsFlow::new(limits))),
         Detection::Postgres => Some(Box::new(postgres::PostgresFlow::new(limits))),
+        Detection::Mysql => Some(Box::new(mysql::MysqlFlow::new(limits))),
         Detection::NeedMore | Detection::Unknown => None,
     }
 }

@@ -341,21 +341,8 @@ impl PostgresFlow {
 }
 
 fn exchange(cycle: Cycle, answer: Option<(PostgresResponse, Timestamp, u64)>, error: Option<remora_model::ItemError>, client: Dir) -> Exchange {
-    let (response, response_end, response_size) = match answer {
-        Some((answer, end, size)) => (Some(Response::Postgres(Box::new(answer))), Some(end), size),
-        None => (None, None, 0),
-    };
-    Exchange {
-        protocol: POSTGRES,
-        request_dir: client,
-        request: Request::Postgres(Box::new(cycle.request)),
-        response,
-        request_start: cycle.start,
-        response_end,
-        request_size: cycle.size,
-        response_size,
-        error,
-    }
+    let answer = answer.map(|(answer, end, size)| (Response::Postgres(Box::new(answer)), end, size));
+    Exchange::new(POSTGRES, client, Request::Postgres(Box::new(cycle.request)), cycle.start, cycle.size, answer, error)
 }
 
 impl StreamDissector for PostgresFlow {

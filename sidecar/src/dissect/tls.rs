@@ -9,6 +9,7 @@
 
 use remora_model::{Protocol, Request, Response, TlsRequest, TlsResponse};
 
+use super::cursor::Cursor;
 use super::{CloseReason, Detection, DissectLimits, DissectStats, Exchange, StreamDissector};
 use crate::flow::{Dir, Timestamp};
 
@@ -96,41 +97,22 @@ pub fn cipher_suite_name(suite: u16) -> String {
     name.into()
 }
 
-/// A cursor over a hello's bytes; every read is bounds-checked.
-struct Bytes<'a>(&'a [u8]);
-
-impl<'a> Bytes<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.0.len() < n {
-            return None;
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Some(head)
-    }
-
-    fn u8(&mut self) -> Option<u8> {
-        self.take(1).map(|b| b[0])
-    }
-
-    fn u16(&mut self) -> Option<u16> {
-        self.take(2).map(|b| u16::from_be_bytes([b[0], b[1]]))
-    }
-
+/// TLS's readers: length-prefixed vectors and extension lists.
+impl<'a> Cursor<'a> {
     /// A vector with a length prefix of `width` bytes (1 or 2).
-    fn vector(&mut self, width: usize) -> Option<Bytes<'a>> {
+    fn vector(&mut self, width: usize) -> Option<Cursor<'a>> {
         let len = match width {
             1 => usize::from(self.u8()?),
-            _ => usize::from(self.u16()?),
+            _ => usize::from(self.u16_be()?),
         };
-        self.take(len).map(Bytes)
+        self.take(len).map(Cursor)
     }
 
     /// `(type, body)` of each extension.
-    fn extensions(&mut self) -> Vec<(u16, Bytes<'a>)> {
+    fn extensions(&mut self) -> Vec<(u16, Cursor<'a>)> {
         let Some(mut all) = self.vector(2) else { return Vec::new() };
         let mut out = Vec::new();
-        while let (Some(kind), Some(body)) = (all.u16(), all.vector(2)) {
+        while let (Some(kind), Some(body)) = (all.u16_be(), all.vector(2)) {
             out.push((kind, body));
         }
         out
@@ -144,13 +126,13 @@ const ENCRYPTED_CLIENT_HELLO: u16 = 0xfe0d;
 
 /// A ClientHello's body (after the 4-byte handshake header).
 pub fn client_hello(body: &[u8]) -> Option<TlsRequest> {
-    let mut b = Bytes(body);
-    let version = b.u16()?;
+    let mut b = Cursor(body);
+    let version = b.u16_be()?;
     b.take(32)?;
     b.vector(1)?;
     let mut suites = b.vector(2)?;
     let mut cipher_suites = Vec::new();
-    while let Some(suite) = suites.u16() {
+    while let Some(suite) = suites.u16_be() {
         if !is_grease(suite) {
             cipher_suites.push(cipher_suite_name(suite));
         }
@@ -170,7 +152,7 @@ pub fn client_hello(body: &[u8]) -> Option<TlsRequest> {
             ALPN => hello.alpn = protocols(&mut ext),
             SUPPORTED_VERSIONS => {
                 let mut versions = ext.vector(1)?;
-                while let Some(v) = versions.u16() {
+                while let Some(v) = versions.u16_be() {
                     if !is_grease(v) {
                         hello.supported_versions.push(version_name(v));
                     }
@@ -183,7 +165,7 @@ pub fn client_hello(body: &[u8]) -> Option<TlsRequest> {
     Some(hello)
 }
 
-fn protocols(ext: &mut Bytes<'_>) -> Vec<String> {
+fn protocols(ext: &mut Cursor<'_>) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(mut list) = ext.vector(2) {
         while let Some(name) = list.vector(1) {
@@ -195,16 +177,16 @@ fn protocols(ext: &mut Bytes<'_>) -> Vec<String> {
 
 /// A ServerHello's body; the number of the version negotiated besides.
 pub fn server_hello(body: &[u8]) -> Option<(TlsResponse, u16)> {
-    let mut b = Bytes(body);
-    let mut version = b.u16()?;
+    let mut b = Cursor(body);
+    let mut version = b.u16_be()?;
     let random = b.take(32)?;
     b.vector(1)?;
-    let suite = b.u16()?;
+    let suite = b.u16_be()?;
     b.u8()?;
     let mut alpn = String::new();
     for (kind, mut ext) in b.extensions() {
         match kind {
-            SUPPORTED_VERSIONS => version = ext.u16()?,
+            SUPPORTED_VERSIONS => version = ext.u16_be()?,
             ALPN => alpn = protocols(&mut ext).into_iter().next().unwrap_or_default(),
             _ => {}
         }

@@ -309,21 +309,8 @@ fn to_json(value: &Value) -> Json {
 }
 
 fn exchange(pending: Pending, reply: Option<(RedisResponse, Timestamp, u64)>, error: Option<remora_model::ItemError>, request_dir: Dir) -> Exchange {
-    let (response, response_end, response_size) = match reply {
-        Some((response, end, size)) => (Some(Response::Redis(Box::new(response))), Some(end), size),
-        None => (None, None, 0),
-    };
-    Exchange {
-        protocol: REDIS,
-        request_dir,
-        request: Request::Redis(Box::new(pending.request)),
-        response,
-        request_start: pending.start,
-        response_end,
-        request_size: pending.size,
-        response_size,
-        error,
-    }
+    let reply = reply.map(|(reply, end, size)| (Response::Redis(Box::new(reply)), end, size));
+    Exchange::new(REDIS, request_dir, Request::Redis(Box::new(pending.request)), pending.start, pending.size, reply, error)
 }
 
 impl StreamDissector for RedisFlow {
