@@ -9,6 +9,7 @@ use std::time::Instant;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use remora_model::{Item, Node};
+use remora_sidecar::dissect::protocols::ProtocolSet;
 use remora_sidecar::dissect::DissectLimits;
 use remora_sidecar::pcap_store::PcapStore;
 use remora_scripting::Clock;
@@ -43,6 +44,10 @@ pub struct ReplayArgs {
     /// Body bytes kept per HTTP message; longer bodies are marked `truncated`.
     #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
     pub max_body: usize,
+    /// Protocols to dissect: `all`, or a comma list (`http,dns,redis,tls,postgres,mysql`);
+    /// other flows are left undissected, as the pod annotation `remora.dev/protocols` does.
+    #[arg(long, value_name = "LIST", default_value = "all", value_parser = ProtocolSet::parse)]
+    pub protocols: ProtocolSet,
     /// An address of "our" pod: requests from it are `outgoing` (repeatable).
     #[arg(long = "local-ip", value_name = "IP")]
     pub local_ips: Vec<IpAddr>,
@@ -112,7 +117,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         worker: args.worker.as_str().into(),
         node: std::sync::Arc::new(Node { name: host_name(), ip: String::new() }),
         local_ips: args.local_ips.clone(),
-        dissect: DissectLimits { max_body_bytes: args.max_body, ..DissectLimits::default() },
+        dissect: DissectLimits { max_body_bytes: args.max_body, protocols: args.protocols, ..DissectLimits::default() },
         ..PipelineConfig::default()
     };
     let mut pipeline = Pipeline::new(config, pcap);

@@ -284,3 +284,25 @@ fn max_body_truncates_and_says_so() {
     let summary = String::from_utf8_lossy(&out.stderr);
     assert!(summary.contains("bodies truncated: 4"), "{summary}");
 }
+
+#[test]
+fn protocols_select_which_dissectors_run() {
+    // The PostgreSQL capture whose SSLRequest hands over to TLS: both protocols, then each.
+    let capture = data_dir().join("postgres__zeek__psql-aws-ssl-require.pcap");
+    let names = |list: &str| -> Vec<String> {
+        let out = remora(&["replay", "-o", "json", "--protocols", list, capture.to_str().expect("path")]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        parse_items(&out.stdout).iter().map(|i| i["protocol"]["name"].as_str().unwrap_or("").to_string()).collect()
+    };
+    assert_eq!(names("all"), ["postgres", "tls"]);
+    assert_eq!(names("postgres"), ["postgres", "tls"], "TLS inside PostgreSQL comes with it");
+    assert!(names("http,dns").is_empty(), "the flow is left undissected");
+    let out = remora(&["replay", "--protocols", "http,gopher", capture.to_str().expect("path")]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("\"gopher\" is not a protocol Remora knows"), "{stderr}");
+    // A TLS capture with TLS left out, then in.
+    let tls = data_dir().join("tls__zeek__tls12-decryption.pcap");
+    let count = |list: &str| parse_items(&remora(&["replay", "-o", "json", "--protocols", list, tls.to_str().expect("path")]).stdout).len();
+    assert_eq!((count("http"), count("tls")), (0, 1));
+}

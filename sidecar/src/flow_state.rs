@@ -56,6 +56,11 @@ pub(crate) fn dissect_tcp(state: &mut FlowState, dir: Dir, chunk: Chunk<'_>, ts:
                         *state = FlowState::Ignored;
                     }
                 }
+                found if !limits.protocols.allows(found) => {
+                    buffered[0].clear();
+                    buffered[1].clear();
+                    *state = FlowState::Ignored;
+                }
                 found => {
                     let Some(mut dissector) = dissect::new_dissector(found, true, limits) else { return };
                     // Bytes held back from either direction go first, in the order kept.
@@ -82,6 +87,10 @@ pub(crate) fn dissect_udp(state: &mut FlowState, dir: Dir, payload: &[u8], ts: T
                     *unrecognised += 1;
                     *state = FlowState::Ignored;
                 }
+                return;
+            }
+            found if !limits.protocols.allows(found) => {
+                *state = FlowState::Ignored;
                 return;
             }
             found => match dissect::new_dissector(found, false, limits) {

@@ -22,6 +22,8 @@ use remora_sidecar::hub_client::{HubCa, HubClient, HubConfig};
 use remora_sidecar::live::{interfaces, LiveCapture};
 use remora_sidecar::names::LiveNames;
 use remora_scripting::{HostConfig, Node as ScriptNode};
+use remora_sidecar::dissect::protocols::ProtocolSet;
+use remora_sidecar::dissect::DissectLimits;
 use remora_sidecar::live_scripts::LiveScripts;
 use remora_sidecar::pcap_retention;
 use remora_sidecar::pcap_store::PcapStore;
@@ -42,6 +44,9 @@ struct Args {
     /// BPF capture filter (tcpdump syntax); empty captures everything.
     #[arg(long, env = "REMORA_CAPTURE_FILTER", default_value = "")]
     capture_filter: String,
+    /// Protocols to dissect (the pod's `remora.dev/protocols`): `all` or a comma list.
+    #[arg(long, env = "REMORA_PROTOCOLS", default_value = "all", value_parser = ProtocolSet::parse)]
+    protocols: ProtocolSet,
     /// Kernel capture buffer per interface, in bytes (mapped into the process: it counts
     /// in its memory; larger absorbs longer bursts).
     #[arg(long, env = "REMORA_CAPTURE_BUFFER_BYTES", default_value_t = remora_sidecar::live::DEFAULT_KERNEL_BUFFER)]
@@ -147,6 +152,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     let local_ips: Vec<IpAddr> = args.pod_ip.parse().into_iter().collect();
     let names = Arc::new(LiveNames::default());
     let config = PipelineConfig {
+        dissect: DissectLimits { protocols: args.protocols, ..DissectLimits::default() },
         names: Some(Names(names.clone())),
         udp_answered_idle_timeout_ns: Some(2 * Timestamp::SECOND),
         worker: if args.pod_name.is_empty() { "sidecar".into() } else { args.pod_name.as_str().into() },

@@ -9,6 +9,7 @@ pub mod dns;
 pub mod http1;
 pub mod mysql;
 pub mod postgres;
+pub mod protocols;
 pub mod redis;
 pub mod tls;
 
@@ -60,6 +61,8 @@ pub struct DissectLimits {
     pub max_pending: usize,
     /// A DNS query with no answer after this long becomes an unanswered item.
     pub dns_timeout_ns: i64,
+    /// The protocols dissected; a flow of another is left undissected.
+    pub protocols: protocols::ProtocolSet,
 }
 
 impl Default for DissectLimits {
@@ -69,6 +72,7 @@ impl Default for DissectLimits {
             max_body_bytes: 64 << 10,
             max_pending: 128,
             dns_timeout_ns: 5 * Timestamp::SECOND,
+            protocols: protocols::ProtocolSet::ALL,
         }
     }
 }
