@@ -15,10 +15,7 @@ pub const INJECT: &str = "remora.dev/inject";
 pub const STATUS: &str = "remora.dev/status";
 
 /// Protocol names the sidecar's dissectors answer to.
-pub const PROTOCOLS: &[&str] = &[
-    "http", "http2", "grpc", "dns", "redis", "kafka", "amqp", "tls", "postgres", "mysql",
-    "websocket", "icmp",
-];
+pub const PROTOCOLS: &[&str] = &remora_model::PROTOCOL_NAMES;
 
 const MAX_LIST: usize = 64;
 

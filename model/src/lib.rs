@@ -25,3 +25,8 @@ pub use postgres::{PostgresError, PostgresRequest, PostgresResponse};
 pub use redis::{RedisRequest, RedisResponse};
 pub use tls::{TlsRequest, TlsResponse};
 pub use item::{Endpoint, Item, ItemError, ItemErrorKind, Node, Protocol, Request, Response};
+
+/// The protocol names of `remora.dev/protocols` (and `REMORA_PROTOCOLS`, `remora replay
+/// --protocols`): the injector validates the annotation against them, the sidecar selects
+/// its dissectors by them. Some have no dissector yet and match no flow.
+pub const PROTOCOL_NAMES: [&str; 12] = ["http", "http2", "grpc", "dns", "redis", "kafka", "amqp", "tls", "postgres", "mysql", "websocket", "icmp"];

@@ -4,9 +4,9 @@
 
 use super::Detection;
 
-/// Every name the annotation accepts (the injector validates against the same words);
+/// Every name the annotation accepts (the injector validates against the same list);
 /// those without a dissector yet match no flow.
-pub const NAMES: [&str; 12] = ["http", "http2", "grpc", "dns", "redis", "kafka", "amqp", "tls", "postgres", "mysql", "websocket", "icmp"];
+pub use remora_model::PROTOCOL_NAMES as NAMES;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProtocolSet(u16);
