@@ -31,6 +31,7 @@ PROTOCOLS = {
             ["tls.handshake.extensions_server_name", "tls.handshake.extensions_alpn_str",
              "tls.handshake.extensions.supported_version", "tls.handshake.ciphersuite"]),
     "postgres": ("postgres", "pgsql", ["pgsql.type", "pgsql.query", "pgsql.tag", "pgsql.code"]),
+    "mysql": ("mysql", "mysql", ["mysql.command", "mysql.query", "mysql.response_code", "mysql.affected_rows", "mysql.num_fields"]),
 }
 
 

@@ -6,10 +6,11 @@
 //! getting their replies. `tls`: connections to port 443, each a ClientHello (SNI, ALPN,
 //! GREASE, 16 suites) and ServerHello, then encrypted records both ways. `postgres`:
 //! connections to 5432, each a startup, then simple queries answered with a row
-//! description, 1 to 20 data rows, a command tag and Ready for Query. The same arguments
-//! always give the same bytes.
+//! description, 1 to 20 data rows, a command tag and Ready for Query. `mysql`: connections
+//! to 3306, each a greeting and login, then queries answered with a result set of 1 to 20
+//! rows or an OK. The same arguments always give the same bytes.
 //!
-//! cargo run --release -p remora-sidecar --example synth_capture -- OUT.pcap [PACKETS] [http|redis|tls|postgres]
+//! cargo run --release -p remora-sidecar --example synth_capture -- OUT.pcap [PACKETS] [http|redis|tls|postgres|mysql]
 
 use std::net::Ipv4Addr;
 
@@ -146,6 +147,20 @@ impl Conn {
             return false;
         }
         self.exchanges_left -= 1;
+        if self.port == 3306 {
+            let (client, server) = if self.shook {
+                my_query(rng)
+            } else {
+                // The server greets first.
+                self.shook = true;
+                self.send_server(w, PSH_ACK, &my_greeting());
+                my_login()
+            };
+            self.send_client(w, PSH_ACK, &client);
+            self.send_server(w, PSH_ACK, &server);
+            self.ack_from_client(w);
+            return true;
+        }
         if self.port == 5432 {
             let (client, server) = if self.shook { pg_query(rng) } else { self.shook = true; pg_startup() };
             self.send_client(w, PSH_ACK, &client);
@@ -228,6 +243,65 @@ fn created(item: u64) -> Vec<u8> {
 
 fn not_found() -> Vec<u8> {
     b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n\r\nnot found".to_vec()
+}
+
+fn my_packet(seq: u8, payload: &[u8]) -> Vec<u8> {
+    let len = payload.len();
+    let mut p = vec![len as u8, (len >> 8) as u8, (len >> 16) as u8, seq];
+    p.extend_from_slice(payload);
+    p
+}
+
+fn my_greeting() -> Vec<u8> {
+    let mut greeting = vec![0x0a];
+    greeting.extend_from_slice(b"8.0.36\0");
+    greeting.extend_from_slice(&[1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0xff, 0xf7, 0x21, 2, 0, 0xff, 0xc1]);
+    my_packet(0, &greeting)
+}
+
+/// The login and the server's OK.
+fn my_login() -> (Vec<u8>, Vec<u8>) {
+    let mut login = (0x0200u32 | 0x0008).to_le_bytes().to_vec();
+    login.extend_from_slice(&[0; 28]);
+    login.extend_from_slice(b"shop\0\x01\x00orders\0");
+    (my_packet(1, &login), my_packet(2, &[0, 0, 0, 2, 0, 0, 0]))
+}
+
+fn my_column(name: &str) -> Vec<u8> {
+    let mut c = Vec::new();
+    for part in ["def", "shop", "orders", "orders", name, name] {
+        c.push(part.len() as u8);
+        c.extend_from_slice(part.as_bytes());
+    }
+    c.extend_from_slice(&[0x0c, 0x21, 0, 0xff, 0, 0, 0, 0xfd, 0, 0, 0, 0, 0]);
+    c
+}
+
+fn my_query(rng: &mut Rng) -> (Vec<u8>, Vec<u8>) {
+    let id = rng.below(100_000);
+    if rng.below(4) == 0 {
+        let client = my_packet(0, format!("\x03UPDATE orders SET status = 'shipped' WHERE id = {id}").as_bytes());
+        return (client, my_packet(1, &[0, 1, 0, 2, 0, 0, 0]));
+    }
+    let client = my_packet(0, format!("\x03SELECT id, customer, total, status FROM orders WHERE customer_id = {id} ORDER BY created_at DESC LIMIT 20").as_bytes());
+    let mut server = my_packet(1, &[4]);
+    let mut seq = 2;
+    for column in ["id", "customer", "total", "status"] {
+        server.extend(my_packet(seq, &my_column(column)));
+        seq += 1;
+    }
+    server.extend(my_packet(seq, &[0xfe, 0, 0, 2, 0]));
+    for row in 0..rng.below(20) + 1 {
+        seq = seq.wrapping_add(1);
+        let mut data = Vec::new();
+        for value in [format!("{}", id * 100 + row), format!("customer-{id}"), format!("{}.{:02}", rng.below(1000), rng.below(100)), "shipped".to_string()] {
+            data.push(value.len() as u8);
+            data.extend_from_slice(value.as_bytes());
+        }
+        server.extend(my_packet(seq, &data));
+    }
+    server.extend(my_packet(seq.wrapping_add(1), &[0xfe, 0, 0, 2, 0]));
+    (client, server)
 }
 
 fn pg_message(kind: u8, body: &[u8]) -> Vec<u8> {
@@ -418,8 +492,9 @@ fn main() {
         Some("redis") => 6379,
         Some("tls") => 443,
         Some("postgres") => 5432,
+        Some("mysql") => 3306,
         Some(other) => {
-            eprintln!("synth_capture: {other:?} is not a traffic kind (http, redis, tls or postgres)");
+            eprintln!("synth_capture: {other:?} is not a traffic kind (http, redis, tls, postgres or mysql)");
             std::process::exit(2)
         }
     };
