@@ -86,7 +86,7 @@ impl Net {
 fn is_stale_connection(error: &reqwest::Error) -> bool {
     let mut cause: Option<&dyn std::error::Error> = Some(error);
     while let Some(e) = cause {
-        if e.to_string().contains("connection closed before message completed") {
+        if e.downcast_ref::<hyper::Error>().is_some_and(hyper::Error::is_incomplete_message) {
             return true;
         }
         cause = e.source();
@@ -155,5 +155,30 @@ mod tests {
         let error = net.send(request, Duration::from_secs(5)).err().expect("refused");
         assert!(error.starts_with(&format!("cannot connect to 127.0.0.1:{port}: ")), "{error}");
         assert!(!error.contains("secret"), "{error}");
+    }
+
+    #[test]
+    fn a_request_on_a_connection_the_server_dropped_is_sent_again() {
+        use std::io::{Read, Write};
+        // Answers the first request and keeps the connection, then drops it when the second
+        // request arrives on it unanswered; a new connection is answered.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        std::thread::spawn(move || {
+            let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+            let mut buf = [0u8; 4096];
+            let (mut kept, _) = listener.accept().expect("first connection");
+            let _ = kept.read(&mut buf);
+            let _ = kept.write_all(answer);
+            let _ = kept.read(&mut buf);
+            drop(kept);
+            let (mut fresh, _) = listener.accept().expect("second connection");
+            let _ = fresh.read(&mut buf);
+            let _ = fresh.write_all(answer);
+        });
+        let net = Net::new().expect("net");
+        let url = format!("http://127.0.0.1:{port}/");
+        assert_eq!(net.send(net.client().post(&url).body("one"), Duration::from_secs(5)).map(|r| r.text()), Ok("ok".to_string()));
+        assert_eq!(net.send(net.client().post(&url).body("two"), Duration::from_secs(5)).map(|r| r.text()), Ok("ok".to_string()));
     }
 }

@@ -44,37 +44,18 @@ impl Recorded {
     /// A query parameter, decoded.
     pub fn query(&self, key: &str) -> Option<String> {
         let query = self.target.split_once('?')?.1;
-        query.split('&').filter_map(|pair| pair.split_once('=')).find(|(k, _)| *k == key).map(|(_, v)| decode(v))
+        form_value(query.as_bytes(), key)
     }
 
     /// A form body's field, decoded.
     pub fn form(&self, key: &str) -> Option<String> {
-        self.text().split('&').filter_map(|pair| pair.split_once('=')).find(|(k, _)| *k == key).map(|(_, v)| decode(v))
+        form_value(&self.body, key)
     }
 }
 
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%').then(|| bytes.get(i + 1..i + 3)).flatten().and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
-        match (bytes[i], escaped) {
-            (_, Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (b'+', None) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (other, None) => {
-                out.push(other);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// The value of `key` in `a=1&b=2` form, decoded as browsers encode it.
+fn form_value(encoded: &[u8], key: &str) -> Option<String> {
+    form_urlencoded::parse(encoded).find(|(k, _)| k == key).map(|(_, v)| v.into_owned())
 }
 
 /// What a service at `base` answers to one request, given all it recorded before.
