@@ -43,7 +43,11 @@ fn short(text: &str) -> String {
 /// The status column and the request summary of an item.
 fn describe(item: &Item) -> (String, String) {
     let status = match &item.response {
-        Some(Response::Http(r)) => r.status.to_string(),
+        Some(Response::Http(r)) => match &r.grpc {
+            Some(grpc) if !grpc.status_name.is_empty() => format!("{} {}", r.status, grpc.status_name),
+            _ => r.status.to_string(),
+        },
+        Some(Response::WebSocket(r)) => r.opcode.clone(),
         Some(Response::Dns(r)) => r.rcode_name.clone(),
         Some(Response::Redis(r)) => if r.error.is_some() { "ERR".into() } else { r.kind.clone() },
         Some(Response::Tls(r)) => r.version.clone(),
@@ -58,8 +62,17 @@ fn describe(item: &Item) -> (String, String) {
         None => "-".into(),
     };
     let request = match &item.request {
+        Request::WebSocket(r) => {
+            let what = match (r.opcode.as_str(), &r.close_code) {
+                (_, Some(code)) => format!("close {code} {}", r.close_reason.as_deref().unwrap_or_default()),
+                ("text", _) => format!("text {}", short(&r.payload.text)),
+                (opcode, _) => format!("{opcode} {} bytes", r.size),
+            };
+            let fragments = if r.fragments > 1 { format!(" ({} fragments)", r.fragments) } else { String::new() };
+            format!("{}{fragments}", what.trim_end())
+        }
         Request::Http(r) => {
-            let host = r.headers.get("host").unwrap_or("");
+            let host = r.headers.get("host").or_else(|| r.headers.get(":authority")).unwrap_or("");
             let upgrade = match &item.response {
                 Some(Response::Http(resp)) => resp.upgrade.as_ref().map(|u| format!(" [upgrade: {u}]")).unwrap_or_default(),
                 _ => String::new(),

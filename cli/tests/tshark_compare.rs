@@ -4,8 +4,10 @@
 //! exchanges (id, name, type, rcode, answers), Redis messages (each RESP value in each
 //! direction: commands, replies, pushed messages) and TLS handshakes (server name, ALPN,
 //! versions and cipher suites offered; version, suite and ALPN chosen) and PostgreSQL
-//! (each query text the client sent, each command tag the server answered) and MySQL
-//! (each Query and Prepare's SQL, each error code) from `remora replay` must equal what
+//! (each query text the client sent, each command tag the server answered), MySQL
+//! (each Query and Prepare's SQL, each error code), HTTP/2 streams (pseudo-header fields,
+//! status, gRPC status and message sizes) and WebSocket messages (sender, opcode, size,
+//! fragments) from `remora replay` must equal what
 //! tshark extracts, except for the differences listed with their reasons in
 //! tests/data/pcaps/tshark-differences.tsv. A listed difference that no longer occurs
 //! fails too, so the list stays true.
@@ -52,7 +54,7 @@ fn tshark_http(path: &Path) -> Records {
 fn remora_http(items: &[Value]) -> Records {
     items
         .iter()
-        .filter(|i| i["protocol"]["name"] == "http")
+        .filter(|i| i["protocol"]["name"] == "http" && i["protocol"]["version"] != "2.0")
         .map(|i| {
             let r = &i["request"];
             let status = i["response"]["status"].as_u64().map_or("-".to_string(), |s| s.to_string());
@@ -394,6 +396,167 @@ fn tshark_mysql(path: &Path) -> Records {
     out
 }
 
+fn websocket_record(sender: &str, opcode: &str, size: u64, fragments: u64) -> String {
+    format!("websocket\tfrom {sender} {opcode} size={size} fragments={fragments}")
+}
+
+/// Each WebSocket message (a ping's pong and a close's reply included) by its sender's
+/// port: opcode, payload bytes, frames.
+fn remora_websocket(items: &[Value]) -> Records {
+    let mut out = Vec::new();
+    for item in items.iter().filter(|i| i["protocol"]["name"] == "websocket") {
+        for (message, sender) in [(&item["request"], &item["src"]), (&item["response"], &item["dst"])] {
+            if message.is_object() {
+                out.push(websocket_record(text(&sender["port"]), text(&message["opcode"]), message["size"].as_u64().unwrap_or(0), message["fragments"].as_u64().unwrap_or(0)));
+            }
+        }
+    }
+    out
+}
+
+/// The same from tshark's frames: continuation frames (opcode 0) join the sender's message.
+fn tshark_websocket(path: &Path) -> Records {
+    let args = ["-r", path.to_str().expect("UTF-8 path"), "-Y", "websocket", "-T", "fields", "-E", "occurrence=a", "-e", "tcp.srcport", "-e", "websocket.fin", "-e", "websocket.opcode", "-e", "websocket.payload_length", "-e", "websocket.payload_length_ext_16", "-e", "websocket.payload_length_ext_64"];
+    let name = |opcode: u64| match opcode {
+        1 => "text".to_string(),
+        2 => "binary".to_string(),
+        8 => "close".to_string(),
+        9 => "ping".to_string(),
+        10 => "pong".to_string(),
+        other => format!("opcode {other}"),
+    };
+    let mut open: std::collections::BTreeMap<String, (u64, u64, u64)> = Default::default();
+    let mut out = Vec::new();
+    for line in tshark(&args).lines() {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let list = |i: usize| cols.get(i).map(|c| c.split(',').map(|v| v.parse::<u64>().unwrap_or(0)).collect::<Vec<_>>()).unwrap_or_default();
+        let (fins, opcodes, mut lengths) = (list(1), list(2), list(3));
+        // 126 and 127 say the length is in the 16- or 64-bit field (listed only for those frames).
+        let (mut ext16, mut ext64) = (list(4).into_iter(), list(5).into_iter());
+        for len in &mut lengths {
+            *len = match *len {
+                126 => ext16.next().unwrap_or(0),
+                127 => ext64.next().unwrap_or(0),
+                short => short,
+            };
+        }
+        for ((fin, opcode), len) in fins.iter().zip(&opcodes).zip(&lengths) {
+            let sender = cols[0].to_string();
+            let message = if *opcode == 0 {
+                open.get_mut(&sender).map(|m| {
+                    m.1 += len;
+                    m.2 += 1;
+                    *m
+                })
+            } else {
+                Some((*opcode, *len, 1))
+            };
+            match (message, *fin == 1) {
+                (Some((opcode, size, fragments)), true) => {
+                    open.remove(&sender);
+                    out.push(websocket_record(&sender, &name(opcode), size, fragments));
+                }
+                (Some(partial), false) if *opcode != 0 => {
+                    open.insert(sender, partial);
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Ports of the HTTP/2 captures that tshark needs told about (MANIFEST.tsv, column 9).
+const HTTP2_PORTS: [u16; 5] = [3550, 30035, 9001, 38888, 20035];
+
+fn http2_record(stream: &str, method: &str, path: &str, authority: &str, status: &str, grpc_status: &str, messages: [&[u64]; 2]) -> String {
+    let sizes = |list: &[u64]| list.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+    format!("http2\tstream={stream} {method} {path} authority={authority} status={status} grpc-status={grpc_status} messages={}/{}", sizes(messages[0]), sizes(messages[1]))
+}
+
+/// One record per HTTP/2 stream: the request's pseudo-header fields, the final status,
+/// the gRPC status and each gRPC message's size per direction.
+fn remora_http2(items: &[Value]) -> Records {
+    let sizes = |grpc: &Value| grpc["messages"].as_array().map(|m| m.iter().filter_map(|m| m["size"].as_u64()).collect::<Vec<_>>()).unwrap_or_default();
+    items
+        .iter()
+        .filter(|i| i["protocol"]["version"] == "2.0")
+        .map(|i| {
+            let (r, s) = (&i["request"], &i["response"]);
+            // An h2c upgrade's request travelled as HTTP/1.1: tshark's HTTP/2 stream 1 has none.
+            let h2 = r["httpVersion"] == "HTTP/2.0";
+            let field = |name: &str| if h2 { text(&r["headers"][name]).to_string() } else { String::new() };
+            let status = s["status"].as_u64().map_or(String::new(), |c| c.to_string());
+            let grpc_status = s["grpc"]["status"].as_u64().map_or(String::new(), |c| c.to_string());
+            let stream = r["streamId"].to_string();
+            http2_record(&stream, &field(":method"), &field(":path"), &field(":authority"), &status, &grpc_status, [&sizes(&r["grpc"]), &sizes(&s["grpc"])])
+        })
+        .collect()
+}
+
+/// Whether a capture holds HTTP/2 (its name starts with the protocol, as in
+/// ../shared/pcaps): reading the others' PDML would only slow the test, and Remora's
+/// HTTP/2 items from them would still show as differences.
+fn holds_http2(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    name.starts_with("http2__") || name.starts_with("grpc__")
+}
+
+/// The same from tshark's PDML: header fields and gRPC message lengths grouped by TCP
+/// connection and HTTP/2 stream; a direction is the request's if its source port sent
+/// the `:method`.
+fn tshark_http2(path: &Path) -> Records {
+    if !holds_http2(path) {
+        return Records::new();
+    }
+    #[derive(Default)]
+    struct Stream {
+        fields: Vec<(String, String)>,
+        client_port: Option<String>,
+        messages: [Vec<u64>; 2],
+    }
+    let mut args = vec!["-r".to_string(), path.to_str().expect("UTF-8 path").to_string()];
+    for port in HTTP2_PORTS {
+        args.extend(["-d".to_string(), format!("tcp.port=={port},http2")]);
+    }
+    args.extend(["-Y", "http2", "-T", "pdml"].map(String::from));
+    let pdml = tshark(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let attr = |line: &str, name: &str| line.split(&format!("{name}=\"")).nth(1).and_then(|rest| rest.split('"').next()).map(unescape_xml).unwrap_or_default();
+    let mut streams: std::collections::BTreeMap<(String, u64), Stream> = Default::default();
+    let (mut connection, mut port, mut id, mut name) = (String::new(), String::new(), 0u64, String::new());
+    for line in pdml.lines().map(str::trim) {
+        let show = || attr(line, "show");
+        match attr(line, "name").as_str() {
+            "tcp.stream" => connection = show(),
+            "tcp.srcport" => port = show(),
+            "http2.streamid" => id = show().parse().unwrap_or(0),
+            "http2.header.name" => name = show(),
+            "http2.header.value" => {
+                let stream = streams.entry((connection.clone(), id)).or_default();
+                if name == ":method" {
+                    stream.client_port = Some(port.clone());
+                }
+                stream.fields.push((std::mem::take(&mut name), show()));
+            }
+            "grpc.message_length" => {
+                let stream = streams.entry((connection.clone(), id)).or_default();
+                let side = usize::from(stream.client_port.as_ref() != Some(&port));
+                stream.messages[side].push(show().parse().unwrap_or(0));
+            }
+            _ => {}
+        }
+    }
+    streams
+        .into_iter()
+        .filter(|((_, id), s)| *id != 0 && !s.fields.is_empty())
+        .map(|((_, id), s)| {
+            let field = |name: &str| s.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default();
+            let status = s.fields.iter().filter(|(n, _)| n == ":status").map(|(_, v)| v.clone()).find(|v| !v.starts_with('1')).unwrap_or_default();
+            http2_record(&id.to_string(), &field(":method"), &field(":path"), &field(":authority"), &status, &field("grpc-status"), [&s.messages[0], &s.messages[1]])
+        })
+        .collect()
+}
+
 /// The differences a checked-in file explains: `<file>\t<side>\t<protocol>\t<record>\t<reason>`.
 fn expected_differences() -> BTreeSet<String> {
     let text = std::fs::read_to_string(data_dir().join("tshark-differences.tsv")).expect("tshark-differences.tsv");
@@ -429,8 +592,8 @@ fn items_match_tshark_on_every_capture() {
     for path in capture_files() {
         let name = path.file_name().and_then(|n| n.to_str()).expect("file name").to_string();
         let items = replay_items(&path);
-        let ours: Records = remora_http(&items).into_iter().chain(remora_dns(&items)).chain(remora_redis(&items)).chain(remora_tls(&items)).chain(remora_postgres(&items)).chain(remora_mysql(&items)).collect();
-        let theirs: Records = tshark_http(&path).into_iter().chain(tshark_dns(&path)).chain(tshark_redis(&path)).chain(tshark_tls(&path)).chain(tshark_postgres(&path)).chain(tshark_mysql(&path)).collect();
+        let ours: Records = remora_http(&items).into_iter().chain(remora_dns(&items)).chain(remora_redis(&items)).chain(remora_tls(&items)).chain(remora_postgres(&items)).chain(remora_mysql(&items)).chain(remora_http2(&items)).chain(remora_websocket(&items)).collect();
+        let theirs: Records = tshark_http(&path).into_iter().chain(tshark_dns(&path)).chain(tshark_redis(&path)).chain(tshark_tls(&path)).chain(tshark_postgres(&path)).chain(tshark_mysql(&path)).chain(tshark_http2(&path)).chain(tshark_websocket(&path)).collect();
         compared += theirs.len();
         for line in minus(&ours, &theirs) {
             seen.insert(format!("{name}\tremora-only\t{line}"));

@@ -63,7 +63,9 @@ pub fn eval<'a>(node: &Node, root: &'a Value, now_ms: i64) -> Val<'a> {
             }
         }
         Node::ProtocolIs(name) => {
-            let matches = root.get("protocol").and_then(|p| p.get("name")).and_then(Value::as_str) == Some(name.as_str());
+            // `http2` and `grpc` are macros of `http` items.
+            let protocol = root.get("protocol");
+            let matches = ["name", "macro"].iter().any(|key| protocol.and_then(|p| p.get(*key)).and_then(Value::as_str) == Some(name.as_str()));
             Val::Own(Value::Bool(matches))
         }
         Node::Layer4Is(name) => Val::Own(Value::Bool(root.get("protocol").and_then(|p| p.get("layer4")).and_then(Value::as_str) == Some(name.as_str()))),

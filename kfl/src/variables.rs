@@ -54,6 +54,10 @@ fn path(parts: &[&str]) -> Vec<Seg> {
 }
 
 pub fn resolve_name(name: &str) -> Resolved {
+    // GraphQL travels as HTTP: an item is GraphQL when the dissector named its operation.
+    if name == "graphql" {
+        return Resolved::Path(path(&["request", "graphql"]));
+    }
     if let Some(p) = PROTOCOLS.iter().find(|p| **p == name) {
         return Resolved::Protocol(p);
     }

@@ -10,10 +10,14 @@ use remora_sidecar::replay::replay_file;
 use serde_json::Value;
 
 fn items() -> Vec<Value> {
+    items_of(&["http1__zeek__pipelined-requests.pcap", "http1__zeek__docker-http-upgrade.pcap", "http1__zeek__100-continue.pcap", "dns__zeek__long-connection.pcap"])
+}
+
+fn items_of(files: &[&str]) -> Vec<Value> {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/pcaps");
     let mut items = Vec::new();
     let mut pipeline = Pipeline::new(PipelineConfig::default(), None);
-    for file in ["http1__zeek__pipelined-requests.pcap", "http1__zeek__docker-http-upgrade.pcap", "http1__zeek__100-continue.pcap", "dns__zeek__long-connection.pcap"] {
+    for file in files {
         let mut sink = |item: remora_model::Item| items.push(serde_json::to_value(&item).expect("item JSON"));
         replay_file(&data.join(file), &mut pipeline, &mut sink, &mut |_| {}).expect("replays");
     }
@@ -133,4 +137,16 @@ fn boolean_laws_hold_on_every_item() {
             }
         }
     }
+}
+
+/// HTTP/2 and gRPC items are `http` items with macros `http2` and `grpc`: the protocol
+/// words select by either, on items from real h2c and gRPC captures.
+#[test]
+fn http2_and_grpc_words_match_their_macros() {
+    let items = items_of(&["http2__suricata-verify__http2-range.pcap", "grpc__deepflow__grpc-service-name.pcap"]);
+    // range: 3 upgrades (HTTP/1.1), 3 HTTP/2 answers, 2 plain HTTP/1.1 requests; one gRPC call.
+    assert_eq!((count("http", &items), count("http2", &items), count("grpc", &items)), (9, 3, 1));
+    assert_eq!(count("http2 and response.status == 206", &items), 3);
+    assert_eq!(count("grpc and request.grpc.method == \"ClientStreamRPC\" and response.grpc.statusName == \"OK\"", &items), 1);
+    assert_eq!(count("graphql", &items), 0);
 }

@@ -30,6 +30,15 @@ pub struct HttpRequest {
     pub body_size: u64,
     /// The body, when there is one.
     pub post_data: Option<Body>,
+    /// HTTP/2: the stream's identifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_id: Option<u32>,
+    /// gRPC: the call (HTTP/2 with `content-type: application/grpc`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grpc: Option<crate::GrpcCall>,
+    /// GraphQL: the operation the body (or `?query=`) carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graphql: Option<crate::GraphqlOperation>,
 }
 
 /// `response` of an HTTP item, HAR-like.
@@ -56,6 +65,12 @@ pub struct HttpResponse {
     /// `upgrade` protocol of a `101` (`websocket`, `h2c`, `tcp`, ...) or `tunnel` for a
     /// successful `CONNECT`. Bytes after it are not parsed as HTTP.
     pub upgrade: Option<String>,
+    /// HTTP/2: header fields sent after the body (gRPC's status travels there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trailers: Option<Fields>,
+    /// gRPC: how the call ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grpc: Option<crate::GrpcReply>,
 }
 
 /// A message body as captured.

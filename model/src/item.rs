@@ -91,6 +91,19 @@ impl Protocol {
             layer4: Cow::Borrowed(layer4),
         }
     }
+
+    /// A protocol whose KFL macro differs from its name (HTTP/2 and gRPC are `http`
+    /// items that `http2` and `grpc` also select).
+    pub const fn with_macro(name: &'static str, version: &'static str, abbr: &'static str, long_name: &'static str, macro_name: &'static str, layer4: &'static str) -> Self {
+        Protocol {
+            name: Cow::Borrowed(name),
+            version: Cow::Borrowed(version),
+            abbr: Cow::Borrowed(abbr),
+            long_name: Cow::Borrowed(long_name),
+            macro_name: Cow::Borrowed(macro_name),
+            layer4: Cow::Borrowed(layer4),
+        }
+    }
 }
 
 /// One end of the exchange.
@@ -115,6 +128,7 @@ pub enum Request {
     Tls(Box<TlsRequest>),
     Postgres(Box<PostgresRequest>),
     Mysql(Box<MysqlRequest>),
+    WebSocket(Box<crate::WebSocketMessage>),
 }
 
 /// The protocol-specific response; its shape follows `protocol.name`.
@@ -127,6 +141,7 @@ pub enum Response {
     Tls(Box<TlsResponse>),
     Postgres(Box<PostgresResponse>),
     Mysql(Box<MysqlResponse>),
+    WebSocket(Box<crate::WebSocketMessage>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,22 +8,26 @@
 
 mod dns;
 mod fields;
+mod grpc;
 mod http;
 mod item;
 mod mysql;
 mod postgres;
 mod redis;
 mod tls;
+mod websocket;
 
 pub mod wire;
 
 pub use dns::{DnsQuestion, DnsRecord, DnsRequest, DnsResponse};
 pub use fields::Fields;
+pub use grpc::{GraphqlOperation, GrpcCall, GrpcMessage, GrpcReply, ProtoField, ProtoValue};
 pub use http::{Body, HttpRequest, HttpResponse};
 pub use mysql::{MysqlError, MysqlRequest, MysqlResponse};
 pub use postgres::{PostgresError, PostgresRequest, PostgresResponse};
 pub use redis::{RedisRequest, RedisResponse};
 pub use tls::{TlsRequest, TlsResponse};
+pub use websocket::WebSocketMessage;
 pub use item::{Endpoint, Item, ItemError, ItemErrorKind, Node, Protocol, Request, Response};
 
 /// The protocol names of `remora.dev/protocols` (and `REMORA_PROTOCOLS`, `remora replay

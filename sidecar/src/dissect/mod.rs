@@ -6,12 +6,15 @@
 
 mod cursor;
 pub mod dns;
+mod graphql;
 pub mod http1;
+pub mod http2;
 pub mod mysql;
 pub mod postgres;
 pub mod protocols;
 pub mod redis;
 pub mod tls;
+pub mod websocket;
 
 use remora_model::{ItemError, ItemErrorKind, Protocol, Request, Response};
 
@@ -131,6 +134,12 @@ impl CloseReason {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Detection {
     Http1,
+    /// HTTP/2 from the client preface (prior knowledge).
+    Http2,
+    /// HTTP/2 frames from the middle of a connection.
+    Http2MidStream,
+    /// Only after an HTTP/1.1 upgrade (never detected on its own).
+    WebSocket,
     Dns,
     Redis,
     Tls,
@@ -143,11 +152,12 @@ pub enum Detection {
 }
 
 /// Recognises a TCP flow's protocol from the first bytes seen in either direction: the
-/// first detector (in order TLS, HTTP/1, DNS, Redis, PostgreSQL, MySQL) that is sure wins; while none is and one
-/// still needs more bytes, so does the flow.
+/// first detector (in order TLS, HTTP/2's preface, HTTP/1, DNS, Redis, PostgreSQL, MySQL,
+/// then HTTP/2 frames from mid-connection, which know only a layout) that is sure wins;
+/// while none is and one still needs more bytes, so does the flow.
 pub fn detect_tcp(first_bytes: &[u8]) -> Detection {
     let mut need_more = false;
-    for detect in [tls::detect, http1::detect, dns::detect_tcp, redis::detect, postgres::detect, mysql::detect] {
+    for detect in [tls::detect, http2::detect, http1::detect, dns::detect_tcp, redis::detect, postgres::detect, mysql::detect, http2::detect_mid_stream] {
         match detect(first_bytes) {
             Detection::Unknown => {}
             Detection::NeedMore => need_more = true,
@@ -166,11 +176,14 @@ pub fn detect_udp(datagram: &[u8]) -> Detection {
 pub fn new_dissector(detection: Detection, layer4_tcp: bool, limits: DissectLimits) -> Option<Box<dyn StreamDissector>> {
     match detection {
         Detection::Http1 => Some(Box::new(http1::Http1Flow::new(limits))),
+        Detection::Http2 => Some(Box::new(http2::Http2Flow::new(limits))),
+        Detection::Http2MidStream => Some(Box::new(http2::Http2Flow::mid_stream(limits))),
         Detection::Dns => Some(Box::new(dns::DnsFlow::new(layer4_tcp, limits))),
         Detection::Redis => Some(Box::new(redis::RedisFlow::new(limits))),
         Detection::Tls => Some(Box::new(tls::TlsFlow::new(limits))),
         Detection::Postgres => Some(Box::new(postgres::PostgresFlow::new(limits))),
         Detection::Mysql => Some(Box::new(mysql::MysqlFlow::new(limits))),
+        Detection::WebSocket => Some(Box::new(websocket::WebSocketFlow::new(limits))),
         Detection::NeedMore | Detection::Unknown => None,
     }
 }

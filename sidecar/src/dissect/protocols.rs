@@ -42,13 +42,20 @@ impl ProtocolSet {
     pub fn allows(self, detection: Detection) -> bool {
         let name = match detection {
             Detection::Http1 => "http",
+            // A gRPC call is an HTTP/2 stream: either name selects the dissector.
+            Detection::Http2 | Detection::Http2MidStream => return self.has("http2") || self.has("grpc"),
             Detection::Dns => "dns",
             Detection::Redis => "redis",
             Detection::Tls => "tls",
             Detection::Postgres => "postgres",
             Detection::Mysql => "mysql",
+            Detection::WebSocket => "websocket",
             Detection::NeedMore | Detection::Unknown => return true,
         };
+        self.has(name)
+    }
+
+    fn has(self, name: &str) -> bool {
         NAMES.iter().position(|n| *n == name).is_some_and(|at| self.0 & (1 << at) != 0)
     }
 }

@@ -89,22 +89,24 @@ impl MessageFramer {
         self.pending = Vec::new();
     }
 
-    pub fn feed(&mut self, mut data: &[u8], ts: Timestamp, sink: &mut impl MessageSink) {
+    /// Frames `data`; once the connection stopped speaking HTTP, the bytes left over are
+    /// returned (they belong to the protocol it switched to).
+    pub fn feed<'a>(&mut self, mut data: &'a [u8], ts: Timestamp, sink: &mut impl MessageSink) -> &'a [u8] {
         while !data.is_empty() {
             match self.state {
-                State::Opaque => return,
+                State::Opaque => return data,
                 State::Resync => match find_start_line(data, self.is_request) {
                     Some(at) => {
                         data = &data[at..];
                         self.state = State::Idle;
                     }
-                    None => return,
+                    None => return &[],
                 },
                 State::Idle => {
                     let skip = data.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
                     data = &data[skip..];
                     if data.is_empty() {
-                        return;
+                        return &[];
                     }
                     if start_line_at(data, self.is_request) == Some(false) {
                         sink.error(format!("not an HTTP {} start line", if self.is_request { "request" } else { "response" }), ts);
@@ -132,10 +134,11 @@ impl MessageFramer {
                 State::UntilClose => {
                     sink.body(data);
                     self.wire += data.len() as u64;
-                    return;
+                    return &[];
                 }
             }
         }
+        &[]
     }
 
     fn head<'a>(&mut self, data: &'a [u8], ts: Timestamp, sink: &mut impl MessageSink) -> &'a [u8] {

@@ -93,23 +93,20 @@ pub fn parse_request(data: &[u8]) -> Result<(HttpRequest, Framing), String> {
             let method = request.method.unwrap_or_default().to_string();
             let url = request.path.unwrap_or_default().to_string();
             let (headers, framing) = collect_headers(request.headers);
-            let (path, query) = match url.split_once('?') {
-                Some((path, query)) => (path.to_string(), query),
-                None => (url.clone(), ""),
-            };
+            let (path, path_segments, query_string) = target_fields(&url);
             let cookies = headers.get("cookie").map(parse_cookie_header).unwrap_or_default();
             let head = HttpRequest {
                 method,
-                path_segments: path_segments(&path),
+                path_segments,
                 path,
-                query_string: query_map(query),
+                query_string,
                 url,
                 headers,
                 cookies,
                 http_version: version_text(request.version),
                 headers_size: len as u64,
                 body_size: 0,
-                post_data: None,
+                ..HttpRequest::default()
             };
             Ok((head, framing))
         }
@@ -238,6 +235,12 @@ fn header_name(raw: &str) -> Cow<'static, str> {
     })
 }
 
+/// A request target's path, its segments and its decoded query parameters.
+pub(crate) fn target_fields(url: &str) -> (String, Vec<String>, Fields) {
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    (path.to_string(), path_segments(path), query_map(query))
+}
+
 fn path_segments(path: &str) -> Vec<String> {
     path.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
@@ -250,7 +253,7 @@ fn query_map(query: &str) -> Fields {
     map
 }
 
-fn parse_cookie_header(value: &str) -> Fields {
+pub(crate) fn parse_cookie_header(value: &str) -> Fields {
     value
         .split(';')
         .filter_map(|pair| pair.split_once('='))
@@ -261,13 +264,14 @@ fn parse_cookie_header(value: &str) -> Fields {
 fn set_cookies(raw: &[httparse::Header<'_>]) -> Fields {
     raw.iter()
         .filter(|h| h.name.eq_ignore_ascii_case("set-cookie"))
-        .filter_map(|h| {
-            let text = String::from_utf8_lossy(h.value);
-            let first = text.split(';').next()?;
-            let (k, v) = first.split_once('=')?;
-            Some((k.trim().to_string(), v.trim().to_string()))
-        })
+        .filter_map(|h| set_cookie_pair(&String::from_utf8_lossy(h.value)))
         .collect()
+}
+
+/// The cookie a `set-cookie` value sets: its name and value, attributes dropped.
+pub(crate) fn set_cookie_pair(value: &str) -> Option<(String, String)> {
+    let (k, v) = value.split(';').next()?.split_once('=')?;
+    Some((k.trim().to_string(), v.trim().to_string()))
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 //! HTTP/1.0 and 1.1: requests paired with responses in order (keep-alive, pipelining),
 //! interim `1xx` responses, upgrades and tunnels, bodies captured up to a limit.
 
-mod body;
+pub(crate) mod body;
 mod framing;
-mod head;
+pub(crate) mod head;
 
 use std::collections::VecDeque;
 
@@ -12,6 +12,8 @@ use remora_model::{HttpRequest, HttpResponse, ItemErrorKind, Protocol, Request, 
 use self::body::BodyCapture;
 use self::framing::{BodyFraming, MessageFramer, MessageSink};
 use self::head::{parse_request, parse_response, start_line_at, Framing};
+use super::http2::Http2Flow;
+use super::websocket::WebSocketFlow;
 use super::{item_error, CloseReason, Detection, DissectLimits, DissectStats, Exchange, StreamDissector};
 use crate::flow::{Dir, Timestamp};
 
@@ -77,7 +79,15 @@ pub struct Http1Flow {
     /// `None` until the first start line says which side is the client.
     client: Option<Dir>,
     pairing: Pairing,
+    /// Client bytes sent after an upgrade request, before the response said whether the
+    /// connection switched (at most `MAX_HELD`).
+    held: Vec<u8>,
+    /// The dissector of the protocol the connection switched to (`h2c`, `websocket`).
+    upgraded: Option<Box<dyn StreamDissector>>,
 }
+
+/// Client bytes kept while an upgrade is undecided.
+const MAX_HELD: usize = 64 << 10;
 
 impl Http1Flow {
     pub fn new(limits: DissectLimits) -> Self {
@@ -97,6 +107,8 @@ impl Http1Flow {
                 out: Vec::new(),
                 stats: DissectStats::default(),
             },
+            held: Vec::new(),
+            upgraded: None,
         }
     }
 
@@ -115,35 +127,75 @@ impl Http1Flow {
         self.client
     }
 
-    fn after_response(&mut self) {
+    /// After response bytes: follow a switch to another protocol, or take back the client
+    /// bytes held while it was undecided.
+    fn after_response(&mut self, ts: Timestamp) {
+        let client = self.pairing.client;
         if self.pairing.switched {
             self.requests.make_opaque();
             self.responses.make_opaque();
+            if self.upgraded.is_none() {
+                self.upgraded = self.pairing.out.last().and_then(|e| upgraded_dissector(e, self.pairing.limits));
+                let held = std::mem::take(&mut self.held);
+                if let (Some(next), false) = (&mut self.upgraded, held.is_empty()) {
+                    next.data(client, &held, ts, &mut self.pairing.out);
+                }
+            }
         } else if std::mem::take(&mut self.pairing.switch_refused) {
             self.requests.resume();
+            let held = std::mem::take(&mut self.held);
+            self.requests.feed(&held, ts, &mut RequestSide(&mut self.pairing));
         }
+    }
+
+    fn hold(&mut self, data: &[u8]) {
+        let room = MAX_HELD.saturating_sub(self.held.len());
+        self.held.extend_from_slice(&data[..room.min(data.len())]);
+    }
+}
+
+/// The dissector for what a `101 Switching Protocols` (the last exchange) switched to.
+fn upgraded_dissector(exchange: &Exchange, limits: DissectLimits) -> Option<Box<dyn StreamDissector>> {
+    let (Request::Http(request), Some(Response::Http(response))) = (&exchange.request, &exchange.response) else { return None };
+    match response.upgrade.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        Some("h2c") if limits.protocols.allows(Detection::Http2) => {
+            Some(Box::new(Http2Flow::upgraded(limits, exchange.request_dir, (**request).clone(), exchange.request_start, exchange.request_size)))
+        }
+        Some("websocket") if limits.protocols.allows(Detection::WebSocket) => Some(Box::new(WebSocketFlow::new(limits))),
+        _ => None,
     }
 }
 
 impl StreamDissector for Http1Flow {
     fn data(&mut self, dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<Exchange>) {
+        if let Some(next) = &mut self.upgraded {
+            return next.data(dir, data, ts, out);
+        }
         let Some(client) = self.client_for(dir, data) else { return };
         if dir == client {
-            self.requests.feed(data, ts, &mut RequestSide(&mut self.pairing));
+            let rest = self.requests.feed(data, ts, &mut RequestSide(&mut self.pairing));
+            self.hold(rest);
         } else {
-            self.responses.feed(data, ts, &mut ResponseSide(&mut self.pairing));
-            self.after_response();
+            let rest = self.responses.feed(data, ts, &mut ResponseSide(&mut self.pairing));
+            self.after_response(ts);
+            if let (Some(next), false) = (&mut self.upgraded, rest.is_empty()) {
+                out.append(&mut self.pairing.out);
+                next.data(dir, rest, ts, out);
+            }
         }
         out.append(&mut self.pairing.out);
     }
 
     fn gap(&mut self, dir: Dir, len: u64, ts: Timestamp, out: &mut Vec<Exchange>) {
+        if let Some(next) = &mut self.upgraded {
+            return next.gap(dir, len, ts, out);
+        }
         let Some(client) = self.client else { return };
         if dir == client {
             self.requests.gap(len, ts, &mut RequestSide(&mut self.pairing));
         } else {
             self.responses.gap(len, ts, &mut ResponseSide(&mut self.pairing));
-            self.after_response();
+            self.after_response(ts);
         }
         out.append(&mut self.pairing.out);
     }
@@ -157,10 +209,20 @@ impl StreamDissector for Http1Flow {
             p.out.push(exchange);
         }
         out.append(&mut p.out);
+        if let Some(next) = &mut self.upgraded {
+            next.close(ts, reason, out);
+        }
     }
 
     fn stats(&self) -> DissectStats {
-        self.pairing.stats
+        let mut stats = self.pairing.stats;
+        if let Some(next) = &self.upgraded {
+            let more = next.stats();
+            stats.parse_errors += more.parse_errors;
+            stats.truncated_bodies += more.truncated_bodies;
+            stats.pending_overflows += more.pending_overflows;
+        }
+        stats
     }
 
     fn protocol_name(&self) -> &'static str {
@@ -183,6 +245,7 @@ impl Pairing {
         if request.body.wire_size > 0 || request.body.incomplete {
             head.post_data = Some(request.body.into_body(&head.headers, limit));
         }
+        head.graphql = super::graphql::operation(&head);
         let version = head.http_version.clone();
         let (response, response_size, response_end) = match response {
             Some((r, wire)) => {
