@@ -46,8 +46,8 @@ impl fmt::Display for Summary<'_> {
         }
         writeln!(
             f,
-            "flows: {} tcp, {} udp; {} unrecognised, {} closed idle, {} closed at the flow cap",
-            s.tcp_flows, s.udp_flows, s.unrecognised_flows, s.idle_flows_closed, s.flow_cap_hits
+            "flows: {} tcp, {} udp, {} icmp; {} unrecognised, {} closed idle, {} closed at the flow cap",
+            s.tcp_flows, s.udp_flows, s.icmp_flows, s.unrecognised_flows, s.idle_flows_closed, s.flow_cap_hits
         )?;
         let parse: Vec<String> = s.dissect.iter().map(|(p, d)| format!("{p} {}", d.parse_errors)).collect();
         let truncated: u64 = s.dissect.values().map(|d| d.truncated_bodies).sum();

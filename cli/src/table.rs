@@ -48,6 +48,7 @@ fn describe(item: &Item) -> (String, String) {
             _ => r.status.to_string(),
         },
         Some(Response::WebSocket(r)) => r.opcode.clone(),
+        Some(Response::Icmp(r)) => r.type_name.clone(),
         Some(Response::Dns(r)) => r.rcode_name.clone(),
         Some(Response::Redis(r)) => if r.error.is_some() { "ERR".into() } else { r.kind.clone() },
         Some(Response::Tls(r)) => r.version.clone(),
@@ -62,6 +63,12 @@ fn describe(item: &Item) -> (String, String) {
         None => "-".into(),
     };
     let request = match &item.request {
+        Request::Icmp(r) => {
+            let echo = if r.identifier != 0 || r.sequence != 0 { format!(" id={} seq={}", r.identifier, r.sequence) } else { String::new() };
+            let quoted = r.quoted.as_ref().map(|q| format!(" about {} {}:{} -> {}:{}", q.protocol, q.src, q.src_port, q.dst, q.dst_port)).unwrap_or_default();
+            let code = if r.code_name.is_empty() { String::new() } else { format!(" ({})", r.code_name) };
+            format!("{}{code}{echo}{quoted}", if r.type_name.is_empty() { format!("type {}", r.kind) } else { r.type_name.clone() })
+        }
         Request::WebSocket(r) => {
             let what = match (r.opcode.as_str(), &r.close_code) {
                 (_, Some(code)) => format!("close {code} {}", r.close_reason.as_deref().unwrap_or_default()),

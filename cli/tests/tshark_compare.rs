@@ -396,6 +396,43 @@ fn tshark_mysql(path: &Path) -> Records {
     out
 }
 
+fn icmp_record(kind: &str, code: &str, id: &str, seq: &str) -> String {
+    format!("icmp\t{kind} {code} id={id} seq={seq}")
+}
+
+/// Each ICMP message (echo replies included): type, code, identifier, sequence.
+fn remora_icmp(items: &[Value]) -> Records {
+    let mut out = Vec::new();
+    for item in items.iter().filter(|i| i["protocol"]["name"] == "icmp") {
+        for message in [&item["request"], &item["response"]].into_iter().filter(|m| m.is_object()) {
+            let field = |name: &str| message[name].as_u64().unwrap_or(0).to_string();
+            let echo = message["typeName"].as_str().is_some_and(|n| n.starts_with("echo"));
+            let (id, seq) = if echo { (field("identifier"), field("sequence")) } else { ("-".into(), "-".into()) };
+            out.push(icmp_record(&field("type"), &field("code"), &id, &seq));
+        }
+    }
+    out
+}
+
+/// The same from tshark (ICMP and ICMPv6); it reads the identifier big-endian as sent.
+fn tshark_icmp(path: &Path) -> Records {
+    let args = ["-r", path.to_str().expect("UTF-8 path"), "-Y", "icmp or icmpv6", "-T", "fields", "-E", "occurrence=f", "-e", "icmp.type", "-e", "icmp.code", "-e", "icmp.ident", "-e", "icmp.seq", "-e", "icmpv6.type", "-e", "icmpv6.code", "-e", "icmpv6.echo.identifier", "-e", "icmpv6.echo.sequence_number"];
+    tshark(&args)
+        .lines()
+        .map(|line| {
+            let cols: Vec<&str> = line.split('\t').collect();
+            let at = if cols.first().is_some_and(|c| !c.is_empty()) { 0 } else { 4 };
+            // ICMPv6's identifier is printed in hex.
+            let col = |i: usize| match cols.get(at + i).copied().filter(|c| !c.is_empty()) {
+                Some(hex) if hex.starts_with("0x") => u64::from_str_radix(&hex[2..], 16).map_or(hex.to_string(), |n| n.to_string()),
+                Some(text) => text.to_string(),
+                None => "-".to_string(),
+            };
+            icmp_record(&col(0), &col(1), &col(2), &col(3))
+        })
+        .collect()
+}
+
 fn websocket_record(sender: &str, opcode: &str, size: u64, fragments: u64) -> String {
     format!("websocket\tfrom {sender} {opcode} size={size} fragments={fragments}")
 }
@@ -592,8 +629,8 @@ fn items_match_tshark_on_every_capture() {
     for path in capture_files() {
         let name = path.file_name().and_then(|n| n.to_str()).expect("file name").to_string();
         let items = replay_items(&path);
-        let ours: Records = remora_http(&items).into_iter().chain(remora_dns(&items)).chain(remora_redis(&items)).chain(remora_tls(&items)).chain(remora_postgres(&items)).chain(remora_mysql(&items)).chain(remora_http2(&items)).chain(remora_websocket(&items)).collect();
-        let theirs: Records = tshark_http(&path).into_iter().chain(tshark_dns(&path)).chain(tshark_redis(&path)).chain(tshark_tls(&path)).chain(tshark_postgres(&path)).chain(tshark_mysql(&path)).chain(tshark_http2(&path)).chain(tshark_websocket(&path)).collect();
+        let ours: Records = remora_http(&items).into_iter().chain(remora_dns(&items)).chain(remora_redis(&items)).chain(remora_tls(&items)).chain(remora_postgres(&items)).chain(remora_mysql(&items)).chain(remora_http2(&items)).chain(remora_websocket(&items)).chain(remora_icmp(&items)).collect();
+        let theirs: Records = tshark_http(&path).into_iter().chain(tshark_dns(&path)).chain(tshark_redis(&path)).chain(tshark_tls(&path)).chain(tshark_postgres(&path)).chain(tshark_mysql(&path)).chain(tshark_http2(&path)).chain(tshark_websocket(&path)).chain(tshark_icmp(&path)).collect();
         compared += theirs.len();
         for line in minus(&ours, &theirs) {
             seen.insert(format!("{name}\tremora-only\t{line}"));

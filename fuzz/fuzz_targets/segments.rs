@@ -23,3 +23,18 @@ pub fn feed(flow: &mut dyn StreamDissector, data: &[u8]) -> Vec<Exchange> {
     flow.close(Timestamp(ts + 1), CloseReason::EndOfCapture, &mut out);
     out
 }
+
+/// `data` after segments that set a connection up (each at most 127 bytes; `true` is the
+/// reverse direction).
+#[allow(dead_code)]
+pub fn prefixed(setup: &[(bool, &[u8])], data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (reverse, bytes) in setup {
+        for piece in bytes.chunks(127) {
+            out.push(u8::from(*reverse) << 7 | piece.len() as u8);
+            out.extend_from_slice(piece);
+        }
+    }
+    out.extend_from_slice(data);
+    out
+}

@@ -129,6 +129,7 @@ pub enum Request {
     Postgres(Box<PostgresRequest>),
     Mysql(Box<MysqlRequest>),
     WebSocket(Box<crate::WebSocketMessage>),
+    Icmp(Box<crate::IcmpMessage>),
 }
 
 /// The protocol-specific response; its shape follows `protocol.name`.
@@ -142,6 +143,7 @@ pub enum Response {
     Postgres(Box<PostgresResponse>),
     Mysql(Box<MysqlResponse>),
     WebSocket(Box<crate::WebSocketMessage>),
+    Icmp(Box<crate::IcmpMessage>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

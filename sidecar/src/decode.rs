@@ -82,7 +82,9 @@ impl TcpSegment<'_> {
 pub enum Transport<'a> {
     Tcp(TcpSegment<'a>),
     Udp { src_port: u16, dst_port: u16, payload: &'a [u8] },
-    /// ICMP, ICMPv6, a later IP fragment, or any other protocol: counted, not dissected.
+    /// An ICMP (`v6`: ICMPv6) message, from its type byte.
+    Icmp { v6: bool, message: &'a [u8] },
+    /// An IP fragment or any other protocol: counted, not dissected.
     Other { protocol: u8 },
 }
 
@@ -258,6 +260,8 @@ fn transport(protocol: u8, data: &[u8]) -> Result<Transport<'_>, DecodeError> {
                 payload: &data[8..end],
             })
         }
+        1 | 58 if data.len() >= 8 => Ok(Transport::Icmp { v6: protocol == 58, message: data }),
+        1 | 58 => Err(DecodeError::Truncated("icmp")),
         other => Ok(Transport::Other { protocol: other }),
     }
 }

@@ -70,6 +70,8 @@ mod tests {
 pub enum Transport {
     Tcp,
     Udp,
+    /// ICMP and ICMPv6; a flow's "port" is the echo identifier (0 for other messages).
+    Icmp,
 }
 
 /// One side of a conversation.

@@ -78,6 +78,16 @@ pub(crate) fn dissect_tcp(state: &mut FlowState, dir: Dir, chunk: Chunk<'_>, ts:
     }
 }
 
+/// ICMP needs no detection: the IP header said what it is.
+pub(crate) fn dissect_icmp(state: &mut FlowState, v6: bool, dir: Dir, message: &[u8], ts: Timestamp, limits: DissectLimits, out: &mut Vec<Exchange>) {
+    if let FlowState::Detecting { .. } = state {
+        *state = if limits.protocols.allows(Detection::Icmp) { FlowState::Dissecting(Box::new(dissect::icmp::IcmpFlow::new(v6, limits))) } else { FlowState::Ignored };
+    }
+    if let FlowState::Dissecting(d) = state {
+        d.data(dir, message, ts, out);
+    }
+}
+
 pub(crate) fn dissect_udp(state: &mut FlowState, dir: Dir, payload: &[u8], ts: Timestamp, limits: DissectLimits, out: &mut Vec<Exchange>, unrecognised: &mut u64) {
     if let FlowState::Detecting { attempts, .. } = state {
         match dissect::detect_udp(payload) {

@@ -12,7 +12,8 @@ use rustc_hash::FxHashMap;
 use crate::decode::{decode, tcp_flags, DecodeError, LinkType, Transport as Wire};
 use crate::dissect::{CloseReason, DissectLimits, DissectStats, Exchange, StreamDissector};
 use crate::flow::{Dir, FlowKey, Peer, Timestamp, Transport};
-use crate::flow_state::{dissect_tcp, dissect_udp, FlowState};
+use crate::dissect::icmp;
+use crate::flow_state::{dissect_icmp, dissect_tcp, dissect_udp, FlowState};
 use crate::pcap_store::PcapStore;
 pub use crate::sink::{PacketView, Sink};
 use crate::reassembly::{HalfStream, ReassemblyBudget, ReassemblyLimits, ReassemblyStats};
@@ -95,6 +96,8 @@ pub struct PipelineStats {
     pub ip_fragments: u64,
     pub tcp_flows: u64,
     pub udp_flows: u64,
+    /// ICMP/ICMPv6 conversations (one per echo identifier, or per pair of hosts).
+    pub icmp_flows: u64,
     /// Flows whose protocol no dissector recognised.
     pub unrecognised_flows: u64,
     pub idle_flows_closed: u64,
@@ -206,6 +209,10 @@ impl Pipeline {
         let (transport, src_port, dst_port) = match packet.transport {
             Wire::Tcp(seg) => (Transport::Tcp, seg.src_port, seg.dst_port),
             Wire::Udp { src_port, dst_port, .. } => (Transport::Udp, src_port, dst_port),
+            Wire::Icmp { v6, message } => {
+                let id = icmp::echo_identifier(v6, message);
+                (Transport::Icmp, id, id)
+            }
             Wire::Other { protocol } => {
                 self.stats.other_transport_packets += 1;
                 self.stats.ip_fragments += u64::from(packet.fragmented);
@@ -256,6 +263,8 @@ impl Pipeline {
         if sink.wants_packets() {
             let (transport, tcp_flags) = match &packet.transport {
                 Wire::Tcp(seg) => ("tcp", Some(seg.flags)),
+                Wire::Icmp { v6: false, .. } => ("icmp", None),
+                Wire::Icmp { v6: true, .. } => ("icmpv6", None),
                 _ => ("udp", None),
             };
             let view = PacketView {
@@ -265,7 +274,7 @@ impl Pipeline {
                 fragmented: packet.fragmented,
                 src: packet.src,
                 dst: packet.dst,
-                ports: Some((src_port, dst_port)),
+                ports: (flow.transport != Transport::Icmp).then_some((src_port, dst_port)),
                 transport,
                 tcp_flags,
                 stream: Some(&flow.stream),
@@ -295,6 +304,7 @@ impl Pipeline {
                 closed = seg.has(tcp_flags::RST) || (this.finished() && other.finished());
             }
             Wire::Udp { payload, .. } => dissect_udp(&mut flow.state, dir, payload, ts, limits, &mut self.exchanges, &mut self.stats.unrecognised_flows),
+            Wire::Icmp { v6, message } => dissect_icmp(&mut flow.state, v6, dir, message, ts, limits, &mut self.exchanges),
             Wire::Other { .. } => {}
         }
         if let FlowState::Dissecting(d) = &flow.state {
@@ -403,7 +413,7 @@ impl Pipeline {
                 (FlowState::Closed, _) => CLOSED_LINGER_NS.min(tcp_idle),
                 (_, Transport::Tcp) => tcp_idle,
                 (FlowState::Dissecting(d), Transport::Udp) if !d.has_timers() => answered_idle.unwrap_or(udp_idle),
-                (_, Transport::Udp) => udp_idle,
+                (_, Transport::Udp | Transport::Icmp) => udp_idle,
             };
             if now.0 - flow.last_seen.0 > timeout {
                 idle.push((flow.id, *key));
@@ -432,13 +442,18 @@ fn new_flow(next_stream: &mut u64, stats: &mut PipelineStats, transport: Transpo
             stats.udp_flows += 1;
             format!("{id:012}_udp.pcap").into()
         }
+        Transport::Icmp => {
+            stats.icmp_flows += 1;
+            format!("{id:012}_icmp.pcap").into()
+        }
     };
     Flow {
         id,
         stream,
         transport,
         peers: [src, dst],
-        endpoints: [endpoint(src, names), endpoint(dst, names)],
+        // An ICMP flow's "port" is its echo identifier, not a port an item should show.
+        endpoints: [src, dst].map(|peer| endpoint(if transport == Transport::Icmp { Peer { port: 0, ..peer } } else { peer }, names)),
         last_seen: now,
         items: 0,
         tcp: Default::default(),

@@ -9,6 +9,7 @@ pub mod dns;
 mod graphql;
 pub mod http1;
 pub mod http2;
+pub mod icmp;
 pub mod mysql;
 pub mod postgres;
 pub mod protocols;
@@ -62,7 +63,7 @@ pub struct DissectLimits {
     pub max_body_bytes: usize,
     /// Requests (HTTP) or queries (DNS over TCP) awaiting a response per flow.
     pub max_pending: usize,
-    /// A DNS query with no answer after this long becomes an unanswered item.
+    /// A DNS query or ICMP echo with no answer after this long becomes an unanswered item.
     pub dns_timeout_ns: i64,
     /// The protocols dissected; a flow of another is left undissected.
     pub protocols: protocols::ProtocolSet,
@@ -140,6 +141,8 @@ pub enum Detection {
     Http2MidStream,
     /// Only after an HTTP/1.1 upgrade (never detected on its own).
     WebSocket,
+    /// ICMP and ICMPv6, known from the IP header.
+    Icmp,
     Dns,
     Redis,
     Tls,
@@ -184,6 +187,7 @@ pub fn new_dissector(detection: Detection, layer4_tcp: bool, limits: DissectLimi
         Detection::Postgres => Some(Box::new(postgres::PostgresFlow::new(limits))),
         Detection::Mysql => Some(Box::new(mysql::MysqlFlow::new(limits))),
         Detection::WebSocket => Some(Box::new(websocket::WebSocketFlow::new(limits))),
+        Detection::Icmp => Some(Box::new(icmp::IcmpFlow::new(false, limits))),
         Detection::NeedMore | Detection::Unknown => None,
     }
 }

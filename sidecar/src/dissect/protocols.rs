@@ -50,6 +50,7 @@ impl ProtocolSet {
             Detection::Postgres => "postgres",
             Detection::Mysql => "mysql",
             Detection::WebSocket => "websocket",
+            Detection::Icmp => "icmp",
             Detection::NeedMore | Detection::Unknown => return true,
         };
         self.has(name)
