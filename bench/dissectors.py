@@ -24,7 +24,7 @@ from replay_vs_tshark import ROOT, OUT, best_of, measure, print_table, remora_it
 REMORA = os.environ.get("REMORA_BIN", os.path.join(ROOT, "target", "release", "remora"))
 SYNTH = os.environ.get("SYNTH_BIN", os.path.join(ROOT, "target", "release", "examples", "synth_capture"))
 
-# protocol -> (synth_capture traffic kind, tshark display filter, tshark fields)
+# protocol -> (synth_capture traffic kind, tshark display filter, tshark fields[, decode-as])
 PROTOCOLS = {
     "redis": ("redis", "resp", ["resp.string", "resp.error", "resp.integer", "resp.bulk_string.value", "resp.array.length"]),
     "tls": ("tls", "tls.handshake.type == 1 or tls.handshake.type == 2",
@@ -32,6 +32,8 @@ PROTOCOLS = {
              "tls.handshake.extensions.supported_version", "tls.handshake.ciphersuite"]),
     "postgres": ("postgres", "pgsql", ["pgsql.type", "pgsql.query", "pgsql.tag", "pgsql.code"]),
     "mysql": ("mysql", "mysql", ["mysql.command", "mysql.query", "mysql.response_code", "mysql.affected_rows", "mysql.num_fields"]),
+    "http2": ("http2", "http2.type == 1 or grpc", ["http2.streamid", "http2.header.name", "http2.header.value", "grpc.message_length"],
+              "tcp.port==50051,http2"),
 }
 
 
@@ -62,12 +64,13 @@ def main():
     header = ["protocol", "tool", "seconds", "MB/s", "items/s", "speed vs tshark"]
     table = []
     for name in args.protocols.split(","):
-        kind, display, fields = PROTOCOLS[name]
+        kind, display, fields, *decode_as = PROTOCOLS[name]
         path = capture(kind, args.packets)
         size = os.path.getsize(path)
         seconds, _, stderr = best_of(args.runs, [REMORA, "replay", "--output", "none", path])
         items = remora_items(stderr)
         tshark = ["tshark", "-r", path, "-Y", display, "-T", "fields"] + [x for f in fields for x in ("-e", f)]
+        tshark += [x for d in decode_as for x in ("-d", d)]
         tshark_seconds, _, _ = measure(tshark)
         table.append([name, "remora replay -o none", f"{seconds:.2f}", f"{size / seconds / 1e6:.1f}", f"{items / seconds:,.0f}", f"{tshark_seconds / seconds:.1f}x"])
         table.append([name, "tshark -T fields", f"{tshark_seconds:.2f}", f"{size / tshark_seconds / 1e6:.1f}", "-", "1.0x"])

@@ -180,6 +180,20 @@ impl Conn {
             self.ack_from_client(w);
             return true;
         }
+        if self.port == 50051 {
+            // Identifiers rise as the calls left fall (at most 20 per connection).
+            let stream = 2 * (32 - self.exchanges_left) + 1;
+            let (mut client, mut server) = grpc_call(stream, rng);
+            if !self.shook {
+                self.shook = true;
+                client.splice(0..0, [PREFACE, &h2_frame(4, 0, 0, &[])].concat());
+                server.splice(0..0, h2_frame(4, 0, 0, &[]));
+            }
+            self.send_client(w, PSH_ACK, &client);
+            self.send_server(w, PSH_ACK, &server);
+            self.ack_from_client(w);
+            return true;
+        }
         if self.port == 6379 {
             let (commands, replies) = redis_batch(rng);
             self.send_client(w, PSH_ACK, &commands);
@@ -406,6 +420,58 @@ fn app_data(len: usize) -> Vec<u8> {
     record(23, &vec![0x77; len])
 }
 
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+fn h2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = payload.len() as u32;
+    let mut out = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags];
+    out.extend_from_slice(&stream.to_be_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// An HPACK literal field without indexing (RFC 7541 §6.2.2), its name from the static
+/// table (`name_index`) or, when 0, given; values are not Huffman-coded.
+fn hpack_literal(name_index: u8, name: &str, value: &str) -> Vec<u8> {
+    let mut out = if name_index < 15 { vec![name_index] } else { vec![15, name_index - 15] };
+    for text in if name_index == 0 { vec![name, value] } else { vec![value] } {
+        out.push(text.len() as u8);
+        out.extend_from_slice(text.as_bytes());
+    }
+    out
+}
+
+/// A unary gRPC call on `stream`: request headers and message, response headers, message
+/// and trailers (protobuf fields: a string, a varint, a nested message).
+fn grpc_call(stream: u32, rng: &mut Rng) -> (Vec<u8>, Vec<u8>) {
+    let method = ["GetUser", "ListOrders", "UpdateCart", "Ping"][rng.below(4) as usize];
+    let mut headers = vec![0x83, 0x86];
+    headers.extend(hpack_literal(4, "", &format!("/shop.v1.Shop/{method}")));
+    headers.extend(hpack_literal(1, "", "shop.svc:50051"));
+    headers.extend(hpack_literal(31, "", "application/grpc"));
+    headers.extend(hpack_literal(0, "te", "trailers"));
+    let message = |rng: &mut Rng| {
+        let name = format!("user-{}", rng.below(100_000));
+        let mut m = vec![0x0a, name.len() as u8];
+        m.extend_from_slice(name.as_bytes());
+        m.extend([0x10, 0x96, 0x01, 0x1a, 0x04, 0x08, rng.below(100) as u8, 0x10, 0x01]);
+        let mut framed = vec![0, 0, 0, 0, m.len() as u8];
+        framed.extend(m);
+        framed
+    };
+    let mut client = h2_frame(1, 0x4, stream, &headers);
+    client.extend(h2_frame(0, 0x1, stream, &message(rng)));
+    let mut reply = vec![0x88];
+    reply.extend(hpack_literal(31, "", "application/grpc"));
+    let mut server = h2_frame(1, 0x4, stream, &reply);
+    for _ in 0..rng.below(3) + 1 {
+        server.extend(h2_frame(0, 0, stream, &message(rng)));
+    }
+    let status = if rng.below(10) == 0 { "5" } else { "0" };
+    server.extend(h2_frame(1, 0x5, stream, &hpack_literal(0, "grpc-status", status)));
+    (client, server)
+}
+
 fn bulk(text: &str) -> String {
     format!("${}\r\n{text}\r\n", text.len())
 }
@@ -493,8 +559,9 @@ fn main() {
         Some("tls") => 443,
         Some("postgres") => 5432,
         Some("mysql") => 3306,
+        Some("http2") => 50051,
         Some(other) => {
-            eprintln!("synth_capture: {other:?} is not a traffic kind (http, redis, tls, postgres or mysql)");
+            eprintln!("synth_capture: {other:?} is not a traffic kind (http, http2, redis, tls, postgres or mysql)");
             std::process::exit(2)
         }
     };
