@@ -51,6 +51,11 @@ fn describe(item: &Item) -> (String, String) {
             Some(error) => error.code.to_string(),
             None => r.kind.clone(),
         },
+        Some(Response::Kafka(r)) => match r.error_code {
+            Some(code) if code != 0 => r.error_name.clone(),
+            Some(_) => "NONE".into(),
+            None => "-".into(),
+        },
         Some(Response::Postgres(r)) => match &r.error {
             Some(error) => error.code.clone(),
             None => r.tags.last().cloned().unwrap_or_else(|| r.status.clone()),
@@ -99,6 +104,11 @@ fn describe(item: &Item) -> (String, String) {
             _ if r.query.is_empty() => r.command.clone(),
             _ => format!("{} {}", r.command, short(&r.query.split_whitespace().collect::<Vec<_>>().join(" "))),
         },
+        Request::Kafka(r) => {
+            let topics: Vec<&str> = r.topics.iter().map(|t| if t.name.is_empty() { t.topic_id.as_str() } else { t.name.as_str() }).collect();
+            let topics = if topics.is_empty() { String::new() } else { format!(" [{}]", short(&topics.join(","))) };
+            format!("{} v{} #{} {}{topics}", r.api_key_name, r.api_version, r.correlation_id, r.client_id)
+        }
         Request::Postgres(r) => match r.kind.as_str() {
             "startup" => format!("startup user={} database={}", r.user, r.database),
             "simple" | "extended" => short(&r.query.split_whitespace().collect::<Vec<_>>().join(" ")),

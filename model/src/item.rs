@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{MysqlRequest, MysqlResponse, PostgresRequest, PostgresResponse, DnsRequest, DnsResponse, HttpRequest, HttpResponse, RedisRequest, RedisResponse, TlsRequest, TlsResponse};
+use crate::{KafkaRequest, KafkaResponse, MysqlRequest, MysqlResponse, PostgresRequest, PostgresResponse, DnsRequest, DnsResponse, HttpRequest, HttpResponse, RedisRequest, RedisResponse, TlsRequest, TlsResponse};
 
 /// One protocol-level exchange: a request with its response (or `response: null` when
 /// none came), plus where it travelled and when.
@@ -115,6 +115,7 @@ pub enum Request {
     Tls(Box<TlsRequest>),
     Postgres(Box<PostgresRequest>),
     Mysql(Box<MysqlRequest>),
+    Kafka(Box<KafkaRequest>),
 }
 
 /// The protocol-specific response; its shape follows `protocol.name`.
@@ -127,6 +128,7 @@ pub enum Response {
     Tls(Box<TlsResponse>),
     Postgres(Box<PostgresResponse>),
     Mysql(Box<MysqlResponse>),
+    Kafka(Box<KafkaResponse>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,7 +6,9 @@
 
 mod cursor;
 pub mod dns;
+mod framing;
 pub mod http1;
+pub mod kafka;
 pub mod mysql;
 pub mod postgres;
 pub mod protocols;
@@ -136,6 +138,7 @@ pub enum Detection {
     Tls,
     Postgres,
     Mysql,
+    Kafka,
     /// Too few bytes to tell yet.
     NeedMore,
     /// No dissector recognises it.
@@ -143,11 +146,13 @@ pub enum Detection {
 }
 
 /// Recognises a TCP flow's protocol from the first bytes seen in either direction: the
-/// first detector (in order TLS, HTTP/1, DNS, Redis, PostgreSQL, MySQL) that is sure wins; while none is and one
-/// still needs more bytes, so does the flow.
+/// first detector (in order TLS, HTTP/1, DNS, Redis, PostgreSQL, MySQL, Kafka) that is sure
+/// wins; while none is and one still needs more bytes, so does the flow. The binary
+/// protocols recognised by plausible lengths and ids (Kafka) come last, so that they never
+/// take a flow that a detector with a stronger signature recognises.
 pub fn detect_tcp(first_bytes: &[u8]) -> Detection {
     let mut need_more = false;
-    for detect in [tls::detect, http1::detect, dns::detect_tcp, redis::detect, postgres::detect, mysql::detect] {
+    for detect in [tls::detect, http1::detect, dns::detect_tcp, redis::detect, postgres::detect, mysql::detect, kafka::detect] {
         match detect(first_bytes) {
             Detection::Unknown => {}
             Detection::NeedMore => need_more = true,
@@ -171,6 +176,7 @@ pub fn new_dissector(detection: Detection, layer4_tcp: bool, limits: DissectLimi
         Detection::Tls => Some(Box::new(tls::TlsFlow::new(limits))),
         Detection::Postgres => Some(Box::new(postgres::PostgresFlow::new(limits))),
         Detection::Mysql => Some(Box::new(mysql::MysqlFlow::new(limits))),
+        Detection::Kafka => Some(Box::new(kafka::KafkaFlow::new(limits))),
         Detection::NeedMore | Detection::Unknown => None,
     }
 }
