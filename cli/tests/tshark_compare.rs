@@ -7,7 +7,8 @@
 //! (each query text the client sent, each command tag the server answered), MySQL
 //! (each Query and Prepare's SQL, each error code) and Kafka (each request's API key,
 //! version, correlation id, client id and topics with its response's topics and first
-//! error) from `remora replay` must equal what
+//! error) and AMQP 0-9-1 (each method frame: class and method, channel, exchange, routing
+//! key, queue, consumer and delivery tags, reply code) from `remora replay` must equal what
 //! tshark extracts, except for the differences listed with their reasons in
 //! tests/data/pcaps/tshark-differences.tsv. A listed difference that no longer occurs
 //! fails too, so the list stays true.
@@ -18,6 +19,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
+use remora_sidecar::dissect::amqp::method as amqp_method;
 use remora_sidecar::dissect::dns::type_name_of;
 use remora_sidecar::dissect::tls::{cipher_suite_name, is_grease, version_name};
 use serde_json::Value;
@@ -462,6 +464,54 @@ fn tshark_kafka(path: &Path) -> Records {
     out
 }
 
+/// One AMQP method frame as a record: the method, then channel, exchange, routing key,
+/// queue, consumer tag, delivery tag and reply code.
+fn amqp_record(method: &str, fields: [&str; 7]) -> String {
+    let labels = ["ch", "x", "rk", "q", "ct", "dt", "code"];
+    let fields: Vec<String> = labels.iter().zip(fields).map(|(label, value)| format!("{label}={value}")).collect();
+    format!("amqp\t{method} {}", fields.join(" "))
+}
+
+/// Every method frame of Remora's AMQP items: each item's method, and its reply unless
+/// that is a Close (a Close is an item of its own as well).
+fn remora_amqp(items: &[Value]) -> Records {
+    let number = |v: &Value| v.as_u64().map_or(String::new(), |n| n.to_string());
+    let mut out = Vec::new();
+    for item in items.iter().filter(|i| i["protocol"]["name"] == "amqp") {
+        let (r, s) = (&item["request"], &item["response"]);
+        let channel = r["channel"].to_string();
+        if !text(&r["method"]).is_empty() {
+            out.push(amqp_record(text(&r["method"]), [&channel, text(&r["exchange"]), text(&r["routingKey"]), text(&r["queue"]), text(&r["consumerTag"]), &number(&r["deliveryTag"]), &number(&r["replyCode"])]));
+        }
+        if s.is_object() && !text(&s["method"]).ends_with(".Close") {
+            out.push(amqp_record(text(&s["method"]), [&channel, text(&s["exchange"]), text(&s["routingKey"]), text(&s["queue"]), text(&s["consumerTag"]), &number(&s["deliveryTag"]), ""]));
+        }
+    }
+    out
+}
+
+/// Every AMQP method frame as tshark reads it (named by Remora's table of the
+/// specification's class and method ids).
+fn tshark_amqp(path: &Path) -> Records {
+    let json = tshark(&["-r", path.to_str().expect("UTF-8 path"), "-Y", "amqp.type == 1", "-T", "json", "--no-duplicate-keys", "-J", "amqp"]);
+    let packets: Vec<Value> = serde_json::from_str(&json).expect("tshark JSON");
+    let mut out = Vec::new();
+    for packet in &packets {
+        let layers = match &packet["_source"]["layers"]["amqp"] {
+            Value::Array(many) => many.iter().collect(),
+            one => vec![one],
+        };
+        for frame in layers.into_iter().filter(|f| text(&f["amqp.type"]) == "1") {
+            let id = |field: &str| text(&frame[field]).parse::<u16>().unwrap_or(0);
+            let name = amqp_method(id("amqp.method.class"), id("amqp.method.method")).map_or_else(|| "?".to_string(), |(name, _)| name);
+            let arg = |name: &str| text(&frame["amqp.method.arguments"][format!("amqp.method.arguments.{name}")]).to_string();
+            let code = if name.ends_with(".Close") || name == "Basic.Return" { arg("reply_code") } else { String::new() };
+            out.push(amqp_record(&name, [text(&frame["amqp.channel"]), &arg("exchange"), &arg("routing_key"), &arg("queue"), &arg("consumer_tag"), &arg("delivery_tag"), &code]));
+        }
+    }
+    out
+}
+
 /// The differences a checked-in file explains: `<file>\t<side>\t<protocol>\t<record>\t<reason>`.
 fn expected_differences() -> BTreeSet<String> {
     let text = std::fs::read_to_string(data_dir().join("tshark-differences.tsv")).expect("tshark-differences.tsv");
@@ -497,8 +547,8 @@ fn items_match_tshark_on_every_capture() {
     for path in capture_files() {
         let name = path.file_name().and_then(|n| n.to_str()).expect("file name").to_string();
         let items = replay_items(&path);
-        let ours: Records = remora_http(&items).into_iter().chain(remora_dns(&items)).chain(remora_redis(&items)).chain(remora_tls(&items)).chain(remora_postgres(&items)).chain(remora_mysql(&items)).chain(remora_kafka(&items)).collect();
-        let theirs: Records = tshark_http(&path).into_iter().chain(tshark_dns(&path)).chain(tshark_redis(&path)).chain(tshark_tls(&path)).chain(tshark_postgres(&path)).chain(tshark_mysql(&path)).chain(tshark_kafka(&path)).collect();
+        let ours: Records = remora_http(&items).into_iter().chain(remora_dns(&items)).chain(remora_redis(&items)).chain(remora_tls(&items)).chain(remora_postgres(&items)).chain(remora_mysql(&items)).chain(remora_kafka(&items)).chain(remora_amqp(&items)).collect();
+        let theirs: Records = tshark_http(&path).into_iter().chain(tshark_dns(&path)).chain(tshark_redis(&path)).chain(tshark_tls(&path)).chain(tshark_postgres(&path)).chain(tshark_mysql(&path)).chain(tshark_kafka(&path)).chain(tshark_amqp(&path)).collect();
         compared += theirs.len();
         for line in minus(&ours, &theirs) {
             seen.insert(format!("{name}\tremora-only\t{line}"));

@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{KafkaRequest, KafkaResponse, MysqlRequest, MysqlResponse, PostgresRequest, PostgresResponse, DnsRequest, DnsResponse, HttpRequest, HttpResponse, RedisRequest, RedisResponse, TlsRequest, TlsResponse};
+use crate::{AmqpRequest, AmqpResponse, KafkaRequest, KafkaResponse, MysqlRequest, MysqlResponse, PostgresRequest, PostgresResponse, DnsRequest, DnsResponse, HttpRequest, HttpResponse, RedisRequest, RedisResponse, TlsRequest, TlsResponse};
 
 /// One protocol-level exchange: a request with its response (or `response: null` when
 /// none came), plus where it travelled and when.
@@ -116,6 +116,7 @@ pub enum Request {
     Postgres(Box<PostgresRequest>),
     Mysql(Box<MysqlRequest>),
     Kafka(Box<KafkaRequest>),
+    Amqp(Box<AmqpRequest>),
 }
 
 /// The protocol-specific response; its shape follows `protocol.name`.
@@ -129,6 +130,7 @@ pub enum Response {
     Postgres(Box<PostgresResponse>),
     Mysql(Box<MysqlResponse>),
     Kafka(Box<KafkaResponse>),
+    Amqp(Box<AmqpResponse>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,6 +6,7 @@
 //! Every field is documented here and in `schema/item.schema.json`, which the tests
 //! validate each emitted item against.
 
+mod amqp;
 mod dns;
 mod fields;
 mod http;
@@ -18,6 +19,7 @@ mod tls;
 
 pub mod wire;
 
+pub use amqp::{AmqpError, AmqpProperties, AmqpRequest, AmqpResponse};
 pub use dns::{DnsQuestion, DnsRecord, DnsRequest, DnsResponse};
 pub use fields::Fields;
 pub use http::{Body, HttpRequest, HttpResponse};

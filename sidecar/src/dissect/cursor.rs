@@ -37,6 +37,10 @@ impl Cursor<'_> {
         self.take(4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     }
 
+    pub fn u64_be(&mut self) -> Option<u64> {
+        self.take(8).map(|b| u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+    }
+
     /// Skips `n` bytes; `None` when fewer remain.
     pub fn skip(&mut self, n: usize) -> Option<()> {
         self.take(n).map(|_| ())

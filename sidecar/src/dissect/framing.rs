@@ -150,33 +150,31 @@ impl FrameReader {
     }
 
     /// `len` bytes were never captured. Inside a frame, the frame goes on without them
-    /// (it comes out `cut` when it ends); past its end, or between frames, sync is lost
-    /// and the frame so far comes out.
+    /// (it comes out `cut`); a gap that ends it ends it; one past its end, or between
+    /// frames, loses sync (the frame so far comes out).
     pub fn gap(&mut self, len: u64, ts: Timestamp) -> Option<Frame> {
         if self.lost {
             self.kept.clear();
             return None;
         }
-        match self.total {
-            Some(total) if self.seen.saturating_add(len) < total => {
-                self.seen += len;
-                self.cut = true;
-                None
-            }
-            Some(_) => {
-                let mut frame = self.finish(ts);
-                frame.cut = true;
-                self.lost = true;
-                self.losses += 1;
-                Some(frame)
-            }
-            None => {
-                self.reset();
-                self.lost = true;
-                self.losses += 1;
-                None
-            }
+        let Some(total) = self.total else {
+            self.reset();
+            self.lost = true;
+            self.losses += 1;
+            return None;
+        };
+        self.cut = true;
+        let end = self.seen.saturating_add(len);
+        if end < total {
+            self.seen = end;
+            return None;
         }
+        let frame = self.finish(ts);
+        if end > total {
+            self.lost = true;
+            self.losses += 1;
+        }
+        Some(frame)
     }
 }
 

@@ -4,6 +4,7 @@
 //! over bytes), the per-flow state machine, and the conversion into the item model.
 //! A flow is bound to a dissector by content ([`detect_tcp`], [`detect_udp`]), not by port.
 
+pub mod amqp;
 mod cursor;
 pub mod dns;
 mod framing;
@@ -139,6 +140,7 @@ pub enum Detection {
     Postgres,
     Mysql,
     Kafka,
+    Amqp,
     /// Too few bytes to tell yet.
     NeedMore,
     /// No dissector recognises it.
@@ -146,13 +148,14 @@ pub enum Detection {
 }
 
 /// Recognises a TCP flow's protocol from the first bytes seen in either direction: the
-/// first detector (in order TLS, HTTP/1, DNS, Redis, PostgreSQL, MySQL, Kafka) that is sure
-/// wins; while none is and one still needs more bytes, so does the flow. The binary
-/// protocols recognised by plausible lengths and ids (Kafka) come last, so that they never
-/// take a flow that a detector with a stronger signature recognises.
+/// first detector (in order TLS, HTTP/1, DNS, Redis, PostgreSQL, MySQL, Kafka, AMQP) that
+/// is sure wins; while none is and one still needs more bytes, so does the flow. The
+/// binary protocols recognised by plausible lengths and ids (Kafka, mid-stream AMQP) come
+/// last, so that they never take a flow that a detector with a stronger signature
+/// recognises.
 pub fn detect_tcp(first_bytes: &[u8]) -> Detection {
     let mut need_more = false;
-    for detect in [tls::detect, http1::detect, dns::detect_tcp, redis::detect, postgres::detect, mysql::detect, kafka::detect] {
+    for detect in [tls::detect, http1::detect, dns::detect_tcp, redis::detect, postgres::detect, mysql::detect, kafka::detect, amqp::detect] {
         match detect(first_bytes) {
             Detection::Unknown => {}
             Detection::NeedMore => need_more = true,
@@ -177,6 +180,7 @@ pub fn new_dissector(detection: Detection, layer4_tcp: bool, limits: DissectLimi
         Detection::Postgres => Some(Box::new(postgres::PostgresFlow::new(limits))),
         Detection::Mysql => Some(Box::new(mysql::MysqlFlow::new(limits))),
         Detection::Kafka => Some(Box::new(kafka::KafkaFlow::new(limits))),
+        Detection::Amqp => Some(Box::new(amqp::AmqpFlow::new(limits))),
         Detection::NeedMore | Detection::Unknown => None,
     }
 }

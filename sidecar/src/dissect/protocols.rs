@@ -48,6 +48,7 @@ impl ProtocolSet {
             Detection::Postgres => "postgres",
             Detection::Mysql => "mysql",
             Detection::Kafka => "kafka",
+            Detection::Amqp => "amqp",
             Detection::NeedMore | Detection::Unknown => return true,
         };
         NAMES.iter().position(|n| *n == name).is_some_and(|at| self.0 & (1 << at) != 0)

@@ -1,7 +1,7 @@
 //! HTTP/1.0 and 1.1: requests paired with responses in order (keep-alive, pipelining),
 //! interim `1xx` responses, upgrades and tunnels, bodies captured up to a limit.
 
-mod body;
+pub(crate) mod body;
 mod framing;
 mod head;
 
