@@ -56,6 +56,15 @@ fn describe(item: &Item) -> (String, String) {
             Some(error) => error.code.to_string(),
             None => r.kind.clone(),
         },
+        Some(Response::Kafka(r)) => match r.error_code {
+            Some(code) if code != 0 => r.error_name.clone(),
+            Some(_) => "NONE".into(),
+            None => "-".into(),
+        },
+        Some(Response::Amqp(r)) => match &r.error {
+            Some(error) => error.code.to_string(),
+            None => r.method.clone(),
+        },
         Some(Response::Postgres(r)) => match &r.error {
             Some(error) => error.code.clone(),
             None => r.tags.last().cloned().unwrap_or_else(|| r.status.clone()),
@@ -119,6 +128,23 @@ fn describe(item: &Item) -> (String, String) {
             _ if r.query.is_empty() => r.command.clone(),
             _ => format!("{} {}", r.command, short(&r.query.split_whitespace().collect::<Vec<_>>().join(" "))),
         },
+        Request::Kafka(r) => {
+            let topics: Vec<&str> = r.topics.iter().map(|t| if t.name.is_empty() { t.topic_id.as_str() } else { t.name.as_str() }).collect();
+            let topics = if topics.is_empty() { String::new() } else { format!(" [{}]", short(&topics.join(","))) };
+            format!("{} v{} #{} {}{topics}", r.api_key_name, r.api_version, r.correlation_id, r.client_id)
+        }
+        Request::Amqp(r) => {
+            let mut parts = vec![format!("{} ch={}", r.method, r.channel)];
+            for (key, value) in [("x", &r.exchange), ("rk", &r.routing_key), ("q", &r.queue)] {
+                if !value.is_empty() {
+                    parts.push(format!("{key}={value}"));
+                }
+            }
+            if let Some(body) = &r.body {
+                parts.push(format!("{} bytes", body.size));
+            }
+            parts.join(" ")
+        }
         Request::Postgres(r) => match r.kind.as_str() {
             "startup" => format!("startup user={} database={}", r.user, r.database),
             "simple" | "extended" => short(&r.query.split_whitespace().collect::<Vec<_>>().join(" ")),

@@ -6,8 +6,12 @@
 //! versions and cipher suites offered; version, suite and ALPN chosen) and PostgreSQL
 //! (each query text the client sent, each command tag the server answered), MySQL
 //! (each Query and Prepare's SQL, each error code), HTTP/2 streams (pseudo-header fields,
-//! status, gRPC status and message sizes) and WebSocket messages (sender, opcode, size,
-//! fragments) from `remora replay` must equal what
+//! status, gRPC status and message sizes), WebSocket messages (sender, opcode, size,
+//! fragments), ICMP messages (type, code, echo identifier and sequence), Kafka (each
+//! request's API key, version, correlation id, client id and topics with its response's
+//! topics and first error) and AMQP 0-9-1 (each method frame: class and method, channel,
+//! exchange, routing key, queue, consumer and delivery tags, reply code) from `remora
+//! replay` must equal what
 //! tshark extracts, except for the differences listed with their reasons in
 //! tests/data/pcaps/tshark-differences.tsv. A listed difference that no longer occurs
 //! fails too, so the list stays true.
@@ -18,6 +22,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
+use remora_sidecar::dissect::amqp::method as amqp_method;
 use remora_sidecar::dissect::dns::type_name_of;
 use remora_sidecar::dissect::tls::{cipher_suite_name, is_grease, version_name};
 use serde_json::Value;
@@ -594,6 +599,120 @@ fn tshark_http2(path: &Path) -> Records {
         .collect()
 }
 
+/// A Kafka request and its response as one record: `<api key> v<version> corr=<id>
+/// client=<id> topics=[...] -> topics=[...] error=<first non-zero, or 0>`, `-> -` when
+/// unanswered, `error=-` when no error code was read.
+fn kafka_record(request: Option<(&str, &str, &str)>, correlation_id: &str, request_topics: &[String], answer: Option<(&[String], &[String])>) -> String {
+    let (key, version, client) = request.unwrap_or(("-", "-", "-"));
+    let answer = match answer {
+        Some((topics, errors)) => {
+            let error = errors.iter().find(|e| *e != "0").or(errors.first()).map_or("-", |e| e.as_str());
+            format!("topics=[{}] error={error}", topics.join(","))
+        }
+        None => "-".into(),
+    };
+    format!("kafka\t{key} v{version} corr={correlation_id} client={client} topics=[{}] -> {answer}", request_topics.join(","))
+}
+
+fn remora_kafka(items: &[Value]) -> Records {
+    let names = |topics: &Value| -> Vec<String> { topics.as_array().into_iter().flatten().map(|t| text(&t["name"]).to_string()).filter(|n| !n.is_empty()).collect() };
+    items
+        .iter()
+        .filter(|i| i["protocol"]["name"] == "kafka")
+        .map(|i| {
+            let (r, s) = (&i["request"], &i["response"]);
+            let (key, version) = (r["apiKey"].to_string(), r["apiVersion"].to_string());
+            let request = (r["apiKey"] != -1).then_some((key.as_str(), version.as_str(), text(&r["clientId"])));
+            let errors: Vec<String> = s["errorCode"].as_i64().map(|e| e.to_string()).into_iter().collect();
+            let answer_topics = names(&s["topics"]);
+            let answer = s.is_object().then_some((answer_topics.as_slice(), errors.as_slice()));
+            kafka_record(request, &r["correlationId"].to_string(), &names(&r["topics"]), answer)
+        })
+        .collect()
+}
+
+/// Kafka requests and responses as tshark reads them (one capture runs on port 36333,
+/// which tshark must be told is Kafka), paired by TCP stream and correlation id as the
+/// protocol pairs them (tshark leaves a response unpaired when it could not read its
+/// request's body).
+fn tshark_kafka(path: &Path) -> Records {
+    let fields = ["tcp.stream", "kafka.api_key", "kafka.api_version", "kafka.correlation_id", "kafka.client_id", "kafka.request_frame", "kafka.topic_name", "kafka.error"];
+    let mut args = vec!["-r", path.to_str().expect("UTF-8 path"), "-d", "tcp.port==36333,kafka", "-Y", "kafka", "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=\u{1}"];
+    for field in &fields {
+        args.extend(["-e", field]);
+    }
+    let list = |cell: &str| -> Vec<String> { cell.split('\u{1}').filter(|c| !c.is_empty()).map(str::to_string).collect() };
+    let rows: Vec<Vec<String>> = tshark(&args).lines().map(|l| l.split('\t').map(str::to_string).collect()).collect();
+    let cell = |row: &Vec<String>, at: usize| row.get(at).cloned().unwrap_or_default();
+    let is_response = |row: &Vec<String>| !cell(row, 5).is_empty() || cell(row, 1).is_empty();
+    let mut answered = vec![false; rows.len()];
+    let mut out = Vec::new();
+    for row in rows.iter().filter(|r| !is_response(r)) {
+        let answer = rows.iter().enumerate().find(|(at, r)| !answered[*at] && is_response(r) && cell(r, 0) == cell(row, 0) && cell(r, 3) == cell(row, 3));
+        let (key, version, client) = (cell(row, 1), cell(row, 2), cell(row, 4));
+        let (topics, errors) = match answer {
+            Some((at, r)) => {
+                answered[at] = true;
+                (list(&cell(r, 6)), Some(list(&cell(r, 7))))
+            }
+            None => (Vec::new(), None),
+        };
+        out.push(kafka_record(Some((&key, &version, &client)), &cell(row, 3), &list(&cell(row, 6)), errors.as_ref().map(|e| (topics.as_slice(), e.as_slice()))));
+    }
+    for (_, r) in rows.iter().enumerate().filter(|(at, r)| is_response(r) && !answered[*at]) {
+        out.push(kafka_record(None, &cell(r, 3), &[], Some((&list(&cell(r, 6)), &list(&cell(r, 7))))));
+    }
+    out
+}
+
+/// One AMQP method frame as a record: the method, then channel, exchange, routing key,
+/// queue, consumer tag, delivery tag and reply code.
+fn amqp_record(method: &str, fields: [&str; 7]) -> String {
+    let labels = ["ch", "x", "rk", "q", "ct", "dt", "code"];
+    let fields: Vec<String> = labels.iter().zip(fields).map(|(label, value)| format!("{label}={value}")).collect();
+    format!("amqp\t{method} {}", fields.join(" "))
+}
+
+/// Every method frame of Remora's AMQP items: each item's method, and its reply unless
+/// that is a Close (a Close is an item of its own as well).
+fn remora_amqp(items: &[Value]) -> Records {
+    let number = |v: &Value| v.as_u64().map_or(String::new(), |n| n.to_string());
+    let mut out = Vec::new();
+    for item in items.iter().filter(|i| i["protocol"]["name"] == "amqp") {
+        let (r, s) = (&item["request"], &item["response"]);
+        let channel = r["channel"].to_string();
+        if !text(&r["method"]).is_empty() {
+            out.push(amqp_record(text(&r["method"]), [&channel, text(&r["exchange"]), text(&r["routingKey"]), text(&r["queue"]), text(&r["consumerTag"]), &number(&r["deliveryTag"]), &number(&r["replyCode"])]));
+        }
+        if s.is_object() && !text(&s["method"]).ends_with(".Close") {
+            out.push(amqp_record(text(&s["method"]), [&channel, text(&s["exchange"]), text(&s["routingKey"]), text(&s["queue"]), text(&s["consumerTag"]), &number(&s["deliveryTag"]), ""]));
+        }
+    }
+    out
+}
+
+/// Every AMQP method frame as tshark reads it (named by Remora's table of the
+/// specification's class and method ids).
+fn tshark_amqp(path: &Path) -> Records {
+    let json = tshark(&["-r", path.to_str().expect("UTF-8 path"), "-Y", "amqp.type == 1", "-T", "json", "--no-duplicate-keys", "-J", "amqp"]);
+    let packets: Vec<Value> = serde_json::from_str(&json).expect("tshark JSON");
+    let mut out = Vec::new();
+    for packet in &packets {
+        let layers = match &packet["_source"]["layers"]["amqp"] {
+            Value::Array(many) => many.iter().collect(),
+            one => vec![one],
+        };
+        for frame in layers.into_iter().filter(|f| text(&f["amqp.type"]) == "1") {
+            let id = |field: &str| text(&frame[field]).parse::<u16>().unwrap_or(0);
+            let name = amqp_method(id("amqp.method.class"), id("amqp.method.method")).map_or_else(|| "?".to_string(), |(name, _)| name);
+            let arg = |name: &str| text(&frame["amqp.method.arguments"][format!("amqp.method.arguments.{name}")]).to_string();
+            let code = if name.ends_with(".Close") || name == "Basic.Return" { arg("reply_code") } else { String::new() };
+            out.push(amqp_record(&name, [text(&frame["amqp.channel"]), &arg("exchange"), &arg("routing_key"), &arg("queue"), &arg("consumer_tag"), &arg("delivery_tag"), &code]));
+        }
+    }
+    out
+}
+
 /// The differences a checked-in file explains: `<file>\t<side>\t<protocol>\t<record>\t<reason>`.
 fn expected_differences() -> BTreeSet<String> {
     let text = std::fs::read_to_string(data_dir().join("tshark-differences.tsv")).expect("tshark-differences.tsv");
@@ -629,8 +748,8 @@ fn items_match_tshark_on_every_capture() {
     for path in capture_files() {
         let name = path.file_name().and_then(|n| n.to_str()).expect("file name").to_string();
         let items = replay_items(&path);
-        let ours: Records = remora_http(&items).into_iter().chain(remora_dns(&items)).chain(remora_redis(&items)).chain(remora_tls(&items)).chain(remora_postgres(&items)).chain(remora_mysql(&items)).chain(remora_http2(&items)).chain(remora_websocket(&items)).chain(remora_icmp(&items)).collect();
-        let theirs: Records = tshark_http(&path).into_iter().chain(tshark_dns(&path)).chain(tshark_redis(&path)).chain(tshark_tls(&path)).chain(tshark_postgres(&path)).chain(tshark_mysql(&path)).chain(tshark_http2(&path)).chain(tshark_websocket(&path)).chain(tshark_icmp(&path)).collect();
+        let ours: Records = remora_http(&items).into_iter().chain(remora_dns(&items)).chain(remora_redis(&items)).chain(remora_tls(&items)).chain(remora_postgres(&items)).chain(remora_mysql(&items)).chain(remora_http2(&items)).chain(remora_websocket(&items)).chain(remora_icmp(&items)).chain(remora_kafka(&items)).chain(remora_amqp(&items)).collect();
+        let theirs: Records = tshark_http(&path).into_iter().chain(tshark_dns(&path)).chain(tshark_redis(&path)).chain(tshark_tls(&path)).chain(tshark_postgres(&path)).chain(tshark_mysql(&path)).chain(tshark_http2(&path)).chain(tshark_websocket(&path)).chain(tshark_icmp(&path)).chain(tshark_kafka(&path)).chain(tshark_amqp(&path)).collect();
         compared += theirs.len();
         for line in minus(&ours, &theirs) {
             seen.insert(format!("{name}\tremora-only\t{line}"));

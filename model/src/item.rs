@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{MysqlRequest, MysqlResponse, PostgresRequest, PostgresResponse, DnsRequest, DnsResponse, HttpRequest, HttpResponse, RedisRequest, RedisResponse, TlsRequest, TlsResponse};
+use crate::{AmqpRequest, AmqpResponse, KafkaRequest, KafkaResponse, MysqlRequest, MysqlResponse, PostgresRequest, PostgresResponse, DnsRequest, DnsResponse, HttpRequest, HttpResponse, RedisRequest, RedisResponse, TlsRequest, TlsResponse};
 
 /// One protocol-level exchange: a request with its response (or `response: null` when
 /// none came), plus where it travelled and when.
@@ -130,6 +130,8 @@ pub enum Request {
     Mysql(Box<MysqlRequest>),
     WebSocket(Box<crate::WebSocketMessage>),
     Icmp(Box<crate::IcmpMessage>),
+    Kafka(Box<KafkaRequest>),
+    Amqp(Box<AmqpRequest>),
 }
 
 /// The protocol-specific response; its shape follows `protocol.name`.
@@ -144,6 +146,8 @@ pub enum Response {
     Mysql(Box<MysqlResponse>),
     WebSocket(Box<crate::WebSocketMessage>),
     Icmp(Box<crate::IcmpMessage>),
+    Kafka(Box<KafkaResponse>),
+    Amqp(Box<AmqpResponse>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

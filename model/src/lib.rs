@@ -6,12 +6,14 @@
 //! Every field is documented here and in `schema/item.schema.json`, which the tests
 //! validate each emitted item against.
 
+mod amqp;
 mod dns;
 mod fields;
 mod grpc;
 mod http;
 mod icmp;
 mod item;
+mod kafka;
 mod mysql;
 mod postgres;
 mod redis;
@@ -20,11 +22,13 @@ mod websocket;
 
 pub mod wire;
 
+pub use amqp::{AmqpError, AmqpProperties, AmqpRequest, AmqpResponse};
 pub use dns::{DnsQuestion, DnsRecord, DnsRequest, DnsResponse};
 pub use fields::Fields;
 pub use grpc::{GraphqlOperation, GrpcCall, GrpcMessage, GrpcReply, ProtoField, ProtoValue};
 pub use icmp::{IcmpMessage, IcmpQuoted};
 pub use http::{Body, HttpRequest, HttpResponse};
+pub use kafka::{KafkaPartition, KafkaRequest, KafkaResponse, KafkaTopic};
 pub use mysql::{MysqlError, MysqlRequest, MysqlResponse};
 pub use postgres::{PostgresError, PostgresRequest, PostgresResponse};
 pub use redis::{RedisRequest, RedisResponse};

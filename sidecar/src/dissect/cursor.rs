@@ -30,3 +30,19 @@ impl<'a> Cursor<'a> {
         self.take(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 }
+
+/// Big-endian readers and skipping, for the protocols of network byte order.
+impl Cursor<'_> {
+    pub fn u32_be(&mut self) -> Option<u32> {
+        self.take(4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    pub fn u64_be(&mut self) -> Option<u64> {
+        self.take(8).map(|b| u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+    }
+
+    /// Skips `n` bytes; `None` when fewer remain.
+    pub fn skip(&mut self, n: usize) -> Option<()> {
+        self.take(n).map(|_| ())
+    }
+}

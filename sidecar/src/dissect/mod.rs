@@ -4,12 +4,15 @@
 //! over bytes), the per-flow state machine, and the conversion into the item model.
 //! A flow is bound to a dissector by content ([`detect_tcp`], [`detect_udp`]), not by port.
 
+pub mod amqp;
 mod cursor;
 pub mod dns;
+mod framing;
 mod graphql;
 pub mod http1;
 pub mod http2;
 pub mod icmp;
+pub mod kafka;
 pub mod mysql;
 pub mod postgres;
 pub mod protocols;
@@ -148,6 +151,8 @@ pub enum Detection {
     Tls,
     Postgres,
     Mysql,
+    Kafka,
+    Amqp,
     /// Too few bytes to tell yet.
     NeedMore,
     /// No dissector recognises it.
@@ -156,11 +161,13 @@ pub enum Detection {
 
 /// Recognises a TCP flow's protocol from the first bytes seen in either direction: the
 /// first detector (in order TLS, HTTP/2's preface, HTTP/1, DNS, Redis, PostgreSQL, MySQL,
-/// then HTTP/2 frames from mid-connection, which know only a layout) that is sure wins;
-/// while none is and one still needs more bytes, so does the flow.
+/// Kafka, AMQP, then HTTP/2 frames from mid-connection) that is sure wins; while none is and
+/// one still needs more bytes, so does the flow. The binary protocols recognised by
+/// plausible lengths, ids and layouts (Kafka, mid-stream AMQP and HTTP/2) come last, so that
+/// they never take a flow that a detector with a stronger signature recognises.
 pub fn detect_tcp(first_bytes: &[u8]) -> Detection {
     let mut need_more = false;
-    for detect in [tls::detect, http2::detect, http1::detect, dns::detect_tcp, redis::detect, postgres::detect, mysql::detect, http2::detect_mid_stream] {
+    for detect in [tls::detect, http2::detect, http1::detect, dns::detect_tcp, redis::detect, postgres::detect, mysql::detect, kafka::detect, amqp::detect, http2::detect_mid_stream] {
         match detect(first_bytes) {
             Detection::Unknown => {}
             Detection::NeedMore => need_more = true,
@@ -188,6 +195,8 @@ pub fn new_dissector(detection: Detection, layer4_tcp: bool, limits: DissectLimi
         Detection::Mysql => Some(Box::new(mysql::MysqlFlow::new(limits))),
         Detection::WebSocket => Some(Box::new(websocket::WebSocketFlow::new(limits))),
         Detection::Icmp => Some(Box::new(icmp::IcmpFlow::new(false, limits))),
+        Detection::Kafka => Some(Box::new(kafka::KafkaFlow::new(limits))),
+        Detection::Amqp => Some(Box::new(amqp::AmqpFlow::new(limits))),
         Detection::NeedMore | Detection::Unknown => None,
     }
 }

@@ -51,6 +51,8 @@ impl ProtocolSet {
             Detection::Mysql => "mysql",
             Detection::WebSocket => "websocket",
             Detection::Icmp => "icmp",
+            Detection::Kafka => "kafka",
+            Detection::Amqp => "amqp",
             Detection::NeedMore | Detection::Unknown => return true,
         };
         self.has(name)

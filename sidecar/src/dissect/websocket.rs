@@ -136,8 +136,9 @@ impl WebSocketFlow {
         let gathering = if control { &mut side.control } else { &mut side.data };
         match (opcode, gathering.as_mut()) {
             (CONTINUATION, Some(message)) => {
-                message.fragments += 1;
-                message.wire += wire;
+                // Lengths are the peer's to choose: up to 2^64 - 1 each.
+                message.fragments = message.fragments.saturating_add(1);
+                message.wire = message.wire.saturating_add(wire);
             }
             (CONTINUATION, None) => {
                 // The start of this message was not seen: its pieces are not an item.
@@ -331,5 +332,21 @@ mod tests {
         flow.close(Timestamp(7), CloseReason::Closed, &mut out);
         assert_eq!(out.len(), 3, "nothing after the gap; the endless frame ends at close");
         assert_eq!(out[2].error.as_ref().map(|e| e.msg.as_str()), Some("the connection ended inside this message"));
+    }
+
+    /// Found by the fuzzer: a continuation frame claiming 2^64 - 1 bytes after a first
+    /// fragment overflowed the message's wire size.
+    #[test]
+    fn a_continuation_of_the_largest_length_is_counted_not_overflowed() {
+        let mut flow = WebSocketFlow::new(DissectLimits::default());
+        let mut out = Vec::new();
+        flow.data(Dir::Forward, &[0x01, 0x00], Timestamp(1), &mut out);
+        let mut huge = vec![0x00, 0xff];
+        huge.extend([0xff; 8]);
+        huge.extend([0, 0, 0, 1, 0, 0x79]);
+        flow.data(Dir::Forward, &huge, Timestamp(2), &mut out);
+        flow.close(Timestamp(3), CloseReason::Closed, &mut out);
+        let Request::WebSocket(message) = &out[0].request else { panic!("WebSocket") };
+        assert_eq!((message.fragments, out[0].request_size), (2, u64::MAX));
     }
 }
