@@ -32,6 +32,8 @@ PROTOCOLS = {
              "tls.handshake.extensions.supported_version", "tls.handshake.ciphersuite"]),
     "postgres": ("postgres", "pgsql", ["pgsql.type", "pgsql.query", "pgsql.tag", "pgsql.code"]),
     "mysql": ("mysql", "mysql", ["mysql.command", "mysql.query", "mysql.response_code", "mysql.affected_rows", "mysql.num_fields"]),
+    "websocket": ("websocket", "websocket", ["websocket.opcode", "websocket.payload_length", "websocket.payload.text"]),
+    "icmp": ("icmp", "icmp", ["icmp.type", "icmp.code", "icmp.ident", "icmp.seq"]),
     "http2": ("http2", "http2.type == 1 or grpc", ["http2.streamid", "http2.header.name", "http2.header.value", "grpc.message_length"],
               "tcp.port==50051,http2"),
 }

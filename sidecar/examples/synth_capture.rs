@@ -180,6 +180,18 @@ impl Conn {
             self.ack_from_client(w);
             return true;
         }
+        if self.port == 8080 {
+            let (client, server) = if self.shook {
+                ws_exchange(rng)
+            } else {
+                self.shook = true;
+                (WS_UPGRADE.to_vec(), WS_SWITCHED.to_vec())
+            };
+            self.send_client(w, PSH_ACK, &client);
+            self.send_server(w, PSH_ACK, &server);
+            self.ack_from_client(w);
+            return true;
+        }
         if self.port == 50051 {
             // Identifiers rise as the calls left fall (at most 20 per connection).
             let stream = 2 * (32 - self.exchanges_left) + 1;
@@ -420,6 +432,65 @@ fn app_data(len: usize) -> Vec<u8> {
     record(23, &vec![0x77; len])
 }
 
+const WS_UPGRADE: &[u8] = b"GET /events HTTP/1.1\r\nHost: shop.svc:8080\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+const WS_SWITCHED: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+
+/// One WebSocket frame; client frames are masked.
+fn ws_frame(opcode: u8, mask: Option<[u8; 4]>, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x80 | opcode];
+    let m = if mask.is_some() { 0x80 } else { 0 };
+    if payload.len() < 126 {
+        out.push(m | payload.len() as u8);
+    } else {
+        out.push(m | 126);
+        out.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    }
+    match mask {
+        Some(key) => {
+            out.extend_from_slice(&key);
+            out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        }
+        None => out.extend_from_slice(payload),
+    }
+    out
+}
+
+/// A JSON event from the client and the server's answer, or now and then a ping and pong.
+fn ws_exchange(rng: &mut Rng) -> (Vec<u8>, Vec<u8>) {
+    let key = (rng.next() as u32).to_be_bytes();
+    if rng.below(8) == 0 {
+        return (ws_frame(9, Some(key), b"keepalive"), ws_frame(10, None, b"keepalive"));
+    }
+    let event = format!("{{\"type\":\"cart.update\",\"item\":{},\"qty\":{},\"note\":\"{}\"}}", rng.below(100_000), rng.below(9) + 1, "x".repeat(rng.below(300) as usize));
+    let answer = format!("{{\"ok\":true,\"total\":{}}}", rng.below(1_000_000));
+    (ws_frame(1, Some(key), event.as_bytes()), ws_frame(1, None, answer.as_bytes()))
+}
+
+/// An ICMP echo request from one of 64 hosts and, mostly, its reply; now and then a port
+/// unreachable quoting a UDP datagram.
+fn icmp_step(w: &mut Writer, rng: &mut Rng, seq: &mut u16, server: Ipv4Addr) {
+    *seq = seq.wrapping_add(1);
+    let host = rng.below(64) as u8;
+    let client = Ipv4Addr::new(10, 244, 2, host + 1);
+    let echo = |kind: u8| {
+        let mut m = vec![kind, 0, 0, 0, 0, host, (*seq >> 8) as u8, *seq as u8];
+        m.extend_from_slice(&[0x5a; 56]);
+        m
+    };
+    w.frame(client, server, &echo(8), 1);
+    match rng.below(20) {
+        0 => {}
+        1 => {
+            let mut error = vec![3, 3, 0, 0, 0, 0, 0, 0, 0x45, 0, 0, 36, 0, 0, 0, 0, 64, 17, 0, 0];
+            error.extend_from_slice(&client.octets());
+            error.extend_from_slice(&server.octets());
+            error.extend_from_slice(&[0x75, 0x30, 0x1f, 0x90, 0, 16, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8]);
+            w.frame(server, client, &error, 1);
+        }
+        _ => w.frame(server, client, &echo(0), 1),
+    }
+}
+
 const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 fn h2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
@@ -560,8 +631,11 @@ fn main() {
         Some("postgres") => 5432,
         Some("mysql") => 3306,
         Some("http2") => 50051,
+        Some("websocket") => 8080,
+        // Not TCP: echo pairs between hosts.
+        Some("icmp") => 0,
         Some(other) => {
-            eprintln!("synth_capture: {other:?} is not a traffic kind (http, http2, redis, tls, postgres or mysql)");
+            eprintln!("synth_capture: {other:?} is not a traffic kind (http, http2, websocket, icmp, redis, tls, postgres or mysql)");
             std::process::exit(2)
         }
     };
@@ -577,7 +651,12 @@ fn main() {
     let mut conns: Vec<Conn> = Vec::new();
     let mut next_conn = 0u32;
     let mut dns_id = 0u16;
+    let mut icmp_seq = 0u16;
     while w.packets < target {
+        if port == 0 {
+            icmp_step(&mut w, &mut rng, &mut icmp_seq, server);
+            continue;
+        }
         while conns.len() < 64 {
             next_conn += 1;
             conns.push(Conn {
