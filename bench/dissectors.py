@@ -32,6 +32,9 @@ PROTOCOLS = {
              "tls.handshake.extensions.supported_version", "tls.handshake.ciphersuite"]),
     "postgres": ("postgres", "pgsql", ["pgsql.type", "pgsql.query", "pgsql.tag", "pgsql.code"]),
     "mysql": ("mysql", "mysql", ["mysql.command", "mysql.query", "mysql.response_code", "mysql.affected_rows", "mysql.num_fields"]),
+    "kafka": ("kafka", "kafka", ["kafka.api_key", "kafka.api_version", "kafka.correlation_id", "kafka.client_id", "kafka.topic_name", "kafka.error"]),
+    "amqp": ("amqp", "amqp", ["amqp.channel", "amqp.method.class", "amqp.method.method", "amqp.method.arguments.exchange",
+                              "amqp.method.arguments.routing_key", "amqp.method.arguments.queue", "amqp.header.body-size"]),
 }
 
 
