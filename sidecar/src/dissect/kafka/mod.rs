@@ -442,6 +442,9 @@ mod tests {
         assert_eq!(detect(b"GET / HTTP/1.1\r\n"), Detection::Unknown);
         assert_eq!(detect(b"\x00\x00\x00\x20\x00\x12\x00\x03\x00\x00\x00\x01\x00\x03a\x01b"), Detection::Unknown, "a client id that is not text");
         assert_eq!(detect(b"\x00\x00\x00\x20\x07\x00\x00\x03"), Detection::Unknown, "an API key past the guide's");
+        // Kafka is tried last: a Metadata v0 request reads as a PostgreSQL startup first.
+        assert_eq!(super::super::detect_tcp(&request(3, 0, 1, false, b"\x00\x00\x00\x00")), Detection::Postgres);
+        assert_eq!(super::super::detect_tcp(&frame), Detection::Kafka);
         // Bodies that end early or claim huge arrays: what was read stays, nothing panics.
         let mut request = KafkaRequest { api_key: 0, api_version: 9, ..Default::default() };
         body::decode_request(b"\x00\x00\x01\x00\x00\x00\x00\xff\xff\xff\xff\x0f", &mut request, true);
