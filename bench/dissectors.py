@@ -36,6 +36,9 @@ PROTOCOLS = {
     "icmp": ("icmp", "icmp", ["icmp.type", "icmp.code", "icmp.ident", "icmp.seq"]),
     "http2": ("http2", "http2.type == 1 or grpc", ["http2.streamid", "http2.header.name", "http2.header.value", "grpc.message_length"],
               "tcp.port==50051,http2"),
+    "kafka": ("kafka", "kafka", ["kafka.api_key", "kafka.api_version", "kafka.correlation_id", "kafka.client_id", "kafka.topic_name", "kafka.error"]),
+    "amqp": ("amqp", "amqp", ["amqp.channel", "amqp.method.class", "amqp.method.method", "amqp.method.arguments.exchange",
+                              "amqp.method.arguments.routing_key", "amqp.method.arguments.queue", "amqp.header.body-size"]),
 }
 
 

@@ -8,9 +8,14 @@
 //! connections to 5432, each a startup, then simple queries answered with a row
 //! description, 1 to 20 data rows, a command tag and Ready for Query. `mysql`: connections
 //! to 3306, each a greeting and login, then queries answered with a result set of 1 to 20
-//! rows or an OK. The same arguments always give the same bytes.
+//! rows or an OK. `kafka`: connections to 9092 sending pipelined batches of 1 to 4
+//! requests — Produce v8 of 1 to 20 records, Fetch v11, Metadata v9 (flexible), the newest
+//! versions tshark 4.0 reads — answered in order. `amqp`: connections to 5672, each the protocol header and the connection and
+//! channel handshakes, then batches of Basic.Publish (method, content header, body), the
+//! Basic.Deliver of each and, now and then, a Queue.Declare. The same arguments always
+//! give the same bytes.
 //!
-//! cargo run --release -p remora-sidecar --example synth_capture -- OUT.pcap [PACKETS] [http|redis|tls|postgres|mysql]
+//! cargo run --release -p remora-sidecar --example synth_capture -- OUT.pcap [PACKETS] [http|redis|tls|postgres|mysql|kafka|amqp]
 
 use std::net::Ipv4Addr;
 
@@ -100,8 +105,10 @@ struct Conn {
     opened: bool,
     /// The server's port: 80, 6379 for Redis, 443 for TLS.
     port: u16,
-    /// TLS only: the hellos were sent.
+    /// TLS, PostgreSQL, MySQL, AMQP: the handshake was sent.
     shook: bool,
+    /// Kafka's next correlation id, AMQP's next delivery tag.
+    next_id: u32,
 }
 
 const SYN: u8 = 0x02;
@@ -156,6 +163,27 @@ impl Conn {
                 self.send_server(w, PSH_ACK, &my_greeting());
                 my_login()
             };
+            self.send_client(w, PSH_ACK, &client);
+            self.send_server(w, PSH_ACK, &server);
+            self.ack_from_client(w);
+            return true;
+        }
+        if self.port == 9092 {
+            let (client, server) = kafka_batch(rng, &mut self.next_id);
+            self.send_client(w, PSH_ACK, &client);
+            self.send_server(w, PSH_ACK, &server);
+            self.ack_from_client(w);
+            return true;
+        }
+        if self.port == 5672 {
+            if !self.shook {
+                self.shook = true;
+                for (client, server) in amqp_handshake() {
+                    self.send_client(w, PSH_ACK, &client);
+                    self.send_server(w, PSH_ACK, &server);
+                }
+            }
+            let (client, server) = amqp_batch(rng, &mut self.next_id);
             self.send_client(w, PSH_ACK, &client);
             self.send_server(w, PSH_ACK, &server);
             self.ack_from_client(w);
@@ -596,6 +624,225 @@ fn redis_batch(rng: &mut Rng) -> (Vec<u8>, Vec<u8>) {
     (commands.into_bytes(), replies.into_bytes())
 }
 
+/// A Kafka frame: the length, then the message.
+fn kafka_frame(message: Vec<u8>) -> Vec<u8> {
+    let mut f = (message.len() as u32).to_be_bytes().to_vec();
+    f.extend(message);
+    f
+}
+
+/// A request header (v2 when `flexible`: tagged fields after the client id).
+fn kafka_request_header(key: i16, version: i16, correlation_id: u32, flexible: bool) -> Vec<u8> {
+    let mut m = [key.to_be_bytes(), version.to_be_bytes()].concat();
+    m.extend_from_slice(&correlation_id.to_be_bytes());
+    m.extend_from_slice(b"\x00\x0ccheckout-svc");
+    if flexible {
+        m.push(0);
+    }
+    m
+}
+
+fn compact_str(text: &str) -> Vec<u8> {
+    let mut s = vec![text.len() as u8 + 1];
+    s.extend_from_slice(text.as_bytes());
+    s
+}
+
+fn kafka_str(text: &str) -> Vec<u8> {
+    let mut s = (text.len() as u16).to_be_bytes().to_vec();
+    s.extend_from_slice(text.as_bytes());
+    s
+}
+
+/// A magic-2 record batch of `records` records of about 200 bytes each (not a valid
+/// CRC: dissectors read the header).
+fn record_batch(records: u32) -> Vec<u8> {
+    let payload = records as usize * 200;
+    let mut b = vec![0; 61 + payload];
+    b[8..12].copy_from_slice(&((49 + payload) as u32).to_be_bytes());
+    b[16] = 2;
+    b[57..61].copy_from_slice(&records.to_be_bytes());
+    let filler = b"{\"order\":42,\"status\":\"paid\"}";
+    for (i, byte) in b[61..].iter_mut().enumerate() {
+        *byte = filler[i % filler.len()];
+    }
+    b
+}
+
+/// 1 to 4 pipelined Kafka requests and their responses.
+fn kafka_batch(rng: &mut Rng, next_id: &mut u32) -> (Vec<u8>, Vec<u8>) {
+    let (mut client, mut server) = (Vec::new(), Vec::new());
+    for _ in 0..rng.below(4) + 1 {
+        let id = *next_id;
+        *next_id += 1;
+        let topic = format!("orders-{}", rng.below(50));
+        let partition = rng.below(12) as u32;
+        match rng.below(4) {
+            0 | 1 => {
+                // Produce v8 (the newest tshark 4.0 reads): classic encodings.
+                let mut m = kafka_request_header(0, 8, id, false);
+                m.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0, 0, 0x75, 0x30, 0, 0, 0, 1]);
+                m.extend(kafka_str(&topic));
+                m.extend_from_slice(&1u32.to_be_bytes());
+                m.extend_from_slice(&partition.to_be_bytes());
+                let records = record_batch(rng.below(20) as u32 + 1);
+                m.extend_from_slice(&(records.len() as u32).to_be_bytes());
+                m.extend(records);
+                client.extend(kafka_frame(m));
+                let mut r = id.to_be_bytes().to_vec();
+                r.extend_from_slice(&1u32.to_be_bytes());
+                r.extend(kafka_str(&topic));
+                r.extend_from_slice(&1u32.to_be_bytes());
+                r.extend_from_slice(&partition.to_be_bytes());
+                r.extend_from_slice(&[0, 0]);
+                r.extend_from_slice(&u64::from(id).to_be_bytes());
+                r.extend_from_slice(&[0xff; 8]);
+                r.extend_from_slice(&[0; 8]);
+                r.extend_from_slice(&[0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0]);
+                server.extend(kafka_frame(r));
+            }
+            2 => {
+                // Fetch v11: classic encodings.
+                let mut m = kafka_request_header(1, 11, id, false);
+                m.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0, 0, 1, 0xf4, 0, 0, 0, 1, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
+                m.extend_from_slice(&1u32.to_be_bytes());
+                m.extend(kafka_str(&topic));
+                m.extend_from_slice(&1u32.to_be_bytes());
+                m.extend_from_slice(&partition.to_be_bytes());
+                m.extend_from_slice(&[0; 4 + 8 + 8]);
+                m.extend_from_slice(&(1u32 << 20).to_be_bytes());
+                m.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+                client.extend(kafka_frame(m));
+                let mut r = id.to_be_bytes().to_vec();
+                r.extend_from_slice(&[0; 4 + 2 + 4]);
+                r.extend_from_slice(&1u32.to_be_bytes());
+                r.extend(kafka_str(&topic));
+                r.extend_from_slice(&1u32.to_be_bytes());
+                r.extend_from_slice(&partition.to_be_bytes());
+                r.extend_from_slice(&[0; 2 + 8 + 8 + 8]);
+                r.extend_from_slice(&[0xff; 8]);
+                let records = record_batch(rng.below(10) as u32 + 1);
+                r.extend_from_slice(&(records.len() as u32).to_be_bytes());
+                r.extend(records);
+                server.extend(kafka_frame(r));
+            }
+            _ => {
+                // Metadata v9 (flexible, the newest tshark 4.0 reads): one topic.
+                let mut m = kafka_request_header(3, 9, id, true);
+                m.push(2);
+                m.extend(compact_str(&topic));
+                m.extend_from_slice(&[0, 1, 0, 0, 0]);
+                client.extend(kafka_frame(m));
+                let mut r = id.to_be_bytes().to_vec();
+                r.extend_from_slice(&[0, 0, 0, 0, 0, 2, 0, 0, 0, 1]);
+                r.extend(compact_str("kafka-0.kafka"));
+                r.extend_from_slice(&[0, 0, 0x23, 0x84, 0, 0]);
+                r.extend(compact_str("cluster-1"));
+                r.extend_from_slice(&[0, 0, 0, 1, 2, 0, 0]);
+                r.extend(compact_str(&topic));
+                r.extend_from_slice(&[0, 2, 0, 0]);
+                r.extend_from_slice(&partition.to_be_bytes());
+                r.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 2, 0, 0, 0, 1, 2, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+                server.extend(kafka_frame(r));
+            }
+        }
+    }
+    (client, server)
+}
+
+fn amqp_frame(kind: u8, channel: u16, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![kind];
+    f.extend_from_slice(&channel.to_be_bytes());
+    f.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    f.extend_from_slice(payload);
+    f.push(0xce);
+    f
+}
+
+fn amqp_method(channel: u16, class: u16, id: u16, args: &[u8]) -> Vec<u8> {
+    let mut p = [class.to_be_bytes(), id.to_be_bytes()].concat();
+    p.extend_from_slice(args);
+    amqp_frame(1, channel, &p)
+}
+
+fn short_str(text: &str) -> Vec<u8> {
+    let mut s = vec![text.len() as u8];
+    s.extend_from_slice(text.as_bytes());
+    s
+}
+
+/// The protocol header and the connection and channel handshakes, as round trips.
+fn amqp_handshake() -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut start = vec![0, 9, 0, 0, 0, 0];
+    start.extend_from_slice(&[0, 0, 0, 5]);
+    start.extend_from_slice(b"PLAIN");
+    start.extend_from_slice(&[0, 0, 0, 5]);
+    start.extend_from_slice(b"en_US");
+    let mut start_ok = vec![0, 0, 0, 0];
+    start_ok.extend(short_str("PLAIN"));
+    start_ok.extend_from_slice(&[0, 0, 0, 12]);
+    start_ok.extend_from_slice(b"\0guest\0guest");
+    start_ok.extend(short_str("en_US"));
+    let tune = [0x07, 0xff, 0, 2, 0, 0, 0, 60];
+    let mut open = short_str("/");
+    open.extend_from_slice(&[0, 0]);
+    let client_hello = b"AMQP\x00\x00\x09\x01".to_vec();
+    let mut tune_ok = amqp_method(0, 10, 31, &tune);
+    tune_ok.extend(amqp_method(0, 10, 40, &open));
+    vec![
+        (client_hello, amqp_method(0, 10, 10, &start)),
+        (amqp_method(0, 10, 11, &start_ok), amqp_method(0, 10, 30, &tune)),
+        (tune_ok, amqp_method(0, 10, 41, &[0])),
+        (amqp_method(1, 20, 10, &[0]), amqp_method(1, 20, 11, &[0, 0, 0, 0])),
+    ]
+}
+
+/// Basic.Publish with its content header (content type, delivery mode) and body.
+fn amqp_message(method: Vec<u8>, body: &[u8]) -> Vec<u8> {
+    let mut header = vec![0, 60, 0, 0];
+    header.extend_from_slice(&(body.len() as u64).to_be_bytes());
+    header.extend_from_slice(&0x9000u16.to_be_bytes());
+    header.extend(short_str("application/json"));
+    header.push(2);
+    let mut m = method;
+    m.extend(amqp_frame(2, 1, &header));
+    m.extend(amqp_frame(3, 1, body));
+    m
+}
+
+/// 1 to 4 messages published and delivered back, and now and then a Queue.Declare.
+fn amqp_batch(rng: &mut Rng, next_tag: &mut u32) -> (Vec<u8>, Vec<u8>) {
+    let (mut client, mut server) = (Vec::new(), Vec::new());
+    if rng.below(8) == 0 {
+        let queue = format!("jobs-{}", rng.below(100));
+        let mut args = vec![0, 0];
+        args.extend(short_str(&queue));
+        args.extend_from_slice(&[2, 0, 0, 0, 0]);
+        client.extend(amqp_method(1, 50, 10, &args));
+        let mut ok = short_str(&queue);
+        ok.extend_from_slice(&(rng.below(1000) as u32).to_be_bytes());
+        ok.extend_from_slice(&1u32.to_be_bytes());
+        server.extend(amqp_method(1, 50, 11, &ok));
+    }
+    for _ in 0..rng.below(4) + 1 {
+        let key = format!("order.{}", ["created", "paid", "shipped"][rng.below(3) as usize]);
+        let body = format!("{{\"order\":{},\"note\":\"{}\"}}", rng.below(100_000), "x".repeat(rng.below(400) as usize));
+        let mut publish = vec![0, 0];
+        publish.extend(short_str("shop"));
+        publish.extend(short_str(&key));
+        publish.push(0);
+        client.extend(amqp_message(amqp_method(1, 60, 40, &publish), body.as_bytes()));
+        let mut deliver = short_str("ctag-1");
+        deliver.extend_from_slice(&u64::from(*next_tag).to_be_bytes());
+        *next_tag += 1;
+        deliver.push(0);
+        deliver.extend(short_str("shop"));
+        deliver.extend(short_str(&key));
+        server.extend(amqp_message(amqp_method(1, 60, 60, &deliver), body.as_bytes()));
+    }
+    (client, server)
+}
+
 /// A DNS query (`response: None`), or its response: an A record, or NXDOMAIN when
 /// the address is `None`.
 fn dns_message(id: u16, name: &str, response: Option<Option<Ipv4Addr>>) -> Vec<u8> {
@@ -632,10 +879,12 @@ fn main() {
         Some("mysql") => 3306,
         Some("http2") => 50051,
         Some("websocket") => 8080,
+        Some("kafka") => 9092,
+        Some("amqp") => 5672,
         // Not TCP: echo pairs between hosts.
         Some("icmp") => 0,
         Some(other) => {
-            eprintln!("synth_capture: {other:?} is not a traffic kind (http, http2, websocket, icmp, redis, tls, postgres or mysql)");
+            eprintln!("synth_capture: {other:?} is not a traffic kind (http, http2, websocket, icmp, redis, tls, postgres, mysql, kafka or amqp)");
             std::process::exit(2)
         }
     };
@@ -669,6 +918,7 @@ fn main() {
                 opened: false,
                 port,
                 shook: false,
+                next_id: 1,
             });
         }
         let at = rng.below(conns.len() as u64) as usize;

@@ -75,6 +75,8 @@ mod tests {
         assert_eq!(ProtocolSet::parse("all"), Ok(ProtocolSet::ALL));
         assert_eq!(ProtocolSet::parse(""), Ok(ProtocolSet::ALL));
         assert!(ProtocolSet::ALL.allows(Detection::Mysql));
+        let queues = ProtocolSet::parse("kafka,amqp").expect("valid");
+        assert!(queues.allows(Detection::Kafka) && queues.allows(Detection::Amqp) && !queues.allows(Detection::Http1));
         let error = ProtocolSet::parse("http,gopher").expect_err("unknown");
         assert!(error.starts_with("\"gopher\" is not a protocol Remora knows (http, http2"), "{error}");
     }

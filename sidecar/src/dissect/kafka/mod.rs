@@ -34,9 +34,13 @@ const MAX_CLIENT_ID: usize = 1024;
 /// Highest API version taken as plausible when detecting (Fetch is at 17).
 const MAX_API_VERSION: i16 = 24;
 
-/// A client's request: length, API key and version, correlation id, and a client id that
-/// is null or printable.
+/// A client's request: length, API key and version, correlation id, and a printable client
+/// id. Clients set one (`producer-1`, `rdkafka`); a null or empty one is too weak a sign on
+/// a flow's first bytes (an HTTP/2 SETTINGS frame reads as Produce v0 with an empty one).
 pub fn detect(first: &[u8]) -> Detection {
+    if first.get(12..14).is_some_and(|id| i16::from_be_bytes([id[0], id[1]]) <= 0) {
+        return Detection::Unknown;
+    }
     match request_start(first) {
         Start::Yes => Detection::Kafka,
         Start::NeedMore => Detection::NeedMore,
@@ -442,6 +446,13 @@ mod tests {
         assert_eq!(detect(b"GET / HTTP/1.1\r\n"), Detection::Unknown);
         assert_eq!(detect(b"\x00\x00\x00\x20\x00\x12\x00\x03\x00\x00\x00\x01\x00\x03a\x01b"), Detection::Unknown, "a client id that is not text");
         assert_eq!(detect(b"\x00\x00\x00\x20\x07\x00\x00\x03"), Detection::Unknown, "an API key past the guide's");
+        // An HTTP/2 SETTINGS frame (and WINDOW_UPDATE) from a server: Produce v0 with an
+        // empty client id, not Kafka.
+        let settings = b"\x00\x00\x12\x04\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x64\x00\x04\x00\x01\x00\x00";
+        assert_eq!(detect(settings), Detection::Unknown);
+        // Kafka is tried last: a Metadata v0 request reads as a PostgreSQL startup first.
+        assert_eq!(super::super::detect_tcp(&request(3, 0, 1, false, b"\x00\x00\x00\x00")), Detection::Postgres);
+        assert_eq!(super::super::detect_tcp(&frame), Detection::Kafka);
         // Bodies that end early or claim huge arrays: what was read stays, nothing panics.
         let mut request = KafkaRequest { api_key: 0, api_version: 9, ..Default::default() };
         body::decode_request(b"\x00\x00\x01\x00\x00\x00\x00\xff\xff\xff\xff\x0f", &mut request, true);
