@@ -469,11 +469,7 @@ fn emit(config: &PipelineConfig, flow: &mut Flow, exchanges: &mut Vec<Exchange>,
 }
 
 fn add_dissect_stats(into: &mut BTreeMap<String, DissectStats>, dissector: &dyn StreamDissector) {
-    let s = dissector.stats();
-    let entry = into.entry(dissector.protocol_name().to_string()).or_default();
-    entry.parse_errors += s.parse_errors;
-    entry.truncated_bodies += s.truncated_bodies;
-    entry.pending_overflows += s.pending_overflows;
+    *into.entry(dissector.protocol_name().to_string()).or_default() += dissector.stats();
 }
 
 /// An endpoint, named as the name resolution knows its address when the flow starts.

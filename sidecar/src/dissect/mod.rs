@@ -95,6 +95,14 @@ pub struct DissectStats {
     pub pending_overflows: u64,
 }
 
+impl std::ops::AddAssign for DissectStats {
+    fn add_assign(&mut self, more: DissectStats) {
+        self.parse_errors += more.parse_errors;
+        self.truncated_bodies += more.truncated_bodies;
+        self.pending_overflows += more.pending_overflows;
+    }
+}
+
 /// The per-flow state of one protocol.
 pub trait StreamDissector {
     /// Reassembled bytes (TCP) or one datagram (UDP) in direction `dir`.

@@ -217,10 +217,7 @@ impl StreamDissector for Http1Flow {
     fn stats(&self) -> DissectStats {
         let mut stats = self.pairing.stats;
         if let Some(next) = &self.upgraded {
-            let more = next.stats();
-            stats.parse_errors += more.parse_errors;
-            stats.truncated_bodies += more.truncated_bodies;
-            stats.pending_overflows += more.pending_overflows;
+            stats += next.stats();
         }
         stats
     }

@@ -453,7 +453,6 @@ impl StreamDissector for Http2Flow {
             if data.is_empty() {
                 return;
             }
-            self.sides[dir.index()].preface = None;
         }
         if self.sides[dir.index()].lost {
             match self.resync(dir, data) {
