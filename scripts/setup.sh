@@ -3,7 +3,9 @@
 #   bash scripts/setup.sh          build needs only (libpcap)
 #   bash scripts/setup.sh --test   plus the test peers (tshark, tcpdump, dnsmasq, dig, iproute2,
 #                                  and from PyPI kubernetes-validate, helm-python-sdk, and the
-#                                  vendor servers moto, gcp-storage-emulator and fakellm)
+#                                  vendor servers moto, gcp-storage-emulator and fakellm;
+#                                  Debian's chromium and the dashboard's npm packages for
+#                                  its browser tests)
 set -euo pipefail
 
 need_pkgs=()
@@ -18,6 +20,7 @@ if [[ "${1:-}" == "--test" ]]; then
   want dnsmasq-base
   want bind9-dnsutils
   want curl
+  want chromium
 fi
 
 if ((${#need_pkgs[@]})); then
@@ -42,6 +45,18 @@ if [[ "${1:-}" == "--test" ]]; then
   if ((${#py_need[@]})); then
     echo "setup: installing ${py_need[*]} (PyPI)" >&2
     python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${py_need[@]}"
+  fi
+fi
+
+if [[ "${1:-}" == "--test" ]]; then
+  # The dashboard's packages (playwright-core drives the system chromium; vite checks
+  # that hub/dashboard/ is the build of dashboard/src). Reinstalled when the lock changes.
+  command -v npm >/dev/null || { echo "setup: npm is missing; install Node.js 20 or newer" >&2; exit 1; }
+  stamp=dashboard/node_modules/.remora-lock
+  if ! cmp -s dashboard/package-lock.json "$stamp"; then
+    echo "setup: installing the dashboard's npm packages" >&2
+    (cd dashboard && npm ci --no-audit --no-fund --loglevel=error)
+    cp dashboard/package-lock.json "$stamp"
   fi
 fi
 

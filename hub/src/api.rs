@@ -25,7 +25,7 @@ fn error(status: StatusCode, message: String) -> Response {
 fn compile(kfl: &str) -> Result<Query, Box<Response>> {
     let text = if kfl.trim().is_empty() { "true" } else { kfl };
     Query::compile(text).map_err(|e| {
-        let body = serde_json::json!({"error": format!("kfl: {e}"), "caret": e.caret()});
+        let body = serde_json::json!({"error": format!("kfl: {e}"), "caret": e.caret(), "position": e.column()});
         Box::new((StatusCode::BAD_REQUEST, Json(body)).into_response())
     })
 }
@@ -55,6 +55,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(|| async { "ready\n" }))
         .route("/metrics", get(metrics))
+        .merge(crate::dashboard::router())
         .with_state(hub)
 }
 
@@ -83,6 +84,19 @@ struct ItemsParams {
     kfl: String,
     limit: Option<usize>,
     before: Option<u64>,
+    /// Add `summary: {status, request}` to each item (the dashboard's list columns).
+    #[serde(default)]
+    summary: bool,
+}
+
+/// The CLI table's one-line view of an item, as `summary`; items the model cannot read
+/// (a script reshaped them) go without.
+fn add_summary(item: &mut serde_json::Value) {
+    let Ok(typed) = serde_json::from_value::<remora_model::Item>(item.clone()) else { return };
+    let (status, request) = remora_model::summary::describe(&typed);
+    if let Some(object) = item.as_object_mut() {
+        object.insert("summary".into(), serde_json::json!({"status": status, "request": request}));
+    }
 }
 
 const MAX_PAGE: usize = 1000;
@@ -95,7 +109,7 @@ async fn items(State(hub): State<Arc<Hub>>, UrlQuery(params): UrlQuery<ItemsPara
     let limit = params.limit.unwrap_or(100).clamp(1, MAX_PAGE);
     let page = hub.stored().store.query(&query, limit, params.before);
     let mut warnings: Vec<String> = query.warnings().iter().map(|w| w.to_string()).collect();
-    let items = match hub.scripts.get() {
+    let mut items = match hub.scripts.get() {
         Some(scripts) => {
             let texts: Vec<String> = page.items.iter().map(|i| i.to_string()).collect();
             let (answered, warning) = scripts.queried(texts).await;
@@ -104,6 +118,9 @@ async fn items(State(hub): State<Arc<Hub>>, UrlQuery(params): UrlQuery<ItemsPara
         }
         None => page.items,
     };
+    if params.summary {
+        items.iter_mut().for_each(add_summary);
+    }
     Json(serde_json::json!({"items": items, "next": page.next, "warnings": warnings})).into_response()
 }
 
@@ -149,7 +166,10 @@ async fn jobs(State(hub): State<Arc<Hub>>) -> Response {
     let jobs: Vec<serde_json::Value> = registry
         .list()
         .into_iter()
-        .map(|j| serde_json::json!({"tag": j.tag, "cron": j.cron, "limit": j.limit, "runs": registry.runs(&j.tag)}))
+        .map(|j| {
+            let next = registry.next_run(&j.tag).map(|ns| chrono::DateTime::from_timestamp_nanos(ns).to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            serde_json::json!({"tag": j.tag, "cron": j.cron, "limit": j.limit, "runs": registry.runs(&j.tag), "next": next})
+        })
         .collect();
     Json(serde_json::json!({"jobs": jobs, "running": registry.running()})).into_response()
 }
@@ -172,6 +192,8 @@ async fn run_job(State(hub): State<Arc<Hub>>, Path(tag): Path<String>) -> Respon
 struct TailParams {
     #[serde(default)]
     kfl: String,
+    #[serde(default)]
+    summary: bool,
 }
 
 /// `GET /api/tail?kfl=Q`: every item stored from now on that matches, as it comes (one
@@ -184,7 +206,8 @@ async fn tail(State(hub): State<Arc<Hub>>, UrlQuery(params): UrlQuery<TailParams
         Err(bad) => return *bad,
     };
     let receiver = hub.tail.subscribe();
-    let lines = futures_util::stream::unfold((receiver, hub, query), |(mut receiver, hub, query)| async move {
+    let summary = params.summary;
+    let lines = futures_util::stream::unfold((receiver, hub, query), move |(mut receiver, hub, query)| async move {
         loop {
             let text = match receiver.recv().await {
                 Ok(text) => text,
@@ -203,6 +226,12 @@ async fn tail(State(hub): State<Arc<Hub>>, UrlQuery(params): UrlQuery<TailParams
             if let Some(scripts) = hub.scripts.get() {
                 let (answered, _) = scripts.queried(vec![line]).await;
                 line = answered.into_iter().next().unwrap_or_default();
+            }
+            if summary {
+                if let Ok(mut answered) = serde_json::from_str::<serde_json::Value>(&line) {
+                    add_summary(&mut answered);
+                    line = answered.to_string();
+                }
             }
             line.push('\n');
             return Some((Ok(line), (receiver, hub, query)));
@@ -279,7 +308,8 @@ async fn list_scripts(State(hub): State<Arc<Hub>>) -> Response {
         .into_iter()
         .map(|(name, source)| serde_json::json!({"name": name, "bytes": source.len(), "source": source}))
         .collect();
-    Json(serde_json::json!({"source": store.describe(), "scripts": scripts})).into_response()
+    let errors = hub.scripts.get().map(|s| s.load_errors()).unwrap_or_default();
+    Json(serde_json::json!({"source": store.describe(), "scripts": scripts, "errors": errors})).into_response()
 }
 
 /// `GET /api/scripts/{name}`: one script's source.

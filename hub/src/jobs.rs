@@ -134,6 +134,11 @@ impl JobRegistry {
         self.jobs.get(tag).map(|j| j.runs.iter().map(|(n, r)| (n.clone(), *r)).collect()).unwrap_or_default()
     }
 
+    /// When `tag` fires next (ns since the epoch); `None` once its cron has no more.
+    pub fn next_run(&self, tag: &str) -> Option<i64> {
+        self.jobs.get(tag).and_then(|j| j.next)
+    }
+
     pub fn running(&self) -> bool {
         !self.stopped
     }

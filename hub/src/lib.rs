@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod cluster;
 pub mod cluster_watch;
+pub mod dashboard;
 pub mod jobs;
 pub mod journal;
 pub mod pcap_export;

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use remora_model::wire::{JobInfo, JobRequest};
@@ -44,6 +44,8 @@ pub struct HubScripts {
     query_hook: Arc<AtomicBool>,
     /// Whether any script runs (the hub then counts as a node for job limits).
     running: Arc<AtomicBool>,
+    /// Why scripts of the last load did not load (syntax errors, throwing top levels).
+    load_errors: Arc<Mutex<Vec<String>>>,
     pub dropped: AtomicU64,
 }
 
@@ -52,13 +54,14 @@ impl HubScripts {
         let (calls, receiver) = sync_channel(QUEUE);
         let query_hook = Arc::new(AtomicBool::new(false));
         let running = Arc::new(AtomicBool::new(false));
-        let (hook, runs) = (query_hook.clone(), running.clone());
+        let load_errors = Arc::new(Mutex::new(Vec::new()));
+        let (hook, runs, errors) = (query_hook.clone(), running.clone(), load_errors.clone());
         std::thread::Builder::new().name("hub-scripts".into()).spawn(move || {
             // Made on its thread: a script host never moves between threads.
-            let thread = ScriptThread { data_dir, callbacks, host: None, query_hook: hook, running: runs, jobs: (Vec::new(), true) };
+            let thread = ScriptThread { data_dir, callbacks, host: None, query_hook: hook, running: runs, load_errors: errors, jobs: (Vec::new(), true) };
             thread.run(receiver)
         })?;
-        Ok(HubScripts { calls, query_hook, running, dropped: AtomicU64::new(0) })
+        Ok(HubScripts { calls, query_hook, running, load_errors, dropped: AtomicU64::new(0) })
     }
 
     /// Queues a call; false (and counted) when the thread is too far behind.
@@ -74,6 +77,11 @@ impl HubScripts {
 
     pub fn running(&self) -> bool {
         self.running.load(Ordering::Relaxed)
+    }
+
+    /// Why scripts of the last load were left out (empty when all loaded).
+    pub fn load_errors(&self) -> Vec<String> {
+        self.load_errors.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// `onItemQueried` over a page of items; unchanged when no script has the hook, or
@@ -99,6 +107,7 @@ struct ScriptThread {
     host: Option<ScriptHost>,
     query_hook: Arc<AtomicBool>,
     running: Arc<AtomicBool>,
+    load_errors: Arc<Mutex<Vec<String>>>,
     /// The cluster's jobs as last announced: a new host starts from it.
     jobs: (Vec<JobInfo>, bool),
 }
@@ -151,12 +160,15 @@ impl ScriptThread {
         config.node = remora_scripting::Node::new(crate::jobs::HUB_NODE.into(), std::env::var("POD_IP").unwrap_or_else(|_| "127.0.0.1".into()));
         let console = self.callbacks.console.clone();
         let sink = Box::new(move |line: ConsoleLine| console(line.to_string()));
+        let mut errors = Vec::new();
         match set.start("all", config, sink) {
             Ok(Some(mut started)) => {
                 tracing::info!(loaded = %started.loaded.join(", "), "hub scripts loaded");
                 for failure in &started.failed {
                     tracing::warn!("hub script not loaded: {failure}");
+                    (self.callbacks.console)(format!("script not loaded: {failure}"));
                 }
+                errors = std::mem::take(&mut started.failed);
                 let (jobs, running) = self.jobs.clone();
                 started.host.set_cluster_jobs(jobs, running, &[]);
                 self.query_hook.store(started.host.has_hook(remora_scripting::Hook::ItemQueried), Ordering::Relaxed);
@@ -166,8 +178,11 @@ impl ScriptThread {
             Err(e) => {
                 self.query_hook.store(false, Ordering::Relaxed);
                 tracing::error!("hub scripts not loaded: {e}");
+                (self.callbacks.console)(format!("scripts not loaded: {e}"));
+                errors.push(e.to_string());
             }
         }
+        *self.load_errors.lock().unwrap_or_else(|p| p.into_inner()) = errors;
         self.running.store(self.host.is_some(), Ordering::Relaxed);
     }
 

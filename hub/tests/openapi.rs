@@ -22,10 +22,16 @@ fn spec() -> Value {
     serde_norway::from_str(&text).expect("docs/openapi.yaml is YAML")
 }
 
-/// The paths `.route("...")` declares in the API router's source.
+/// The paths `.route("...")` declares in the API router's source and the dashboard's,
+/// which it merges.
 fn declared_routes() -> BTreeSet<String> {
-    let source = std::fs::read_to_string(repo().join("hub/src/api.rs")).expect("api.rs");
-    source.split(".route(\"").skip(1).filter_map(|rest| rest.split('"').next().map(String::from)).collect()
+    ["hub/src/api.rs", "hub/src/dashboard.rs"]
+        .iter()
+        .flat_map(|file| {
+            let source = std::fs::read_to_string(repo().join(file)).expect(file);
+            source.split(".route(\"").skip(1).filter_map(|rest| rest.split('"').next().map(String::from)).collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 #[test]
@@ -76,5 +82,6 @@ fn every_route_is_documented_and_answers_as_documented() {
         assert_eq!(bad.status().as_u16(), 400);
         let body: Value = bad.json().await.expect("json");
         assert!(body["error"].as_str().is_some_and(|e| e.starts_with("kfl:")) && body["caret"].is_string(), "{body}");
+        assert!(body["position"].as_u64().is_some_and(|p| p <= 10), "the error's position in the query: {body}");
     });
 }

@@ -37,10 +37,14 @@ impl KflError {
         KflError { position, message: message.into(), query: query.to_string() }
     }
 
+    /// Where the error is, in characters from the start of the query.
+    pub fn column(&self) -> usize {
+        self.query[..self.position.min(self.query.len())].chars().count()
+    }
+
     /// The query with a caret under the error's position.
     pub fn caret(&self) -> String {
-        let column = self.query[..self.position.min(self.query.len())].chars().count();
-        format!("{}\n{}^", self.query, " ".repeat(column))
+        format!("{}\n{}^", self.query, " ".repeat(self.column()))
     }
 }
 

@@ -20,6 +20,7 @@ mod redis;
 mod tls;
 mod websocket;
 
+pub mod summary;
 pub mod wire;
 
 pub use amqp::{AmqpError, AmqpProperties, AmqpRequest, AmqpResponse};

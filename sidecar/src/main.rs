@@ -28,6 +28,7 @@ use remora_sidecar::live_scripts::LiveScripts;
 use remora_sidecar::pcap_retention;
 use remora_sidecar::pcap_store::PcapStore;
 use remora_sidecar::pipeline::{Names, Pipeline, PipelineConfig, Sink};
+use remora_sidecar::replay::replay_file;
 use remora_sidecar::script_thread::{self, ScriptFeed};
 
 // Items are many small allocations; mimalloc makes them markedly cheaper than glibc's.
@@ -101,6 +102,17 @@ struct Args {
     /// `chatgpt.prompt`), all its requests together. Capture goes on meanwhile.
     #[arg(long, env = "REMORA_SCRIPT_NETWORK_BUDGET_MS", default_value_t = 30_000)]
     script_network_budget_ms: u64,
+    /// Read these capture files instead of capturing live, then stay connected (until
+    /// SIGTERM) so the hub can still fetch their streams: feeds a hub and its dashboard
+    /// without a cluster. Scripts run as they would live.
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    replay: Vec<PathBuf>,
+}
+
+/// Where packets come from.
+enum Source {
+    Live(LiveCapture),
+    Files(Vec<PathBuf>),
 }
 
 fn main() -> std::process::ExitCode {
@@ -122,32 +134,22 @@ fn run(args: Args) -> anyhow::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     watch_signals(stop.clone());
 
-    let filter = capture_filter(&args.capture_filter, &args.hub);
-    let capture = interfaces::select(&args.interfaces)
-        .map_err(|e| e.to_string())
-        .and_then(|devices| {
-            let names: Vec<String> = devices.iter().map(|d| d.name.clone()).collect();
-            LiveCapture::start(&devices, &filter, args.capture_buffer_bytes)
-                .map(|c| (c, names))
-                .map_err(|e| e.to_string())
-        });
-    let (capture, names) = match capture {
-        Ok(started) => started,
-        Err(why) => {
-            // Stay up and say why: the native sidecar's startupProbe must let the app
-            // start even when this pod cannot be captured.
-            eprintln!("remora-sidecar: not capturing: {why}");
-            status.set_phase(Phase::GaveUp(why));
-            while !stop.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(200));
+    let source = if args.replay.is_empty() {
+        match start_live(&args, &status) {
+            Some(capture) => Source::Live(capture),
+            None => {
+                // Stay up and say why: the native sidecar's startupProbe must let the app
+                // start even when this pod cannot be captured.
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                return Ok(());
             }
-            return Ok(());
         }
+    } else {
+        status.set_phase(Phase::Capturing);
+        Source::Files(args.replay.clone())
     };
-    *status.interfaces.lock().unwrap_or_else(|p| p.into_inner()) = capture.interfaces.clone();
-    status.set_phase(Phase::Capturing);
-    let shown = if filter.is_empty() { "none".to_string() } else { format!("{filter:?}") };
-    eprintln!("remora-sidecar: capturing on {} (filter {shown})", names.join(", "));
 
     let local_ips: Vec<IpAddr> = args.pod_ip.parse().into_iter().collect();
     let names = Arc::new(LiveNames::default());
@@ -216,12 +218,30 @@ fn run(args: Args) -> anyhow::Result<()> {
         scripts
     };
     let mut feed = ScriptFeed::start(start_scripts, output.clone(), output, script_thread::QUEUE).map_err(|e| anyhow::anyhow!("cannot start the scripts' thread: {e}"))?;
-    capture_loop(&capture, &mut pipeline, &mut feed, &stop, &status);
-    pipeline.finish(&mut feed);
-    feed.finish();
-    let problems = capture.stop();
-    for problem in &problems {
-        eprintln!("remora-sidecar: {problem}");
+    match source {
+        Source::Live(capture) => {
+            capture_loop(&capture, &mut pipeline, &mut feed, &stop, &status);
+            pipeline.finish(&mut feed);
+            feed.finish();
+            for problem in &capture.stop() {
+                eprintln!("remora-sidecar: {problem}");
+            }
+        }
+        Source::Files(files) => {
+            feed.wait_loaded(Duration::from_secs(10));
+            replay_files(&files, &mut pipeline, &mut feed, &status);
+            pipeline.finish(&mut feed);
+            if let Some(store) = pipeline.pcap_store() {
+                if let Ok(mut store) = store.lock() {
+                    store.flush_all();
+                }
+            }
+            eprintln!("remora-sidecar: replay done; staying connected until stopped");
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            feed.finish();
+        }
     }
     eprintln!(
         "remora-sidecar: stopped after {} packets, {} items",
@@ -229,6 +249,46 @@ fn run(args: Args) -> anyhow::Result<()> {
         status.items.load(Ordering::Relaxed)
     );
     Ok(())
+}
+
+/// Starts live capture on the selected interfaces; `None` (phase `GaveUp`, said on
+/// stderr) when it cannot.
+fn start_live(args: &Args, status: &Status) -> Option<LiveCapture> {
+    let filter = capture_filter(&args.capture_filter, &args.hub);
+    let capture = interfaces::select(&args.interfaces)
+        .map_err(|e| e.to_string())
+        .and_then(|devices| {
+            let names: Vec<String> = devices.iter().map(|d| d.name.clone()).collect();
+            LiveCapture::start(&devices, &filter, args.capture_buffer_bytes)
+                .map(|c| (c, names))
+                .map_err(|e| e.to_string())
+        });
+    let (capture, names) = match capture {
+        Ok(started) => started,
+        Err(why) => {
+            eprintln!("remora-sidecar: not capturing: {why}");
+            status.set_phase(Phase::GaveUp(why));
+            return None;
+        }
+    };
+    *status.interfaces.lock().unwrap_or_else(|p| p.into_inner()) = capture.interfaces.clone();
+    status.set_phase(Phase::Capturing);
+    let shown = if filter.is_empty() { "none".to_string() } else { format!("{filter:?}") };
+    eprintln!("remora-sidecar: capturing on {} (filter {shown})", names.join(", "));
+    Some(capture)
+}
+
+/// `--replay`: the files through the pipeline in order; a bad file is named and skipped.
+fn replay_files(files: &[PathBuf], pipeline: &mut Pipeline, sink: &mut impl Sink, status: &Status) {
+    for path in files {
+        match replay_file(path, pipeline, sink, &mut |_| {}) {
+            Ok(summary) => {
+                status.packets.fetch_add(summary.packets, Ordering::Relaxed);
+                eprintln!("remora-sidecar: replayed {} ({} packets)", path.display(), summary.packets);
+            }
+            Err(e) => eprintln!("remora-sidecar: replay: {e}"),
+        }
+    }
 }
 
 /// Feeds captured frames to the pipeline until `stop`; moves its clock on with the

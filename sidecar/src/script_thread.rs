@@ -89,6 +89,8 @@ enum Event {
 struct Wants {
     items: AtomicBool,
     packets: AtomicBool,
+    /// The thread has said once: the mounted scripts are loaded (or there are none).
+    said: AtomicBool,
 }
 
 /// What passed the scripts by because the queue was full.
@@ -124,6 +126,15 @@ impl<S: Sink> ScriptFeed<S> {
         let shown = wants.clone();
         let thread = std::thread::Builder::new().name("scripts".into()).spawn(move || run(scripts(), output, inbox, &shown))?;
         Ok(ScriptFeed { events: Some(events), direct, wants, behind: Arc::default(), second: i64::MIN, thread: Some(thread), told: (Instant::now(), 0, 0) })
+    }
+
+    /// Waits (at most `limit`) until the scripts are loaded: a replay must not race past
+    /// them, as capture may at startup.
+    pub fn wait_loaded(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while !self.wants.said.load(Ordering::Relaxed) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Lets the scripts finish what is queued, then stops their thread.
@@ -204,6 +215,7 @@ fn run<O: Sink>(mut scripts: LiveScripts, mut output: O, inbox: Receiver<Event>,
         };
         wants.items.store(items, Ordering::Relaxed);
         wants.packets.store(packets, Ordering::Relaxed);
+        wants.said.store(true, Ordering::Relaxed);
         // A job the hub fires runs within this wait.
         let first = match inbox.recv_timeout(Duration::from_millis(50)) {
             Ok(event) => event,

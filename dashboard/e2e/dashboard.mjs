@@ -1,0 +1,249 @@
+// End-to-end checks of the dashboard in Debian's headless Chromium, driven by
+// playwright-core. hub/tests/dashboard.rs starts a hub and hands over (environment):
+//   REMORA_E2E_HUB          the hub's API, http://127.0.0.1:PORT
+//   REMORA_E2E_TOKEN        a token it accepts
+//   REMORA_E2E_SIDECAR      JSON [program, ...args]: a sidecar replaying captures to it
+//                           (views: started once the list is open, to see it fill live)
+//   REMORA_E2E_ITEMS        how many items those captures make
+//   REMORA_E2E_SCREENSHOTS  where each view's screenshot goes
+//   REMORA_E2E_EXAMPLE      path of examples/scripts/errors-and-slow-calls.js
+// node e2e/dashboard.mjs views|volume
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const scenario = process.argv[2];
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set (hub/tests/dashboard.rs sets it)`);
+  return value;
+};
+const hub = env('REMORA_E2E_HUB');
+const token = env('REMORA_E2E_TOKEN');
+const shots = env('REMORA_E2E_SCREENSHOTS');
+const expectedItems = Number(env('REMORA_E2E_ITEMS'));
+mkdirSync(shots, { recursive: true });
+
+// The flags Chromium needs as root on a machine with no outside network.
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1400, height: 850 }, acceptDownloads: true });
+const page = await context.newPage();
+const pageErrors = [];
+page.on('pageerror', (e) => pageErrors.push(e.message));
+let sidecar = null;
+
+async function step(name, run) {
+  const started = Date.now();
+  try {
+    await run();
+    console.log(`ok   ${name} (${Date.now() - started} ms)`);
+  } catch (e) {
+    await page.screenshot({ path: join(shots, `failed-${name.replace(/\W+/g, '-')}.png`) }).catch(() => {});
+    throw new Error(`${name}: ${e.message}`);
+  }
+}
+const shot = (name) => page.screenshot({ path: join(shots, `${name}.png`) });
+const count = async () => Number((await page.locator('[data-testid=item-count]').textContent()).replace(/,/g, ''));
+const waitForCount = (n, timeout = 60000) =>
+  page.waitForFunction((n) => Number(document.querySelector('[data-testid=item-count]')?.textContent.replace(/,/g, '')) === n, n, { timeout });
+const rows = () => page.locator('.scroller .row');
+const filter = async (kfl) => {
+  await page.locator('input[name=kfl]').fill(kfl);
+  await page.locator('input[name=kfl]').press('Enter');
+};
+function startSidecar() {
+  const [program, ...args] = JSON.parse(env('REMORA_E2E_SIDECAR'));
+  const log = openSync(join(shots, 'sidecar.log'), 'w');
+  sidecar = spawn(program, args, { stdio: ['ignore', log, log] });
+}
+
+async function views() {
+  await step('sign-in refuses a wrong token, then takes the right one', async () => {
+    await page.goto(`${hub}/`);
+    await page.locator('input[name=token]').fill('not-the-token');
+    await page.locator('button[type=submit]').click();
+    await page.getByRole('alert').filter({ hasText: 'refused the token' }).waitFor();
+    await shot('01-sign-in');
+    await page.locator('input[name=token]').fill(token);
+    await page.locator('button[type=submit]').click();
+    await page.locator('header.top').waitFor();
+    assert.equal(await count(), 0, 'no item before the sidecar starts');
+  });
+
+  await step('the list fills live as the sidecar replays', async () => {
+    await page.locator('.status-line .live').waitFor();
+    startSidecar();
+    await waitForCount(expectedItems);
+    await page.locator('header.top', { hasText: '1 sidecar connected' }).waitFor();
+    // Newest first: the first row started no earlier than the last.
+    const times = await rows().evaluateAll((els) => els.map((e) => e.firstChild.textContent));
+    assert.ok(times.length >= 20, `rows shown: ${times.length}`);
+    await shot('02-items');
+  });
+
+  await step('a failed item is red, a passed one green', async () => {
+    const failed = rows().filter({ has: page.locator('.status', { hasText: /^NXDOMAIN$/ }) }).first();
+    assert.match(await failed.getAttribute('class'), /\bfailed\b/);
+    assert.equal(await failed.evaluate((e) => getComputedStyle(e).backgroundColor), 'rgb(255, 235, 233)');
+    const passed = rows().filter({ has: page.locator('.status', { hasText: /^200$/ }) }).first();
+    assert.match(await passed.getAttribute('class'), /\bpassed\b/);
+    assert.equal(await passed.evaluate((e) => getComputedStyle(e).backgroundColor), 'rgb(218, 251, 225)');
+  });
+
+  await step('a KFL filter narrows the list; a bad one is shown at its position', async () => {
+    await filter('dns');
+    await waitForCount(14);
+    const protocols = await rows().locator('.proto').allTextContents();
+    assert.deepEqual([...new Set(protocols)], ['DNS']);
+    await filter('dns and');
+    const alert = page.locator('.kfl-error');
+    await alert.waitFor();
+    assert.match(await alert.textContent(), /expected a value after 'and'/);
+    assert.equal(await alert.locator('mark').count(), 1, 'the error position is marked');
+    await shot('03-kfl-error');
+    await filter('http');
+    await waitForCount(12);
+  });
+
+  let method = '';
+  await step('item detail, and a field clicked into the filter', async () => {
+    await rows().first().click();
+    const detail = page.locator('[data-testid=detail]');
+    await detail.locator('h3', { hasText: 'Request' }).waitFor();
+    const methodRow = detail.locator('tr', { has: page.locator('th', { hasText: /^method$/ }) }).first();
+    method = (await methodRow.locator('.value > span').textContent()).trim();
+    await detail.getByRole('button', { name: 'response' }).click();
+    await detail.locator('h3', { hasText: 'Response' }).waitFor();
+    await shot('04-detail');
+    await detail.getByRole('button', { name: 'request' }).click();
+    await methodRow.hover();
+    await methodRow.locator('button.add').click();
+    assert.equal(await page.locator('input[name=kfl]').inputValue(), `http and request.method == "${method}"`);
+    await page.waitForFunction(() => document.querySelectorAll('.scroller .row').length > 0);
+    const requests = await rows().locator('.request').allTextContents();
+    assert.ok(requests.length > 0 && requests.every((r) => r.startsWith(`${method} `)), `${method} rows only: ${requests}`);
+  });
+
+  await step("the item's stream downloads as a PCAP", async () => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid=detail]').getByRole('button', { name: 'PCAP' }).click()]);
+    const path = join(shots, 'item-stream.pcap');
+    await download.saveAs(path);
+    const bytes = readFileSync(path);
+    const magic = bytes.readUInt32LE(0);
+    assert.ok([0xa1b2c3d4, 0xa1b23c4d].includes(magic), `pcap magic, got ${magic.toString(16)}`);
+    assert.ok(bytes.length > 24 + 16, `packets in the file: ${bytes.length} bytes`);
+  });
+
+  await step('scripts: list, view, examples, and an edit that takes effect', async () => {
+    await page.goto(`${hub}/#/scripts`);
+    await page.getByRole('link', { name: 'verdict.js' }).click();
+    const editor = page.locator('.cm-content');
+    await page.waitForFunction(() => document.querySelector('.cm-content')?.textContent.includes('onItemQueried'));
+    const example = readFileSync(env('REMORA_E2E_EXAMPLE'), 'utf8');
+    await page.getByLabel('Examples').selectOption('errors-and-slow-calls.js');
+    await page.waitForFunction((line) => document.querySelector('.cm-content')?.textContent.includes(line), example.split('\n').find((l) => l.trim().length > 20).trim());
+    assert.equal(await page.getByLabel('Script name').inputValue(), 'errors-and-slow-calls.js');
+    await shot('05-scripts');
+    await page.getByRole('link', { name: 'verdict.js' }).click();
+    await editor.click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.insertText(
+      'function onItemQueried(data) {\n  console.log("edited verdict saw " + data.protocol.name);\n  if (data.protocol.name == "dns") { test.fail(data); } else { test.pass(data); }\n  return data;\n}\n' +
+        'jobs.schedule("hourly-report", "0 0 * * * *", function () { console.log("hourly report ran"); });\n',
+    );
+    await page.getByRole('button', { name: /^Save/ }).click();
+    await page.locator('.editor-bar .message', { hasText: 'saved verdict.js' }).waitFor();
+  });
+
+  await step('a script that does not load is named under "Last load", then deleted', async () => {
+    await page.getByRole('button', { name: 'New script' }).click();
+    await page.getByLabel('Script name').fill('broken.js');
+    await page.locator('.cm-content').click();
+    await page.keyboard.insertText('function onItemCaptured(data) {\n  console.log("never"\n');
+    await page.getByRole('button', { name: /^Save/ }).click();
+    const errors = page.locator('.load-errors');
+    await errors.filter({ hasText: 'broken.js' }).waitFor();
+    await shot('05b-load-error');
+    page.once('dialog', (dialog) => dialog.accept());
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.locator('.editor-bar .message', { hasText: 'deleted broken.js' }).waitFor();
+    await page.getByRole('link', { name: 'broken.js' }).waitFor({ state: 'detached' });
+  });
+
+  await step('the edited script marks every DNS item failed', async () => {
+    await page.goto(`${hub}/#/items`);
+    const deadline = Date.now() + 20000;
+    for (;;) {
+      await filter('dns');
+      await waitForCount(14);
+      const failed = await page.locator('.scroller .row.failed').count();
+      if (failed === 14) break;
+      assert.ok(Date.now() < deadline, `failed rows after the edit: ${failed} of 14`);
+      await page.waitForTimeout(500);
+      await filter('');
+    }
+    await shot('06-edited-script');
+  });
+
+  await step('the console shows every source, filtered by pod', async () => {
+    await page.goto(`${hub}/#/console`);
+    const lines = page.locator('[data-testid=console] .console-line');
+    await lines.filter({ hasText: 'edited verdict saw dns' }).filter({ has: page.locator('.source', { hasText: /^hub$/ }) }).first().waitFor();
+    await lines.filter({ hasText: 'captured dns' }).filter({ has: page.locator('.source', { hasText: /^shop\/demo-1$/ }) }).first().waitFor();
+    await page.getByLabel('Pod').selectOption('shop/demo-1');
+    const sources = await lines.locator('.source').allTextContents();
+    assert.ok(sources.length > 0 && sources.every((s) => s === 'shop/demo-1'), `sources after the pod filter: ${[...new Set(sources)]}`);
+    // onItemCaptured saw every replayed item: the replay waited for the pod's scripts.
+    assert.equal(await lines.filter({ hasText: /captured (dns|http)$/ }).count(), expectedItems);
+    await shot('07-console');
+  });
+
+  await step('jobs: next run, and run now', async () => {
+    await page.goto(`${hub}/#/jobs`);
+    const job = page.locator('tr[data-tag=hourly-report]');
+    await job.waitFor();
+    assert.match(await job.textContent(), /in \d+ (s|min|h)/);
+    await job.getByRole('button', { name: 'Run now' }).click();
+    await page.locator('.jobs', { hasText: 'run requested' }).waitFor();
+    await shot('08-jobs');
+    await page.goto(`${hub}/#/console`);
+    await page.locator('[data-testid=console] .console-line', { hasText: 'hourly report ran' }).first().waitFor();
+  });
+}
+
+async function volume() {
+  // The hub holds every item already: the list pages back through them as it scrolls.
+  await step(`${expectedItems} items page in, with few rows in the page`, async () => {
+    await page.goto(`${hub}/#token=${encodeURIComponent(token)}`);
+    await page.locator('header.top').waitFor();
+    const deadline = Date.now() + 240000;
+    while ((await count()) < expectedItems) {
+      assert.ok(Date.now() < deadline, `rows loaded: ${await count()} of ${expectedItems}`);
+      await page.locator('.scroller').evaluate((e) => (e.scrollTop = e.scrollHeight));
+      await page.waitForTimeout(100);
+    }
+    assert.equal(await count(), expectedItems);
+    await page.locator('.scroller').evaluate((e) => (e.scrollTop = e.scrollHeight));
+    await page.waitForFunction((n) => document.querySelector(`.scroller .row[data-index="${n - 1}"]`), expectedItems);
+    const inPage = await rows().count();
+    assert.ok(inPage < 120, `rows in the DOM: ${inPage} (the list must be virtualised)`);
+    await shot('09-volume');
+  });
+}
+
+try {
+  if (scenario === 'views') await views();
+  else if (scenario === 'volume') await volume();
+  else throw new Error(`unknown scenario ${scenario}: views or volume`);
+  assert.deepEqual(pageErrors, [], 'no error in the page');
+} finally {
+  await browser.close();
+  if (sidecar) sidecar.kill('SIGTERM');
+}

@@ -1,0 +1,74 @@
+// Console: the scripts' lines from every pod and the hub, live, labelled with where
+// they came from; filtered by pod.
+
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { followStream } from './api.js';
+
+const KEEP = 5000;
+const LINE = /^\[([^\]]*)\]\s*(?:\[([^\]]*\.js)\]\s*)?(.*)$/s;
+
+export function parseLine(text) {
+  const m = LINE.exec(text);
+  return m ? { source: m[1], script: m[2] || '', text: m[3] } : { source: '', script: '', text };
+}
+
+export function Console() {
+  const [lines, setLines] = useState([]);
+  const [state, setState] = useState('connecting');
+  const [pod, setPod] = useState('');
+  const [follow, setFollow] = useState(true);
+  const box = useRef(null);
+  const counter = useRef(0);
+
+  useEffect(() => {
+    let pending = [];
+    let frame = 0;
+    const flush = () => {
+      frame = 0;
+      const fresh = pending;
+      pending = [];
+      setLines((old) => old.concat(fresh).slice(-KEEP));
+    };
+    return followStream(
+      '/api/console',
+      (text) => {
+        pending.push({ n: counter.current++, ...parseLine(text) });
+        if (!frame) frame = requestAnimationFrame(flush);
+      },
+      setState,
+    );
+  }, []);
+
+  useEffect(() => {
+    if (follow && box.current) box.current.scrollTop = box.current.scrollHeight;
+  }, [lines, follow, pod]);
+
+  const sources = [...new Set(lines.map((l) => l.source))].filter(Boolean).sort();
+  const shown = pod ? lines.filter((l) => l.source === pod) : lines;
+  return (
+    <div class="console">
+      <div class="console-bar">
+        <select aria-label="Pod" value={pod} onChange={(e) => setPod(e.currentTarget.value)}>
+          <option value="">all pods</option>
+          {sources.map((s) => (
+            <option value={s}>{s}</option>
+          ))}
+        </select>
+        <label>
+          <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.currentTarget.checked)} /> follow
+        </label>
+        <span class={state === 'live' ? 'live' : 'offline'}>{state}</span>
+        <span class="muted">{shown.length} lines</span>
+      </div>
+      <div class="console-lines" ref={box} data-testid="console">
+        {shown.map((l) => (
+          <div key={l.n} class="console-line">
+            <span class="source">{l.source}</span>
+            {l.script && <span class="script">{l.script}</span>}
+            <span class="text">{l.text}</span>
+          </div>
+        ))}
+      </div>
+    </div>
+  );
+}

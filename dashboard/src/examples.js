@@ -1,0 +1,21 @@
+// Ready scripts for the Examples menu: the project's examples and every example of the
+// public reference (conformance/), the runnable repair where the original is a fragment.
+
+const found = import.meta.glob(['../../examples/scripts/*.js', '../../conformance/scripts/*.js', '../../conformance/repaired/*.js'], {
+  query: '?raw',
+  import: 'default',
+  eager: true,
+});
+
+function group(path) {
+  return path.includes('/examples/') ? 'Remora examples' : 'Reference examples';
+}
+
+const byName = new Map();
+for (const [path, source] of Object.entries(found).sort(([a], [b]) => a.localeCompare(b))) {
+  const name = path.split('/').pop();
+  // repaired/ sorts after scripts/: its version replaces the fragment.
+  if (path.includes('/repaired/') || !byName.has(name)) byName.set(name, { name, group: group(path), source });
+}
+
+export const EXAMPLES = [...byName.values()].sort((a, b) => a.group.localeCompare(b.group) || a.name.localeCompare(b.name));

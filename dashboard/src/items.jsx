@@ -1,0 +1,248 @@
+// Items: the live list (newest first, virtualised), the KFL filter, and the detail of
+// the item clicked.
+
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { json, followStream } from './api.js';
+import { addClause } from './kfl.js';
+import { endpoint, time } from './format.js';
+import { ItemDetail } from './detail.jsx';
+
+/** Rows kept in the page; older ones go (counted) so a long session stays light. */
+export const MAX_ROWS = 100000;
+const PAGE = 500;
+const ROW_HEIGHT = 26;
+
+function initialQuery() {
+  return new URLSearchParams(location.hash.split('?')[1] || '').get('kfl') || '';
+}
+
+/** The hub's 400 for a bad query, as `{message, position, query}`. */
+function kflError(e, query) {
+  const position = typeof e.body?.position === 'number' ? e.body.position : null;
+  return { message: e.message, position, query };
+}
+
+function rowClass(item, selected) {
+  const verdict = item.failed ? ' failed' : item.passed ? ' passed' : '';
+  return `row${verdict}${selected ? ' selected' : ''}${item.error ? ' incomplete' : ''}`;
+}
+
+export function Items() {
+  const [input, setInput] = useState(initialQuery);
+  const [kfl, setKfl] = useState(initialQuery);
+  const [rows, setRows] = useState([]);
+  const [next, setNext] = useState(null);
+  const [error, setError] = useState(null);
+  const [warnings, setWarnings] = useState([]);
+  const [stream, setStream] = useState('connecting');
+  const [selected, setSelected] = useState(null);
+  const seen = useRef(new Set());
+  const dropped = useRef(0);
+  const loading = useRef(false);
+  const scroller = useRef(null);
+
+  const cap = (list) => {
+    if (list.length <= MAX_ROWS) return list;
+    dropped.current += list.length - MAX_ROWS;
+    list.slice(MAX_ROWS).forEach((item) => seen.current.delete(item.id));
+    return list.slice(0, MAX_ROWS);
+  };
+  const take = (items) => {
+    const fresh = items.filter((item) => item && item.id && !seen.current.has(item.id));
+    fresh.forEach((item) => seen.current.add(item.id));
+    return fresh;
+  };
+
+  // A filter applies: new items from now on (tail), and the newest page before them.
+  useEffect(() => {
+    let cancelled = false;
+    seen.current = new Set();
+    dropped.current = 0;
+    setRows([]);
+    setNext(null);
+    setError(null);
+    setWarnings([]);
+    const q = encodeURIComponent(kfl);
+    let pending = [];
+    let frame = 0;
+    const flush = () => {
+      frame = 0;
+      const fresh = take(pending).reverse();
+      pending = [];
+      if (fresh.length) setRows((old) => cap(fresh.concat(old)));
+    };
+    const stop = followStream(
+      `/api/tail?summary=true&kfl=${q}`,
+      (line) => {
+        const item = JSON.parse(line);
+        if (item.warning) {
+          setWarnings((old) => [...old.slice(-4), item.warning]);
+          return;
+        }
+        pending.push(item);
+        if (!frame) frame = requestAnimationFrame(flush);
+      },
+      setStream,
+    );
+    json(`/api/items?summary=true&limit=${PAGE}&kfl=${q}`)
+      .then((page) => {
+        if (cancelled) return;
+        const older = take(page.items);
+        setRows((old) => cap(old.concat(older)));
+        setNext(page.next ?? null);
+        setWarnings(page.warnings || []);
+      })
+      .catch((e) => {
+        if (cancelled) return;
+        setError(kflError(e, kfl));
+        stop();
+      });
+    return () => {
+      cancelled = true;
+      stop();
+      if (frame) cancelAnimationFrame(frame);
+    };
+  }, [kfl]);
+
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 15,
+  });
+  const visible = virtualizer.getVirtualItems();
+
+  // Older pages as the user scrolls to the end of what is loaded.
+  const last = visible.length ? visible[visible.length - 1].index : 0;
+  useEffect(() => {
+    if (next === null || loading.current || last < rows.length - 50) return;
+    loading.current = true;
+    json(`/api/items?summary=true&limit=${PAGE}&before=${next}&kfl=${encodeURIComponent(kfl)}`)
+      .then((page) => {
+        const older = take(page.items);
+        setRows((old) => cap(old.concat(older)));
+        setNext(page.next ?? null);
+      })
+      .catch((e) => setWarnings((old) => [...old, `older items: ${e.message}`]))
+      .finally(() => {
+        loading.current = false;
+      });
+  }, [last, next, rows.length, kfl]);
+
+  const apply = (query) => {
+    setInput(query);
+    setKfl(query);
+    history.replaceState(null, '', `#/items?kfl=${encodeURIComponent(query)}`);
+  };
+  const addFilter = (clause) => apply(addClause(input, clause));
+
+  return (
+    <div class="items">
+      <form
+        class="filter"
+        onSubmit={(e) => {
+          e.preventDefault();
+          apply(input);
+        }}
+      >
+        <input
+          name="kfl"
+          class={error ? 'invalid' : ''}
+          placeholder='KFL filter, e.g. http and response.status >= 500'
+          value={input}
+          spellcheck={false}
+          onInput={(e) => setInput(e.currentTarget.value)}
+        />
+        <button type="submit">Apply</button>
+        {kfl && (
+          <button type="button" onClick={() => apply('')}>
+            Clear
+          </button>
+        )}
+      </form>
+      {error && <KflError error={error} />}
+      <div class="status-line">
+        <span data-testid="item-count">{rows.length.toLocaleString()}</span> items
+        {dropped.current > 0 && ` (newest ${MAX_ROWS.toLocaleString()} kept; ${dropped.current.toLocaleString()} older let go)`}
+        {' · '}
+        <span class={stream === 'live' ? 'live' : 'offline'}>{stream}</span>
+        {warnings.map((w) => (
+          <span class="warning">{w}</span>
+        ))}
+      </div>
+      <div class="split">
+        <div class="list">
+          <div class="row head">
+            <span>time</span>
+            <span>proto</span>
+            <span>source</span>
+            <span>destination</span>
+            <span>request</span>
+            <span>status</span>
+            <span>latency</span>
+          </div>
+          <div class="scroller" ref={scroller}>
+            <div style={{ height: `${virtualizer.getTotalSize()}px`, position: 'relative' }}>
+              {visible.map((v) => {
+                const item = rows[v.index];
+                return (
+                  <div
+                    key={item.id}
+                    data-id={item.id}
+                    data-index={v.index}
+                    class={rowClass(item, selected?.id === item.id)}
+                    style={{ transform: `translateY(${v.start}px)`, height: `${ROW_HEIGHT}px` }}
+                    onClick={() => setSelected(item)}
+                  >
+                    <span>{time(item)}</span>
+                    <span
+                      class="proto"
+                      title="add this protocol to the filter"
+                      onClick={(e) => {
+                        e.stopPropagation();
+                        addFilter(item.protocol?.macro || item.protocol?.name);
+                      }}
+                    >
+                      {item.protocol?.abbr}
+                    </span>
+                    <span title={`${item.src?.ip}:${item.src?.port}`}>{endpoint(item.src)}</span>
+                    <span title={`${item.dst?.ip}:${item.dst?.port}`}>{endpoint(item.dst)}</span>
+                    <span class="request" title={item.error?.msg || ''}>
+                      {item.summary?.request}
+                    </span>
+                    <span class="status">{item.summary?.status}</span>
+                    <span class="elapsed">{item.elapsedTime} ms</span>
+                  </div>
+                );
+              })}
+            </div>
+          </div>
+        </div>
+        {selected && <ItemDetail item={selected} onFilter={addFilter} onClose={() => setSelected(null)} />}
+      </div>
+    </div>
+  );
+}
+
+function KflError({ error }) {
+  const { query, position, message } = error;
+  if (position === null) {
+    return (
+      <div class="kfl-error" role="alert">
+        {message}
+      </div>
+    );
+  }
+  const chars = [...query];
+  return (
+    <div class="kfl-error" role="alert">
+      <code>
+        {chars.slice(0, position).join('')}
+        <mark>{chars[position] ?? ' '}</mark>
+        {chars.slice(position + 1).join('')}
+      </code>
+      <div>{message}</div>
+    </div>
+  );
+}
