@@ -2,6 +2,7 @@
 
 pub mod certs;
 pub mod check;
+pub mod dashboard;
 mod env_config;
 mod hub_api;
 pub mod jobs;

@@ -35,6 +35,8 @@ enum Command {
     /// The cluster's jobs (`jobs.schedule` in scripts), from the hub.
     #[command(subcommand)]
     Jobs(remora::jobs::JobsCommand),
+    /// The address of the hub's dashboard, with your token (open it in a browser).
+    Dashboard(remora::dashboard::DashboardArgs),
     /// The sidecars connected to the hub, with their counters.
     Sidecars(remora::sidecars::SidecarsArgs),
     /// Capture files from the hub.
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         Command::Certs(command) => remora::certs::run(command),
         Command::Check(args) => remora::check::run(args),
         Command::Query(args) => remora::query::run(args),
+        Command::Dashboard(args) => remora::dashboard::run(args),
         Command::Console(args) => remora::query::console(args),
         Command::Jobs(command) => remora::jobs::run(command),
         Command::Pcap(command) => remora::pcap::run(command),

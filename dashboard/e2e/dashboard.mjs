@@ -2,6 +2,7 @@
 // playwright-core. hub/tests/dashboard.rs starts a hub and hands over (environment):
 //   REMORA_E2E_HUB          the hub's API, http://127.0.0.1:PORT
 //   REMORA_E2E_TOKEN        a token it accepts
+//   REMORA_E2E_SIGNED_IN    (volume) the address `remora dashboard` printed
 //   REMORA_E2E_SIDECAR      JSON [program, ...args]: a sidecar replaying captures to it
 //                           (views: started once the list is open, to see it fill live)
 //   REMORA_E2E_ITEMS        how many items those captures make
@@ -221,7 +222,7 @@ async function views() {
 async function volume() {
   // The hub holds every item already: the list pages back through them as it scrolls.
   await step(`${expectedItems} items page in, with few rows in the page`, async () => {
-    await page.goto(`${hub}/#token=${encodeURIComponent(token)}`);
+    await page.goto(env('REMORA_E2E_SIGNED_IN'));
     await page.locator('header.top').waitFor();
     const deadline = Date.now() + 240000;
     while ((await count()) < expectedItems) {

@@ -117,7 +117,7 @@ fn screenshots(scenario: &str) -> PathBuf {
 }
 
 /// Runs one scenario of the browser script; its step lines go to the test's output.
-fn run_browser(scenario: &str, hub: &TestHub, items: usize, sidecar: Option<Vec<String>>) {
+fn run_browser(scenario: &str, hub: &TestHub, items: usize, sidecar: Option<Vec<String>>, signed_in: &str) {
     let shots = screenshots(scenario);
     let _ = std::fs::remove_dir_all(&shots);
     let mut command = Command::new("node");
@@ -126,6 +126,7 @@ fn run_browser(scenario: &str, hub: &TestHub, items: usize, sidecar: Option<Vec<
         .args(["e2e/dashboard.mjs", scenario])
         .env("REMORA_E2E_HUB", &hub.api)
         .env("REMORA_E2E_TOKEN", TOKEN)
+        .env("REMORA_E2E_SIGNED_IN", signed_in)
         .env("REMORA_E2E_ITEMS", items.to_string())
         .env("REMORA_E2E_SCREENSHOTS", &shots)
         .env("REMORA_E2E_EXAMPLE", repo().join("examples/scripts/errors-and-slow-calls.js"));
@@ -157,7 +158,7 @@ fn the_dashboard_shows_items_scripts_console_and_jobs() {
     let hub = start_hub(work.path(), Some(&scripts));
     // The five example captures make 26 items: 14 DNS, 12 HTTP (`bash scripts/demo.sh`).
     let sidecar = sidecar_command(&hub, work.path(), &scripts, &example_captures());
-    run_browser("views", &hub, 26, Some(sidecar));
+    run_browser("views", &hub, 26, Some(sidecar), "");
 }
 
 /// `remora_hub_items_stored` from the hub's /metrics.
@@ -188,7 +189,14 @@ fn a_long_list_pages_in_and_stays_virtualised() {
         assert!(Instant::now() < deadline, "the hub stored {} of 20,900 items", stored(&hub.api));
         std::thread::sleep(Duration::from_millis(200));
     }
-    run_browser("volume", &hub, 20_900, None);
+    // `remora dashboard` gives the address to open, signed in.
+    let remora = PathBuf::from(env!("CARGO_BIN_EXE_remora-hub")).with_file_name("remora");
+    assert!(remora.exists(), "{} is missing: run `cargo build -p remora` (the workspace test run builds it)", remora.display());
+    let printed = Command::new(&remora).args(["dashboard", "--hub", &hub.api, "--token", TOKEN]).output().expect("remora dashboard");
+    assert!(printed.status.success(), "remora dashboard: {}", String::from_utf8_lossy(&printed.stderr));
+    let address = String::from_utf8(printed.stdout).expect("utf-8").trim().to_string();
+    assert_eq!(address, format!("{}/#token={TOKEN}", hub.api));
+    run_browser("volume", &hub, 20_900, None, &address);
 }
 
 /// hub/dashboard/ (what the binary serves) is the build of dashboard/ as it is now:
