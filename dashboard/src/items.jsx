@@ -10,7 +10,7 @@ import { ItemDetail } from './detail.jsx';
 
 /** Rows kept in the page; older ones go (counted) so a long session stays light. */
 export const MAX_ROWS = 100000;
-const PAGE = 500;
+const PAGE = 1000;
 const ROW_HEIGHT = 26;
 
 function initialQuery() {

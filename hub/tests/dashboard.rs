@@ -3,7 +3,7 @@
 //! `remora-sidecar --replay` of the example captures: sign-in, the list filling live,
 //! pass/fail colours from the hub script's `onItemQueried`, KFL filters and their errors,
 //! item detail and PCAP download, scripts edited in the page taking effect, the console
-//! and jobs; and a list of 20,900 items paged in with the rows virtualised. Screenshots
+//! and jobs; and a list of 99,990 items paged in with the rows virtualised. Screenshots
 //! of each view are left in `target/tmp/dashboard/<scenario>/`.
 //!
 //! Needs node, `npm ci` in dashboard/ and Debian's chromium (scripts/setup.sh --test
@@ -173,20 +173,21 @@ fn stored(api: &str) -> usize {
 
 #[test]
 fn a_long_list_pages_in_and_stays_virtualised() {
+    const ITEMS: usize = 99_990;
     check_browser_tools();
     let work = tempfile::tempdir().expect("tempdir");
     let hub = start_hub(work.path(), None);
-    // The 11 exchanges of the long DNS capture, replayed 1,900 times: 20,900 items.
+    // The 11 exchanges of the long DNS capture, replayed 9,090 times: 99,990 items.
     let capture = repo().join("examples/captures/dns__zeek__long-connection.pcap");
-    let files = vec![capture; 1900];
+    let files = vec![capture; 9090];
     let mut args = sidecar_command(&hub, work.path(), &work.path().join("no-scripts"), &files);
     args.splice(1..1, ["--pcap-retention-bytes".to_string(), "0".to_string()]);
     let mut sidecar = Command::new(&args[0]);
     sidecar.args(&args[1..]).stdout(Stdio::null());
     let _sidecar = Logged::spawn(sidecar);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while stored(&hub.api) < 20_900 {
-        assert!(Instant::now() < deadline, "the hub stored {} of 20,900 items", stored(&hub.api));
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while stored(&hub.api) < ITEMS {
+        assert!(Instant::now() < deadline, "the hub stored {} of {ITEMS} items", stored(&hub.api));
         std::thread::sleep(Duration::from_millis(200));
     }
     // `remora dashboard` gives the address to open, signed in.
@@ -196,7 +197,7 @@ fn a_long_list_pages_in_and_stays_virtualised() {
     assert!(printed.status.success(), "remora dashboard: {}", String::from_utf8_lossy(&printed.stderr));
     let address = String::from_utf8(printed.stdout).expect("utf-8").trim().to_string();
     assert_eq!(address, format!("{}/#token={TOKEN}", hub.api));
-    run_browser("volume", &hub, 20_900, None, &address);
+    run_browser("volume", &hub, ITEMS, None, &address);
 }
 
 /// hub/dashboard/ (what the binary serves) is the build of dashboard/ as it is now:
