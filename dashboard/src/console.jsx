@@ -1,15 +1,29 @@
 // Console: the scripts' lines from every pod and the hub, live, labelled with where
-// they came from; filtered by pod.
+// they came from; filtered by pod. A script's console.clear() (a line whose text is a
+// form feed, docs/api.md) clears the lines of its pod (or the hub) and leaves a marker.
 
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { followStream } from './api.js';
 
 const KEEP = 5000;
 const LINE = /^\[([^\]]*)\]\s*(?:\[([^\]]*\.js)\]\s*)?(.*)$/s;
+const CLEAR = /^\[([^\]]*)\] \[([^\]]*)\] \f$/;
 
 export function parseLine(text) {
+  const clear = CLEAR.exec(text);
+  if (clear) return { source: clear[1], script: clear[2], text: '', clear: true };
   const m = LINE.exec(text);
   return m ? { source: m[1], script: m[2] || '', text: m[3] } : { source: '', script: '', text };
+}
+
+/** `lines` with `fresh` added: a clear marker drops the earlier lines of its source. */
+function append(lines, fresh) {
+  let out = lines.slice();
+  for (const line of fresh) {
+    if (line.clear) out = out.filter((l) => l.source !== line.source);
+    out.push(line);
+  }
+  return out.slice(-KEEP);
 }
 
 export function Console() {
@@ -27,7 +41,7 @@ export function Console() {
       frame = 0;
       const fresh = pending;
       pending = [];
-      setLines((old) => old.concat(fresh).slice(-KEEP));
+      setLines((old) => append(old, fresh));
     };
     return followStream(
       '/api/console',
@@ -61,13 +75,19 @@ export function Console() {
         <span class="muted">{shown.length} lines</span>
       </div>
       <div class="console-lines" ref={box} data-testid="console">
-        {shown.map((l) => (
-          <div key={l.n} class="console-line">
-            <span class="source">{l.source}</span>
-            {l.script && <span class="script">{l.script}</span>}
-            <span class="text">{l.text}</span>
-          </div>
-        ))}
+        {shown.map((l) =>
+          l.clear ? (
+            <div key={l.n} class="console-line cleared">
+              {l.source} cleared its console ({l.script})
+            </div>
+          ) : (
+            <div key={l.n} class="console-line">
+              <span class="source">{l.source}</span>
+              {l.script && <span class="script">{l.script}</span>}
+              <span class="text">{l.text}</span>
+            </div>
+          ),
+        )}
       </div>
     </div>
   );
