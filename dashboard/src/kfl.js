@@ -13,10 +13,13 @@ export function selector(path) {
     .join('');
 }
 
-/** A KFL literal: strings double-quoted with JSON's escapes (KFL reads `\"`, `\\`, `\n`, `\t`). */
+const ESCAPES = { '\\': '\\\\', '"': '\\"', '\n': '\\n', '\t': '\\t' };
+
+/** A KFL literal. KFL strings know only the escapes `\"`, `\\`, `\n` and `\t` (docs/kfl.md);
+ *  every other character, control characters included, stands as itself. */
 export function literal(value) {
   if (value === null || value === undefined) return 'nil';
-  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') return `"${value.replace(/[\\"\n\t]/g, (c) => ESCAPES[c])}"`;
   return String(value);
 }
 

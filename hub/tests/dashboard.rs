@@ -219,3 +219,14 @@ fn the_served_dashboard_is_built_from_its_sources() {
         assert!(built == served, "hub/dashboard/{file} is not the build of dashboard/: run `npm run build` in dashboard/ and commit hub/dashboard/");
     }
 }
+
+/// The dashboard's pure modules under Node's test runner (dashboard/test/), the KFL it
+/// builds from clicks read by the real parser (`remora kfl check`).
+#[test]
+fn the_dashboard_modules_pass_their_tests() {
+    check_browser_tools();
+    let remora = PathBuf::from(env!("CARGO_BIN_EXE_remora-hub")).with_file_name("remora");
+    assert!(remora.exists(), "{} is missing: run `cargo build -p remora` (the workspace test run builds it)", remora.display());
+    let status = Command::new("node").current_dir(repo().join("dashboard")).args(["--test", "test/"]).env("REMORA_BIN", &remora).status().expect("node");
+    assert!(status.success(), "node --test test/ in dashboard/ failed");
+}
