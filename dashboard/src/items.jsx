@@ -165,8 +165,12 @@ export function Items() {
       <div class="status-line">
         <span data-testid="item-count">{rows.length.toLocaleString()}</span> items
         {dropped.current > 0 && ` (newest ${MAX_ROWS.toLocaleString()} kept; ${dropped.current.toLocaleString()} older let go)`}
-        {' · '}
-        <span class={stream === 'live' ? 'live' : 'offline'}>{stream}</span>
+        {!error && (
+          <>
+            {' · '}
+            <span class={stream === 'live' ? 'live' : 'offline'}>{stream}</span>
+          </>
+        )}
         {warnings.map((w) => (
           <span class="warning">{w}</span>
         ))}

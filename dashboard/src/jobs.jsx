@@ -16,8 +16,8 @@ export function Jobs() {
   const [jobs, setJobs] = useState({ jobs: [], running: true });
   const [message, setMessage] = useState('');
 
+  const load = () => json('/api/jobs').then(setJobs).catch((e) => setMessage(e.message));
   useEffect(() => {
-    const load = () => json('/api/jobs').then(setJobs).catch((e) => setMessage(e.message));
     load();
     const timer = setInterval(load, 5000);
     return () => clearInterval(timer);
@@ -27,6 +27,8 @@ export function Jobs() {
     try {
       await json(`/api/jobs/${encodeURIComponent(tag)}/run`, { method: 'POST' });
       setMessage(`${tag}: run requested on every node`);
+      // The runs per node count up as the nodes take it.
+      setTimeout(load, 1000);
     } catch (e) {
       setMessage(`${tag}: ${e.message}`);
     }
