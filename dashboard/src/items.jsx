@@ -40,6 +40,8 @@ export function Items() {
   const seen = useRef(new Set());
   const dropped = useRef(0);
   const loading = useRef(false);
+  // Bumped when the filter changes: answers asked for under an older filter are dropped.
+  const generation = useRef(0);
   const scroller = useRef(null);
 
   const cap = (list) => {
@@ -57,6 +59,8 @@ export function Items() {
   // A filter applies: new items from now on (tail), and the newest page before them.
   useEffect(() => {
     let cancelled = false;
+    generation.current += 1;
+    loading.current = false;
     seen.current = new Set();
     dropped.current = 0;
     setRows([]);
@@ -118,15 +122,17 @@ export function Items() {
   useEffect(() => {
     if (next === null || loading.current || last < rows.length - 50) return;
     loading.current = true;
+    const asked = generation.current;
     json(`/api/items?summary=true&limit=${PAGE}&before=${next}&kfl=${encodeURIComponent(kfl)}`)
       .then((page) => {
+        if (asked !== generation.current) return;
         const older = take(page.items);
         setRows((old) => cap(old.concat(older)));
         setNext(page.next ?? null);
       })
-      .catch((e) => setWarnings((old) => [...old, `older items: ${e.message}`]))
+      .catch((e) => asked === generation.current && setWarnings((old) => [...old, `older items: ${e.message}`]))
       .finally(() => {
-        loading.current = false;
+        if (asked === generation.current) loading.current = false;
       });
   }, [last, next, rows.length, kfl]);
 
