@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use remora_model::wire::{JobInfo, JobRequest};
-use remora_scripting::{Clock, ClusterRequest, ConsoleLine, HostConfig, Role, ScriptHost, ScriptSet};
+use remora_scripting::{Clock, ClusterRequest, ConsoleLine, HostConfig, Role, ScriptHost, ScriptMetrics, ScriptSet};
 
 /// Calls waiting for the script thread; past this, hub actions are dropped (counted).
 const QUEUE: usize = 4096;
@@ -36,6 +36,8 @@ pub struct Callbacks {
     pub console: Arc<dyn Fn(String) + Send + Sync>,
     /// `jobs.*` calls of the hub's scripts, for the cluster's registry.
     pub jobs: Box<dyn Fn(Vec<JobRequest>) + Send>,
+    /// What `hub.targeted()` answers (JSON): the pods the hub watches.
+    pub targeted: Arc<dyn Fn() -> String + Send + Sync>,
 }
 
 pub struct HubScripts {
@@ -45,6 +47,8 @@ pub struct HubScripts {
     /// Whether any script runs (the hub then counts as a node for job limits).
     running: Arc<AtomicBool>,
     pub dropped: AtomicU64,
+    /// The scripts' `prometheus.*` metrics, kept across script reloads (/metrics).
+    pub metrics: ScriptMetrics,
 }
 
 impl HubScripts {
@@ -53,12 +57,14 @@ impl HubScripts {
         let query_hook = Arc::new(AtomicBool::new(false));
         let running = Arc::new(AtomicBool::new(false));
         let (hook, runs) = (query_hook.clone(), running.clone());
+        let metrics = ScriptMetrics::new();
+        let kept = metrics.clone();
         std::thread::Builder::new().name("hub-scripts".into()).spawn(move || {
             // Made on its thread: a script host never moves between threads.
-            let thread = ScriptThread { data_dir, callbacks, host: None, query_hook: hook, running: runs, jobs: (Vec::new(), true) };
+            let thread = ScriptThread { data_dir, callbacks, host: None, query_hook: hook, running: runs, jobs: (Vec::new(), true), metrics: kept };
             thread.run(receiver)
         })?;
-        Ok(HubScripts { calls, query_hook, running, dropped: AtomicU64::new(0) })
+        Ok(HubScripts { calls, query_hook, running, dropped: AtomicU64::new(0), metrics })
     }
 
     /// Queues a call; false (and counted) when the thread is too far behind.
@@ -101,6 +107,7 @@ struct ScriptThread {
     running: Arc<AtomicBool>,
     /// The cluster's jobs as last announced: a new host starts from it.
     jobs: (Vec<JobInfo>, bool),
+    metrics: ScriptMetrics,
 }
 
 impl ScriptThread {
@@ -149,6 +156,7 @@ impl ScriptThread {
         config.role = Role::Hub;
         // Uploads from the hub's scripts go under `hub_<POD_IP>_<run>/`.
         config.node = remora_scripting::Node::new(crate::jobs::HUB_NODE.into(), std::env::var("POD_IP").unwrap_or_else(|_| "127.0.0.1".into()));
+        config.metrics = self.metrics.clone();
         let console = self.callbacks.console.clone();
         let sink = Box::new(move |line: ConsoleLine| console(line.to_string()));
         match set.start("all", config, sink) {
@@ -159,6 +167,8 @@ impl ScriptThread {
                 }
                 let (jobs, running) = self.jobs.clone();
                 started.host.set_cluster_jobs(jobs, running, &[]);
+                let targeted = self.callbacks.targeted.clone();
+                started.host.set_targeted(Box::new(move || targeted()));
                 self.query_hook.store(started.host.has_hook(remora_scripting::Hook::ItemQueried), Ordering::Relaxed);
                 self.host = Some(started.host);
             }

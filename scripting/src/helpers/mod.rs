@@ -9,7 +9,9 @@ mod hub;
 mod jobs;
 pub(crate) mod kfl;
 mod pcap;
+mod prometheus;
 mod test;
+mod utils;
 mod vendor;
 mod wrapper;
 
@@ -36,6 +38,8 @@ pub(crate) fn install(ctx: &Ctx<'_>, shared: &SharedRef) -> Result<()> {
     globals.set("kfl", kfl::object(ctx, shared)?)?;
     globals.set("vendor", vendor::object(ctx, shared)?)?;
     globals.set("chatgpt", chatgpt::object(ctx, shared)?)?;
+    globals.set("utils", utils::object(ctx, shared)?)?;
+    globals.set("prometheus", prometheus::object(ctx, shared)?)?;
     globals.set("wrapper", wrapper::object(ctx)?)?;
     Ok(())
 }
