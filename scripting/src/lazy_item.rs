@@ -53,7 +53,8 @@ const FACTORY: &str = r#"(function (FIELDS) {
         return lower in o ? lower : null;
     }
     var legacyHandler = {
-        get: function (o, k) { var l = legacyName(o, k); return l === null ? o[k] : legacy(o[l]); }
+        get: function (o, k) { var l = legacyName(o, k); return l === null ? o[k] : legacy(o[l]); },
+        set: function (o, k, v) { var l = legacyName(o, k); o[l === null ? k : l] = v; return true; }
     };
     function legacy(v) { return v !== null && typeof v === 'object' ? new Proxy(v, legacyHandler) : v; }
     function legacyField(k) {

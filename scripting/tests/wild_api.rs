@@ -176,6 +176,8 @@ fn legacy_capitalised_access_reads_the_lower_case_fields() {
 function show(data) {
   console.log(data.Protocol.Name, data.Request.Path, data.Request.Method, data.Response.Status, data.Src.IP, data.protocol.name);
   console.log('Protocol' in data, Object.keys(data).indexOf('Protocol'), JSON.stringify(data).indexOf('"Protocol"'), data.Nope);
+  data.Request.Path = '/b';
+  console.log(data.request.path, 'Path' in data.request);
 }
 function onItemCaptured(data) { show(data); }
 function onItemQueried(data) { show(data); }
@@ -183,7 +185,7 @@ function onItemQueried(data) { show(data); }
     h.host.load_source("legacy.js", source).expect("loads");
     h.host.on_item(item(), false);
     h.host.on_item_queried(ITEM);
-    let want = ["[legacy.js] http /a POST 500 10.33.0.31 http", "[legacy.js] false -1 -1 undefined"];
+    let want = ["[legacy.js] http /a POST 500 10.33.0.31 http", "[legacy.js] false -1 -1 undefined", "[legacy.js] /b false"];
     assert_eq!(h.printed(), [want, want].concat());
 }
 
