@@ -163,7 +163,7 @@ pub fn start_hub_scripts(hub: &Arc<Hub>, data_dir: PathBuf) -> std::io::Result<(
                 hub.job_requests(requests, "hub");
             }
         }),
-        targeted: Arc::new(move || pods_hub.upgrade().map_or_else(|| r#"{"targets":[],"excluded":[]}"#.to_string(), |hub| hub.coverage().targeted())),
+        targeted: Arc::new(move || pods_hub.upgrade().map_or_else(|| remora_scripting::NONE_TARGETED.to_string(), |hub| hub.coverage().targeted())),
     };
     let scripts = HubScripts::start(data_dir, callbacks)?;
     if hub.scripts.set(scripts).is_err() {

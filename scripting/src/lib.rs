@@ -27,6 +27,7 @@ mod script_set;
 pub use cluster::{ClusterRequest, Role};
 pub use console::{for_terminal, is_clear_marker, ConsoleLine, ConsoleSink, Level, CLEARED, CLEAR_MARKER};
 pub use failures::Failure;
+pub use helpers::NONE_TARGETED;
 pub use host::{Hook, HostConfig, HostReport, ScriptHost, ScriptSummary};
 pub use jobs::{parse_cron, Clock};
 pub use load::{script_files, LoadError};

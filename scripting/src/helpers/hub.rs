@@ -48,4 +48,4 @@ pub(crate) fn object<'js>(ctx: &Ctx<'js>, shared: &SharedRef) -> Result<Object<'
 }
 
 /// `hub.targeted()` where no pods are watched.
-pub(crate) const NONE_TARGETED: &str = r#"{"targets":[],"excluded":[]}"#;
+pub const NONE_TARGETED: &str = r#"{"targets":[],"excluded":[]}"#;

@@ -23,6 +23,7 @@ use rquickjs::{Ctx, Exception, Object, Result};
 use crate::host::Shared;
 
 pub(crate) use pcap::merge as merge_pcaps;
+pub use hub::NONE_TARGETED;
 
 pub(crate) type SharedRef = Rc<RefCell<Shared>>;
 
