@@ -31,7 +31,7 @@ pub use helpers::NONE_TARGETED;
 pub use host::{Hook, HostConfig, HostReport, ScriptHost, ScriptSummary};
 pub use jobs::{parse_cron, Clock};
 pub use load::{script_files, LoadError};
-pub use metrics::{ScriptMetrics, MAX_METRICS, MAX_SERIES};
+pub use metrics::{ScriptMetrics, MAX_METRICS, MAX_SERIES, MAX_TOTAL_SERIES};
 pub use node::Node;
 pub use packet_info::PacketInfo;
 pub use script_set::{selected, ScriptSet, Started};

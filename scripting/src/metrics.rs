@@ -2,9 +2,10 @@
 //! for the process's /metrics (the sidecar's health server, the hub's API) and for the
 //! replay's summary. Shared between the script thread and the HTTP server: a mutex
 //! around plain maps, rendered as Prometheus text (format 0.0.4, as the rest of each
-//! /metrics). Bounded: at most [`MAX_METRICS`] names and [`MAX_SERIES`] label sets per
-//! name; a label set past the cap is dropped and counted in
-//! `remora_script_metric_series_dropped_total{metric="..."}`.
+//! /metrics). Bounded, since the sidecar runs in every pod: at most [`MAX_METRICS`]
+//! names, [`MAX_SERIES`] label sets per name and [`MAX_TOTAL_SERIES`] in all, with short
+//! names, few labels and cut values (a few MiB at worst); a label set past a cap is
+//! dropped and counted in `remora_script_metric_series_dropped_total{metric="..."}`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -14,10 +15,16 @@ use std::sync::{Arc, Mutex};
 pub const MAX_METRICS: usize = 256;
 /// Label sets (series) one metric may have.
 pub const MAX_SERIES: usize = 1000;
+/// Label sets all the metrics of a process may have together.
+pub const MAX_TOTAL_SERIES: usize = 10_000;
 /// Labels one series may have.
-const MAX_LABELS: usize = 16;
+const MAX_LABELS: usize = 8;
 /// Longest label value kept (longer ones are cut, on a character boundary).
-const MAX_VALUE_LEN: usize = 256;
+const MAX_VALUE_LEN: usize = 128;
+/// Longest metric or label name.
+const MAX_NAME_LEN: usize = 128;
+/// Longest description kept (cut past it).
+const MAX_HELP_LEN: usize = 512;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -60,13 +67,16 @@ struct Family {
 #[derive(Debug, Default)]
 struct Families {
     by_name: BTreeMap<String, Family>,
+    /// Series of all the metrics.
+    series: usize,
 }
 
 /// What an update did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Recorded {
     Done,
-    /// The label set was new and the metric had [`MAX_SERIES`] already: dropped, counted.
+    /// The label set was new and the metric had [`MAX_SERIES`] already (or the process
+    /// [`MAX_TOTAL_SERIES`]): dropped, counted.
     /// `first` is true the first time this metric hits the cap (worth one console line).
     Capped { first: bool },
 }
@@ -98,22 +108,22 @@ impl ScriptMetrics {
         if labels.len() > MAX_LABELS {
             return Err(format!("{name}: {} labels; at most {MAX_LABELS}", labels.len()));
         }
-        let mut labels: Labels = labels.into_iter().map(|(k, v)| (k, cut(v))).collect();
+        let mut labels: Labels = labels.into_iter().map(|(k, v)| (k, cut(v, MAX_VALUE_LEN))).collect();
         for (key, _) in &labels {
             check_label_name(name, key)?;
         }
         labels.sort();
         let mut families = self.families();
-        let count = families.by_name.len();
+        let (count, total) = (families.by_name.len(), families.series);
         let family = match families.by_name.get_mut(name) {
             Some(family) => family,
             None if count >= MAX_METRICS => return Err(format!("{name}: the scripts already define {MAX_METRICS} metrics, the most a process keeps")),
-            None => families.by_name.entry(name.to_string()).or_insert_with(|| Family { help: help.to_string(), kind, series: BTreeMap::new(), dropped: 0 }),
+            None => families.by_name.entry(name.to_string()).or_insert_with(|| Family { help: cut(help.to_string(), MAX_HELP_LEN), kind, series: BTreeMap::new(), dropped: 0 }),
         };
         if family.kind != kind {
             return Err(format!("{name} is a {}, not a {}", family.kind.name(), kind.name()));
         }
-        let full = family.series.len() >= MAX_SERIES;
+        let full = family.series.len() >= MAX_SERIES || total >= MAX_TOTAL_SERIES;
         match family.series.get_mut(&labels) {
             Some(current) => match kind {
                 Kind::Counter => *current += value,
@@ -125,6 +135,7 @@ impl ScriptMetrics {
             }
             None => {
                 family.series.insert(labels, value);
+                families.series += 1;
             }
         }
         Ok(Recorded::Done)
@@ -143,7 +154,7 @@ impl ScriptMetrics {
         }
         let capped: Vec<(&String, u64)> = families.by_name.iter().filter(|(_, f)| f.dropped > 0).map(|(n, f)| (n, f.dropped)).collect();
         if !capped.is_empty() {
-            out.push_str("# HELP remora_script_metric_series_dropped_total Label sets of a script metric dropped because it had 1000 series\n");
+            out.push_str("# HELP remora_script_metric_series_dropped_total Label sets of a script metric dropped at the cap (1000 per metric, 10000 in all)\n");
             out.push_str("# TYPE remora_script_metric_series_dropped_total counter\n");
             for (name, dropped) in capped {
                 let _ = writeln!(out, "remora_script_metric_series_dropped_total{{metric=\"{name}\"}} {dropped}");
@@ -161,6 +172,9 @@ impl ScriptMetrics {
 /// processes' own.
 fn check_metric_name(name: &str) -> Result<(), String> {
     let valid = name.chars().enumerate().all(|(i, c)| c.is_ascii_alphabetic() || c == '_' || c == ':' || (i > 0 && c.is_ascii_digit()));
+    if name.len() > MAX_NAME_LEN {
+        return Err(format!("a metric name is at most {MAX_NAME_LEN} characters ({:?}... is {})", name.chars().take(16).collect::<String>(), name.len()));
+    }
     if name.is_empty() || !valid {
         return Err(format!("{name:?} is not a metric name (letters, digits, _ and :, not starting with a digit)"));
     }
@@ -173,14 +187,17 @@ fn check_metric_name(name: &str) -> Result<(), String> {
 /// `[a-zA-Z_][a-zA-Z0-9_]*`, not starting with `__` (reserved by Prometheus).
 fn check_label_name(metric: &str, label: &str) -> Result<(), String> {
     let valid = label.chars().enumerate().all(|(i, c)| c.is_ascii_alphabetic() || c == '_' || (i > 0 && c.is_ascii_digit()));
+    if label.len() > MAX_NAME_LEN {
+        return Err(format!("{metric}: a label name is at most {MAX_NAME_LEN} characters ({:?}... is {})", label.chars().take(16).collect::<String>(), label.len()));
+    }
     if label.is_empty() || !valid || label.starts_with("__") {
         return Err(format!("{metric}: {label:?} is not a label name (letters, digits and _, not starting with a digit or __)"));
     }
     Ok(())
 }
 
-fn cut(mut value: String) -> String {
-    let end = (0..=MAX_VALUE_LEN.min(value.len())).rev().find(|i| value.is_char_boundary(*i)).unwrap_or(0);
+fn cut(mut value: String, max: usize) -> String {
+    let end = (0..=max.min(value.len())).rev().find(|i| value.is_char_boundary(*i)).unwrap_or(0);
     value.truncate(end);
     value
 }
@@ -250,8 +267,8 @@ mod tests {
         // A known label set still counts; a long value is cut on a character boundary.
         let long = "é".repeat(200);
         metrics.record("by_path", "", Kind::Counter, 1.0, pairs(&[("path", "/1")])).expect("ok");
-        assert_eq!(cut(long).len(), 256);
-        assert_eq!(cut("short".into()), "short");
+        assert_eq!(cut(long, MAX_VALUE_LEN).len(), 128);
+        assert_eq!(cut("short".into(), MAX_VALUE_LEN), "short");
         metrics.record("by_path", "", Kind::Counter, 1.0, pairs(&[("path", "/0")])).expect("ok");
         let text = metrics.render();
         assert!(text.contains("by_path{path=\"/0\"} 2\n"), "{text}");
@@ -260,5 +277,18 @@ mod tests {
             metrics.record(&format!("m{n}"), "", Kind::Gauge, 1.0, vec![]).expect("ok");
         }
         assert!(metrics.record("one_more", "", Kind::Gauge, 1.0, vec![]).expect_err("cap").contains("256 metrics"));
+        assert!(metrics.record(&"x".repeat(200), "", Kind::Gauge, 1.0, vec![]).expect_err("long").contains("at most 128 characters"));
+        assert!(metrics.record("x", "", Kind::Gauge, 1.0, pairs(&[(&"é".repeat(100), "v")])).expect_err("long label").contains("at most 128 characters"));
+    }
+
+    #[test]
+    fn all_metrics_together_keep_at_most_the_total_series() {
+        let metrics = ScriptMetrics::new();
+        for n in 0..MAX_TOTAL_SERIES {
+            let metric = format!("m{}", n / MAX_SERIES);
+            assert_eq!(metrics.record(&metric, "", Kind::Gauge, 1.0, pairs(&[("n", &n.to_string())])), Ok(Recorded::Done));
+        }
+        assert_eq!(metrics.record("m_last", "", Kind::Gauge, 1.0, pairs(&[("n", "0")])), Ok(Recorded::Capped { first: true }));
+        assert!(metrics.render().ends_with("remora_script_metric_series_dropped_total{metric=\"m_last\"} 1\n"));
     }
 }

@@ -11,7 +11,7 @@ use rquickjs::{Ctx, Function, Object, Result, Value};
 use super::vendor::Args;
 use super::SharedRef;
 use crate::console::Level;
-use crate::metrics::{Kind, Recorded, MAX_SERIES};
+use crate::metrics::{Kind, Recorded, MAX_SERIES, MAX_TOTAL_SERIES};
 
 pub(crate) fn object<'js>(ctx: &Ctx<'js>, shared: &SharedRef) -> Result<Object<'js>> {
     let prometheus = Object::new(ctx.clone())?;
@@ -32,7 +32,7 @@ pub(crate) fn object<'js>(ctx: &Ctx<'js>, shared: &SharedRef) -> Result<Object<'
                     Recorded::Done | Recorded::Capped { first: false } => {}
                     Recorded::Capped { first: true } => shared.borrow_mut().log(
                         Level::Error,
-                        format!("{helper}: {metric} has {MAX_SERIES} label sets; new ones are dropped and counted in remora_script_metric_series_dropped_total"),
+                        format!("{helper}: {metric} has {MAX_SERIES} label sets (or the scripts {MAX_TOTAL_SERIES} in all); new ones are dropped and counted in remora_script_metric_series_dropped_total"),
                     ),
                 }
                 Ok(())
