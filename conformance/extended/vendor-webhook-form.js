@@ -10,6 +10,7 @@ function onItemCaptured(data) {
   }
   if (n === 5) {
     var capture = wrapper.pcapSnapshot([data]);
-    console.log(vendor.webhookForm("POST", env.FORM_URL, { capture: capture, items: n }, { "X-Source": "remora" }));
+    file.write("notes.txt", n + " items");
+    console.log(vendor.webhookForm("POST", env.FORM_URL, { capture: capture, notes: { file: "notes.txt" }, items: n }, { "X-Source": "remora" }));
   }
 }
