@@ -94,7 +94,7 @@ fn sidecar_captures_its_pod_and_reports_health() {
             "watch.js",
             "function onItemCaptured(data) {\n  if (data.protocol.name !== 'http') return;\n  console.log(env.GREETING + ' ' + data.request.path + ' ' + data.response.status);\n  \
              prometheus.vector('shop_http_answers', 'HTTP answers by path', 1, 1, {path: data.request.path});\n  console.clear();\n}\n\
-             jobs.schedule('tick', '* * * * * *', function () { console.log('tick'); });\n",
+             jobs.schedule('tick', '* * * * * *', function () { console.log('tick'); });\nconsole.log('node ' + utils.nodeName());\n",
         ),
         (&scripts, "skipped.js", "function onItemCaptured(data) { console.log('must not run'); }\n"),
         (&env, "GREETING", "hello"),
@@ -197,6 +197,8 @@ fn sidecar_captures_its_pod_and_reports_health() {
     assert!(log.iter().any(|l| l.contains(&format!("capturing on {dev}"))), "{log:?}");
     assert!(log.iter().any(|l| l.contains("scripts (mounted): 1 loaded (watch.js)")), "{log:?}");
     assert!(log.iter().any(|l| l.contains("[watch.js] hello /cart.json 200")), "{log:?}");
+    // utils.nodeName() is the node of the downward API (REMORA_NODE_NAME).
+    assert!(log.iter().any(|l| l.ends_with("[watch.js] node node-1")), "{log:?}");
     assert!(!log.iter().any(|l| l.contains("must not run")), "{log:?}");
     // console.clear() is for the console stream: the sidecar's own log keeps its lines.
     assert!(!log.iter().any(|l| l.contains('\u{c}')), "{log:?}");
