@@ -13,5 +13,5 @@ pub mod replay;
 pub mod scripts;
 mod scripts_sync;
 pub mod sidecars;
-mod summary;
+pub mod summary;
 mod table;

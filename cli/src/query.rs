@@ -134,10 +134,20 @@ pub fn console(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
             hub.check(status, &Value::Null)?;
         }
         let stdout = std::io::stdout();
+        // Whole lines, so that a `console.clear()` marker shows as one.
+        let mut pending: Vec<u8> = Vec::new();
         while let Some(chunk) = response.chunk().await.with_context(|| format!("the console stream from {} broke", hub.address))? {
+            pending.extend_from_slice(&chunk);
+            let Some(end) = pending.iter().rposition(|b| *b == b'\n') else { continue };
+            let lines: Vec<u8> = pending.drain(..=end).collect();
             let mut out = stdout.lock();
-            out.write_all(&chunk)?;
+            for line in String::from_utf8_lossy(&lines).lines() {
+                writeln!(out, "{}", remora_scripting::for_terminal(line))?;
+            }
             out.flush()?;
+        }
+        if !pending.is_empty() {
+            println!("{}", remora_scripting::for_terminal(&String::from_utf8_lossy(&pending)));
         }
         eprintln!("the hub at {} ended the console stream", hub.address);
         Ok(ExitCode::SUCCESS)

@@ -43,7 +43,7 @@ pub fn start_host(args: &ScriptArgs, clock: Clock) -> anyhow::Result<Scripts> {
     config.call_budget = std::time::Duration::from_millis(args.script_budget_ms.max(1));
     config.network_budget = std::time::Duration::from_millis(args.script_network_budget_ms);
     config.memory_limit = args.script_memory_mib.max(1) << 20;
-    let console = Box::new(|line: ConsoleLine| eprintln!("{line}"));
+    let console = Box::new(|line: ConsoleLine| eprintln!("{}", remora_scripting::for_terminal(&line.to_string())));
     let mut host = ScriptHost::new(config, console).map_err(anyhow::Error::msg)?;
     let files = script_files(&args.scripts).context("--scripts")?;
     let mut loaded = Vec::new();

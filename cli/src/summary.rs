@@ -8,6 +8,9 @@ use remora_scripting::HostReport;
 use remora_sidecar::pcap_store::PcapStoreStats;
 use remora_sidecar::pipeline::PipelineStats;
 
+/// The line before the scripts' metrics (Prometheus text) at the end of the summary.
+pub const METRICS_HEADING: &str = "scripts: metrics (prometheus.*) at the end of the capture:";
+
 pub struct Summary<'a> {
     pub files: usize,
     pub failed_files: usize,
@@ -89,6 +92,12 @@ impl fmt::Display for Summary<'_> {
             )?;
             if report.skipped_fires > 0 {
                 writeln!(f, "scripts: {} job fire times skipped over long gaps in the capture", report.skipped_fires)?;
+            }
+            // Offline there is no /metrics to scrape: the scripts' metrics end the summary,
+            // as a scrape at the end of the capture would show them.
+            if !report.metrics.is_empty() {
+                writeln!(f, "{METRICS_HEADING}")?;
+                f.write_str(&report.metrics)?;
             }
         }
         Ok(())

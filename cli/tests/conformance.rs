@@ -5,7 +5,10 @@
 //! run as written are there twice: the original (whose failure must be reported, with its
 //! line) and a minimal repair. The vendor examples talk to real local servers (moto,
 //! fakellm) or to receivers of the vendors' APIs (remora_testkit::vendors), named in a
-//! case's `env` as `{s3}`, `{openai}`, `{webhook}`, `{slack}`, `{influxdb}`.
+//! case's `env` as `{s3}`, `{openai}`, `{webhook}`, `{slack}`, `{influxdb}`, `{form}`.
+//! The helpers scripts call beyond the reference (`extended/`) are checked the same
+//! way, plus the metrics the replay's summary ends with (read by a Prometheus
+//! text-format parser) and HAR files (validated against the HAR 1.2 schema).
 
 mod common;
 
@@ -35,6 +38,7 @@ impl Peers {
         let openai = FakeLlm::start(&repo_root().join("conformance/fakellm.yaml"));
         let receivers = vec![
             ("webhook", Receiver::start(Service::Webhook)),
+            ("form", Receiver::start(Service::Form)),
             ("slack", Receiver::start(Service::Slack { token: "xoxb-conformance".into(), channel: "C0CONFORMANCE".into() })),
             ("influxdb", Receiver::start(Service::InfluxDb { token: "conformance-token".into(), org: "acme".into(), buckets: vec!["network".into()] })),
         ];
@@ -69,6 +73,8 @@ struct Run {
     sent: BTreeMap<String, u64>,
     /// Objects in the bucket after the run (it starts empty).
     s3_objects: u64,
+    /// The scripts' metrics at the end of the summary, as a Prometheus parser reads them.
+    metrics: prometheus_parse::Scrape,
 }
 
 fn run_case(case: &Value, data: &Path, peers: &Peers) -> Run {
@@ -120,7 +126,9 @@ fn run_case(case: &Value, data: &Path, peers: &Peers) -> Run {
     let numbers: Vec<u64> = scripts_line.split([' ', ',', '(']).filter_map(|w| w.parse().ok()).collect();
     let summary = BTreeMap::from([("loaded", numbers[0]), ("hook_calls", numbers[1]), ("job_runs", numbers[2])]);
     let s3_objects = peers.moto.keys(BUCKET).len() as u64;
-    Run { console, failures, summary, items: parse_items(&out.stdout), sent, s3_objects }
+    let metrics_text: Vec<String> = stderr.lines().skip_while(|l| *l != remora::summary::METRICS_HEADING).skip(1).map(str::to_string).collect();
+    let metrics = prometheus_parse::Scrape::parse(metrics_text.into_iter().map(Ok)).expect("the summary's metrics are Prometheus text");
+    Run { console, failures, summary, items: parse_items(&out.stdout), sent, s3_objects, metrics }
 }
 
 fn check(case: &Value, run: &Run, data: &Path) -> Vec<String> {
@@ -134,7 +142,7 @@ fn check(case: &Value, run: &Run, data: &Path) -> Vec<String> {
         }
     }
     if let Some(want) = expect["console"].as_array() {
-        let want: Vec<&str> = want.iter().filter_map(Value::as_str).collect();
+        let want: Vec<String> = want.iter().filter_map(Value::as_str).map(|w| w.replace("{hostname}", &hostname())).collect();
         if run.console != want {
             problems.push(format!("console: {:?} (want {want:?})", run.console));
         }
@@ -181,6 +189,20 @@ fn check(case: &Value, run: &Run, data: &Path) -> Vec<String> {
             problems.push(format!("{path} should not exist"));
         }
     }
+    for (sample, want) in expect["metrics"].as_object().into_iter().flatten() {
+        let seen = metric_value(&run.metrics, sample);
+        if seen != want.as_f64() {
+            problems.push(format!("metric {sample}: {seen:?} (want {want}); parsed {:?}", run.metrics.samples));
+        }
+    }
+    for (name, help) in expect["metrics_help"].as_object().into_iter().flatten() {
+        if run.metrics.docs.get(name).map(String::as_str) != help.as_str() {
+            problems.push(format!("HELP of {name}: {:?} (want {help})", run.metrics.docs.get(name)));
+        }
+    }
+    if let Some(path) = expect["valid_har"].as_str() {
+        problems.extend(har_problems(&data.join(path)));
+    }
     let present = files_under(data);
     for pattern in expect["file_patterns"].as_array().into_iter().flatten().filter_map(Value::as_str) {
         let regex = regex::Regex::new(pattern).expect("pattern");
@@ -189,6 +211,31 @@ fn check(case: &Value, run: &Run, data: &Path) -> Vec<String> {
         }
     }
     problems
+}
+
+/// The value of `name{k="v",...}` (labels in any order) among the parsed samples.
+fn metric_value(scrape: &prometheus_parse::Scrape, sample: &str) -> Option<f64> {
+    let (name, labels) = sample.split_once('{').map_or((sample, ""), |(n, l)| (n, l.trim_end_matches('}')));
+    let want: BTreeMap<String, String> = labels.split(',').filter(|p| !p.is_empty()).filter_map(|p| p.split_once('=')).map(|(k, v)| (k.to_string(), v.trim_matches('"').to_string())).collect();
+    scrape.samples.iter().find(|s| s.metric == name && s.labels.len() == want.len() && want.iter().all(|(k, v)| s.labels.get(k) == Some(v.as_str()))).map(|s| match s.value {
+        prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
+        _ => f64::NAN,
+    })
+}
+
+/// Why the file is not a valid HAR 1.2 document (nothing when it is).
+fn har_problems(path: &Path) -> Vec<String> {
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(repo_root().join("schema/har/har-1.2.schema.json")).expect("HAR schema")).expect("schema JSON");
+    let validator = jsonschema::validator_for(&schema).expect("HAR schema compiles");
+    match std::fs::read_to_string(path).map(|t| serde_json::from_str::<Value>(&t)) {
+        Ok(Ok(har)) => validator.iter_errors(&har).map(|e| format!("{}: {e} at {}", path.display(), e.instance_path())).collect(),
+        other => vec![format!("{}: not a JSON file: {other:?}", path.display())],
+    }
+}
+
+/// The host's name, as `utils.nodeName()` gives it offline.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default()
 }
 
 /// Paths under `dir`, relative and with `/`, the per-stream PCAPs left out.
@@ -216,7 +263,7 @@ fn every_reference_example_runs_as_documented() {
     let text = std::fs::read_to_string(repo_root().join("conformance/cases.json")).expect("cases.json");
     let cases: Value = serde_json::from_str(&text).expect("cases.json is JSON");
     let cases = cases["cases"].as_array().expect("cases");
-    let mut scripts_on_disk: Vec<String> = ["scripts", "repaired"]
+    let mut scripts_on_disk: Vec<String> = ["scripts", "repaired", "extended"]
         .iter()
         .flat_map(|d| std::fs::read_dir(repo_root().join("conformance").join(d)).expect("folder").flatten().map(move |e| format!("{d}/{}", e.file_name().to_string_lossy())))
         .collect();

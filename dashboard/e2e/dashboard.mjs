@@ -157,7 +157,7 @@ async function views() {
     await page.keyboard.press('Control+A');
     await page.keyboard.insertText(
       'function onItemQueried(data) {\n  console.log("edited verdict saw " + data.protocol.name);\n  if (data.protocol.name == "dns") { test.fail(data); } else { test.pass(data); }\n  return data;\n}\n' +
-        'jobs.schedule("hourly-report", "0 0 * * * *", function () { console.log("hourly report ran"); });\n',
+        'jobs.schedule("hourly-report", "0 0 * * * *", function () { console.clear(); console.log("hourly report ran"); });\n',
     );
     await page.getByRole('button', { name: /^Save/ }).click();
     await page.locator('.editor-bar .message', { hasText: 'saved verdict.js' }).waitFor();
@@ -214,8 +214,14 @@ async function views() {
     await job.getByRole('button', { name: 'Run now' }).click();
     await page.locator('.jobs', { hasText: 'run requested' }).waitFor();
     await shot('08-jobs');
+    // The job clears the console first, in the hub and in the pod: each clears its own lines.
     await page.goto(`${hub}/#/console`);
-    await page.locator('[data-testid=console] .console-line', { hasText: 'hourly report ran' }).first().waitFor();
+    const lines = page.locator('[data-testid=console] .console-line');
+    await lines.filter({ hasText: 'hourly report ran' }).first().waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=console] .console-line.cleared').length === 2);
+    assert.deepEqual((await lines.filter({ hasText: 'cleared its console' }).allTextContents()).sort(), ['hub cleared its console (verdict.js)', 'shop/demo-1 cleared its console (verdict.js)']);
+    assert.equal(await lines.filter({ hasText: /captured|edited verdict saw/ }).count(), 0, 'lines before the clear are gone');
+    await shot('08b-console-cleared');
   });
 }
 

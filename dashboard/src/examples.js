@@ -1,14 +1,16 @@
-// Ready scripts for the Examples menu: the project's examples and every example of the
-// public reference (conformance/), the runnable repair where the original is a fragment.
+// Ready scripts for the Examples menu: the project's examples, every example of the
+// public reference (conformance/), the runnable repair where the original is a fragment,
+// and one for each helper beyond the reference pages (conformance/extended/).
 
-const found = import.meta.glob(['../../examples/scripts/*.js', '../../conformance/scripts/*.js', '../../conformance/repaired/*.js'], {
+const found = import.meta.glob(['../../examples/scripts/*.js', '../../conformance/scripts/*.js', '../../conformance/repaired/*.js', '../../conformance/extended/*.js'], {
   query: '?raw',
   import: 'default',
   eager: true,
 });
 
 function group(path) {
-  return path.includes('/examples/') ? 'Remora examples' : 'Reference examples';
+  if (path.includes('/examples/')) return 'Remora examples';
+  return path.includes('/extended/') ? 'More helpers' : 'Reference examples';
 }
 
 const byName = new Map();

@@ -156,6 +156,10 @@ async fn metrics(State(hub): State<Arc<Hub>>) -> String {
     for (name, kind, help, value) in lines {
         out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
     }
+    // What the hub's scripts define with prometheus.*.
+    if let Some(scripts) = hub.scripts.get() {
+        out.push_str(&scripts.metrics.render());
+    }
     out
 }
 

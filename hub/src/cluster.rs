@@ -147,9 +147,13 @@ impl Hub {
 pub fn start_hub_scripts(hub: &Arc<Hub>, data_dir: PathBuf) -> std::io::Result<()> {
     let console_hub: Weak<Hub> = Arc::downgrade(hub);
     let jobs_hub: Weak<Hub> = Arc::downgrade(hub);
+    let pods_hub: Weak<Hub> = Arc::downgrade(hub);
     let callbacks = Callbacks {
         console: Arc::new(move |line: String| {
-            eprintln!("{line}");
+            // A `console.clear()` marker is for the console stream, not the hub's log.
+            if !remora_scripting::is_clear_marker(&line) {
+                eprintln!("{line}");
+            }
             if let Some(hub) = console_hub.upgrade() {
                 hub.console_line("hub", &line);
             }
@@ -159,6 +163,7 @@ pub fn start_hub_scripts(hub: &Arc<Hub>, data_dir: PathBuf) -> std::io::Result<(
                 hub.job_requests(requests, "hub");
             }
         }),
+        targeted: Arc::new(move || pods_hub.upgrade().map_or_else(|| remora_scripting::NONE_TARGETED.to_string(), |hub| hub.coverage().targeted())),
     };
     let scripts = HubScripts::start(data_dir, callbacks)?;
     if hub.scripts.set(scripts).is_err() {

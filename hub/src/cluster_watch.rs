@@ -17,7 +17,7 @@ use kube::runtime::watcher;
 use kube::Api;
 use remora_cluster::names::Name;
 use remora_cluster::pod_events::PodTracker;
-use remora_cluster::coverage::{opted_in, uncovered, wants_sidecar, INJECT};
+use remora_cluster::coverage::{opted_in, targeted, uncovered, wants_sidecar, INJECT};
 use remora_cluster::watch::{key_of, Change, DirWatch, KubeWatch, Watch};
 use remora_model::wire::{NameInfo, ToSidecar, VERSION};
 
@@ -52,24 +52,34 @@ impl Coverage {
             .count() as u64;
         (wanting - missing, missing)
     }
+
+    /// `hub.targeted()`'s answer (JSON text).
+    pub fn targeted(&self) -> String {
+        let namespaces: Vec<Namespace> = self.namespaces.values().cloned().collect();
+        let pods: Vec<Pod> = self.pods.values().cloned().collect();
+        targeted(&namespaces, &pods).to_string()
+    }
 }
 
-/// A pod with only what coverage reads (a cluster's pods in full would weigh).
+/// A pod with only what coverage and `hub.targeted()` read (a cluster's pods in full
+/// would weigh).
 fn slim(pod: &Pod) -> Pod {
     let mut kept = Pod::default();
     kept.metadata.name = pod.metadata.name.clone();
     kept.metadata.namespace = pod.metadata.namespace.clone();
+    kept.metadata.uid = pod.metadata.uid.clone();
     kept.metadata.labels = pod.metadata.labels.clone();
     kept.metadata.owner_references = pod.metadata.owner_references.clone();
     kept.metadata.deletion_timestamp = pod.metadata.deletion_timestamp.clone();
     kept.metadata.annotations = pod.metadata.annotations.as_ref().and_then(|a| a.get(INJECT).map(|v| [(INJECT.to_string(), v.clone())].into()));
     kept.spec = pod.spec.as_ref().map(|spec| PodSpec {
         host_network: spec.host_network,
+        node_name: spec.node_name.clone(),
         init_containers: spec.init_containers.as_ref().map(|c| c.iter().map(|c| Container { name: c.name.clone(), ..Default::default() }).collect()),
         containers: spec.containers.iter().map(|c| Container { name: c.name.clone(), ..Default::default() }).collect(),
         ..Default::default()
     });
-    kept.status = pod.status.as_ref().map(|s| PodStatus { phase: s.phase.clone(), ..Default::default() });
+    kept.status = pod.status.as_ref().map(|s| PodStatus { phase: s.phase.clone(), pod_ip: s.pod_ip.clone(), host_ip: s.host_ip.clone(), ..Default::default() });
     kept
 }
 

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use remora_model::wire::{JobInfo, JobRequest};
-use remora_scripting::{Clock, ClusterRequest, ConsoleLine, HostConfig, Role, ScriptHost, ScriptSet};
+use remora_scripting::{Clock, ClusterRequest, ConsoleLine, HostConfig, Role, ScriptHost, ScriptMetrics, ScriptSet};
 
 /// Calls waiting for the script thread; past this, hub actions are dropped (counted).
 const QUEUE: usize = 4096;
@@ -36,6 +36,8 @@ pub struct Callbacks {
     pub console: Arc<dyn Fn(String) + Send + Sync>,
     /// `jobs.*` calls of the hub's scripts, for the cluster's registry.
     pub jobs: Box<dyn Fn(Vec<JobRequest>) + Send>,
+    /// What `hub.targeted()` answers (JSON): the pods the hub watches.
+    pub targeted: Arc<dyn Fn() -> String + Send + Sync>,
 }
 
 pub struct HubScripts {
@@ -47,6 +49,8 @@ pub struct HubScripts {
     /// Why scripts of the last load did not load (syntax errors, throwing top levels).
     load_errors: Arc<Mutex<Vec<String>>>,
     pub dropped: AtomicU64,
+    /// The scripts' `prometheus.*` metrics, kept across script reloads (/metrics).
+    pub metrics: ScriptMetrics,
 }
 
 impl HubScripts {
@@ -56,12 +60,14 @@ impl HubScripts {
         let running = Arc::new(AtomicBool::new(false));
         let load_errors = Arc::new(Mutex::new(Vec::new()));
         let (hook, runs, errors) = (query_hook.clone(), running.clone(), load_errors.clone());
+        let metrics = ScriptMetrics::new();
+        let kept = metrics.clone();
         std::thread::Builder::new().name("hub-scripts".into()).spawn(move || {
             // Made on its thread: a script host never moves between threads.
-            let thread = ScriptThread { data_dir, callbacks, host: None, query_hook: hook, running: runs, load_errors: errors, jobs: (Vec::new(), true) };
+            let thread = ScriptThread { data_dir, callbacks, host: None, query_hook: hook, running: runs, load_errors: errors, jobs: (Vec::new(), true), metrics: kept };
             thread.run(receiver)
         })?;
-        Ok(HubScripts { calls, query_hook, running, load_errors, dropped: AtomicU64::new(0) })
+        Ok(HubScripts { calls, query_hook, running, load_errors, dropped: AtomicU64::new(0), metrics })
     }
 
     /// Queues a call; false (and counted) when the thread is too far behind.
@@ -110,6 +116,7 @@ struct ScriptThread {
     load_errors: Arc<Mutex<Vec<String>>>,
     /// The cluster's jobs as last announced: a new host starts from it.
     jobs: (Vec<JobInfo>, bool),
+    metrics: ScriptMetrics,
 }
 
 impl ScriptThread {
@@ -158,6 +165,7 @@ impl ScriptThread {
         config.role = Role::Hub;
         // Uploads from the hub's scripts go under `hub_<POD_IP>_<run>/`.
         config.node = remora_scripting::Node::new(crate::jobs::HUB_NODE.into(), std::env::var("POD_IP").unwrap_or_else(|_| "127.0.0.1".into()));
+        config.metrics = self.metrics.clone();
         let console = self.callbacks.console.clone();
         let sink = Box::new(move |line: ConsoleLine| console(line.to_string()));
         let mut errors = Vec::new();
@@ -171,6 +179,8 @@ impl ScriptThread {
                 errors = std::mem::take(&mut started.failed);
                 let (jobs, running) = self.jobs.clone();
                 started.host.set_cluster_jobs(jobs, running, &[]);
+                let targeted = self.callbacks.targeted.clone();
+                started.host.set_targeted(Box::new(move || targeted()));
                 self.query_hook.store(started.host.has_hook(remora_scripting::Hook::ItemQueried), Ordering::Relaxed);
                 self.host = Some(started.host);
             }

@@ -20,6 +20,7 @@ use crate::jobs::{Clock, Scheduler};
 use crate::node::Node;
 use crate::load::{script_name, wrap, HOOK_NAMES};
 use crate::lazy_item;
+use crate::metrics::ScriptMetrics;
 use crate::packet_info::{self, PacketInfo};
 use crate::sandbox::Sandbox;
 use remora_model::Item;
@@ -44,6 +45,9 @@ pub struct HostConfig {
     pub clock: Clock,
     /// Offline, sidecar or hub: where jobs fire and `hub.action` goes.
     pub role: Role,
+    /// Where `prometheus.*` keep the scripts' metrics (the process shows them on its
+    /// /metrics; pass the same one to every host it starts).
+    pub metrics: ScriptMetrics,
 }
 
 impl HostConfig {
@@ -58,6 +62,7 @@ impl HostConfig {
             memory_limit: 256 << 20,
             clock: Clock::Wall,
             role: Role::Offline,
+            metrics: ScriptMetrics::new(),
         }
     }
 }
@@ -104,6 +109,8 @@ pub struct HostReport {
     pub skipped_fires: u64,
     /// Bytes the JavaScript heap holds now.
     pub heap_bytes: u64,
+    /// The scripts' `prometheus.*` metrics as Prometheus text (empty without any).
+    pub metrics: String,
 }
 
 /// State the helpers share with the host. Borrowed briefly, never across a call into
@@ -133,6 +140,9 @@ pub(crate) struct Shared {
     pub node: Node,
     /// The HTTP client and runtime of the network helpers, made on first use.
     pub net: Option<Rc<crate::net::Net>>,
+    pub metrics: ScriptMetrics,
+    /// What `hub.targeted()` answers (JSON), where the process watches pods.
+    pub targeted: Option<Box<dyn Fn() -> String>>,
 }
 
 impl Shared {
@@ -229,6 +239,7 @@ impl Drop for ScriptHost {
         shared.scheduler.requested.clear();
         shared.hub_actions.clear();
         shared.pcap_flush = None;
+        shared.targeted = None;
     }
 }
 
@@ -258,6 +269,8 @@ impl ScriptHost {
             budget: budget.clone(),
             node: config.node.clone(),
             net: None,
+            metrics: config.metrics.clone(),
+            targeted: None,
         }));
         context.with(|ctx| helpers::install(&ctx, &shared)).map_err(|e| format!("cannot install the helpers: {e}"))?;
         let item_factory = context.with(|ctx| lazy_item::factory(&ctx)).map_err(|e| format!("cannot install the item factory: {e}"))?;
@@ -335,6 +348,16 @@ impl ScriptHost {
         self.shared.borrow_mut().pcap_dir = dir;
     }
 
+    /// What `hub.targeted()` returns (JSON text), asked at each call.
+    pub fn set_targeted(&mut self, targeted: Box<dyn Fn() -> String>) {
+        self.shared.borrow_mut().targeted = Some(targeted);
+    }
+
+    /// The metrics the scripts defined (`prometheus.*`).
+    pub fn metrics(&self) -> ScriptMetrics {
+        self.shared.borrow().metrics.clone()
+    }
+
     /// The name resolution history `pcap.nameResolutionHistory()` returns.
     pub fn set_name_history(&mut self, history: crate::NameHistory) {
         self.shared.borrow_mut().name_history = history;
@@ -371,6 +394,7 @@ impl ScriptHost {
             failures: self.failures.list(),
             skipped_fires: self.shared.borrow().scheduler.skipped,
             heap_bytes: self.runtime.memory_usage().malloc_size.max(0) as u64,
+            metrics: self.shared.borrow().metrics.render(),
         }
     }
 
@@ -540,6 +564,7 @@ impl ScriptHost {
         let context = self.context.clone();
         let answer = context.with(|ctx| {
             let Ok(data) = ctx.json_parse(item_json) else { return item_json.to_string() };
+            let data = lazy_item::legacy(&ctx, &self.item_factory, data.clone()).unwrap_or(data);
             let data = self.query_chain(&ctx, data);
             ctx.json_stringify(data).ok().flatten().and_then(|s| s.to_string().ok()).unwrap_or_else(|| item_json.to_string())
         });

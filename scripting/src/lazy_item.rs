@@ -39,11 +39,35 @@ const FACTORY: &str = r#"(function (FIELDS) {
     var ALL = (1 << FIELDS.length) - 1;
     // JSON.stringify(data) asks for toJSON first: hand it the filled plain object, so it
     // walks that directly instead of trapping on every key.
+    // Legacy capitalised access (`data.Protocol.Name`, `data.Request.Path`, `data.Src.IP`),
+    // as scripts for older versions read it: a capitalised name that is not there reads
+    // the field spelt with a lower-case first letter (or all lower case), and an object
+    // reached so reads its fields the same way. Only a miss pays; keys, `in` and JSON
+    // never show the capitalised names.
+    var UPPER = /^[A-Z]/;
+    function legacyName(o, k) {
+        if (typeof k !== 'string' || !UPPER.test(k) || k in o) return null;
+        var first = k.charAt(0).toLowerCase() + k.slice(1);
+        if (first in o) return first;
+        var lower = k.toLowerCase();
+        return lower in o ? lower : null;
+    }
+    var legacyHandler = {
+        get: function (o, k) { var l = legacyName(o, k); return l === null ? o[k] : legacy(o[l]); },
+        set: function (o, k, v) { var l = legacyName(o, k); o[l === null ? k : l] = v; return true; }
+    };
+    function legacy(v) { return v !== null && typeof v === 'object' ? new Proxy(v, legacyHandler) : v; }
+    function legacyField(k) {
+        if (typeof k !== 'string' || !UPPER.test(k)) return -1;
+        var i = field(k.charAt(0).toLowerCase() + k.slice(1));
+        return i >= 0 ? i : field(k.toLowerCase());
+    }
     var handler = {
         get: function (t, k) {
             var i = field(k);
             if (i >= 0) fill(t, i);
             else if (k === 'toJSON' && !(k in t)) { fillAll(t); return function () { return t; }; }
+            else if (!(k in t) && (i = legacyField(k)) >= 0) { fill(t, i); return legacy(t[FIELDS[i]]); }
             return t[k];
         },
         set: function (t, k, v) { var i = field(k); if (i >= 0) mark(t, i); t[k] = v; return true; },
@@ -65,6 +89,8 @@ const FACTORY: &str = r#"(function (FIELDS) {
     }
     // What the hooks set on the last item, read off its target (no traps, no loads):
     // 1 for passed, 2 for failed. A field never written still has the item's value.
+    // The same legacy reading over a plain object (the hub's onItemQueried items).
+    make.legacy = legacy;
     make.verdict = function () {
         var t = last;
         last = null;
@@ -77,13 +103,16 @@ const FACTORY: &str = r#"(function (FIELDS) {
 pub struct Factory {
     pub make: Persistent<Function<'static>>,
     pub verdict: Persistent<Function<'static>>,
+    /// Wraps a plain item object for legacy capitalised access.
+    pub legacy: Persistent<Function<'static>>,
 }
 
 pub fn factory(ctx: &Ctx<'_>) -> Result<Factory> {
     let outer: Function = ctx.eval(FACTORY)?;
     let make: Function = outer.call((FIELDS.to_vec(),))?;
     let verdict: Function = make.get("verdict")?;
-    Ok(Factory { make: Persistent::save(ctx, make), verdict: Persistent::save(ctx, verdict) })
+    let legacy: Function = make.get("legacy")?;
+    Ok(Factory { make: Persistent::save(ctx, make), verdict: Persistent::save(ctx, verdict), legacy: Persistent::save(ctx, legacy) })
 }
 
 /// `(passed, failed)` as the hooks left them on the last item made.
@@ -132,6 +161,11 @@ pub fn make<'js>(ctx: &Ctx<'js>, factory: &Factory, item: &Rc<Item>) -> Result<V
         }
     })?;
     factory.make.clone().restore(ctx)?.call((load,))
+}
+
+/// A plain item object (JSON parsed) with legacy capitalised access.
+pub fn legacy<'js>(ctx: &Ctx<'js>, factory: &Factory, data: Value<'js>) -> Result<Value<'js>> {
+    factory.legacy.clone().restore(ctx)?.call((data,))
 }
 
 /// Takes the item back from the proxies: without a copy when no script kept `data`.

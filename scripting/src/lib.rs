@@ -1,6 +1,7 @@
 //! The ES5 script runtime (QuickJS through rquickjs): users' scripts with their own
 //! script scope and a shared global `this`, the hooks Remora calls, and the helpers of
-//! the public scripting API (`console`, `test`, `env`, `file`, `pcap`, `jobs`, `hub`, ...).
+//! the public scripting API (`console`, `test`, `env`, `file`, `pcap`, `jobs`, `hub`,
+//! `utils`, `prometheus`, ...).
 //!
 //! One [`ScriptHost`] per process, on one thread. Every call into JavaScript runs under
 //! a time budget and the runtime under a memory limit: a hook that throws, loops or
@@ -16,6 +17,7 @@ mod host;
 mod jobs;
 mod lazy_item;
 mod load;
+mod metrics;
 mod net;
 mod node;
 mod packet_info;
@@ -23,11 +25,13 @@ mod sandbox;
 mod script_set;
 
 pub use cluster::{ClusterRequest, Role};
-pub use console::{ConsoleLine, ConsoleSink, Level};
+pub use console::{for_terminal, is_clear_marker, ConsoleLine, ConsoleSink, Level, CLEARED, CLEAR_MARKER};
 pub use failures::Failure;
+pub use helpers::NONE_TARGETED;
 pub use host::{Hook, HostConfig, HostReport, ScriptHost, ScriptSummary};
 pub use jobs::{parse_cron, Clock};
 pub use load::{script_files, LoadError};
+pub use metrics::{ScriptMetrics, MAX_METRICS, MAX_SERIES, MAX_TOTAL_SERIES};
 pub use node::Node;
 pub use packet_info::PacketInfo;
 pub use script_set::{selected, ScriptSet, Started};

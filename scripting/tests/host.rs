@@ -1,48 +1,9 @@
 //! The script host as scripts see it: scopes, hooks, helpers, jobs and containment.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-use std::time::Duration;
+mod common;
 
-use remora_model::Item;
-use remora_scripting::{Clock, ConsoleLine, HostConfig, ScriptHost};
-
-struct Harness {
-    host: ScriptHost,
-    lines: Rc<RefCell<Vec<ConsoleLine>>>,
-    _dir: tempfile::TempDir,
-}
-
-impl Harness {
-    fn new(configure: impl FnOnce(&mut HostConfig)) -> Harness {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut config = HostConfig::new(dir.path().join("data"));
-        config.clock = Clock::Capture;
-        config.call_budget = Duration::from_millis(100);
-        config.memory_limit = 32 << 20;
-        configure(&mut config);
-        let lines = Rc::new(RefCell::new(Vec::new()));
-        let sink = lines.clone();
-        let host = ScriptHost::new(config, Box::new(move |line: ConsoleLine| sink.borrow_mut().push(line))).expect("host");
-        Harness { host, lines, _dir: dir }
-    }
-
-    fn printed(&self) -> Vec<String> {
-        self.lines.borrow().iter().map(|l| l.to_string()).collect()
-    }
-
-    fn data_dir(&self) -> std::path::PathBuf {
-        self._dir.path().join("data").canonicalize().expect("data dir")
-    }
-}
-
-/// A real item (from http1__deepflow__httpv1.pcap) with its status changed to 500 and
-/// its path to /a.
-fn item() -> Item {
-    serde_json::from_str(include_str!("data/item-http-500.json")).expect("an item")
-}
-
-const ITEM: &str = include_str!("data/item-http-500.json");
+use common::{item, Harness, ITEM};
+use remora_scripting::Clock;
 
 #[test]
 fn script_scope_is_private_and_this_is_shared() {

@@ -15,6 +15,7 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::live::InterfaceStats;
+use remora_scripting::ScriptMetrics;
 use remora_model::wire::SidecarStats;
 
 /// Where capture stands.
@@ -33,6 +34,8 @@ pub struct Status {
     pub interfaces: Mutex<Vec<Arc<InterfaceStats>>>,
     pub items: AtomicU64,
     pub packets: AtomicU64,
+    /// The scripts' `prometheus.*` metrics, shown after the sidecar's own.
+    pub script_metrics: ScriptMetrics,
 }
 
 impl Default for Status {
@@ -42,6 +45,7 @@ impl Default for Status {
             interfaces: Mutex::new(Vec::new()),
             items: AtomicU64::new(0),
             packets: AtomicU64::new(0),
+            script_metrics: ScriptMetrics::new(),
         }
     }
 }
@@ -132,5 +136,43 @@ async fn metrics(State(status): State<Arc<Status>>) -> String {
             let _ = writeln!(out, "remora_sidecar_{name}_total{{interface=\"{}\"}} {value}", i.name);
         }
     }
+    out.push_str(&status.script_metrics.render());
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use remora_scripting::{HostConfig, ScriptHost};
+
+    /// A script's metrics reach the health port's /metrics, where a Prometheus parser
+    /// reads them beside the sidecar's own.
+    #[test]
+    fn metrics_show_the_scripts_metrics() {
+        let status = Arc::new(Status::default());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = HostConfig::new(dir.path().to_path_buf());
+        config.metrics = status.script_metrics.clone();
+        let mut host = ScriptHost::new(config, Box::new(|_| {})).expect("host");
+        host.load_source("m.js", "prometheus.vector('shop_requests', 'Requests by path', 1, 2, {path: '/a'}); prometheus.metric('shop_up', 'Up', 2, 1);").expect("loads");
+        let address = serve("127.0.0.1:0".parse().expect("address"), status).expect("serves");
+        let body = fetch(address, "/metrics");
+        let scrape = prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string()))).expect("Prometheus text");
+        let value = |name: &str| scrape.samples.iter().find(|s| s.metric == name).map(|s| s.value.clone());
+        assert_eq!(value("shop_requests"), Some(prometheus_parse::Value::Counter(2.0)), "{body}");
+        assert_eq!(value("shop_up"), Some(prometheus_parse::Value::Gauge(1.0)), "{body}");
+        assert_eq!(scrape.samples.iter().find(|s| s.metric == "shop_requests").map(|s| s.labels.get("path")), Some(Some("/a")));
+        assert_eq!(scrape.docs.get("shop_requests").map(String::as_str), Some("Requests by path"));
+        assert_eq!(value("remora_sidecar_capturing"), Some(prometheus_parse::Value::Gauge(0.0)), "{body}");
+    }
+
+    /// One plain HTTP/1.0 GET; the body.
+    fn fetch(address: SocketAddr, path: &str) -> String {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(address).expect("connect");
+        write!(stream, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").expect("request");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("answer");
+        answer.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default()
+    }
 }

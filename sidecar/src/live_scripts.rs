@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use remora_model::wire::{JobInfo, JobRequest, ToSidecar};
-use remora_scripting::{Clock, ClusterRequest, ConsoleLine, ConsoleSink, HostConfig, Role, ScriptHost, ScriptSet, Started};
+use remora_scripting::{Clock, ClusterRequest, ConsoleLine, ConsoleSink, HostConfig, Level, Role, ScriptHost, ScriptSet, Started};
 
 use crate::hub_client::HubClient;
 use crate::names::LiveNames;
@@ -140,11 +140,14 @@ impl LiveScripts {
         hub.jobs(jobs);
     }
 
-    /// Console lines go to stderr and, with a hub, to its console stream.
+    /// Console lines go to stderr and, with a hub, to its console stream; a
+    /// `console.clear()` marker goes to the hub only (the sidecar's log is kept whole).
     fn console(&self) -> Box<dyn ConsoleSink> {
         let hub = self.hub.clone();
         Box::new(move |line: ConsoleLine| {
-            eprintln!("{line}");
+            if line.level != Level::Clear {
+                eprintln!("{line}");
+            }
             if let Some(hub) = &hub {
                 hub.console(line.to_string());
             }

@@ -211,6 +211,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     template.pcap_dir = (args.pcap_retention_bytes > 0).then(|| pcap_dir.clone());
     template.node = ScriptNode::new(args.node_name.clone(), args.node_ip.clone());
     template.network_budget = Duration::from_millis(args.script_network_budget_ms);
+    template.metrics = status.script_metrics.clone();
     let (selection, pcap_store, scripts_dir, env_dir) = (args.scripts.clone(), pipeline.pcap_store(), args.scripts_dir.clone(), args.env_dir.clone());
     let start_scripts = move || {
         let mut scripts = LiveScripts::new(selection, template, pcap_store, hub, names);

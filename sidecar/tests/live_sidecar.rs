@@ -89,7 +89,13 @@ fn sidecar_captures_its_pod_and_reports_health() {
     let mounts = tempfile::tempdir().expect("tempdir");
     let (scripts, env, data) = (mounts.path().join("scripts"), mounts.path().join("env"), mounts.path().join("data"));
     for (dir, name, text) in [
-        (&scripts, "watch.js", "function onItemCaptured(data) { if (data.protocol.name === 'http') console.log(env.GREETING + ' ' + data.request.path + ' ' + data.response.status); }\njobs.schedule('tick', '* * * * * *', function () { console.log('tick'); });\n"),
+        (
+            &scripts,
+            "watch.js",
+            "function onItemCaptured(data) {\n  if (data.protocol.name !== 'http') return;\n  console.log(env.GREETING + ' ' + data.request.path + ' ' + data.response.status);\n  \
+             prometheus.vector('shop_http_answers', 'HTTP answers by path', 1, 1, {path: data.request.path});\n  console.clear();\n}\n\
+             jobs.schedule('tick', '* * * * * *', function () { console.log('tick'); });\nconsole.log('node ' + utils.nodeName());\n",
+        ),
         (&scripts, "skipped.js", "function onItemCaptured(data) { console.log('must not run'); }\n"),
         (&env, "GREETING", "hello"),
     ] {
@@ -156,6 +162,11 @@ fn sidecar_captures_its_pod_and_reports_health() {
     assert_eq!(metric(&metrics, &format!("remora_sidecar_kernel_dropped_total{{interface=\"{dev}\"}}")), 0);
     assert!(metric(&metrics, "remora_sidecar_items_total") >= 2);
     assert_eq!(metric(&metrics, "remora_sidecar_capturing"), 1);
+    // The script's metric, after the sidecar's own, as a Prometheus parser reads them.
+    let scrape = prometheus_parse::Scrape::parse(metrics.lines().map(|l| Ok(l.to_string()))).expect("Prometheus text");
+    let answers = scrape.samples.iter().find(|s| s.metric == "shop_http_answers" && s.labels.get("path") == Some("/cart.json"));
+    assert_eq!(answers.map(|s| s.value.clone()), Some(prometheus_parse::Value::Counter(1.0)), "{metrics}");
+    assert_eq!(scrape.docs.get("shop_http_answers").map(String::as_str), Some("HTTP answers by path"));
 
     // The job runs every second on the wall clock, traffic or not.
     let mut log: Vec<String> = Vec::new();
@@ -186,7 +197,11 @@ fn sidecar_captures_its_pod_and_reports_health() {
     assert!(log.iter().any(|l| l.contains(&format!("capturing on {dev}"))), "{log:?}");
     assert!(log.iter().any(|l| l.contains("scripts (mounted): 1 loaded (watch.js)")), "{log:?}");
     assert!(log.iter().any(|l| l.contains("[watch.js] hello /cart.json 200")), "{log:?}");
+    // utils.nodeName() is the node of the downward API (REMORA_NODE_NAME).
+    assert!(log.iter().any(|l| l.ends_with("[watch.js] node node-1")), "{log:?}");
     assert!(!log.iter().any(|l| l.contains("must not run")), "{log:?}");
+    // console.clear() is for the console stream: the sidecar's own log keeps its lines.
+    assert!(!log.iter().any(|l| l.contains('\u{c}')), "{log:?}");
     assert!(log.iter().any(|l| l.contains("stopped after")), "{log:?}");
 }
 

@@ -1,8 +1,9 @@
 //! Receivers for the vendor APIs that no server of which installs here (Slack's webhooks
 //! and Web API, InfluxDB's v2 write API, Elasticsearch's document API, Google's OAuth
-//! token endpoint): each checks a request as the published API defines it (method, path,
-//! authorization, body format) and answers as the real service does, its error shapes
-//! included. Every request is recorded for the test to read. Loopback only.
+//! token endpoint) and an HTML form handler: each checks a request as the published API
+//! defines it (method, path, authorization, body format) and answers as the real service
+//! does, its error shapes included. Every request is recorded for the test to read.
+//! Loopback only.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -77,6 +78,12 @@ pub enum Service {
     /// Google's token endpoint: RS256 JWT assertions signed by the key whose public part
     /// (SPKI PEM) is given, addressed to the endpoint's own URL (`aud`).
     GoogleToken { public_key_pem: String },
+    /// An HTML form's action: parses `application/x-www-form-urlencoded` or
+    /// `multipart/form-data` (multer) and answers 200 with what it read, `{"encoding",
+    /// "fields": {name: value}, "files": {name: {"filename", "contentType", "size",
+    /// "head"}}}` (`head`: the first 4 bytes in hex); 415 for another body, 400 for a
+    /// malformed one.
+    Form,
 }
 
 #[derive(Clone, Debug)]
@@ -157,6 +164,13 @@ async fn receive(State(shared): State<Shared>, request: Request) -> Response {
     };
     let before = shared.requests.lock().map(|r| r.clone()).unwrap_or_default();
     let answer: Answer = match shared.service {
+        Service::Form => {
+            let response = form_action(&recorded).await;
+            if let Ok(mut all) = shared.requests.lock() {
+                all.push(recorded);
+            }
+            return response;
+        }
         Service::Webhook => webhook,
         Service::Slack { .. } => slack,
         Service::InfluxDb { .. } => influxdb,
@@ -183,6 +197,43 @@ fn webhook(_: &Service, _: &str, request: &Recorded, _: &[Recorded]) -> Response
         return (StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response();
     }
     json_answer(StatusCode::OK, json!({ "received": request.body.len() }))
+}
+
+// --- HTML forms --------------------------------------------------------------------
+
+async fn form_action(request: &Recorded) -> Response {
+    let content_type = request.header("content-type").unwrap_or("").to_string();
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        let fields: serde_json::Map<String, Value> = form_urlencoded::parse(&request.body).map(|(k, v)| (k.into_owned(), Value::String(v.into_owned()))).collect();
+        return json_answer(StatusCode::OK, json!({ "encoding": "urlencoded", "fields": fields, "files": {} }));
+    }
+    let Ok(boundary) = multer::parse_boundary(&content_type) else {
+        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("not a form: content-type {content_type:?}")).into_response();
+    };
+    let body = Bytes::from(request.body.clone());
+    let mut multipart = multer::Multipart::new(futures_util::stream::once(async move { Ok::<Bytes, std::convert::Infallible>(body) }), boundary);
+    let (mut fields, mut files) = (serde_json::Map::new(), serde_json::Map::new());
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) => return (StatusCode::BAD_REQUEST, format!("malformed multipart body: {e}")).into_response(),
+        };
+        let name = field.name().unwrap_or("").to_string();
+        let filename = field.file_name().map(str::to_string);
+        let kind = field.content_type().map(|m| m.to_string()).unwrap_or_default();
+        let Ok(bytes) = field.bytes().await else { return (StatusCode::BAD_REQUEST, "malformed multipart field").into_response() };
+        match filename {
+            Some(filename) => {
+                let head: String = bytes.iter().take(4).map(|b| format!("{b:02x}")).collect();
+                files.insert(name, json!({ "filename": filename, "contentType": kind, "size": bytes.len(), "head": head }));
+            }
+            None => {
+                fields.insert(name, Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+            }
+        }
+    }
+    json_answer(StatusCode::OK, json!({ "encoding": "multipart", "fields": fields, "files": files }))
 }
 
 // --- Slack -------------------------------------------------------------------------

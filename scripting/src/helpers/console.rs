@@ -1,5 +1,6 @@
 //! `console.log(...args)` and `console.error(...args)`: arguments joined by one space,
 //! strings as they are, objects and arrays as JSON, anything else as `String(x)`.
+//! `console.clear()` puts a clear marker in the console stream (`crate::console`).
 
 use rquickjs::function::Rest;
 use rquickjs::{Ctx, Function, Object, Result, Value};
@@ -35,5 +36,7 @@ pub(crate) fn object<'js>(ctx: &Ctx<'js>, shared: &SharedRef) -> Result<Object<'
     let console = Object::new(ctx.clone())?;
     console.set("log", printer(ctx, shared, Level::Log)?)?;
     console.set("error", printer(ctx, shared, Level::Error)?)?;
+    let s = shared.clone();
+    console.set("clear", Function::new(ctx.clone(), move || s.borrow_mut().log(Level::Clear, String::new()))?)?;
     Ok(console)
 }

@@ -9,7 +9,9 @@ mod hub;
 mod jobs;
 pub(crate) mod kfl;
 mod pcap;
+mod prometheus;
 mod test;
+mod utils;
 mod vendor;
 mod wrapper;
 
@@ -21,6 +23,7 @@ use rquickjs::{Ctx, Exception, Object, Result};
 use crate::host::Shared;
 
 pub(crate) use pcap::merge as merge_pcaps;
+pub use hub::NONE_TARGETED;
 
 pub(crate) type SharedRef = Rc<RefCell<Shared>>;
 
@@ -36,6 +39,8 @@ pub(crate) fn install(ctx: &Ctx<'_>, shared: &SharedRef) -> Result<()> {
     globals.set("kfl", kfl::object(ctx, shared)?)?;
     globals.set("vendor", vendor::object(ctx, shared)?)?;
     globals.set("chatgpt", chatgpt::object(ctx, shared)?)?;
+    globals.set("utils", utils::object(ctx, shared)?)?;
+    globals.set("prometheus", prometheus::object(ctx, shared)?)?;
     globals.set("wrapper", wrapper::object(ctx)?)?;
     Ok(())
 }

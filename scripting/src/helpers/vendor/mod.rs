@@ -14,6 +14,7 @@ mod kinesis;
 mod s3;
 mod slack;
 mod webhook;
+mod webhook_form;
 
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -28,6 +29,7 @@ use crate::net::{redact, Net, Reply};
 pub(crate) fn object<'js>(ctx: &Ctx<'js>, shared: &SharedRef) -> Result<Object<'js>> {
     let vendor = Object::new(ctx.clone())?;
     webhook::install(ctx, &vendor, shared)?;
+    webhook_form::install(ctx, &vendor, shared)?;
     slack::install(ctx, &vendor, shared)?;
     influxdb::install(ctx, &vendor, shared)?;
     elastic::install(ctx, &vendor, shared)?;

@@ -40,7 +40,7 @@ pub(crate) fn url(args: &Args<'_>, index: usize) -> Result<reqwest::Url> {
     Ok(url)
 }
 
-fn is_secret_header(name: &str) -> bool {
+pub(crate) fn is_secret_header(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     name == "authorization" || name.contains("token") || name.contains("key") || name.contains("secret")
 }
