@@ -10,17 +10,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use remora_testkit::peers::free_port;
 use remora_testkit::process::Logged;
 
 const TOKEN: &str = "script-api-token-7d21";
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace").to_path_buf()
-}
-
-/// A port free now on 127.0.0.1.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port()
 }
 
 /// The pods the API server would list: `shop` opted in, `checkout-a` with the sidecar,
