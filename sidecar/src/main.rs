@@ -140,9 +140,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             None => {
                 // Stay up and say why: the native sidecar's startupProbe must let the app
                 // start even when this pod cannot be captured.
-                while !stop.load(Ordering::Relaxed) {
-                    std::thread::sleep(Duration::from_millis(200));
-                }
+                wait_for_stop(&stop);
                 return Ok(());
             }
         }
@@ -232,15 +230,9 @@ fn run(args: Args) -> anyhow::Result<()> {
             feed.wait_loaded(Duration::from_secs(10));
             replay_files(&files, &mut pipeline, &mut feed, &status);
             pipeline.finish(&mut feed);
-            if let Some(store) = pipeline.pcap_store() {
-                if let Ok(mut store) = store.lock() {
-                    store.flush_all();
-                }
-            }
+            flush_pcaps(&pipeline);
             eprintln!("remora-sidecar: replay done; staying connected until stopped");
-            while !stop.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(200));
-            }
+            wait_for_stop(&stop);
             feed.finish();
         }
     }
@@ -303,11 +295,7 @@ fn capture_loop(capture: &LiveCapture, pipeline: &mut Pipeline, sink: &mut impl 
         // them, scripts and the hub read them).
         if flushed.elapsed() >= Duration::from_secs(1) {
             flushed = std::time::Instant::now();
-            if let Some(store) = pipeline.pcap_store() {
-                if let Ok(mut store) = store.lock() {
-                    store.flush_all();
-                }
-            }
+            flush_pcaps(pipeline);
         }
         match capture.next(Duration::from_millis(50)) {
             Ok(frames) => {
@@ -325,6 +313,21 @@ fn capture_loop(capture: &LiveCapture, pipeline: &mut Pipeline, sink: &mut impl 
             }
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
         }
+    }
+}
+
+/// The per-stream PCAP files' buffers to disk, where retention, scripts and the hub read them.
+fn flush_pcaps(pipeline: &Pipeline) {
+    if let Some(store) = pipeline.pcap_store() {
+        if let Ok(mut store) = store.lock() {
+            store.flush_all();
+        }
+    }
+}
+
+fn wait_for_stop(stop: &AtomicBool) {
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
