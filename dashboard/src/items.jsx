@@ -7,9 +7,8 @@ import { json, followStream } from './api.js';
 import { addClause } from './kfl.js';
 import { endpoint, time } from './format.js';
 import { ItemDetail } from './detail.jsx';
+import { Kept, MAX_ROWS } from './kept.js';
 
-/** Rows kept in the page; older ones go (counted) so a long session stays light. */
-export const MAX_ROWS = 100000;
 const PAGE = 1000;
 const ROW_HEIGHT = 26;
 
@@ -37,32 +36,21 @@ export function Items() {
   const [warnings, setWarnings] = useState([]);
   const [stream, setStream] = useState('connecting');
   const [selected, setSelected] = useState(null);
-  const seen = useRef(new Set());
-  const dropped = useRef(0);
+  const kept = useRef(new Kept());
   const loading = useRef(false);
   // Bumped when the filter changes: answers asked for under an older filter are dropped.
   const generation = useRef(0);
   const scroller = useRef(null);
 
-  const cap = (list) => {
-    if (list.length <= MAX_ROWS) return list;
-    dropped.current += list.length - MAX_ROWS;
-    list.slice(MAX_ROWS).forEach((item) => seen.current.delete(item.id));
-    return list.slice(0, MAX_ROWS);
-  };
-  const take = (items) => {
-    const fresh = items.filter((item) => item && item.id && !seen.current.has(item.id));
-    fresh.forEach((item) => seen.current.add(item.id));
-    return fresh;
-  };
+  const cap = (list) => kept.current.cap(list);
+  const take = (items) => kept.current.fresh(items);
 
   // A filter applies: new items from now on (tail), and the newest page before them.
   useEffect(() => {
     let cancelled = false;
     generation.current += 1;
     loading.current = false;
-    seen.current = new Set();
-    dropped.current = 0;
+    kept.current = new Kept();
     setRows([]);
     setNext(null);
     setError(null);
@@ -120,7 +108,7 @@ export function Items() {
   // Older pages as the user scrolls to the end of what is loaded.
   const last = visible.length ? visible[visible.length - 1].index : 0;
   useEffect(() => {
-    if (next === null || loading.current || last < rows.length - 50) return;
+    if (next === null || loading.current || last < rows.length - 50 || kept.current.full(rows)) return;
     loading.current = true;
     const asked = generation.current;
     json(`/api/items?summary=true&limit=${PAGE}&before=${next}&kfl=${encodeURIComponent(kfl)}`)
@@ -170,7 +158,8 @@ export function Items() {
       {error && <KflError error={error} />}
       <div class="status-line">
         <span data-testid="item-count">{rows.length.toLocaleString()}</span> items
-        {dropped.current > 0 && ` (newest ${MAX_ROWS.toLocaleString()} kept; ${dropped.current.toLocaleString()} older let go)`}
+        {kept.current.dropped > 0 && ` (newest ${MAX_ROWS.toLocaleString()} kept; ${kept.current.dropped.toLocaleString()} older let go)`}
+        {kept.current.full(rows) && next !== null && kept.current.dropped === 0 && ` (the newest ${MAX_ROWS.toLocaleString()}; narrow the filter to see older ones)`}
         {!error && (
           <>
             {' · '}

@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { addClause, equals, literal, selector } from '../src/kfl.js';
 import { append, KEEP, parseLine } from '../src/console-lines.js';
 import { endpoint, prettyBody } from '../src/format.js';
+import { Kept, MAX_ROWS } from '../src/kept.js';
 
 /** What `remora kfl check` prints for a query: its reading, or the error. */
 function kflCheck(query) {
@@ -72,4 +73,19 @@ test('endpoints: cluster names when known, addresses otherwise', () => {
   assert.equal(endpoint({ ip: '10.0.0.1', port: '80', name: 'web', namespace: 'shop' }), 'shop/web');
   assert.equal(endpoint({ ip: '10.0.0.1', port: '80', name: '', namespace: '' }), '10.0.0.1:80');
   assert.equal(endpoint({ ip: '2001:db8::1', port: '53', name: '', namespace: '' }), '[2001:db8::1]:53');
+});
+
+test('the list holds each item once and at most its cap, newest first', () => {
+  const kept = new Kept(3);
+  const item = (n) => ({ id: `w/1-${n}` });
+  assert.deepEqual(kept.fresh([item(5), item(4), null, { id: '' }]).map((i) => i.id), ['w/1-5', 'w/1-4']);
+  assert.deepEqual(kept.fresh([item(4), item(3)]).map((i) => i.id), ['w/1-3'], 'an item seen on the tail is not added again from a page');
+  let list = kept.cap([item(5), item(4), item(3)]);
+  assert.equal(list.length, 3);
+  assert.ok(kept.full(list));
+  list = kept.cap([item(7), item(6), ...list]);
+  assert.deepEqual(list.map((i) => i.id), ['w/1-7', 'w/1-6', 'w/1-5']);
+  assert.equal(kept.dropped, 2);
+  assert.deepEqual(kept.fresh([item(3)]).map((i) => i.id), ['w/1-3'], 'what was let go is forgotten');
+  assert.equal(MAX_ROWS, 100000);
 });
