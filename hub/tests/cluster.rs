@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use remora_testkit::cluster::Cluster;
 use remora_testkit::output;
-use remora_testkit::process::Logged;
+use remora_testkit::process::{workspace_binary, Logged};
 use serde_json::Value;
 
 const TOKEN: &str = "cluster-token-51a7";
@@ -36,15 +36,11 @@ function onItemQueried(data) {
 "#;
 
 fn sidecar_binary() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_BIN_EXE_remora-hub")).with_file_name("remora-sidecar");
-    assert!(path.exists(), "{} is missing: run `cargo build -p remora-sidecar` (the workspace test run builds it)", path.display());
-    path
+    workspace_binary(env!("CARGO_BIN_EXE_remora-hub"), "remora-sidecar")
 }
 
 fn remora_binary() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_BIN_EXE_remora-hub")).with_file_name("remora");
-    assert!(path.exists(), "{} is missing: run `cargo build -p remora` (the workspace test run builds it)", path.display());
-    path
+    workspace_binary(env!("CARGO_BIN_EXE_remora-hub"), "remora")
 }
 
 fn spawn(cluster: &Cluster, pod: usize, args: &[&str], env: &[(&str, &str)]) -> Logged {

@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use remora_testkit::peers::free_port;
-use remora_testkit::process::Logged;
+use remora_testkit::process::{workspace_binary, Logged};
 
 const TOKEN: &str = "dashboard-e2e-7d41";
 
@@ -44,9 +44,11 @@ fn repo() -> PathBuf {
 }
 
 fn sidecar_binary() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_BIN_EXE_remora-hub")).with_file_name("remora-sidecar");
-    assert!(path.exists(), "{} is missing: run `cargo build -p remora-sidecar` (the workspace test run builds it)", path.display());
-    path
+    workspace_binary(env!("CARGO_BIN_EXE_remora-hub"), "remora-sidecar")
+}
+
+fn remora_binary() -> PathBuf {
+    workspace_binary(env!("CARGO_BIN_EXE_remora-hub"), "remora")
 }
 
 fn check_browser_tools() {
@@ -191,8 +193,7 @@ fn a_long_list_pages_in_and_stays_virtualised() {
         std::thread::sleep(Duration::from_millis(200));
     }
     // `remora dashboard` gives the address to open, signed in.
-    let remora = PathBuf::from(env!("CARGO_BIN_EXE_remora-hub")).with_file_name("remora");
-    assert!(remora.exists(), "{} is missing: run `cargo build -p remora` (the workspace test run builds it)", remora.display());
+    let remora = remora_binary();
     let printed = Command::new(&remora).args(["dashboard", "--hub", &hub.api, "--token", TOKEN]).output().expect("remora dashboard");
     assert!(printed.status.success(), "remora dashboard: {}", String::from_utf8_lossy(&printed.stderr));
     let address = String::from_utf8(printed.stdout).expect("utf-8").trim().to_string();
@@ -225,8 +226,7 @@ fn the_served_dashboard_is_built_from_its_sources() {
 #[test]
 fn the_dashboard_modules_pass_their_tests() {
     check_browser_tools();
-    let remora = PathBuf::from(env!("CARGO_BIN_EXE_remora-hub")).with_file_name("remora");
-    assert!(remora.exists(), "{} is missing: run `cargo build -p remora` (the workspace test run builds it)", remora.display());
+    let remora = remora_binary();
     let status = Command::new("node").current_dir(repo().join("dashboard")).args(["--test", "test/"]).env("REMORA_BIN", &remora).status().expect("node");
     assert!(status.success(), "node --test test/ in dashboard/ failed");
 }

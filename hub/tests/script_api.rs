@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use remora_testkit::peers::free_port;
-use remora_testkit::process::Logged;
+use remora_testkit::process::{workspace_binary, Logged};
 
 const TOKEN: &str = "script-api-token-7d21";
 
@@ -96,7 +96,7 @@ fn hub_scripts_see_the_hub_its_pods_and_its_metrics() {
     assert_eq!(clear, ["[hub] [clear.js] before", "[hub] [clear.js] \u{c}", "[hub] [clear.js] after"], "{lines:#?}");
 
     // `remora console` shows the marker as one.
-    let remora = PathBuf::from(env!("CARGO_BIN_EXE_remora-hub")).with_file_name("remora");
+    let remora = workspace_binary(env!("CARGO_BIN_EXE_remora-hub"), "remora");
     let shown = Command::new("timeout").arg("2").arg(&remora).args(["console", "--hub", &format!("http://{api}"), "--token", TOKEN]).output().expect("remora console");
     let shown = String::from_utf8_lossy(&shown.stdout);
     assert!(shown.lines().any(|l| l == "[hub] [clear.js] ---- console cleared ----"), "{shown}");

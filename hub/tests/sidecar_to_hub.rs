@@ -11,16 +11,14 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use remora_testkit::process::Logged;
+use remora_testkit::process::{workspace_binary, Logged};
 use remora_testkit::{output, Netns, CLIENT_V4, SERVER_V4};
 use serde_json::Value;
 
 const TOKEN: &str = "e2e-token-3f9c";
 
 fn sidecar_binary() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_BIN_EXE_remora-hub")).with_file_name("remora-sidecar");
-    assert!(path.exists(), "{} is missing: run `cargo build -p remora-sidecar` (the workspace test run builds it)", path.display());
-    path
+    workspace_binary(env!("CARGO_BIN_EXE_remora-hub"), "remora-sidecar")
 }
 
 fn spawn(net: &Netns, ns: &str, args: &[&str], env: &[(&str, &str)]) -> Logged {

@@ -2,6 +2,7 @@
 //! blocks on a full pipe) and handed over through a channel; killed on drop.
 
 use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -49,4 +50,13 @@ impl Drop for Logged {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Another binary of the workspace, beside `test_binary` (a test's
+/// `env!("CARGO_BIN_EXE_...")`) in the target directory: cargo builds only the test's own
+/// package's binaries for it, so say how to build the others when one is missing.
+pub fn workspace_binary(test_binary: &str, name: &str) -> PathBuf {
+    let path = Path::new(test_binary).with_file_name(name);
+    assert!(path.exists(), "{} is missing: run `cargo build -p {name}` (the workspace test run builds it)", path.display());
+    path
 }
