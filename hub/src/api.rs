@@ -92,7 +92,7 @@ struct ItemsParams {
 /// The CLI table's one-line view of an item, as `summary`; items the model cannot read
 /// (a script reshaped them) go without.
 fn add_summary(item: &mut serde_json::Value) {
-    let Ok(typed) = serde_json::from_value::<remora_model::Item>(item.clone()) else { return };
+    let Ok(typed) = <remora_model::Item as serde::Deserialize>::deserialize(&*item) else { return };
     let (status, request) = remora_model::summary::describe(&typed);
     if let Some(object) = item.as_object_mut() {
         object.insert("summary".into(), serde_json::json!({"status": status, "request": request}));
@@ -100,6 +100,24 @@ fn add_summary(item: &mut serde_json::Value) {
 }
 
 const MAX_PAGE: usize = 1000;
+
+/// Items as a query answers them (`/api/items` and `/api/tail` alike): through the hub
+/// scripts' `onItemQueried` when they run, then with `summary` when asked; the warning
+/// says when the scripts did not answer in time.
+async fn answer(hub: &Hub, items: Vec<serde_json::Value>, summary: bool) -> (Vec<serde_json::Value>, Option<String>) {
+    let (mut items, warning) = match hub.scripts.get() {
+        Some(scripts) => {
+            let texts: Vec<String> = items.iter().map(|i| i.to_string()).collect();
+            let (answered, warning) = scripts.queried(texts).await;
+            (answered.iter().map(|t| serde_json::from_str(t).unwrap_or(serde_json::Value::Null)).collect(), warning)
+        }
+        None => (items, None),
+    };
+    if summary {
+        items.iter_mut().for_each(add_summary);
+    }
+    (items, warning)
+}
 
 async fn items(State(hub): State<Arc<Hub>>, UrlQuery(params): UrlQuery<ItemsParams>) -> Response {
     let query = match compile(&params.kfl) {
@@ -109,18 +127,8 @@ async fn items(State(hub): State<Arc<Hub>>, UrlQuery(params): UrlQuery<ItemsPara
     let limit = params.limit.unwrap_or(100).clamp(1, MAX_PAGE);
     let page = hub.stored().store.query(&query, limit, params.before);
     let mut warnings: Vec<String> = query.warnings().iter().map(|w| w.to_string()).collect();
-    let mut items = match hub.scripts.get() {
-        Some(scripts) => {
-            let texts: Vec<String> = page.items.iter().map(|i| i.to_string()).collect();
-            let (answered, warning) = scripts.queried(texts).await;
-            warnings.extend(warning);
-            answered.iter().map(|t| serde_json::from_str(t).unwrap_or(serde_json::Value::Null)).collect()
-        }
-        None => page.items,
-    };
-    if params.summary {
-        items.iter_mut().for_each(add_summary);
-    }
+    let (items, warning) = answer(&hub, page.items, params.summary).await;
+    warnings.extend(warning);
     Json(serde_json::json!({"items": items, "next": page.next, "warnings": warnings})).into_response()
 }
 
@@ -226,17 +234,8 @@ async fn tail(State(hub): State<Arc<Hub>>, UrlQuery(params): UrlQuery<TailParams
                 continue;
             }
             query.apply_redactions(&mut item);
-            let mut line = item.to_string();
-            if let Some(scripts) = hub.scripts.get() {
-                let (answered, _) = scripts.queried(vec![line]).await;
-                line = answered.into_iter().next().unwrap_or_default();
-            }
-            if summary {
-                if let Ok(mut answered) = serde_json::from_str::<serde_json::Value>(&line) {
-                    add_summary(&mut answered);
-                    line = answered.to_string();
-                }
-            }
+            let (answered, _) = answer(&hub, vec![item], summary).await;
+            let mut line = answered.into_iter().next().unwrap_or_default().to_string();
             line.push('\n');
             return Some((Ok(line), (receiver, hub, query)));
         }
