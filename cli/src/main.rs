@@ -3,17 +3,21 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 // Items are many small allocations; mimalloc makes them markedly cheaper than glibc's.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
-#[command(name = "remora", version, about = "Programmable network observability for Kubernetes")]
+#[command(name = "remora", version, about = "Programmable network observability for Kubernetes", arg_required_else_help = true)]
 struct Cli {
+    /// Print the settings each command reads (flags, environment variables, defaults)
+    /// as JSON, and exit.
+    #[arg(long)]
+    print_settings: bool,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 // Parsed once at start-up: the size of the largest variant does not matter.
@@ -52,7 +56,18 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
+    let command = match (cli.print_settings, cli.command) {
+        (true, _) => {
+            println!("{}", remora_service::settings::describe(&Cli::command(), &[]));
+            return ExitCode::SUCCESS;
+        }
+        (false, Some(command)) => command,
+        (false, None) => {
+            let _ = Cli::command().print_help();
+            return ExitCode::from(2);
+        }
+    };
+    let result = match command {
         Command::Replay(args) => remora::replay::run(args),
         Command::Scripts(args) => remora::scripts::run(args),
         Command::Kfl(command) => remora::kfl::run(command),

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use remora_model::redact::Redaction;
 use remora_model::{Item, Node};
 use remora_sidecar::dissect::protocols::ProtocolSet;
 use remora_sidecar::dissect::DissectLimits;
@@ -54,6 +55,10 @@ pub struct ReplayArgs {
     /// The items' `worker` name.
     #[arg(long, default_value = "replay")]
     pub worker: String,
+    /// Item fields to replace with `[REDACTED]`, comma separated, as the sidecar's
+    /// `remora.dev/redact` does (`request.headers.authorization,...`). Default: none.
+    #[arg(long, value_name = "PATHS", default_value = "", value_parser = parse_redaction)]
+    pub redact: Redaction,
     /// No summary on stderr.
     #[arg(long, short)]
     pub quiet: bool,
@@ -96,6 +101,10 @@ pub struct ScriptArgs {
     pub query: bool,
 }
 
+fn parse_redaction(list: &str) -> Result<Redaction, String> {
+    Redaction::parse(list).map_err(|e| e.to_string())
+}
+
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let output = args.output.unwrap_or(if std::io::stdout().is_terminal() { Output::Table } else { Output::Json });
     let filter = match &args.kfl {
@@ -118,6 +127,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         node: std::sync::Arc::new(Node { name: host_name(), ip: String::new() }),
         local_ips: args.local_ips.clone(),
         dissect: DissectLimits { max_body_bytes: args.max_body, protocols: args.protocols, ..DissectLimits::default() },
+        redaction: args.redact.clone(),
         ..PipelineConfig::default()
     };
     let mut pipeline = Pipeline::new(config, pcap);

@@ -44,6 +44,9 @@ impl fmt::Display for Summary<'_> {
         let total: u64 = s.items.values().sum();
         let per_protocol: Vec<String> = s.items.iter().map(|(p, n)| format!("{p} {n}")).collect();
         writeln!(f, "items: {total} ({}), {} without a response", if per_protocol.is_empty() { "none".into() } else { per_protocol.join(", ") }, s.unanswered)?;
+        if s.redacted_values > 0 {
+            writeln!(f, "redacted: {} values", s.redacted_values)?;
+        }
         if let Some((matched, query)) = self.matched {
             writeln!(f, "kfl: {matched} of {total} items match {query:?}")?;
         }

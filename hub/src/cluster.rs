@@ -143,8 +143,8 @@ impl Hub {
 }
 
 /// Starts the hub's own scripts: console lines labelled `hub`, their job calls to the
-/// registry. Scripts' `file.*` work in `data_dir`.
-pub fn start_hub_scripts(hub: &Arc<Hub>, data_dir: PathBuf) -> std::io::Result<()> {
+/// registry. Scripts' `file.*` work in `data_dir`; `node_ip` is the hub pod's address.
+pub fn start_hub_scripts(hub: &Arc<Hub>, data_dir: PathBuf, node_ip: String) -> std::io::Result<()> {
     let console_hub: Weak<Hub> = Arc::downgrade(hub);
     let jobs_hub: Weak<Hub> = Arc::downgrade(hub);
     let pods_hub: Weak<Hub> = Arc::downgrade(hub);
@@ -165,7 +165,7 @@ pub fn start_hub_scripts(hub: &Arc<Hub>, data_dir: PathBuf) -> std::io::Result<(
         }),
         targeted: Arc::new(move || pods_hub.upgrade().map_or_else(|| remora_scripting::NONE_TARGETED.to_string(), |hub| hub.coverage().targeted())),
     };
-    let scripts = HubScripts::start(data_dir, callbacks)?;
+    let scripts = HubScripts::start(data_dir, node_ip, callbacks)?;
     if hub.scripts.set(scripts).is_err() {
         tracing::warn!("the hub's scripts were started twice; the first stay");
     }

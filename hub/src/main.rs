@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use remora_hub::auth::Tokens;
 use remora_hub::journal::Journal;
 use remora_hub::server::{self, Hub};
@@ -27,8 +27,8 @@ struct Args {
     #[arg(long, env = "REMORA_HUB_API_LISTEN", default_value = "0.0.0.0:8899")]
     api_listen: SocketAddr,
     /// Valid bearer tokens, one per line.
-    #[arg(long, env = "REMORA_HUB_TOKEN_FILE")]
-    token_file: PathBuf,
+    #[arg(long, env = "REMORA_HUB_TOKEN_FILE", required_unless_present = "print_settings")]
+    token_file: Option<PathBuf>,
     /// Items kept (the newest).
     #[arg(long, default_value_t = 100_000)]
     max_items: usize,
@@ -74,17 +74,34 @@ struct Args {
     /// session is then bound to the token's pod.
     #[arg(long, env = "REMORA_HUB_TOKEN_REVIEW_AUDIENCE", requires = "kube")]
     token_review_audience: Option<String>,
+    /// The hub pod's address (downward API): the hub's scripts see it as their node's
+    /// address, and their uploads go under `hub_<IP>_<run>/`.
+    #[arg(long, env = "REMORA_POD_IP", default_value = "127.0.0.1")]
+    pod_ip: String,
     /// Log filter (tracing syntax).
     #[arg(long, env = "REMORA_LOG", default_value = "info")]
     log: String,
+    /// Print the settings this binary reads (flags, environment variables, default
+    /// paths) as JSON, and exit.
+    #[arg(long)]
+    print_settings: bool,
 }
+
+/// Environment variables read by something other than a flag: the allocator's (the
+/// images set it), and the in-cluster API address the kubelet gives every pod.
+const READ_OUTSIDE_FLAGS: [&str; 3] = ["MIMALLOC_ARENA_EAGER_COMMIT", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"];
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
+    if args.print_settings {
+        println!("{}", remora_service::settings::describe(&Args::command(), &READ_OUTSIDE_FLAGS));
+        return std::process::ExitCode::SUCCESS;
+    }
     remora_service::init_logging(&args.log);
     let result = async {
-        let tokens = Tokens::from_file(&args.token_file)?;
+        let token_file = args.token_file.as_ref().ok_or_else(|| anyhow::anyhow!("--token-file is required"))?;
+        let tokens = Tokens::from_file(token_file)?;
         let mut store = ItemStore::new(args.max_items, args.max_bytes);
         let journal = match &args.data_dir {
             None => None,
@@ -95,6 +112,13 @@ async fn main() -> std::process::ExitCode {
             }
         };
         let hub = Arc::new(Hub::new(store, journal, tokens));
+        if let Some(dir) = &args.data_dir {
+            // Exports are assembled on the data volume: the chart's root filesystem is
+            // read-only and gives no /tmp. Leftovers of a crashed run go first.
+            let exports = dir.join("exports");
+            let _ = std::fs::remove_dir_all(&exports);
+            let _ = hub.scratch_dir.set(exports);
+        }
         let kube = if args.kube {
             Some(remora_cluster::client().await.map_err(|e| anyhow::anyhow!("--kube: no Kubernetes API to talk to: {e}"))?)
         } else {
@@ -118,7 +142,7 @@ async fn main() -> std::process::ExitCode {
                 Some(dir) => dir.join("scripts"),
                 None => std::env::temp_dir().join("remora-hub-scripts"),
             };
-            cluster::start_hub_scripts(&hub, scripts_data).map_err(|e| anyhow::anyhow!("cannot start the hub's scripts: {e}"))?;
+            cluster::start_hub_scripts(&hub, scripts_data, args.pod_ip.clone()).map_err(|e| anyhow::anyhow!("cannot start the hub's scripts: {e}"))?;
             let _ = hub.script_store.set(store.clone());
             tracing::info!(source = %store.describe(), "scripts");
             store.follow(&hub).map_err(|e| anyhow::anyhow!("cannot watch --scripts-dir: {e}"))?;

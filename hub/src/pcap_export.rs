@@ -106,7 +106,8 @@ impl Hub {
         // One directory per export, even for exports running side by side.
         static EXPORTS: AtomicU64 = AtomicU64::new(0);
         let export = EXPORTS.fetch_add(1, Ordering::Relaxed);
-        let scratch = Scratch(std::env::temp_dir().join(format!("remora-export-{}-{export}", std::process::id())));
+        let root = self.scratch_dir.get().cloned().unwrap_or_else(std::env::temp_dir);
+        let scratch = Scratch(root.join(format!("remora-export-{}-{export}", std::process::id())));
         std::fs::create_dir_all(&scratch.0).map_err(|e| ExportError::Io(format!("{}: {e}", scratch.0.display())))?;
         let mut files: Vec<PathBuf> = Vec::new();
         let mut missing = Vec::new();

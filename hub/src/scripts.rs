@@ -54,7 +54,7 @@ pub struct HubScripts {
 }
 
 impl HubScripts {
-    pub fn start(data_dir: PathBuf, callbacks: Callbacks) -> std::io::Result<HubScripts> {
+    pub fn start(data_dir: PathBuf, node_ip: String, callbacks: Callbacks) -> std::io::Result<HubScripts> {
         let (calls, receiver) = sync_channel(QUEUE);
         let query_hook = Arc::new(AtomicBool::new(false));
         let running = Arc::new(AtomicBool::new(false));
@@ -64,7 +64,7 @@ impl HubScripts {
         let kept = metrics.clone();
         std::thread::Builder::new().name("hub-scripts".into()).spawn(move || {
             // Made on its thread: a script host never moves between threads.
-            let thread = ScriptThread { data_dir, callbacks, host: None, query_hook: hook, running: runs, load_errors: errors, jobs: (Vec::new(), true), metrics: kept };
+            let thread = ScriptThread { data_dir, node_ip, callbacks, host: None, query_hook: hook, running: runs, load_errors: errors, jobs: (Vec::new(), true), metrics: kept };
             thread.run(receiver)
         })?;
         Ok(HubScripts { calls, query_hook, running, load_errors, dropped: AtomicU64::new(0), metrics })
@@ -109,6 +109,8 @@ impl HubScripts {
 
 struct ScriptThread {
     data_dir: PathBuf,
+    /// The hub pod's address (`--pod-ip`).
+    node_ip: String,
     callbacks: Callbacks,
     host: Option<ScriptHost>,
     query_hook: Arc<AtomicBool>,
@@ -164,7 +166,7 @@ impl ScriptThread {
         config.clock = Clock::Wall;
         config.role = Role::Hub;
         // Uploads from the hub's scripts go under `hub_<POD_IP>_<run>/`.
-        config.node = remora_scripting::Node::new(crate::jobs::HUB_NODE.into(), std::env::var("POD_IP").unwrap_or_else(|_| "127.0.0.1".into()));
+        config.node = remora_scripting::Node::new(crate::jobs::HUB_NODE.into(), self.node_ip.clone());
         config.metrics = self.metrics.clone();
         let console = self.callbacks.console.clone();
         let sink = Box::new(move |line: ConsoleLine| console(line.to_string()));

@@ -51,6 +51,9 @@ pub struct Hub {
     pub(crate) pcap_requests: PcapRequests,
     /// Checks sidecars' projected tokens (`--token-review-audience`).
     pub token_reviewer: OnceLock<remora_cluster::token_review::TokenReviewer>,
+    /// Where PCAP exports are assembled: under `--data-dir` when there is one (the
+    /// chart's root filesystem is read-only, with no writable /tmp); else the temp dir.
+    pub scratch_dir: OnceLock<std::path::PathBuf>,
     /// Pods and namespaces, for the coverage metric (`cluster_watch`).
     pub(crate) coverage: Mutex<crate::cluster_watch::Coverage>,
     /// Addresses → pods and services (`cluster_watch`).
@@ -78,6 +81,7 @@ impl Hub {
             names: Mutex::new(Default::default()),
             coverage: Mutex::new(Default::default()),
             token_reviewer: OnceLock::new(),
+            scratch_dir: OnceLock::new(),
             refused: AtomicU64::new(0),
             received: AtomicU64::new(0),
             dropped_by_sidecars: AtomicU64::new(0),

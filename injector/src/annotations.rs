@@ -358,19 +358,9 @@ fn check_script(name: &str) -> Result<(), String> {
     }
 }
 
+/// A field the sidecar can redact (remora_model::redact says which).
 fn check_field_path(path: &str) -> Result<(), String> {
-    let ok = path.len() <= 256
-        && path.split('.').all(|part| {
-            !part.is_empty()
-                && part
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("{path:?} is not an item field path (like request.headers.authorization)"))
-    }
+    remora_model::redact::Redaction::parse(path).map(|_| ()).map_err(|e| e.to_string())
 }
 
 /// `host:port` or a `ws://`/`wss://` URL, normalised to a URL.

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use remora_injector::namespaces::{self, NamespaceSource};
 use remora_injector::server::{self, Config};
 use remora_injector::{Injector, Settings};
@@ -40,11 +40,23 @@ struct Args {
     /// Log filter (tracing syntax: info, debug, remora_injector=debug, ...).
     #[arg(long, env = "REMORA_LOG", default_value = "info")]
     log: String,
+    /// Print the settings this binary reads (flags, environment variables, default
+    /// paths) as JSON, and exit.
+    #[arg(long)]
+    print_settings: bool,
 }
+
+/// Environment variables read by something other than a flag: the allocator's (the
+/// images set it), and the in-cluster API address the kubelet gives every pod.
+const READ_OUTSIDE_FLAGS: [&str; 3] = ["MIMALLOC_ARENA_EAGER_COMMIT", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"];
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
+    if args.print_settings {
+        println!("{}", remora_service::settings::describe(&Args::command(), &READ_OUTSIDE_FLAGS));
+        return std::process::ExitCode::SUCCESS;
+    }
     remora_service::init_logging(&args.log);
     match run(args).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

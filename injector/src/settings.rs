@@ -75,7 +75,7 @@ impl Default for SidecarDefaults {
             memory_request: "64Mi".into(),
             memory_limit: "256Mi".into(),
             pcap_retention: "512Mi".into(),
-            redact: String::new(),
+            redact: remora_model::redact::DEFAULT_PATHS.into(),
             sidecar_mode: "native".into(),
             log_level: "info".into(),
             hub_address: "ws://remora-hub.remora.svc:8898".into(),

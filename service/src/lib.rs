@@ -1,5 +1,6 @@
 //! What the injector and the hub share as long-running processes.
 
+pub mod settings;
 pub mod tls;
 
 use std::io::IsTerminal;

@@ -272,7 +272,7 @@ impl Session {
         loop {
             match self.connected().await {
                 Ok(()) => backoff = BACKOFF_MIN,
-                Err(e) => eprintln!("remora-sidecar: hub {}: {e}; retrying in {backoff:?}", self.config.url),
+                Err(e) => tracing::warn!("hub {}: {e}; retrying in {backoff:?}", self.config.url),
             }
             self.stats.connected.store(false, Ordering::Relaxed);
             tokio::time::sleep(backoff).await;
@@ -354,7 +354,7 @@ impl Session {
         }
         self.stats.connected.store(true, Ordering::Relaxed);
         self.stats.connects.fetch_add(1, Ordering::Relaxed);
-        eprintln!("remora-sidecar: connected to the hub at {}", self.config.url);
+        tracing::info!("connected to the hub at {}", self.config.url);
 
         let mut in_flight: VecDeque<(u64, Vec<String>)> = VecDeque::new();
         let mut seq = 0u64;

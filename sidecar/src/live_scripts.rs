@@ -41,7 +41,7 @@ impl LiveScripts {
     pub fn start_mounted(&mut self, scripts_dir: &Path, env_dir: &Path) {
         match ScriptSet::read(scripts_dir, env_dir) {
             Ok(set) => self.start(set, "mounted"),
-            Err(e) => eprintln!("remora-sidecar: scripts not loaded: {e}"),
+            Err(e) => tracing::warn!("scripts not loaded: {e}"),
         }
     }
 
@@ -64,9 +64,9 @@ impl LiveScripts {
         self.started = None;
         match set.start(&self.selection, config, self.console()) {
             Ok(Some(mut started)) => {
-                eprintln!("remora-sidecar: scripts ({from}): {} loaded ({})", started.loaded.len(), started.loaded.join(", "));
+                tracing::info!("scripts ({from}): {} loaded ({})", started.loaded.len(), started.loaded.join(", "));
                 for failure in &started.failed {
-                    eprintln!("remora-sidecar: script not loaded: {failure}");
+                    tracing::warn!("script not loaded: {failure}");
                 }
                 flush_before_snapshot(&mut started.host, self.pcap_store.clone());
                 let (jobs, running) = self.cluster_jobs.clone();
@@ -74,8 +74,8 @@ impl LiveScripts {
                 started.host.set_name_history(self.names.history());
                 self.started = Some(started);
             }
-            Ok(None) => eprintln!("remora-sidecar: scripts ({from}): none selected"),
-            Err(e) => eprintln!("remora-sidecar: scripts ({from}) not loaded: {e}"),
+            Ok(None) => tracing::info!("scripts ({from}): none selected"),
+            Err(e) => tracing::warn!("scripts ({from}) not loaded: {e}"),
         }
         self.current = set;
         let after: Vec<String> = self.host().map(|h| h.jobs().into_iter().map(|(tag, _, _)| tag).collect()).unwrap_or_default();
@@ -128,7 +128,7 @@ impl LiveScripts {
         let Some(host) = self.host() else { return };
         let (requests, dropped) = host.take_requests();
         if dropped > 0 {
-            eprintln!("remora-sidecar: {dropped} script calls for the hub were dropped (too many waited)");
+            tracing::warn!("{dropped} script calls for the hub were dropped (too many waited)");
         }
         let mut jobs = Vec::new();
         for request in requests {

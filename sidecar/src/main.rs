@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
+use remora_model::redact::{Redaction, DEFAULT_PATHS};
 use remora_model::wire::PodIdentity;
 use remora_model::{Item, Node};
 use remora_sidecar::flow::Timestamp;
@@ -102,11 +103,44 @@ struct Args {
     /// `chatgpt.prompt`), all its requests together. Capture goes on meanwhile.
     #[arg(long, env = "REMORA_SCRIPT_NETWORK_BUDGET_MS", default_value_t = 30_000)]
     script_network_budget_ms: u64,
+    /// Item fields replaced by `[REDACTED]` before scripts, the hub or stdout see an
+    /// item (`remora.dev/redact`); empty redacts nothing. A bad list is reported and
+    /// the default used.
+    #[arg(long, env = "REMORA_REDACT", default_value = remora_model::redact::DEFAULT_PATHS)]
+    redact: String,
+    /// Log level: error, warn, info, debug or trace (`remora.dev/log-level`).
+    #[arg(long, env = "REMORA_LOG_LEVEL", default_value = "info")]
+    log_level: String,
+    /// Print the settings this binary reads (flags, environment variables, default
+    /// paths) as JSON, and exit.
+    #[arg(long)]
+    print_settings: bool,
     /// Read these capture files instead of capturing live, then stay connected (until
     /// SIGTERM) so the hub can still fetch their streams: feeds a hub and its dashboard
     /// without a cluster. Scripts run as they would live.
     #[arg(long, num_args = 1.., value_name = "FILE")]
     replay: Vec<PathBuf>,
+}
+
+const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
+
+/// Environment variables read by something other than a flag: the allocator's (the
+/// images set it).
+const READ_OUTSIDE_FLAGS: [&str; 1] = ["MIMALLOC_ARENA_EAGER_COMMIT"];
+
+/// The redaction `list` asks for, or the default with the reason when it cannot be read.
+fn redaction(list: &str) -> Redaction {
+    match Redaction::parse(list) {
+        Ok(redaction) => {
+            let shown = if redaction.is_empty() { "nothing".to_string() } else { redaction.paths().join(", ") };
+            tracing::info!("redacting {shown}");
+            redaction
+        }
+        Err(e) => {
+            tracing::warn!("REMORA_REDACT: {e}; redacting the default ({DEFAULT_PATHS}) instead");
+            Redaction::parse(DEFAULT_PATHS).unwrap_or_default()
+        }
+    }
 }
 
 /// Where packets come from.
@@ -117,6 +151,23 @@ enum Source {
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
+    if args.print_settings {
+        println!("{}", remora_service::settings::describe(&Args::command(), &READ_OUTSIDE_FLAGS));
+        return std::process::ExitCode::SUCCESS;
+    }
+    let log_problem = match LOG_LEVELS.contains(&args.log_level.trim()) {
+        true => {
+            remora_service::init_logging(args.log_level.trim());
+            None
+        }
+        false => {
+            remora_service::init_logging("info");
+            Some(format!("REMORA_LOG_LEVEL {:?} is not one of {}; logging at info", args.log_level, LOG_LEVELS.join(", ")))
+        }
+    };
+    if let Some(problem) = log_problem {
+        tracing::warn!("{problem}");
+    }
     match run(args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -129,7 +180,7 @@ fn main() -> std::process::ExitCode {
 fn run(args: Args) -> anyhow::Result<()> {
     let status = Arc::new(Status::default());
     let bound = health::serve(args.health_listen, status.clone()).map_err(anyhow::Error::msg)?;
-    eprintln!("remora-sidecar: health on http://{bound} (/healthz, /readyz, /metrics)");
+    tracing::info!("health on http://{bound} (/healthz, /readyz, /metrics)");
 
     let stop = Arc::new(AtomicBool::new(false));
     watch_signals(stop.clone());
@@ -159,6 +210,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         node: Arc::new(Node { name: args.node_name.clone(), ip: args.node_ip.clone() }),
         namespace: args.pod_namespace.as_str().into(),
         local_ips,
+        redaction: redaction(&args.redact),
         ..PipelineConfig::default()
     };
     let pcap_dir = args.data_dir.join("pcaps");
@@ -167,11 +219,11 @@ fn run(args: Args) -> anyhow::Result<()> {
         limit => match PcapStore::new(&pcap_dir) {
             Ok(store) => {
                 pcap_retention::spawn(pcap_dir.clone(), limit, Duration::from_secs(2), stop.clone());
-                eprintln!("remora-sidecar: PCAPs per stream in {} (at most {limit} bytes)", pcap_dir.display());
+                tracing::info!("PCAPs per stream in {} (at most {limit} bytes)", pcap_dir.display());
                 Some(store)
             }
             Err(e) => {
-                eprintln!("remora-sidecar: no PCAPs kept: {e}");
+                tracing::warn!("no PCAPs kept: {e}");
                 None
             }
         },
@@ -223,7 +275,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             pipeline.finish(&mut feed);
             feed.finish();
             for problem in &capture.stop() {
-                eprintln!("remora-sidecar: {problem}");
+                tracing::warn!("{problem}");
             }
         }
         Source::Files(files) => {
@@ -231,13 +283,13 @@ fn run(args: Args) -> anyhow::Result<()> {
             replay_files(&files, &mut pipeline, &mut feed, &status);
             pipeline.finish(&mut feed);
             flush_pcaps(&pipeline);
-            eprintln!("remora-sidecar: replay done; staying connected until stopped");
+            tracing::info!("replay done; staying connected until stopped");
             wait_for_stop(&stop);
             feed.finish();
         }
     }
-    eprintln!(
-        "remora-sidecar: stopped after {} packets, {} items",
+    tracing::info!(
+        "stopped after {} packets, {} items",
         status.packets.load(Ordering::Relaxed),
         status.items.load(Ordering::Relaxed)
     );
@@ -259,7 +311,7 @@ fn start_live(args: &Args, status: &Status) -> Option<LiveCapture> {
     let (capture, names) = match capture {
         Ok(started) => started,
         Err(why) => {
-            eprintln!("remora-sidecar: not capturing: {why}");
+            tracing::warn!("not capturing: {why}");
             status.set_phase(Phase::GaveUp(why));
             return None;
         }
@@ -267,7 +319,7 @@ fn start_live(args: &Args, status: &Status) -> Option<LiveCapture> {
     *status.interfaces.lock().unwrap_or_else(|p| p.into_inner()) = capture.interfaces.clone();
     status.set_phase(Phase::Capturing);
     let shown = if filter.is_empty() { "none".to_string() } else { format!("{filter:?}") };
-    eprintln!("remora-sidecar: capturing on {} (filter {shown})", names.join(", "));
+    tracing::info!("capturing on {} (filter {shown})", names.join(", "));
     Some(capture)
 }
 
@@ -277,9 +329,9 @@ fn replay_files(files: &[PathBuf], pipeline: &mut Pipeline, sink: &mut impl Sink
         match replay_file(path, pipeline, sink, &mut |_| {}) {
             Ok(summary) => {
                 status.packets.fetch_add(summary.packets, Ordering::Relaxed);
-                eprintln!("remora-sidecar: replayed {} ({} packets)", path.display(), summary.packets);
+                tracing::info!("replayed {} ({} packets)", path.display(), summary.packets);
             }
-            Err(e) => eprintln!("remora-sidecar: replay: {e}"),
+            Err(e) => tracing::warn!("replay: {e}"),
         }
     }
 }
@@ -345,7 +397,7 @@ fn watch_signals(stop: Arc<AtomicBool>) {
         stop.store(true, Ordering::Relaxed);
     });
     if let Err(e) = spawned {
-        eprintln!("remora-sidecar: cannot watch signals ({e}); stop it with SIGKILL");
+        tracing::warn!("cannot watch signals ({e}); stop it with SIGKILL");
     }
 }
 

@@ -59,13 +59,13 @@ pub fn spawn(dir: PathBuf, limit: u64, every: Duration, stop: Arc<AtomicBool>) -
     let spawned = std::thread::Builder::new().name("pcap-retention".into()).spawn(move || {
         while !stop.load(Ordering::Relaxed) {
             if let Err(e) = enforce(&dir, limit, &mine) {
-                eprintln!("remora-sidecar: PCAP retention in {}: {e}", dir.display());
+                tracing::warn!("PCAP retention in {}: {e}", dir.display());
             }
             std::thread::sleep(every);
         }
     });
     if let Err(e) = spawned {
-        eprintln!("remora-sidecar: PCAP retention not running ({e}); {} may fill up", dir_shown);
+        tracing::warn!("PCAP retention not running ({e}); {} may fill up", dir_shown);
     }
     stats
 }

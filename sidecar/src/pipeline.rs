@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
+use remora_model::redact::Redaction;
 use remora_model::{Endpoint, Item, Node};
 use rustc_hash::FxHashMap;
 
@@ -60,6 +61,8 @@ pub struct PipelineConfig {
     pub detect_bytes: usize,
     /// Fills the endpoints' `name` and `namespace` when a flow starts (none offline).
     pub names: Option<Names>,
+    /// Values replaced by `[REDACTED]` in every item before anything else sees it.
+    pub redaction: Redaction,
 }
 
 impl Default for PipelineConfig {
@@ -77,6 +80,7 @@ impl Default for PipelineConfig {
             max_flows: 200_000,
             detect_bytes: 4096,
             names: None,
+            redaction: Redaction::default(),
         }
     }
 }
@@ -110,6 +114,8 @@ pub struct PipelineStats {
     pub unanswered: u64,
     /// Dissector counters, by protocol name.
     pub dissect: BTreeMap<String, DissectStats>,
+    /// Values replaced by the redaction.
+    pub redacted_values: u64,
 }
 
 /// How often the whole flow table is checked for idle flows (idle timeouts are tens of
@@ -464,7 +470,9 @@ fn new_flow(next_stream: &mut u64, stats: &mut PipelineStats, transport: Transpo
 /// Turns the exchanges a flow produced into items.
 fn emit(config: &PipelineConfig, flow: &mut Flow, exchanges: &mut Vec<Exchange>, stats: &mut PipelineStats, sink: &mut impl Sink) {
     for exchange in exchanges.drain(..) {
-        sink.item(make_item(config, flow, exchange, stats));
+        let mut item = make_item(config, flow, exchange, stats);
+        stats.redacted_values += config.redaction.apply(&mut item) as u64;
+        sink.item(item);
     }
 }
 

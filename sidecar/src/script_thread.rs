@@ -152,8 +152,8 @@ impl<S: Sink> ScriptFeed<S> {
         }
         let (items, packets) = (self.behind.items.load(Ordering::Relaxed), self.behind.packets.load(Ordering::Relaxed));
         if (items, packets) != (self.told.1, self.told.2) {
-            eprintln!(
-                "remora-sidecar: scripts are behind (a hook waits long?): {} items went out without onItemCaptured, {} packets without onPacketCaptured so far",
+            tracing::warn!(
+                "scripts are behind (a hook waits long?): {} items went out without onItemCaptured, {} packets without onPacketCaptured so far",
                 items, packets
             );
         }

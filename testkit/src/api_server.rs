@@ -48,6 +48,36 @@ impl ApiServer {
         ApiServer { url: format!("http://{address}"), script }
     }
 
+    /// The same over TLS on `ip` (an address of the test's own, such as a pod
+    /// network's bridge), as pods reach the API server: with a certificate for that
+    /// address, signed by a CA whose PEM is returned (the service-account volume's
+    /// `ca.crt`). The server runs on the current tokio runtime.
+    pub async fn start_tls(ip: &str, dir: &std::path::Path) -> (ApiServer, String) {
+        let (ca_pem, cert_pem, key_pem) = ip_certificate(ip);
+        std::fs::write(dir.join(remora_service::tls::CERT_FILE), cert_pem).expect("write");
+        std::fs::write(dir.join(remora_service::tls::KEY_FILE), key_pem).expect("write");
+        let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let store = std::sync::Arc::new(remora_service::tls::CertStore::new(dir, provider));
+        store.reload().expect("the certificate loads");
+        let config = remora_service::tls::server_config(store).expect("TLS config");
+        let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+        let script = Arc::new(Mutex::new(Script::default()));
+        let router = Router::new().fallback(answer).with_state(script.clone());
+        let listener = tokio::net::TcpListener::bind((ip, 0)).await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            let _keep = stop;
+            remora_service::tls::serve_tls(listener, acceptor, router, stopped).await
+        });
+        (ApiServer { url: format!("https://{address}"), script }, ca_pem)
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port")
+    }
+
     /// A kubeconfig file pointing at this server, for a process under test.
     pub fn kubeconfig(&self, dir: &std::path::Path) -> std::path::PathBuf {
         let path = dir.join("kubeconfig");
@@ -128,4 +158,18 @@ async fn answer(State(script): State<Arc<Mutex<Script>>>, request: Request) -> R
     };
     let (status, body) = if answers.len() > 1 { answers.pop_front().expect("answer") } else { answers.front().cloned().expect("answer") };
     (status, [("content-type", "application/json")], body).into_response()
+}
+
+/// A CA, and a server certificate for `ip` signed by it: (CA, certificate, key) as PEM.
+pub fn ip_certificate(ip: &str) -> (String, String, String) {
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name.push(rcgen::DnType::CommonName, "test API server CA");
+    let ca_key = rcgen::KeyPair::generate().expect("key");
+    let ca_cert = ca.self_signed(&ca_key).expect("CA");
+    let issuer = rcgen::Issuer::from_ca_cert_pem(&ca_cert.pem(), ca_key).expect("issuer");
+    let params = rcgen::CertificateParams::new(vec![ip.to_string()]).expect("an IP address SAN");
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = params.signed_by(&key, &issuer).expect("certificate");
+    (ca_cert.pem(), cert.pem(), key.serialize_pem())
 }

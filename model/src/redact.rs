@@ -1,0 +1,350 @@
+//! Redaction: item fields whose values never leave the pod (`remora.dev/redact`,
+//! `REMORA_REDACT`, `remora replay --redact`). The sidecar applies it to every item
+//! before scripts, the hub or stdout see it; the value becomes [`REDACTED`].
+//!
+//! A path names one value of an HTTP message (headers are lower-cased as in the item):
+//!
+//! | path | what is replaced |
+//! | --- | --- |
+//! | `request.headers.NAME`, `response.headers.NAME` | the header; for `cookie` / `set-cookie` also every value of `cookies` |
+//! | `response.trailers.NAME` | the trailer (gRPC, HTTP/2) |
+//! | `request.cookies.NAME`, `response.cookies.NAME` | the cookie's value, also inside the `cookie` header |
+//! | `request.queryString.NAME` | the parameter, also inside `url` |
+//! | `request.postData.text`, `response.content.text` | the body |
+//!
+//! Anything else is refused when the list is parsed, so a typo is reported (by the
+//! injector at admission, by the sidecar at start) rather than silently redacting nothing.
+
+use std::fmt;
+
+use crate::{HttpRequest, HttpResponse, Item, Request, Response};
+
+/// What a redacted value becomes (the same marker as KFL's `redact()`).
+pub const REDACTED: &str = "[REDACTED]";
+
+/// What `sidecar.redact` defaults to: credentials that HTTP carries in headers.
+pub const DEFAULT_PATHS: &str =
+    "request.headers.authorization,request.headers.proxy-authorization,request.headers.cookie,response.headers.set-cookie";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Field {
+    RequestHeader(String),
+    ResponseHeader(String),
+    ResponseTrailer(String),
+    RequestCookie(String),
+    ResponseCookie(String),
+    QueryParameter(String),
+    RequestBody,
+    ResponseBody,
+}
+
+/// A parsed redaction list. The empty list redacts nothing and costs nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Redaction {
+    fields: Vec<Field>,
+    paths: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedactError(String);
+
+impl fmt::Display for RedactError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:?} is not a field Remora can redact: use request.headers.NAME, response.headers.NAME, \
+             response.trailers.NAME, request.cookies.NAME, response.cookies.NAME, request.queryString.NAME, \
+             request.postData.text or response.content.text",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for RedactError {}
+
+/// Longest accepted path: a header name is at most a few dozen bytes in practice.
+const MAX_PATH: usize = 256;
+
+impl Redaction {
+    /// Parses a comma-separated list of paths; blanks between commas are ignored.
+    pub fn parse(list: &str) -> Result<Redaction, RedactError> {
+        let mut redaction = Redaction::default();
+        for path in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let field = Self::field(path).ok_or_else(|| RedactError(path.to_string()))?;
+            if !redaction.fields.contains(&field) {
+                redaction.fields.push(field);
+                redaction.paths.push(path.to_string());
+            }
+        }
+        Ok(redaction)
+    }
+
+    fn field(path: &str) -> Option<Field> {
+        let name_ok = |name: &str| {
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        };
+        if path.len() > MAX_PATH {
+            return None;
+        }
+        let (side, rest) = path.split_once('.')?;
+        let (part, name) = rest.split_once('.').unwrap_or((rest, ""));
+        let header = || name_ok(name).then(|| name.to_ascii_lowercase());
+        let named = || name_ok(name).then(|| name.to_string());
+        match (side, part) {
+            ("request", "headers") => header().map(Field::RequestHeader),
+            ("response", "headers") => header().map(Field::ResponseHeader),
+            ("response", "trailers") => header().map(Field::ResponseTrailer),
+            ("request", "cookies") => named().map(Field::RequestCookie),
+            ("response", "cookies") => named().map(Field::ResponseCookie),
+            ("request", "queryString") => named().map(Field::QueryParameter),
+            ("request", "postData") if name == "text" => Some(Field::RequestBody),
+            ("response", "content") if name == "text" => Some(Field::ResponseBody),
+            _ => None,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// The paths as given (deduplicated), for logs and `--print-settings`.
+    pub fn paths(&self) -> &[String] {
+        &self.paths
+    }
+
+    /// Replaces every listed value present in `item`; returns how many were replaced.
+    pub fn apply(&self, item: &mut Item) -> usize {
+        if self.fields.is_empty() {
+            return 0;
+        }
+        let mut replaced = 0;
+        if let Request::Http(request) = &mut item.request {
+            replaced += self.redact_request(request);
+        }
+        if let Some(Response::Http(response)) = &mut item.response {
+            replaced += self.redact_response(response);
+        }
+        replaced
+    }
+
+    fn redact_request(&self, request: &mut HttpRequest) -> usize {
+        let mut replaced = 0;
+        for field in &self.fields {
+            replaced += match field {
+                Field::RequestHeader(name) => {
+                    let cookies = if name == "cookie" { redact_all(request.cookies.values_mut()) } else { 0 };
+                    redact_value(request.headers.get_mut(name)) + cookies
+                }
+                Field::RequestCookie(name) => {
+                    let header = match (request.cookies.get(name), request.headers.get_mut("cookie")) {
+                        (Some(value), Some(header)) => replace_pair(header, name, value, "; "),
+                        _ => 0,
+                    };
+                    redact_value(request.cookies.get_mut(name)).max(header)
+                }
+                Field::QueryParameter(name) => {
+                    let raw = raw_query_value(&request.url, name).map(str::to_string);
+                    if let Some(raw) = raw {
+                        replace_pair(&mut request.url, name, &raw, "&");
+                    }
+                    redact_value(request.query_string.get_mut(name))
+                }
+                Field::RequestBody => request.post_data.as_mut().map_or(0, |body| redact_body(&mut body.text, &mut body.encoding)),
+                _ => 0,
+            };
+        }
+        replaced
+    }
+
+    fn redact_response(&self, response: &mut HttpResponse) -> usize {
+        let mut replaced = 0;
+        for field in &self.fields {
+            replaced += match field {
+                Field::ResponseHeader(name) => {
+                    let cookies = if name == "set-cookie" { redact_all(response.cookies.values_mut()) } else { 0 };
+                    redact_value(response.headers.get_mut(name)) + cookies
+                }
+                Field::ResponseTrailer(name) => redact_value(response.trailers.as_mut().and_then(|t| t.get_mut(name))),
+                Field::ResponseCookie(name) => {
+                    let header = match (response.cookies.get(name), response.headers.get_mut("set-cookie")) {
+                        (Some(value), Some(header)) => replace_pair(header, name, value, ";, "),
+                        _ => 0,
+                    };
+                    redact_value(response.cookies.get_mut(name)).max(header)
+                }
+                Field::ResponseBody => redact_body(&mut response.content.text, &mut response.content.encoding),
+                _ => 0,
+            };
+        }
+        replaced
+    }
+}
+
+fn redact_value(value: Option<&mut String>) -> usize {
+    match value {
+        Some(value) if value != REDACTED => {
+            *value = REDACTED.to_string();
+            1
+        }
+        _ => 0,
+    }
+}
+
+fn redact_all<'a>(values: impl Iterator<Item = &'a mut String>) -> usize {
+    values.map(|v| redact_value(Some(v))).sum()
+}
+
+fn redact_body(text: &mut String, encoding: &mut Option<String>) -> usize {
+    if text.is_empty() {
+        return 0;
+    }
+    *encoding = None;
+    redact_value(Some(text))
+}
+
+/// The raw (still percent-encoded) value of `name` in the URL's query string.
+fn raw_query_value<'u>(url: &'u str, name: &str) -> Option<&'u str> {
+    let query = url.split_once('?')?.1;
+    let query = query.split('#').next().unwrap_or(query);
+    query.split('&').find_map(|pair| match pair.split_once('=') {
+        Some((key, value)) if key == name => Some(value),
+        _ => None,
+    })
+}
+
+/// Replaces `value` after `name=` in `text` (pairs separated by any of `separators`).
+fn replace_pair(text: &mut String, name: &str, value: &str, separators: &str) -> usize {
+    let needle = format!("{name}={value}");
+    let mut start = 0;
+    let mut replaced = 0;
+    while let Some(at) = text[start..].find(&needle).map(|i| i + start) {
+        let before_ok = at == 0 || text[..at].ends_with(|c: char| separators.contains(c) || c == '?');
+        let end = at + needle.len();
+        let after_ok = end == text.len() || text[end..].starts_with(|c: char| separators.contains(c) || c == '#');
+        if before_ok && after_ok {
+            let value_at = at + name.len() + 1;
+            text.replace_range(value_at..end, REDACTED);
+            replaced = 1;
+            start = value_at + REDACTED.len();
+        } else {
+            start = at + 1;
+        }
+    }
+    replaced
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Body, Fields};
+
+    fn fields(pairs: &[(&str, &str)]) -> Fields {
+        pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
+    }
+
+    /// A DNS item: what redaction must leave alone.
+    fn dns_item() -> Item {
+        Item {
+            id: "replay/000000000001_udp-0".into(),
+            index: 0,
+            stream: "000000000001_udp.pcap".into(),
+            worker: "replay".into(),
+            node: Default::default(),
+            protocol: crate::Protocol::new("dns", "0", "DNS", "Domain Name System", "udp"),
+            tls: false,
+            src: Default::default(),
+            dst: Default::default(),
+            namespace: "".into(),
+            outgoing: false,
+            timestamp: 0,
+            elapsed_time: 0,
+            request: Request::Dns(Box::default()),
+            response: None,
+            start_time: String::new(),
+            request_size: 0,
+            response_size: 0,
+            passed: false,
+            failed: false,
+            error: None,
+        }
+    }
+
+    fn http_item() -> Item {
+        let request = HttpRequest {
+            method: "GET".into(),
+            url: "/login?user=ann&token=s3cr%20t#top".into(),
+            path: "/login".into(),
+            query_string: fields(&[("user", "ann"), ("token", "s3cr t")]),
+            headers: fields(&[("authorization", "Bearer abc"), ("cookie", "sid=42; theme=dark"), ("host", "shop")]),
+            cookies: fields(&[("sid", "42"), ("theme", "dark")]),
+            post_data: Some(Body { text: "password=hunter2".into(), size: 16, ..Body::default() }),
+            ..HttpRequest::default()
+        };
+        let response = HttpResponse {
+            status: 200,
+            headers: fields(&[("set-cookie", "sid=43; Path=/")]),
+            cookies: fields(&[("sid", "43")]),
+            ..HttpResponse::default()
+        };
+        let mut item = dns_item();
+        item.request = Request::Http(Box::new(request));
+        item.response = Some(Response::Http(Box::new(response)));
+        item
+    }
+
+    fn request(item: &Item) -> &HttpRequest {
+        match &item.request {
+            Request::Http(r) => r,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn the_default_list_parses_and_hides_credentials() {
+        let redaction = Redaction::parse(DEFAULT_PATHS).expect("default");
+        let mut item = http_item();
+        assert_eq!(redaction.apply(&mut item), 6, "authorization, cookie + 2 cookies, set-cookie + 1 cookie");
+        let r = request(&item);
+        assert_eq!(r.headers.get("authorization"), Some(REDACTED));
+        assert_eq!(r.headers.get("cookie"), Some(REDACTED));
+        assert_eq!(r.cookies.get("sid"), Some(REDACTED));
+        assert_eq!(r.headers.get("host"), Some("shop"));
+        let json = serde_json::to_string(&item).expect("json");
+        assert!(!json.contains("Bearer abc") && !json.contains("42") && !json.contains("43"), "{json}");
+        assert_eq!(redaction.apply(&mut item), 0, "applying twice changes nothing more");
+    }
+
+    #[test]
+    fn a_cookie_or_query_parameter_is_hidden_where_it_also_appears() {
+        let redaction = Redaction::parse("request.cookies.sid, request.queryString.token,request.postData.text").expect("parse");
+        let mut item = http_item();
+        redaction.apply(&mut item);
+        let r = request(&item);
+        assert_eq!(r.headers.get("cookie"), Some("sid=[REDACTED]; theme=dark"));
+        assert_eq!(r.url, "/login?user=ann&token=[REDACTED]#top");
+        assert_eq!(r.query_string.get("token"), Some(REDACTED));
+        assert_eq!(r.query_string.get("user"), Some("ann"));
+        assert_eq!(r.post_data.as_ref().map(|b| b.text.as_str()), Some(REDACTED));
+    }
+
+    #[test]
+    fn header_names_are_case_insensitive_and_typos_are_refused() {
+        let redaction = Redaction::parse("request.headers.Authorization").expect("parse");
+        let mut item = http_item();
+        assert_eq!(redaction.apply(&mut item), 1);
+        for bad in ["request.header.authorization", "request.headers.", "src.ip", "request.headers.a b", "request.postData.size"] {
+            let e = Redaction::parse(bad).expect_err(bad);
+            assert!(e.to_string().contains(bad) && e.to_string().contains("request.headers.NAME"), "{e}");
+        }
+        assert!(Redaction::parse(" , ").expect("blank").is_empty());
+    }
+
+    #[test]
+    fn items_of_other_protocols_are_left_alone() {
+        let redaction = Redaction::parse(DEFAULT_PATHS).expect("default");
+        let mut item = dns_item();
+        let before = serde_json::to_string(&item).expect("json");
+        assert_eq!(redaction.apply(&mut item), 0);
+        assert_eq!(serde_json::to_string(&item).expect("json"), before);
+    }
+}
