@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Installs what building and testing Remora needs, skipping what is already there.
 #   bash scripts/setup.sh          build needs only (libpcap)
-#   bash scripts/setup.sh --test   plus the test peers (tshark, tcpdump, dnsmasq, dig, iproute2,
-#                                  and from PyPI kubernetes-validate, helm-python-sdk, and the
-#                                  vendor servers moto, gcp-storage-emulator and fakellm;
-#                                  Debian's chromium and the dashboard's npm packages for
-#                                  its browser tests)
+#   bash scripts/setup.sh --images build needs plus podman, runc and mmdebstrap (scripts/images.sh)
+#   bash scripts/setup.sh --images-arm64
+#                                  plus arm64 cross-building: Debian's aarch64 toolchain, arm64
+#                                  libpcap (multiarch) and qemu-user-static for the smoke test
+#   bash scripts/setup.sh --test   the images' needs plus the test peers (tshark, tcpdump,
+#                                  dnsmasq, dig, iproute2, and from PyPI kubernetes-validate,
+#                                  helm-python-sdk, and the vendor servers moto,
+#                                  gcp-storage-emulator and fakellm; Debian's chromium and the
+#                                  dashboard's npm packages for its browser tests)
 set -euo pipefail
 
 need_pkgs=()
@@ -13,6 +17,24 @@ want() { dpkg -s "$1" >/dev/null 2>&1 || need_pkgs+=("$1"); }
 
 want libpcap-dev
 want pkg-config
+if [[ "${1:-}" == "--test" || "${1:-}" == "--images" ]]; then
+  want podman
+  want runc
+  want mmdebstrap
+  want catatonit   # podman's pause image (a pod's infra container)
+fi
+if [[ "${1:-}" == "--images-arm64" ]]; then
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    sudo_cmd=()
+    [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" dpkg --add-architecture arm64
+  fi
+  want gcc-aarch64-linux-gnu
+  want libc6-dev-arm64-cross
+  want libpcap0.8-dev:arm64
+  want qemu-user-static
+  want binfmt-support
+fi
 if [[ "${1:-}" == "--test" ]]; then
   want tshark
   want tcpdump

@@ -6,6 +6,7 @@ pub mod api_server;
 pub mod chart;
 pub mod cluster;
 pub mod peers;
+pub mod podman;
 pub mod process;
 pub mod vendors;
 
