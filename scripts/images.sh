@@ -6,6 +6,9 @@
 #   bash scripts/images.sh                          # linux/amd64 (this machine)
 #   bash scripts/images.sh --platform linux/arm64   # arm64 too: a manifest list per image
 #   bash scripts/images.sh --tag TAG                # another tag than dev
+#   bash scripts/images.sh --test-peer              # also localhost/remora-testpeer:TAG, the
+#                                                   # container test's app and client (busybox
+#                                                   # and dnsmasq from Debian's packages)
 #
 # The binaries come from cargo's `image` profile; the runtime base is made from Debian's
 # packages with mmdebstrap (libc, libgcc, libpcap and its libraries, CA certificates:
@@ -19,9 +22,11 @@ repo=$PWD
 
 tag=dev
 platforms=(linux/amd64)
+test_peer=false
 while (($#)); do
   case "$1" in
     --tag) tag=$2; shift 2 ;;
+    --test-peer) test_peer=true; shift ;;
     --platform)
       case "$2" in
         linux/amd64) platforms=(linux/amd64) ;;
@@ -29,7 +34,7 @@ while (($#)); do
         *) echo "images: --platform $2: use linux/amd64 or linux/arm64 (arm64 builds both)" >&2; exit 2 ;;
       esac
       shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "images: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -43,6 +48,9 @@ images=(injector sidecar hub cli)
 binary() { case "$1" in cli) echo remora ;; *) echo "remora-$1" ;; esac; }
 
 mkdir -p target/images
+# The machine's own apt sources (its mirror), or Debian's.
+sources=/etc/apt/sources.list.d/debian.sources
+[[ -f $sources ]] || sources=http://deb.debian.org/debian
 
 # The runtime base for one architecture, from Debian's packages.
 base_tar() {
@@ -57,9 +65,6 @@ base_tar() {
   echo "images: making the $arch runtime base with mmdebstrap" >&2
   local root
   root=$(mktemp -d)
-  # The machine's own apt sources (its mirror), or Debian's.
-  local sources=/etc/apt/sources.list.d/debian.sources
-  [[ -f $sources ]] || sources=http://deb.debian.org/debian
   mmdebstrap --quiet --mode=chrootless --variant=extract --architectures="$arch" \
     --include="$(paste -sd, scripts/images/packages)" bookworm "$root" "$sources"
   sh scripts/images/rootfs.sh "$root"
@@ -115,6 +120,26 @@ for platform in "${platforms[@]}"; do
       -t "localhost/remora-$image:$tag$suffix" -f Dockerfile . >/dev/null
   done
 done
+
+# The container test's peers: busybox (sh, httpd, wget, nslookup) and dnsmasq, kept
+# whole (they are no product image).
+if $test_peer; then
+  tar=target/images/testpeer-amd64.tar
+  if [[ ! -f $tar ]]; then
+    echo "images: making the test peer image with mmdebstrap" >&2
+    root=$(mktemp -d)
+    mmdebstrap --quiet --mode=chrootless --variant=extract --include=busybox-static,dnsmasq-base bookworm "$root" "$sources"
+    mkdir -p "$root/www" "$root/tmp"
+    chmod 1777 "$root/tmp"
+    echo "hello from the app" > "$root/www/index.html"
+    printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' > "$root/etc/passwd"
+    printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
+    tar --numeric-owner --exclude=./dev -C "$root" -cf "$tar.part" .
+    rm -rf "$root"
+    mv "$tar.part" "$tar"
+  fi
+  podman import --quiet --change 'ENTRYPOINT ["/bin/busybox"]' "$tar" "localhost/remora-testpeer:$tag" >/dev/null
+fi
 
 if ((${#platforms[@]} > 1)); then
   for image in "${images[@]}"; do

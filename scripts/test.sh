@@ -8,7 +8,7 @@ bash scripts/setup.sh --test
 cargo clippy --quiet --workspace --all-targets -- -D warnings
 # The images the container test runs (testkit/tests/as_deployed.rs): cargo's image
 # profile, on a base made from Debian's packages (kept under target/images/).
-bash scripts/images.sh
+bash scripts/images.sh --test-peer
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast
 else

@@ -123,7 +123,7 @@ impl Hub {
             missing.extend(gone.into_iter().map(|s| format!("{namespace}/{pod}/{s}")));
         }
         if files.is_empty() {
-            let why = missing.first().cloned().unwrap_or_default();
+            let why = missing.first().cloned().unwrap_or_else(|| "the sidecars sent no bytes for them (no packet written yet)".into());
             return Err(ExportError::NothingFetched(streams.len(), why));
         }
         let out = scratch.0.join("export.pcap");

@@ -42,6 +42,9 @@ pub struct HubConfig {
     pub max_bytes: usize,
     /// The per-stream PCAP files the hub may ask for.
     pub pcap_dir: Option<PathBuf>,
+    /// Their writer: flushed before an answer, so a stream asked for the moment its item
+    /// arrived is sent whole (files are otherwise flushed every second).
+    pub pcap_store: Option<Arc<std::sync::Mutex<crate::pcap_store::PcapStore>>>,
     /// The counters reported to the hub every [`STATS_EVERY`].
     pub status: Arc<crate::health::Status>,
 }
@@ -430,6 +433,9 @@ impl Session {
         use futures_util::SinkExt;
         use tokio::io::AsyncReadExt;
 
+        if let Some(store) = &self.config.pcap_store {
+            store.lock().unwrap_or_else(|p| p.into_inner()).flush_all();
+        }
         let mut missing = Vec::new();
         let mut buffer = vec![0u8; PCAP_CHUNK];
         for stream in streams {
@@ -523,7 +529,7 @@ mod tests {
     }
 
     fn config(max_items: usize) -> HubConfig {
-        HubConfig { url: "ws://127.0.0.1:1".into(), token_file: None, ca: None, identity: PodIdentity::default(), max_items, max_bytes: 1 << 20, pcap_dir: None, status: Arc::default() }
+        HubConfig { url: "ws://127.0.0.1:1".into(), token_file: None, ca: None, identity: PodIdentity::default(), max_items, max_bytes: 1 << 20, pcap_dir: None, pcap_store: None, status: Arc::default() }
     }
 
     #[test]

@@ -41,6 +41,12 @@ pub struct PcapStore {
     last_error: Option<String>,
 }
 
+impl std::fmt::Debug for PcapStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PcapStore").field("dir", &self.dir).field("open", &self.open.len()).field("stats", &self.stats).finish()
+    }
+}
+
 impl PcapStore {
     pub fn new(dir: &Path) -> Result<Self, PcapStoreError> {
         std::fs::create_dir_all(dir).map_err(|source| PcapStoreError::CreateDir { path: dir.to_path_buf(), source })?;

@@ -55,6 +55,12 @@ impl Network {
         let name = format!("{name}-{}", std::process::id());
         let _ = podman().args(["network", "rm", "-f", &name]).output();
         run(&["network", "create", "--subnet", &format!("{prefix}.0/24"), "--gateway", &format!("{prefix}.1"), &name]);
+        // The bridge (and its address, where the test's servers listen) exists once a pod
+        // is on it: a pod of only its pause container holds .254.
+        let holder = format!("{name}-bridge");
+        let _ = podman().args(["pod", "rm", "-f", &holder]).output();
+        run(&["pod", "create", "--name", &holder, "--network", &name, "--ip", &format!("{prefix}.254")]);
+        run(&["pod", "start", &holder]);
         Network { name, prefix }
     }
 
@@ -70,6 +76,7 @@ impl Network {
 
 impl Drop for Network {
     fn drop(&mut self) {
+        let _ = podman().args(["pod", "rm", "-f", "-t", "1", &format!("{}-bridge", self.name)]).output();
         let _ = podman().args(["network", "rm", "-f", &self.name]).output();
     }
 }
