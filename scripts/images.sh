@@ -7,8 +7,8 @@
 #   bash scripts/images.sh --platform linux/arm64   # arm64 too: a manifest list per image
 #   bash scripts/images.sh --tag TAG                # another tag than dev
 #   bash scripts/images.sh --test-peer              # also localhost/remora-testpeer:TAG, the
-#                                                   # container test's app and client (busybox
-#                                                   # and dnsmasq from Debian's packages)
+#                                                   # container test's app and client (busybox,
+#                                                   # dnsmasq, dnsperf from Debian's packages)
 #
 # The binaries come from cargo's `image` profile; the runtime base is made from Debian's
 # packages with mmdebstrap (libc, libgcc, libpcap and its libraries, CA certificates:
@@ -121,14 +121,15 @@ for platform in "${platforms[@]}"; do
   done
 done
 
-# The container test's peers: busybox (sh, httpd, wget, nslookup) and dnsmasq, kept
-# whole (they are no product image).
+# The container test's peers: busybox (sh, httpd, wget, nslookup), dnsmasq and dnsperf
+# (the in-container benchmark's load), kept whole (they are no product image).
 if $test_peer; then
   tar=target/images/testpeer-amd64.tar
-  if [[ ! -f $tar ]]; then
+  peer_packages=busybox-static,dnsmasq-base,dnsperf
+  if [[ ! -f $tar ]] || [[ "$(cat "$tar.recipe" 2>/dev/null)" != "$peer_packages" ]]; then
     echo "images: making the test peer image with mmdebstrap" >&2
     root=$(mktemp -d)
-    mmdebstrap --quiet --mode=chrootless --variant=extract --include=busybox-static,dnsmasq-base bookworm "$root" "$sources"
+    mmdebstrap --quiet --mode=chrootless --variant=extract --include="$peer_packages" bookworm "$root" "$sources"
     mkdir -p "$root/www" "$root/tmp"
     chmod 1777 "$root/tmp"
     echo "hello from the app" > "$root/www/index.html"
@@ -137,6 +138,7 @@ if $test_peer; then
     tar --numeric-owner --exclude=./dev -C "$root" -cf "$tar.part" .
     rm -rf "$root"
     mv "$tar.part" "$tar"
+    echo "$peer_packages" > "$tar.recipe"
   fi
   podman import --quiet --change 'ENTRYPOINT ["/bin/busybox"]' "$tar" "localhost/remora-testpeer:$tag" >/dev/null
 fi

@@ -47,14 +47,21 @@ pub struct Network {
 }
 
 impl Network {
-    /// A /24 of the benchmarking range 198.18.0.0/15, picked by the process id so that
-    /// test runs side by side do not collide.
+    /// A /24 of the benchmarking range 198.18.0.0/15, the first free one from an octet
+    /// picked by the process id (test runs side by side, a crashed run's leftovers).
     pub fn create(name: &str) -> Network {
-        let third = 16 + std::process::id() % 200;
-        let prefix = format!("198.18.{third}");
         let name = format!("{name}-{}", std::process::id());
         let _ = podman().args(["network", "rm", "-f", &name]).output();
-        run(&["network", "create", "--subnet", &format!("{prefix}.0/24"), "--gateway", &format!("{prefix}.1"), &name]);
+        let start = std::process::id() % 200;
+        let mut refusals = Vec::new();
+        let prefix = (0..200)
+            .map(|i| format!("198.18.{}", 16 + (start + i) % 200))
+            .find(|prefix| {
+                let out = podman().args(["network", "create", "--subnet", &format!("{prefix}.0/24"), "--gateway", &format!("{prefix}.1"), &name]).output().expect("podman");
+                refusals.push(String::from_utf8_lossy(&out.stderr).into_owned());
+                out.status.success()
+            })
+            .unwrap_or_else(|| panic!("no free /24 in 198.18.0.0/15 for a podman network: {}", refusals.last().map(String::as_str).unwrap_or_default()));
         // The bridge (and its address, where the test's servers listen) exists once a pod
         // is on it: a pod of only its pause container holds .254.
         let holder = format!("{name}-bridge");

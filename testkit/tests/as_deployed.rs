@@ -1,228 +1,41 @@
-//! Remora run as a cluster runs it: the images `scripts/images.sh` builds, configured
-//! exactly as the rendered chart and the webhook's patch configure them, run by podman
-//! and runc (testkit's podman kubelet) on a bridge network of the benchmarking range
-//! 198.18.0.0/15.
-//!
-//! The hub and the injector run from the chart's Deployments (args, env, securityContext
-//! with a read-only root and no writable /tmp, volumes filled from the chart's own
-//! ConfigMaps and Secrets, certificates from `remora certs generate` in the CLI image);
-//! the API server is testkit's stand-in over TLS, replaying recorded answers (namespace
-//! list, the scripts ConfigMap, a TokenReview of the sidecar's projected token). The
-//! webhook is sent, over TLS, the AdmissionReview of a Deployment's pod; its patch is
-//! applied and the pod run — the native sidecar as a regular container of the pod
-//! (podman 4.3 runs init containers to completion). A client container sends HTTP with
-//! an Authorization header and a DNS query; the CLI image then finds the items (the
-//! header redacted), exports the streams' PCAPs, and the health and metrics endpoints
-//! answer.
+//! Remora run as a cluster runs it (tests/deployed: the images configured exactly as the
+//! rendered chart and the webhook's patch configure them, run by podman and runc). A
+//! client container sends HTTP with an Authorization header and a DNS query to the
+//! injected pod; the CLI image then finds the items at the hub with the header redacted,
+//! exports the streams' PCAPs, and the health and metrics endpoints answer.
 
-use std::path::Path;
+mod deployed;
+
 use std::time::Duration;
 
-use axum::http::StatusCode;
-use base64::Engine;
-use remora_testkit::api_server::{self as api, ApiServer};
-use remora_testkit::chart;
-use remora_testkit::podman::{self, eventually, require_images, ApiAccess, Kubelet, Network, Placement};
-use serde_json::{json, Value};
-
-const TAG: &str = "dev";
-const APP_POD: &str = "web-7c9f8b6d4-x2lkq"; // the pod tokenreview-pod.json vouches for
-const PROJECTED_TOKEN: &str = "projected-web";
-
-fn image(name: &str) -> String {
-    format!("localhost/remora-{name}:{TAG}")
-}
-
-/// The chart rendered by Helm with the locally built images.
-fn render(work: &Path) -> chart::Rendered {
-    let values = work.join("values.yaml");
-    let mut text = String::new();
-    for (key, name) in [("injector", "injector"), ("hub", "hub"), ("sidecar", "sidecar"), ("certJob", "cli")] {
-        text.push_str(&format!("{key}:\n  image:\n    repository: localhost/remora-{name}\n    tag: {TAG}\n    pullPolicy: Never\n"));
-    }
-    std::fs::write(&values, text).expect("values");
-    chart::render(&[values]).expect("the chart renders")
-}
-
-fn object<'a>(rendered: &'a chart::Rendered, kind: &str, name: &str) -> &'a Value {
-    rendered.objects.iter().find(|o| o["kind"] == kind && o["metadata"]["name"] == name).unwrap_or_else(|| panic!("no {kind} {name} rendered"))
-}
-
-/// The pod the ReplicaSet controller makes of the Deployment's template.
-fn app_pod() -> Value {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/web-deployment.yaml")).expect("deployment");
-    let deployment: Value = serde_norway::from_str(&text).expect("YAML");
-    let template = &deployment["spec"]["template"];
-    let mut labels = template["metadata"]["labels"].clone();
-    labels["pod-template-hash"] = json!("7c9f8b6d4");
-    json!({
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {
-            "name": APP_POD,
-            "generateName": "web-7c9f8b6d4-",
-            "namespace": "shop",
-            "labels": labels,
-            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-7c9f8b6d4", "uid": "5f0c1a8e-2d7b-4c55-9a61-1f7f2b0d9c3e", "controller": true, "blockOwnerDeletion": true}],
-        },
-        "spec": template["spec"],
-    })
-}
-
-fn http_client(ca_pem: Option<&str>, resolve: Option<(&str, std::net::SocketAddr)>) -> reqwest::Client {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(5));
-    if let Some(pem) = ca_pem {
-        builder = builder.tls_certs_only([reqwest::Certificate::from_pem(pem.as_bytes()).expect("CA")]);
-    }
-    if let Some((host, address)) = resolve {
-        builder = builder.resolve(host, address);
-    }
-    builder.build().expect("client")
-}
-
-async fn http_ok(client: &reqwest::Client, url: &str) -> Option<String> {
-    let response = client.get(url).send().await.ok()?;
-    if response.status().is_success() { response.text().await.ok() } else { None }
-}
-
-/// Polls an HTTP endpoint until it answers 2xx.
-async fn wait_http(client: &reqwest::Client, url: &str, what: &str, pod: &podman::Pod) -> String {
-    for _ in 0..240 {
-        if let Some(body) = http_ok(client, url).await {
-            return body;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let logs: Vec<String> = pod.containers.iter().map(|c| format!("--- {c}:\n{}", pod.logs(c))).collect();
-    panic!("{what} ({url}) never answered:\n{}", logs.join("\n"));
-}
-
-/// `remora ARGS` from the CLI image on the network, with the hub's token mounted.
-fn cli(network: &Network, tokens: &Path, out: &Path, args: &[&str]) -> std::process::Output {
-    let mut full = vec![
-        "--volume".to_string(),
-        format!("{}:/etc/remora/hub:ro", tokens.display()),
-        "--volume".to_string(),
-        format!("{}:/out", out.display()),
-        image("cli"),
-    ];
-    full.extend(args.iter().map(|a| a.to_string()));
-    podman::run_once(network, &network.host(41), &full.iter().map(String::as_str).collect::<Vec<_>>())
-}
+use deployed::{image, sample, Deployment, APP_POD, DNS_ANSWER, DNS_NAME, PROJECTED_TOKEN};
+use remora_testkit::podman::{self, eventually};
+use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_chart_and_an_injected_pod_run_as_deployed() {
-    require_images(&[&image("injector"), &image("sidecar"), &image("hub"), &image("cli"), &image("testpeer")]);
-    let work = tempfile::tempdir().expect("tempdir");
-    let network = Network::create("remora-e2e");
-    let (hub_ip, injector_ip, app_ip) = (network.host(10), network.host(11), network.host(20));
-
-    // The API server, on the bridge: what every pod's service-account volume points at.
-    let api_dir = work.path().join("api");
-    std::fs::create_dir_all(&api_dir).expect("mkdir");
-    let (server, api_ca) = ApiServer::start_tls(&network.gateway(), &api_dir).await;
-    server.list("/api/v1/namespaces", api::data("namespaces-list.json"));
-    server.list("/api/v1/namespaces/remora/configmaps", api::data("configmaps-list.json"));
-    server.list("/api/v1/namespaces/remora/secrets", api::data("secrets-list.json"));
-    server.list("/api/v1/pods", api::data("pods-list-1.json"));
-    server.list("/api/v1/services", api::data("services-list.json"));
-    server.list("/apis/discovery.k8s.io/v1/endpointslices", api::data("endpointslices-list.json"));
-    server.answer_always("POST", "/apis/authentication.k8s.io/v1/tokenreviews", StatusCode::CREATED, api::data("tokenreview-pod.json"));
-
-    let rendered = render(work.path());
-
-    // The webhook's certificate, made by the CLI image as a user would.
-    let certs = work.path().join("certs");
-    std::fs::create_dir_all(&certs).expect("mkdir");
-    std::os::unix::fs::chown(&certs, Some(65532), Some(65532)).expect("chown");
-    let out = podman::podman()
-        .args(["run", "--rm", "--pull=never", "--network=none", "--volume", &format!("{}:/out", certs.display()), &image("cli"), "certs", "generate", "--out", "/out"])
-        .output()
-        .expect("podman");
-    assert!(out.status.success(), "remora certs generate: {}", String::from_utf8_lossy(&out.stderr));
-    let read = |name: &str| std::fs::read_to_string(certs.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let webhook_ca = read("ca.crt");
-    let injector_deployment = object(&rendered, "Deployment", "remora-injector");
-    let certs_secret = injector_deployment["spec"]["template"]["spec"]["volumes"]
-        .as_array()
-        .and_then(|v| v.iter().find(|v| v["name"] == "certs"))
-        .and_then(|v| v["secret"]["secretName"].as_str())
-        .expect("the injector's certificate Secret")
-        .to_string();
-    let b64 = |text: String| base64::engine::general_purpose::STANDARD.encode(text);
-    let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": certs_secret, "namespace": "remora"}, "type": "kubernetes.io/tls",
-        "data": {"tls.crt": b64(read("tls.crt")), "tls.key": b64(read("tls.key")), "ca.crt": b64(webhook_ca.clone())}});
-
-    let mut objects = rendered.objects.clone();
-    objects.push(secret);
-    let kubelet = Kubelet {
-        dir: work.path().join("pods"),
-        objects,
-        api: Some(ApiAccess { host: network.gateway(), port: server.port(), ca_pem: api_ca, token: "service-account-token".into() }),
-        tokens: [("remora-hub".to_string(), PROJECTED_TOKEN.to_string())].into(),
-        hosts: vec![("remora-hub.remora.svc".into(), hub_ip.clone())],
-    };
-    let place = |name: &str, namespace: &str, ip: &str| Placement { name: name.into(), namespace: namespace.into(), ip: ip.into(), node: "node-1".into(), node_ip: network.gateway() };
-    let plain = http_client(None, None);
-
-    // The hub, as its Deployment says.
-    let hub_spec = &object(&rendered, "Deployment", "remora-hub")["spec"]["template"]["spec"];
-    let hub = kubelet.run_pod(&network, hub_spec, &place("remora-hub-5d8f7c6b9-h2x4k", "remora", &hub_ip));
-    wait_http(&plain, &format!("http://{hub_ip}:8899/readyz"), "the hub's readiness", &hub).await;
-
-    // The injector, as its Deployment says; ready once its certificate is loaded.
-    let injector_spec = &injector_deployment["spec"]["template"]["spec"];
-    let injector = kubelet.run_pod(&network, injector_spec, &place("remora-injector-6c9d8f7b5-q8w2m", "remora", &injector_ip));
-    wait_http(&plain, &format!("http://{injector_ip}:8080/readyz"), "the injector's readiness", &injector).await;
-
-    // The API server asks the webhook about the Deployment's pod, over TLS.
-    let pod = app_pod();
-    let review = remora_injector::review::pod_create_review("e2e-1", &pod);
-    let address: std::net::SocketAddr = format!("{injector_ip}:8443").parse().expect("address");
-    let webhook = http_client(Some(&webhook_ca), Some(("remora-injector.remora.svc", address)));
-    let answer: Value = webhook
-        .post("https://remora-injector.remora.svc:8443/mutate")
-        .json(&review)
-        .send()
-        .await
-        .expect("the webhook answers over TLS")
-        .json()
-        .await
-        .expect("an AdmissionReview");
-    let response = &answer["response"];
-    assert_eq!(response["uid"], "e2e-1");
-    assert_eq!(response["allowed"], true);
-    assert!(response["warnings"].is_null(), "no warnings for a plain pod: {response}");
-    let patch = base64::engine::general_purpose::STANDARD.decode(response["patch"].as_str().expect("a patch")).expect("base64");
-    let patch: json_patch::Patch = serde_json::from_slice(&patch).expect("RFC 6902");
-    let mut patched = pod.clone();
-    json_patch::patch(&mut patched, &patch).expect("the patch applies");
-    let sidecar = patched["spec"]["initContainers"].as_array().and_then(|c| c.iter().find(|c| c["name"] == "remora-sidecar")).expect("a native sidecar");
+    let d = Deployment::start().await;
+    assert_eq!(d.admission["uid"], "e2e-1");
+    assert_eq!(d.admission["allowed"], true);
+    assert!(d.admission["warnings"].is_null(), "no warnings for a plain pod: {}", d.admission);
+    let sidecar = d.patched["spec"]["initContainers"].as_array().and_then(|c| c.iter().find(|c| c["name"] == "remora-sidecar")).expect("a native sidecar");
     assert_eq!(sidecar["image"], image("sidecar"));
 
-    // The patched pod, with the hub's Service name resolving to the hub.
-    let app = kubelet.run_pod(&network, &patched["spec"], &place(APP_POD, "shop", &app_ip));
-    wait_http(&plain, &format!("http://{app_ip}:15090/readyz"), "the sidecar's readiness", &app).await;
-    eventually(Duration::from_secs(30), "the sidecar's session with the hub", || app.logs("remora-sidecar").contains("connected to the hub").then_some(()));
-
     // A client sends HTTP with credentials and asks the app's DNS.
+    let app_ip = &d.app_ip;
     let script = format!(
         "/bin/busybox wget -q -O - --header 'Authorization: Bearer e2e-secret-token' http://{app_ip}:8080/index.html && \
-         /bin/busybox nslookup -type=a payments.shop.svc.cluster.local {app_ip}"
+         /bin/busybox nslookup -type=a {DNS_NAME} {app_ip}"
     );
-    let client = podman::run_once(&network, &network.host(40), &["--entrypoint=/bin/busybox", &image("testpeer"), "sh", "-c", &script]);
+    let client = podman::run_once(&d.network, &d.network.host(40), &["--entrypoint=/bin/busybox", &image("testpeer"), "sh", "-c", &script]);
     let said = String::from_utf8_lossy(&client.stdout).into_owned();
-    assert!(client.status.success() && said.contains("hello from the app") && said.contains("198.18.99.7"), "client: {said}{}", String::from_utf8_lossy(&client.stderr));
+    assert!(client.status.success() && said.contains("hello from the app") && said.contains(DNS_ANSWER), "client: {said}{}", String::from_utf8_lossy(&client.stderr));
 
     // The CLI image finds both items at the hub; the credentials never left the pod.
-    let tokens = work.path().join("pods/remora-hub-5d8f7c6b9-h2x4k/tokens");
-    let exports = work.path().join("exports");
-    std::fs::create_dir_all(&exports).expect("mkdir");
-    std::os::unix::fs::chown(&exports, Some(65532), Some(65532)).expect("chown");
-    let hub_api = format!("http://{hub_ip}:8899");
+    let exports = d.out_dir("exports");
+    let hub_api = format!("http://{}:8899", d.hub_ip);
     let items: Vec<Value> = eventually(Duration::from_secs(30), "the items at the hub", || {
-        let out = cli(&network, &tokens, &exports, &["query", "--hub", &hub_api, "--token-file", "/etc/remora/hub/tokens", "http or dns"]);
+        let out = d.cli(&exports, &["query", "--hub", &hub_api, "--token-file", "/etc/remora/hub/tokens", "http or dns"]);
         let items: Vec<Value> = String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
         let protocols: Vec<&str> = items.iter().filter_map(|i| i["protocol"]["name"].as_str()).collect();
         (protocols.contains(&"http") && protocols.contains(&"dns")).then_some(items)
@@ -236,34 +49,31 @@ async fn the_chart_and_an_injected_pod_run_as_deployed() {
     assert_eq!(http["node"]["name"], "node-1");
     assert!(!http.to_string().contains("e2e-secret-token"));
     let dns = items.iter().find(|i| i["protocol"]["name"] == "dns").expect("the DNS item");
-    assert_eq!(dns["request"]["questions"][0]["name"], "payments.shop.svc.cluster.local");
-    assert_eq!(dns["response"]["answers"][0]["data"], "198.18.99.7", "{dns}");
+    assert_eq!(dns["request"]["questions"][0]["name"], DNS_NAME);
+    assert_eq!(dns["response"]["answers"][0]["data"], DNS_ANSWER, "{dns}");
 
     // The streams' PCAPs, fetched from the sidecar through the hub (its scratch space on
-    // the data volume: the root filesystem is read-only and there is no /tmp).
-    let out = cli(&network, &tokens, &exports, &["pcap", "export", "--hub", &hub_api, "--token-file", "/etc/remora/hub/tokens", "--kfl", "http or dns", "--out", "/out/streams.pcap"]);
-    assert!(out.status.success(), "remora pcap export: {}{}\nhub:\n{}\nsidecar:\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr), hub.logs("hub"), app.logs("remora-sidecar"));
+    // the data volume: the root filesystem is read-only and there is no /tmp), asked for
+    // the moment the items are there.
+    let out = d.cli(&exports, &["pcap", "export", "--hub", &hub_api, "--token-file", "/etc/remora/hub/tokens", "--kfl", "http or dns", "--out", "/out/streams.pcap"]);
+    assert!(out.status.success(), "remora pcap export: {}{}\nhub:\n{}\nsidecar:\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr), d.hub.logs("hub"), d.app.logs("remora-sidecar"));
     let tshark = std::process::Command::new("tshark")
         .args(["-r", exports.join("streams.pcap").to_str().expect("path"), "-T", "fields", "-e", "http.request.uri", "-e", "dns.qry.name"])
         .output()
         .expect("tshark");
     let seen = String::from_utf8_lossy(&tshark.stdout);
-    assert!(seen.contains("/index.html") && seen.contains("payments.shop.svc.cluster.local"), "the export holds both streams: {seen}");
+    assert!(seen.contains("/index.html") && seen.contains(DNS_NAME), "the export holds both streams: {seen}");
 
     // Health and metrics answer where the probes and Prometheus look.
-    let metrics = wait_http(&plain, &format!("http://{hub_ip}:8899/metrics"), "the hub's metrics", &hub).await;
-    let received: f64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("remora_hub_items_received_total "))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("remora_hub_items_received_total");
-    assert!(received >= 2.0, "{metrics}");
-    assert!(metrics.contains("remora_hub_sessions 1"), "{metrics}");
-    let sidecar_metrics = wait_http(&plain, &format!("http://{app_ip}:15090/metrics"), "the sidecar's metrics", &app).await;
-    assert!(sidecar_metrics.contains("remora_sidecar_capturing 1"), "{sidecar_metrics}");
-    for pod in [&hub, &injector, &app] {
+    let plain = deployed::http_client(None, None);
+    let metrics = deployed::wait_http(&plain, &format!("{hub_api}/metrics"), "the hub's metrics", &d.hub).await;
+    assert!(sample(&metrics, "remora_hub_items_received_total").is_some_and(|n| n >= 2.0), "{metrics}");
+    assert_eq!(sample(&metrics, "remora_hub_sessions"), Some(1.0), "{metrics}");
+    let sidecar_metrics = deployed::wait_http(&plain, &format!("http://{app_ip}:15090/metrics"), "the sidecar's metrics", &d.app).await;
+    assert_eq!(sample(&sidecar_metrics, "remora_sidecar_capturing"), Some(1.0), "{sidecar_metrics}");
+    for pod in [&d.hub, &d.injector, &d.app] {
         pod.assert_running();
     }
     // The hub reviewed the sidecar's projected token with the API server.
-    assert!(server.bodies().iter().any(|(call, _, body)| call.contains("tokenreviews") && body.contains(PROJECTED_TOKEN)));
+    assert!(d.server.bodies().iter().any(|(call, _, body)| call.contains("tokenreviews") && body.contains(PROJECTED_TOKEN)));
 }

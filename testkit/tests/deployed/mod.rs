@@ -1,0 +1,249 @@
+//! Remora deployed as a cluster deploys it, for the container test and the in-container
+//! benchmark: the images `scripts/images.sh` builds, configured exactly as the rendered
+//! chart and the webhook's patch configure them, run by podman and runc (testkit's podman
+//! kubelet) on a bridge network of the benchmarking range 198.18.0.0/15.
+//!
+//! The hub and the injector run from the chart's Deployments (args, env, securityContext
+//! with a read-only root and no writable /tmp, volumes filled from the chart's own
+//! ConfigMaps and Secrets, certificates from `remora certs generate` in the CLI image);
+//! the API server is testkit's stand-in over TLS, replaying recorded answers (namespace
+//! list, the scripts ConfigMap, a TokenReview of the sidecar's projected token). The
+//! webhook is sent, over TLS, the AdmissionReview of a Deployment's pod; its patch is
+//! applied and the pod run — the native sidecar as a regular container of the pod
+//! (podman 4.3 runs init containers to completion).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use base64::Engine;
+use remora_testkit::api_server::{self as api, ApiServer};
+use remora_testkit::chart;
+use remora_testkit::podman::{self, eventually, require_images, ApiAccess, Kubelet, Network, Placement, Pod};
+use serde_json::{json, Value};
+
+pub const TAG: &str = "dev";
+/// The pod `tokenreview-pod.json` vouches for.
+pub const APP_POD: &str = "web-7c9f8b6d4-x2lkq";
+pub const PROJECTED_TOKEN: &str = "projected-web";
+/// The name the app's DNS server answers, and its answer.
+pub const DNS_NAME: &str = "payments.shop.svc.cluster.local";
+pub const DNS_ANSWER: &str = "198.18.99.7";
+const HUB_POD: &str = "remora-hub-5d8f7c6b9-h2x4k";
+
+pub fn image(name: &str) -> String {
+    format!("localhost/remora-{name}:{TAG}")
+}
+
+/// Everything running; pods go first on drop, then the network, then the files.
+pub struct Deployment {
+    pub app: Pod,
+    pub injector: Pod,
+    pub hub: Pod,
+    pub server: ApiServer,
+    pub network: Network,
+    pub work: tempfile::TempDir,
+    pub hub_ip: String,
+    pub app_ip: String,
+    /// The webhook's AdmissionReview `response` for the app's pod.
+    pub admission: Value,
+    /// The app's pod after the patch.
+    pub patched: Value,
+}
+
+impl Deployment {
+    /// Starts the hub, the injector and the injected app; returns once the sidecar is
+    /// ready and connected to the hub.
+    pub async fn start() -> Deployment {
+        require_images(&[&image("injector"), &image("sidecar"), &image("hub"), &image("cli"), &image("testpeer")]);
+        let work = tempfile::tempdir().expect("tempdir");
+        let network = Network::create("remora-e2e");
+        let (hub_ip, injector_ip, app_ip) = (network.host(10), network.host(11), network.host(20));
+
+        // The API server, on the bridge: what every pod's service-account volume points at.
+        let api_dir = work.path().join("api");
+        std::fs::create_dir_all(&api_dir).expect("mkdir");
+        let (server, api_ca) = ApiServer::start_tls(&network.gateway(), &api_dir).await;
+        server.list("/api/v1/namespaces", api::data("namespaces-list.json"));
+        server.list("/api/v1/namespaces/remora/configmaps", api::data("configmaps-list.json"));
+        server.list("/api/v1/namespaces/remora/secrets", api::data("secrets-list.json"));
+        server.list("/api/v1/pods", api::data("pods-list-1.json"));
+        server.list("/api/v1/services", api::data("services-list.json"));
+        server.list("/apis/discovery.k8s.io/v1/endpointslices", api::data("endpointslices-list.json"));
+        server.answer_always("POST", "/apis/authentication.k8s.io/v1/tokenreviews", StatusCode::CREATED, api::data("tokenreview-pod.json"));
+
+        let rendered = render(work.path());
+        let injector_deployment = object(&rendered, "Deployment", "remora-injector").clone();
+        let (webhook_ca, certs_secret) = webhook_certificate(work.path(), &injector_deployment);
+        let mut objects = rendered.objects.clone();
+        objects.push(certs_secret);
+        let kubelet = Kubelet {
+            dir: work.path().join("pods"),
+            objects,
+            api: Some(ApiAccess { host: network.gateway(), port: server.port(), ca_pem: api_ca, token: "service-account-token".into() }),
+            tokens: [("remora-hub".to_string(), PROJECTED_TOKEN.to_string())].into(),
+            hosts: vec![("remora-hub.remora.svc".into(), hub_ip.clone())],
+        };
+        let place = |name: &str, namespace: &str, ip: &str| Placement { name: name.into(), namespace: namespace.into(), ip: ip.into(), node: "node-1".into(), node_ip: network.gateway() };
+        let plain = http_client(None, None);
+
+        // The hub, as its Deployment says.
+        let hub_spec = &object(&rendered, "Deployment", "remora-hub")["spec"]["template"]["spec"];
+        let hub = kubelet.run_pod(&network, hub_spec, &place(HUB_POD, "remora", &hub_ip));
+        wait_http(&plain, &format!("http://{hub_ip}:8899/readyz"), "the hub's readiness", &hub).await;
+
+        // The injector, as its Deployment says; ready once its certificate is loaded.
+        let injector_spec = &injector_deployment["spec"]["template"]["spec"];
+        let injector = kubelet.run_pod(&network, injector_spec, &place("remora-injector-6c9d8f7b5-q8w2m", "remora", &injector_ip));
+        wait_http(&plain, &format!("http://{injector_ip}:8080/readyz"), "the injector's readiness", &injector).await;
+
+        // The API server asks the webhook about the Deployment's pod, over TLS.
+        let pod = app_pod();
+        let review = remora_injector::review::pod_create_review("e2e-1", &pod);
+        let address: std::net::SocketAddr = format!("{injector_ip}:8443").parse().expect("address");
+        let webhook = http_client(Some(&webhook_ca), Some(("remora-injector.remora.svc", address)));
+        let answer: Value = webhook
+            .post("https://remora-injector.remora.svc:8443/mutate")
+            .json(&review)
+            .send()
+            .await
+            .expect("the webhook answers over TLS")
+            .json()
+            .await
+            .expect("an AdmissionReview");
+        let admission = answer["response"].clone();
+        let patch = base64::engine::general_purpose::STANDARD.decode(admission["patch"].as_str().expect("a patch")).expect("base64");
+        let patch: json_patch::Patch = serde_json::from_slice(&patch).expect("RFC 6902");
+        let mut patched = pod.clone();
+        json_patch::patch(&mut patched, &patch).expect("the patch applies");
+
+        // The patched pod, with the hub's Service name resolving to the hub.
+        let app = kubelet.run_pod(&network, &patched["spec"], &place(APP_POD, "shop", &app_ip));
+        wait_http(&plain, &format!("http://{app_ip}:15090/readyz"), "the sidecar's readiness", &app).await;
+        eventually(Duration::from_secs(30), "the sidecar's session with the hub", || app.logs("remora-sidecar").contains("connected to the hub").then_some(()));
+        Deployment { app, injector, hub, server, network, work, hub_ip, app_ip, admission, patched }
+    }
+
+    /// The hub's token file, as its Secret volume holds it.
+    pub fn hub_tokens(&self) -> PathBuf {
+        self.work.path().join("pods").join(HUB_POD).join("tokens")
+    }
+
+    /// `remora ARGS` from the CLI image on the network, with the hub's tokens at
+    /// /etc/remora/hub and `out` (writable by the image's user) at /out.
+    pub fn cli(&self, out: &Path, args: &[&str]) -> std::process::Output {
+        let mut full = vec![
+            "--volume".to_string(),
+            format!("{}:/etc/remora/hub:ro", self.hub_tokens().display()),
+            "--volume".to_string(),
+            format!("{}:/out", out.display()),
+            image("cli"),
+        ];
+        full.extend(args.iter().map(|a| a.to_string()));
+        podman::run_once(&self.network, &self.network.host(41), &full.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    /// A directory the CLI image's user (65532) may write.
+    pub fn out_dir(&self, name: &str) -> PathBuf {
+        let dir = self.work.path().join(name);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::os::unix::fs::chown(&dir, Some(65532), Some(65532)).expect("chown");
+        dir
+    }
+}
+
+/// The chart rendered by Helm with the locally built images.
+fn render(work: &Path) -> chart::Rendered {
+    let values = work.join("values.yaml");
+    let mut text = String::new();
+    for (key, name) in [("injector", "injector"), ("hub", "hub"), ("sidecar", "sidecar"), ("certJob", "cli")] {
+        text.push_str(&format!("{key}:\n  image:\n    repository: localhost/remora-{name}\n    tag: {TAG}\n    pullPolicy: Never\n"));
+    }
+    std::fs::write(&values, text).expect("values");
+    chart::render(&[values]).expect("the chart renders")
+}
+
+fn object<'a>(rendered: &'a chart::Rendered, kind: &str, name: &str) -> &'a Value {
+    rendered.objects.iter().find(|o| o["kind"] == kind && o["metadata"]["name"] == name).unwrap_or_else(|| panic!("no {kind} {name} rendered"))
+}
+
+/// The webhook's certificate, made by the CLI image as a user would, as the Secret the
+/// injector's Deployment mounts: (CA PEM, Secret).
+fn webhook_certificate(work: &Path, injector_deployment: &Value) -> (String, Value) {
+    let certs = work.join("certs");
+    std::fs::create_dir_all(&certs).expect("mkdir");
+    std::os::unix::fs::chown(&certs, Some(65532), Some(65532)).expect("chown");
+    let out = podman::podman()
+        .args(["run", "--rm", "--pull=never", "--network=none", "--volume", &format!("{}:/out", certs.display()), &image("cli"), "certs", "generate", "--out", "/out"])
+        .output()
+        .expect("podman");
+    assert!(out.status.success(), "remora certs generate: {}", String::from_utf8_lossy(&out.stderr));
+    let read = |name: &str| std::fs::read_to_string(certs.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let name = injector_deployment["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .and_then(|v| v.iter().find(|v| v["name"] == "certs"))
+        .and_then(|v| v["secret"]["secretName"].as_str())
+        .expect("the injector's certificate Secret");
+    let b64 = |text: String| base64::engine::general_purpose::STANDARD.encode(text);
+    let ca = read("ca.crt");
+    let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": "remora"}, "type": "kubernetes.io/tls",
+        "data": {"tls.crt": b64(read("tls.crt")), "tls.key": b64(read("tls.key")), "ca.crt": b64(ca.clone())}});
+    (ca, secret)
+}
+
+/// The pod the ReplicaSet controller makes of the Deployment's template.
+fn app_pod() -> Value {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/web-deployment.yaml")).expect("deployment");
+    let deployment: Value = serde_norway::from_str(&text).expect("YAML");
+    let template = &deployment["spec"]["template"];
+    let mut labels = template["metadata"]["labels"].clone();
+    labels["pod-template-hash"] = json!("7c9f8b6d4");
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": APP_POD,
+            "generateName": "web-7c9f8b6d4-",
+            "namespace": "shop",
+            "labels": labels,
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-7c9f8b6d4", "uid": "5f0c1a8e-2d7b-4c55-9a61-1f7f2b0d9c3e", "controller": true, "blockOwnerDeletion": true}],
+        },
+        "spec": template["spec"],
+    })
+}
+
+pub fn http_client(ca_pem: Option<&str>, resolve: Option<(&str, std::net::SocketAddr)>) -> reqwest::Client {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(5));
+    if let Some(pem) = ca_pem {
+        builder = builder.tls_certs_only([reqwest::Certificate::from_pem(pem.as_bytes()).expect("CA")]);
+    }
+    if let Some((host, address)) = resolve {
+        builder = builder.resolve(host, address);
+    }
+    builder.build().expect("client")
+}
+
+async fn http_ok(client: &reqwest::Client, url: &str) -> Option<String> {
+    let response = client.get(url).send().await.ok()?;
+    if response.status().is_success() { response.text().await.ok() } else { None }
+}
+
+/// Polls an HTTP endpoint until it answers 2xx (a minute at most); panics with the pod's
+/// logs otherwise.
+pub async fn wait_http(client: &reqwest::Client, url: &str, what: &str, pod: &Pod) -> String {
+    for _ in 0..240 {
+        if let Some(body) = http_ok(client, url).await {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let logs: Vec<String> = pod.containers.iter().map(|c| format!("--- {c}:\n{}", pod.logs(c))).collect();
+    panic!("{what} ({url}) never answered:\n{}", logs.join("\n"));
+}
+
+/// A Prometheus sample's value in `text`.
+pub fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
