@@ -53,6 +53,18 @@ if ((${#need_pkgs[@]})); then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
 fi
 
+if [[ "${1:-}" == "--images-arm64" ]]; then
+  # qemu-user-static registers its interpreters with binfmt_misc (fix-binary, so they work
+  # inside containers); the file system must be mounted for that.
+  if [[ ! -e /proc/sys/fs/binfmt_misc/register ]]; then
+    mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null || true
+  fi
+  if [[ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]]; then
+    update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
+  fi
+  [[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]] || echo "setup: qemu-aarch64 is not registered with binfmt_misc: arm64 binaries will not run here (the smoke test fails)" >&2
+fi
+
 if [[ "${1:-}" == "--test" ]]; then
   # Pinned: kubernetes-validate's schemas decide what "valid" means for the golden pods
   # and the chart; helm-python-sdk is Helm's own Go SDK (no helm binary) for the chart.
