@@ -306,3 +306,25 @@ fn protocols_select_which_dissectors_run() {
     let count = |list: &str| parse_items(&remora(&["replay", "-o", "json", "--protocols", list, tls.to_str().expect("path")]).stdout).len();
     assert_eq!((count("http"), count("tls")), (0, 1));
 }
+
+#[test]
+fn redact_replaces_the_fields_it_names_and_refuses_the_ones_it_cannot() {
+    let capture = common::repo_root().join("examples/captures/http1__zeek__pipelined-requests.pcap");
+    let capture = capture.to_str().expect("path");
+    let out = remora(&["replay", "-o", "json", "--redact", "request.headers.user-agent", capture]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let items = parse_items(&out.stdout);
+    assert!(!items.is_empty());
+    for item in &items {
+        assert_eq!(item["request"]["headers"]["user-agent"], "[REDACTED]", "{item}");
+    }
+    let summary = String::from_utf8_lossy(&out.stderr);
+    assert!(summary.contains(&format!("redacted: {} values", items.len())), "{summary}");
+    // Without --redact nothing is: replay shows the capture as it is.
+    let plain = parse_items(&remora(&["replay", "-o", "json", capture]).stdout);
+    assert!(plain.iter().all(|i| i["request"]["headers"]["user-agent"] != "[REDACTED]"));
+    let bad = remora(&["replay", "--redact", "request.body", capture]);
+    assert!(!bad.status.success());
+    let error = String::from_utf8_lossy(&bad.stderr);
+    assert!(error.contains("\"request.body\" is not a field Remora can redact") && error.contains("request.postData.text"), "{error}");
+}
