@@ -154,6 +154,7 @@ async fn metrics(State(hub): State<Arc<Hub>>) -> String {
         ("remora_hub_actions_total", "counter", "hub.action calls received from sidecars", hub.hub_actions.load(Ordering::Relaxed)),
         ("remora_hub_jobs", "gauge", "Jobs scheduled in the cluster", jobs as u64),
         ("remora_hub_frames_dropped_total", "counter", "Frames for sidecars dropped because a sidecar was too far behind", hub.sessions.overflowed.load(Ordering::Relaxed)),
+        ("remora_hub_pcap_answers_foreign_total", "counter", "PCAP answers dropped because they came from a sidecar that was not asked", hub.pcap_requests.foreign.load(Ordering::Relaxed)),
         ("remora_hub_script_calls_dropped_total", "counter", "Calls into the hub's scripts dropped because they were too far behind", script_drops),
         ("remora_hub_sidecars_kernel_dropped", "gauge", "Packets the kernel dropped, summed over the connected sidecars' last reports", kernel_dropped),
         ("remora_hub_sidecars_not_capturing", "gauge", "Connected sidecars that report they are not capturing", not_capturing),

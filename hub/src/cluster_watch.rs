@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use k8s_openapi::api::core::v1::{Container, Namespace, Pod, PodSpec, PodStatus, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::runtime::watcher;
-use kube::Api;
+use kube::{Api, ResourceExt};
 use remora_cluster::names::Name;
 use remora_cluster::pod_events::PodTracker;
 use remora_cluster::coverage::{opted_in, targeted, uncovered, wants_sidecar, INJECT};
@@ -32,12 +32,18 @@ pub struct Watches {
     pub namespaces: Box<dyn Watch<Namespace>>,
 }
 
-/// What coverage is computed from: the pods, slimmed to what it reads, and the
-/// namespaces.
+/// The webhook's mark on a pod it injected.
+pub const STATUS: &str = "remora.dev/status";
+
+/// What coverage and session admission are computed from: the pods, slimmed to what they
+/// read, and the namespaces.
 #[derive(Default)]
 pub struct Coverage {
     pods: HashMap<String, Pod>,
     namespaces: HashMap<String, Namespace>,
+    /// Each watch has listed once: until both have, no session is admitted.
+    pods_listed: bool,
+    namespaces_listed: bool,
 }
 
 impl Coverage {
@@ -51,6 +57,26 @@ impl Coverage {
             .filter(|p| namespaces.iter().any(|n| opted_in(n) && n.metadata.name == p.metadata.namespace) && wants_sidecar(p))
             .count() as u64;
         (wanting - missing, missing)
+    }
+
+    /// Whether a sidecar session for this pod may join: the pod exists, the webhook
+    /// injected it (its status annotation), and its namespace is opted in. `Err` says why
+    /// not, for the sidecar and the hub's log.
+    pub fn admits(&self, namespace: &str, pod: &str) -> Result<(), String> {
+        if !(self.pods_listed && self.namespaces_listed) {
+            return Err("the hub has not listed the cluster's pods and namespaces yet; retry".into());
+        }
+        let opted = self.namespaces.values().any(|n| n.name_any() == namespace && opted_in(n));
+        if !opted {
+            return Err(format!("namespace {namespace} is not opted in (label {INJECT}=enabled)"));
+        }
+        let Some(found) = self.pods.values().find(|p| p.name_any() == pod && p.namespace().as_deref() == Some(namespace)) else {
+            return Err(format!("pod {namespace}/{pod} does not exist (or the hub has not seen it yet; retry)"));
+        };
+        if !found.annotations().contains_key(STATUS) {
+            return Err(format!("pod {namespace}/{pod} was not injected by Remora's webhook (no {STATUS} annotation)"));
+        }
+        Ok(())
     }
 
     /// `hub.targeted()`'s answer (JSON text).
@@ -71,7 +97,17 @@ fn slim(pod: &Pod) -> Pod {
     kept.metadata.labels = pod.metadata.labels.clone();
     kept.metadata.owner_references = pod.metadata.owner_references.clone();
     kept.metadata.deletion_timestamp = pod.metadata.deletion_timestamp.clone();
-    kept.metadata.annotations = pod.metadata.annotations.as_ref().and_then(|a| a.get(INJECT).map(|v| [(INJECT.to_string(), v.clone())].into()));
+    // The opt-out and the webhook's mark (its value, a few hundred bytes, is not needed).
+    kept.metadata.annotations = pod.metadata.annotations.as_ref().map(|a| {
+        let mut kept = std::collections::BTreeMap::new();
+        if let Some(v) = a.get(INJECT) {
+            kept.insert(INJECT.to_string(), v.clone());
+        }
+        if a.contains_key(STATUS) {
+            kept.insert(STATUS.to_string(), String::new());
+        }
+        kept
+    });
     kept.spec = pod.spec.as_ref().map(|spec| PodSpec {
         host_network: spec.host_network,
         node_name: spec.node_name.clone(),
@@ -158,12 +194,17 @@ impl Hub {
 
 /// Follows the watches until the hub goes.
 pub fn follow(hub: &Arc<Hub>, watches: Watches) {
+    hub.follows_cluster.store(true, std::sync::atomic::Ordering::Relaxed);
     let Watches { pods, services, endpoint_slices, namespaces } = watches;
     let mut tracker = PodTracker::default();
     each_change(hub, pods, move |hub, change| {
         let changed = hub.names().pods(&change);
         hub.names_changed(changed);
-        apply(&mut hub.coverage().pods, &change, slim);
+        {
+            let mut coverage = hub.coverage();
+            coverage.pods_listed |= matches!(change, Change::Reset(_));
+            apply(&mut coverage.pods, &change, slim);
+        }
         for event in tracker.events(&change, now_ns() / 1_000_000) {
             let Ok(json) = serde_json::to_string(&event) else { continue };
             tracing::debug!(kind = %event.kind, pod = %event.pod.name, "pod event");
@@ -181,7 +222,11 @@ pub fn follow(hub: &Arc<Hub>, watches: Watches) {
         let changed = hub.names().endpoint_slices(&change);
         hub.names_changed(changed);
     });
-    each_change(hub, namespaces, |hub, change| apply(&mut hub.coverage().namespaces, &change, Namespace::clone));
+    each_change(hub, namespaces, |hub, change| {
+        let mut coverage = hub.coverage();
+        coverage.namespaces_listed |= matches!(change, Change::Reset(_));
+        apply(&mut coverage.namespaces, &change, Namespace::clone);
+    });
 }
 
 /// Runs `on` for every change of one watch, on a task of its own.

@@ -25,22 +25,26 @@ enum Piece {
     Done { missing: Vec<String> },
 }
 
-/// Exports waiting for sidecars' answers, by request id.
+/// Exports waiting for sidecars' answers, by request id, each with the session it was
+/// sent to: only that session's answers count (another sidecar cannot slip its bytes
+/// into someone else's export).
 #[derive(Default)]
 pub(crate) struct PcapRequests {
     next: AtomicU64,
-    open: Mutex<HashMap<u64, mpsc::UnboundedSender<Piece>>>,
+    open: Mutex<HashMap<u64, (u64, mpsc::UnboundedSender<Piece>)>>,
+    /// Answers from a session that was not asked.
+    pub(crate) foreign: AtomicU64,
 }
 
 impl PcapRequests {
-    fn open(&self) -> std::sync::MutexGuard<'_, HashMap<u64, mpsc::UnboundedSender<Piece>>> {
+    fn open(&self) -> std::sync::MutexGuard<'_, HashMap<u64, (u64, mpsc::UnboundedSender<Piece>)>> {
         self.open.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn start(&self) -> (u64, mpsc::UnboundedReceiver<Piece>) {
+    fn start(&self, session: u64) -> (u64, mpsc::UnboundedReceiver<Piece>) {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (sender, receiver) = mpsc::unbounded_channel();
-        self.open().insert(id, sender);
+        self.open().insert(id, (session, sender));
         (id, receiver)
     }
 
@@ -48,17 +52,28 @@ impl PcapRequests {
         self.open().remove(&id);
     }
 
-    /// A piece of a file from a sidecar (dropped when its export is over).
-    pub(crate) fn chunk(&self, chunk: PcapChunk<'_>) {
-        if let Some(sender) = self.open().get(&chunk.id) {
-            let _ = sender.send(Piece::Chunk { stream: chunk.stream.to_string(), data: chunk.data.to_vec() });
+    /// Passes `piece` on to request `id` if `session` is the one asked; dropped when the
+    /// export is over.
+    fn deliver(&self, session: u64, id: u64, piece: Piece) {
+        match self.open().get(&id) {
+            Some((asked, sender)) if *asked == session => {
+                let _ = sender.send(piece);
+            }
+            Some(_) => {
+                self.foreign.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(request = id, session, "a PCAP answer from a sidecar that was not asked was dropped");
+            }
+            None => {}
         }
     }
 
-    pub(crate) fn done(&self, id: u64, missing: Vec<String>) {
-        if let Some(sender) = self.open().get(&id) {
-            let _ = sender.send(Piece::Done { missing });
-        }
+    /// A piece of a file from the sidecar of `session`.
+    pub(crate) fn chunk(&self, session: u64, chunk: PcapChunk<'_>) {
+        self.deliver(session, chunk.id, Piece::Chunk { stream: chunk.stream.to_string(), data: chunk.data.to_vec() });
+    }
+
+    pub(crate) fn done(&self, session: u64, id: u64, missing: Vec<String>) {
+        self.deliver(session, id, Piece::Done { missing });
     }
 }
 
@@ -139,7 +154,7 @@ impl Hub {
     /// Asks one sidecar for `wanted` and writes what comes into `dir`; returns the files
     /// and `stream: why` of what did not come.
     async fn fetch(&self, session: u64, wanted: &[String], dir: &std::path::Path, first: usize, bytes: &mut usize) -> Result<(Vec<PathBuf>, Vec<String>), ExportError> {
-        let (id, mut pieces) = self.pcap_requests.start();
+        let (id, mut pieces) = self.pcap_requests.start(session);
         let asked = self.sessions.send(session, &ToSidecar::PcapRequest { v: VERSION, id, streams: wanted.to_vec() });
         let mut files: BTreeMap<String, (PathBuf, std::fs::File)> = BTreeMap::new();
         let mut missing: Vec<String> = Vec::new();
@@ -187,5 +202,22 @@ impl Hub {
             }
         }
         Ok((files.into_values().map(|(path, _)| path).collect(), missing))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_session_asked_answers_a_request() {
+        let requests = PcapRequests::default();
+        let (id, mut pieces) = requests.start(7);
+        requests.chunk(8, PcapChunk { id, stream: "000000000001.pcap", data: b"forged" });
+        requests.done(8, id, Vec::new());
+        assert!(pieces.try_recv().is_err(), "another sidecar's answer is dropped");
+        assert_eq!(requests.foreign.load(Ordering::Relaxed), 2);
+        requests.chunk(7, PcapChunk { id, stream: "000000000001.pcap", data: b"real" });
+        assert!(matches!(pieces.try_recv(), Ok(Piece::Chunk { data, .. }) if data == b"real"));
     }
 }

@@ -2,7 +2,7 @@
 //! API (see `api`). Both ask for a bearer token.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -51,6 +51,9 @@ pub struct Hub {
     pub(crate) pcap_requests: PcapRequests,
     /// Checks sidecars' projected tokens (`--token-review-audience`).
     pub token_reviewer: OnceLock<remora_cluster::token_review::TokenReviewer>,
+    /// Whether the hub follows the cluster's pods and namespaces (then a pod's session is
+    /// admitted only for an injected pod of an opted-in namespace).
+    pub follows_cluster: AtomicBool,
     /// Where PCAP exports are assembled: under `--data-dir` when there is one (the
     /// chart's root filesystem is read-only, with no writable /tmp); else the temp dir.
     pub scratch_dir: OnceLock<std::path::PathBuf>,
@@ -82,6 +85,7 @@ impl Hub {
             coverage: Mutex::new(Default::default()),
             token_reviewer: OnceLock::new(),
             scratch_dir: OnceLock::new(),
+            follows_cluster: AtomicBool::new(false),
             refused: AtomicU64::new(0),
             received: AtomicU64::new(0),
             dropped_by_sidecars: AtomicU64::new(0),
@@ -208,6 +212,17 @@ async fn session(hub: Arc<Hub>, mut socket: WebSocket, caller: Caller) {
             return;
         }
     }
+    // A pod's token proves which pod it is; the pod must also be one the webhook
+    // injected, in an opted-in namespace (known from the hub's watches of the cluster).
+    if matches!(caller, Caller::Pod(_)) && hub.follows_cluster.load(Ordering::Relaxed) {
+        let admitted = hub.coverage().admits(&identity.namespace, &identity.pod);
+        if let Err(reason) = admitted {
+            tracing::warn!("sidecar refused: {reason}");
+            hub.refused.fetch_add(1, Ordering::Relaxed);
+            send(&mut socket, &ToSidecar::Refused { v: VERSION, reason }).await;
+            return;
+        }
+    }
     tracing::info!(pod = %identity.pod, namespace = %identity.namespace, node = %identity.node, "sidecar connected");
     let (id, mut queued) = hub.sessions.add(identity.clone());
     hub.greet(id);
@@ -224,7 +239,7 @@ async fn session(hub: Arc<Hub>, mut socket: WebSocket, caller: Caller) {
                     Some(Ok(Message::Text(text))) => text,
                     Some(Ok(Message::Binary(bytes))) => {
                         if let Some(chunk) = PcapChunk::decode(&bytes) {
-                            hub.pcap_requests.chunk(chunk);
+                            hub.pcap_requests.chunk(id, chunk);
                         }
                         continue;
                     }
@@ -251,13 +266,32 @@ async fn session(hub: Arc<Hub>, mut socket: WebSocket, caller: Caller) {
     tracing::info!(pod = %identity.pod, "sidecar session ended");
 }
 
+/// Writes the session's identity into an item: the pod a session proved (or, with a
+/// static token, said) it is, whatever the item claims.
+fn stamp(item: &mut serde_json::Value, identity: &PodIdentity) {
+    let Some(object) = item.as_object_mut() else { return };
+    if identity.pod.is_empty() {
+        return;
+    }
+    if let Some(serde_json::Value::String(id)) = object.get_mut("id") {
+        // `<worker>/<stream>-<index>`
+        let rest = id.split_once('/').map_or(id.as_str(), |(_, rest)| rest).to_string();
+        *id = format!("{}/{rest}", identity.pod);
+    }
+    object.insert("worker".into(), identity.pod.clone().into());
+    object.insert("namespace".into(), identity.namespace.clone().into());
+}
+
 impl Hub {
     /// Acts on one frame of a sidecar; returns the answer to send, if any.
     fn handle_frame(&self, session: u64, identity: &PodIdentity, frame: FromSidecar) -> Option<ToSidecar> {
         match frame {
             FromSidecar::Hello { .. } => None,
-            FromSidecar::Items { seq, items, .. } => {
+            FromSidecar::Items { seq, mut items, .. } => {
                 let count = items.len() as u64;
+                for item in &mut items {
+                    stamp(item, identity);
+                }
                 if let Err(e) = self.store_batch(items) {
                     tracing::error!("the item journal cannot be written ({e}); items are kept in memory only");
                 }
@@ -289,7 +323,7 @@ impl Hub {
                 None
             }
             FromSidecar::PcapDone { id, missing, .. } => {
-                self.pcap_requests.done(id, missing);
+                self.pcap_requests.done(session, id, missing);
                 None
             }
         }
@@ -348,4 +382,19 @@ pub async fn serve_listeners(
     a?;
     b?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_carry_the_sessions_identity_whatever_they_claim() {
+        let identity = PodIdentity { pod: "web-1".into(), namespace: "shop".into(), ..Default::default() };
+        let mut item = serde_json::json!({"id": "db-0/000000000004-2", "worker": "db-0", "namespace": "payments", "stream": "000000000004.pcap"});
+        stamp(&mut item, &identity);
+        assert_eq!(item["id"], "web-1/000000000004-2");
+        assert_eq!(item["worker"], "web-1");
+        assert_eq!(item["namespace"], "shop");
+    }
 }

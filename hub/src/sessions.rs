@@ -123,10 +123,8 @@ impl Sessions {
         self.live().iter().map(|(id, s)| (*id, node_of(&s.identity))).collect()
     }
 
-    /// The session of the pod `pod` (in `namespace` when several pods share the name).
+    /// The session of pod `namespace/pod`.
     pub fn find(&self, namespace: &str, pod: &str) -> Option<u64> {
-        let live = self.live();
-        let named = || live.iter().filter(|(_, s)| s.identity.pod == pod);
-        named().find(|(_, s)| s.identity.namespace == namespace).or_else(|| named().next()).map(|(id, _)| *id)
+        self.live().iter().find(|(_, s)| s.identity.pod == pod && s.identity.namespace == namespace).map(|(id, _)| *id)
     }
 }
