@@ -21,6 +21,12 @@ use tokio_tungstenite::tungstenite::Message;
 
 /// Items per frame.
 const BATCH: usize = 256;
+/// Bytes of items per frame: well under the 16 MiB frames the hub reads (tungstenite's
+/// default), which a batch of 256 large items would pass — the hub would drop the
+/// session and the same batch would be sent again forever.
+const BATCH_BYTES: usize = 4 << 20;
+/// An item this large could never be sent whole; it is dropped and counted.
+pub const MAX_ITEM_BYTES: usize = 8 << 20;
 /// A partial batch waits at most this long.
 const LINGER: Duration = Duration::from_millis(100);
 const BACKOFF_MIN: Duration = Duration::from_millis(200);
@@ -97,7 +103,18 @@ impl Outbox {
     fn take_work(&mut self) -> Work {
         let console = self.console.len().min(BATCH);
         let control = self.control.len().min(BATCH);
-        let items = self.items.len().min(BATCH);
+        // At least one item, then as many as fit the count and the bytes.
+        let mut bytes = 0;
+        let items = self
+            .items
+            .iter()
+            .take(BATCH)
+            .take_while(|item| {
+                bytes += item.len();
+                bytes <= BATCH_BYTES
+            })
+            .count()
+            .max(self.items.len().min(1));
         let items: Vec<String> = self.items.drain(..items).collect();
         self.bytes -= items.iter().map(String::len).sum::<usize>();
         Work {
@@ -186,6 +203,12 @@ impl HubClient {
     /// Queues one item (its JSON text); never blocks the capture.
     pub fn send(&self, item_json: String) {
         let mut outbox = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
+        if item_json.len() > MAX_ITEM_BYTES {
+            outbox.dropped += 1;
+            outbox.unreported += 1;
+            self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         outbox.bytes += item_json.len();
         outbox.items.push_back(item_json);
         while outbox.items.len() > self.config.max_items || outbox.bytes > self.config.max_bytes {
@@ -550,6 +573,24 @@ mod tests {
         for bad in ["../etc/passwd.pcap", "/etc/x.pcap", "a/b.pcap", ".hidden.pcap", "x.txt", ""] {
             assert!(!is_stream_name(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn batches_stay_under_the_hubs_frame_size() {
+        let client = HubClient::new(HubConfig { max_bytes: 64 << 20, ..config(1000) });
+        let big = "x".repeat(1 << 20);
+        for _ in 0..10 {
+            client.send(big.clone());
+        }
+        client.send("y".repeat(MAX_ITEM_BYTES + 1));
+        let mut outbox = client.outbox.lock().expect("outbox");
+        let sizes: Vec<usize> = std::iter::from_fn(|| {
+            let work = outbox.take_work();
+            (!work.items.is_empty()).then(|| work.items.iter().map(String::len).sum())
+        })
+        .collect();
+        assert_eq!(sizes, [4 << 20, 4 << 20, 2 << 20], "1 MiB items, at most 4 MiB a frame");
+        assert_eq!(outbox.dropped, 1, "the item too large to ever send");
     }
 
     #[test]

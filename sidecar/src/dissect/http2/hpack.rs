@@ -17,6 +17,10 @@ const ENTRY_OVERHEAD: usize = 32;
 const DEFAULT_TABLE_SIZE: usize = 4096;
 /// A table size update above this is refused (peers advertise at most a few hundred KiB).
 const MAX_TABLE_SIZE: u64 = 1 << 20;
+/// What one header block may decode to, counted as SETTINGS_MAX_HEADER_LIST_SIZE counts
+/// (name + value + 32 per field). Without it, one large indexed entry referred to by
+/// thousands of one-byte references makes a small block decode to hundreds of MB.
+pub const MAX_DECODED_BYTES: usize = 1 << 20;
 
 pub struct Decoder {
     /// Newest first, as indices count.
@@ -33,6 +37,8 @@ pub enum Error {
     BadIndex,
     BadHuffman,
     TableSize,
+    /// The block decodes to more than [`MAX_DECODED_BYTES`].
+    TooLarge,
 }
 
 impl Decoder {
@@ -51,11 +57,18 @@ impl Decoder {
     /// Decodes a whole header block. An error leaves the table in an unknown state, so
     /// the decoder falls back to the partial mode; the fields decoded before it are kept.
     pub fn decode(&mut self, mut block: &[u8], fields: &mut Vec<Field>) -> Result<(), Error> {
+        let mut decoded = 0usize;
+        let mut count = |field: &Field| {
+            decoded += field.as_ref().map_or(0, |(name, value)| name.len() + value.len()) + ENTRY_OVERHEAD;
+            if decoded > MAX_DECODED_BYTES { Err(Error::TooLarge) } else { Ok(()) }
+        };
         let result = (|| {
             while let Some(&first) = block.first() {
                 if first & 0x80 != 0 {
                     let index = integer(&mut block, 7)?;
-                    fields.push(self.entry(index)?);
+                    let field = self.entry(index)?;
+                    count(&field)?;
+                    fields.push(field);
                 } else if first & 0x40 != 0 {
                     let field = self.literal(&mut block, 6)?;
                     if let Some((name, value)) = &field {
@@ -67,6 +80,7 @@ impl Decoder {
                         self.table.clear();
                         self.size = 0;
                     }
+                    count(&field)?;
                     fields.push(field);
                 } else if first & 0x20 != 0 {
                     let size = integer(&mut block, 5)?;
@@ -77,7 +91,9 @@ impl Decoder {
                     self.evict(0);
                 } else {
                     // Without indexing (0000) or never indexed (0001): 4-bit prefix.
-                    fields.push(self.literal(&mut block, 4)?);
+                    let field = self.literal(&mut block, 4)?;
+                    count(&field)?;
+                    fields.push(field);
                 }
             }
             Ok(())
@@ -248,3 +264,55 @@ const STATIC_TABLE: [(&str, &str); 61] = [
     ("via", ""),
     ("www-authenticate", ""),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An HPACK integer with an N-bit prefix under `flags`.
+    fn integer_bytes(flags: u8, prefix: u8, mut value: usize, out: &mut Vec<u8>) {
+        let mask = (1usize << prefix) - 1;
+        if value < mask {
+            out.push(flags | value as u8);
+            return;
+        }
+        out.push(flags | mask as u8);
+        value -= mask;
+        while value >= 0x80 {
+            out.push((value as u8 & 0x7f) | 0x80);
+            value >>= 7;
+        }
+        out.push(value as u8);
+    }
+
+    #[test]
+    fn a_block_of_references_to_one_large_entry_is_cut_at_the_bound() {
+        // The table raised to 1 MiB, one 60 KB value added with indexing, then 10,000
+        // one-byte references to it: 10 KB on the wire, 600 MB if decoded in full.
+        let mut block = Vec::new();
+        integer_bytes(0x20, 5, 1 << 20, &mut block);
+        block.push(0x40);
+        integer_bytes(0, 7, 1, &mut block);
+        block.push(b'x');
+        integer_bytes(0, 7, 60_000, &mut block);
+        block.extend(std::iter::repeat_n(b'v', 60_000));
+        block.extend(std::iter::repeat_n(0x80 | 62, 10_000));
+        let mut decoder = Decoder::new();
+        let mut fields = Vec::new();
+        assert_eq!(decoder.decode(&block, &mut fields), Err(Error::TooLarge));
+        let bytes: usize = fields.iter().flatten().map(|(n, v)| n.len() + v.len()).sum();
+        assert!(bytes <= MAX_DECODED_BYTES, "{bytes} bytes decoded");
+        assert!(fields.len() < 20, "{} fields", fields.len());
+    }
+
+    #[test]
+    fn ordinary_blocks_are_untouched_by_the_bound() {
+        // RFC 7541 C.3.1: a request without Huffman coding.
+        let block = [0x82, 0x86, 0x84, 0x41, 0x0f, b'w', b'w', b'w', b'.', b'e', b'x', b'a', b'm', b'p', b'l', b'e', b'.', b'c', b'o', b'm'];
+        let mut fields = Vec::new();
+        Decoder::new().decode(&block, &mut fields).expect("decodes");
+        let fields: Vec<(String, String)> = fields.into_iter().flatten().collect();
+        assert_eq!(fields[3], (":authority".to_string(), "www.example.com".to_string()));
+        assert_eq!(fields.len(), 4);
+    }
+}
