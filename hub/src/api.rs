@@ -5,7 +5,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query as UrlQuery, State};
+use axum::extract::{Extension, Path, Query as UrlQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -13,6 +13,7 @@ use axum::{Json, Router};
 use remora_kfl::Query;
 use remora_model::wire::JobRequest;
 
+use crate::auth::{Principal, Role};
 use crate::pcap_export::ExportError;
 use crate::script_store::{ScriptStore, StoreError, MAX_SCRIPT};
 use crate::server::Hub;
@@ -30,13 +31,34 @@ fn compile(kfl: &str) -> Result<Query, Box<Response>> {
     })
 }
 
+/// The role a call needs: reading needs a viewer, changing scripts and running jobs an
+/// editor, PCAPs (raw, unredacted bytes) and the audit log an admin.
+pub fn required_role(method: &axum::http::Method, path: &str) -> Role {
+    use axum::http::Method;
+    if path == "/api/pcap" || path == "/api/audit" {
+        Role::Admin
+    } else if (path.starts_with("/api/scripts/") && (method == Method::PUT || method == Method::DELETE)) || (path.starts_with("/api/jobs/") && method == Method::POST) {
+        Role::Editor
+    } else {
+        Role::Viewer
+    }
+}
+
 /// Every `/api/` route asks for a token before anything else is looked at (a bad query
-/// from a stranger is a 401, not a 400); health and metrics are open.
-async fn require_token(State(hub): State<Arc<Hub>>, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    if !hub.tokens.admits(request.headers()) {
+/// from a stranger is a 401, not a 400), then for the role the call needs (403); health
+/// and metrics are open. The caller goes on to the handler, for the audit log.
+async fn require_token(State(hub): State<Arc<Hub>>, mut request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let Some(principal) = hub.tokens.principal(request.headers()) else {
         hub.refused.fetch_add(1, Ordering::Relaxed);
         return error(StatusCode::UNAUTHORIZED, "a valid bearer token is required".into());
+    };
+    let needed = required_role(request.method(), request.uri().path());
+    if principal.role < needed {
+        hub.refused.fetch_add(1, Ordering::Relaxed);
+        let what = format!("{} {}", request.method(), request.uri().path());
+        return error(StatusCode::FORBIDDEN, format!("{what} needs the {} role; the token {:?} is a {}", needed.name(), principal.name, principal.role.name()));
     }
+    request.extensions_mut().insert(principal);
     next.run(request).await
 }
 
@@ -51,6 +73,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/api/sidecars", get(sidecars))
         .route("/api/scripts", get(list_scripts))
         .route("/api/scripts/{name}", get(get_script).put(put_script).delete(delete_script))
+        .route("/api/audit", get(audit))
         .route_layer(axum::middleware::from_fn_with_state(hub.clone(), require_token))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(|| async { "ready\n" }))
@@ -193,10 +216,11 @@ async fn sidecars(State(hub): State<Arc<Hub>>) -> Response {
 }
 
 /// `POST /api/jobs/{tag}/run`: runs a job now on every node (as `jobs.run` does).
-async fn run_job(State(hub): State<Arc<Hub>>, Path(tag): Path<String>) -> Response {
+async fn run_job(State(hub): State<Arc<Hub>>, Extension(who): Extension<Principal>, Path(tag): Path<String>) -> Response {
     if !hub.jobs().list().iter().any(|j| j.tag == tag) {
         return error(StatusCode::NOT_FOUND, format!("no job is scheduled with the tag {tag:?}"));
     }
+    hub.audit.record(&who, "run job", &tag, None);
     hub.job_requests(vec![JobRequest::Run { tag: tag.clone() }], "api");
     (StatusCode::ACCEPTED, Json(serde_json::json!({"run": tag}))).into_response()
 }
@@ -329,7 +353,7 @@ async fn get_script(State(hub): State<Arc<Hub>>, Path(name): Path<String>) -> Re
 }
 
 /// `PUT /api/scripts/{name}`: writes a script; every sidecar runs it within seconds.
-async fn put_script(State(hub): State<Arc<Hub>>, Path(name): Path<String>, body: axum::body::Bytes) -> Response {
+async fn put_script(State(hub): State<Arc<Hub>>, Extension(who): Extension<Principal>, Path(name): Path<String>, body: axum::body::Bytes) -> Response {
     let store = match store(&hub) {
         Ok(store) => store,
         Err(e) => return *e,
@@ -341,20 +365,32 @@ async fn put_script(State(hub): State<Arc<Hub>>, Path(name): Path<String>, body:
         return error(StatusCode::BAD_REQUEST, format!("{name}: not UTF-8 text"));
     };
     match store.put(&hub, &name, source).await {
-        Ok(changed) => Json(serde_json::json!({"name": name, "changed": changed})).into_response(),
+        Ok(changed) => {
+            hub.audit.record(&who, "put script", &name, Some(source.as_bytes()));
+            Json(serde_json::json!({"name": name, "changed": changed})).into_response()
+        }
         Err(e) => store_error(e),
     }
 }
 
 /// `DELETE /api/scripts/{name}`.
-async fn delete_script(State(hub): State<Arc<Hub>>, Path(name): Path<String>) -> Response {
+async fn delete_script(State(hub): State<Arc<Hub>>, Extension(who): Extension<Principal>, Path(name): Path<String>) -> Response {
     let store = match store(&hub) {
         Ok(store) => store,
         Err(e) => return *e,
     };
     match store.delete(&hub, &name).await {
-        Ok(true) => Json(serde_json::json!({"name": name, "deleted": true})).into_response(),
+        Ok(true) => {
+            hub.audit.record(&who, "delete script", &name, None);
+            Json(serde_json::json!({"name": name, "deleted": true})).into_response()
+        }
         Ok(false) => error(StatusCode::NOT_FOUND, format!("no script is named {name:?}")),
         Err(e) => store_error(e),
     }
+}
+
+/// `GET /api/audit`: script changes and job runs, newest last: who, when, what, and the
+/// content's SHA-256.
+async fn audit(State(hub): State<Arc<Hub>>) -> Response {
+    Json(serde_json::json!({"entries": hub.audit.entries()})).into_response()
 }

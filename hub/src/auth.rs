@@ -1,34 +1,91 @@
 //! Tokens: a sidecar or an API client presents `Authorization: Bearer <token>`. The hub
-//! knows the valid ones from a file (one per line); with `--token-review-audience`, a
-//! sidecar may instead present the projected service-account token the injector mounts,
-//! which the API server vouches for (TokenReview) and which binds the session to its pod.
+//! knows the valid ones from a file (one per line, each with a role); with
+//! `--token-review-audience`, a sidecar presents instead the projected service-account
+//! token the injector mounts, which the API server vouches for (TokenReview) and which
+//! binds the session to its pod.
+//!
+//! Roles, each allowing what the one before does and more: `viewer` reads items, the
+//! console, jobs, sidecars and scripts; `editor` also changes scripts and runs jobs;
+//! `admin` also exports PCAPs (the raw bytes, unredacted), reads the audit log, and — when
+//! the hub does not review pods' tokens — may open sidecar sessions.
 
 use axum::http::HeaderMap;
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Editor,
+    Admin,
+}
+
+impl Role {
+    fn parse(word: &str) -> Option<Role> {
+        match word {
+            "viewer" => Some(Role::Viewer),
+            "editor" => Some(Role::Editor),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Editor => "editor",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// Who made an API call: the token's name (for the audit log) and role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub name: String,
+    pub role: Role,
+}
+
 pub struct Tokens {
-    tokens: Vec<String>,
+    tokens: Vec<(String, Principal)>,
 }
 
 impl Tokens {
-    /// Reads the token file: one token per line, blank lines and `#` comments ignored.
+    /// Reads the token file, one token a line: `ROLE:NAME:TOKEN`, `ROLE:TOKEN` (named after
+    /// its role) or a bare `TOKEN` (an admin's, as files written before roles hold); blank
+    /// lines and `#` comments are ignored.
     pub fn from_file(path: &std::path::Path) -> anyhow::Result<Tokens> {
         let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("--token-file {}: {e}", path.display()))?;
-        let tokens: Vec<String> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(String::from)
-            .collect();
+        let mut tokens = Vec::new();
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            let parts: Vec<&str> = line.splitn(3, ':').collect();
+            let (role, name, token) = match parts.as_slice() {
+                [role, name, token] if Role::parse(role).is_some() => (Role::parse(role), name.to_string(), *token),
+                [role, token] if Role::parse(role).is_some() => (Role::parse(role), role.to_string(), *token),
+                _ => (Some(Role::Admin), "admin".to_string(), line),
+            };
+            let role = role.unwrap_or(Role::Admin);
+            if token.is_empty() {
+                anyhow::bail!("--token-file {}: the {} token {name:?} is empty", path.display(), role.name());
+            }
+            tokens.push((token.to_string(), Principal { name, role }));
+        }
         if tokens.is_empty() {
             anyhow::bail!("--token-file {}: no token in it; without one nobody could connect", path.display());
         }
         Ok(Tokens { tokens })
     }
 
-    /// Whether the request's bearer token is one of ours.
-    pub fn admits(&self, headers: &HeaderMap) -> bool {
-        let Some(presented) = bearer(headers) else { return false };
-        self.tokens.iter().fold(false, |found, token| found | same(token.as_bytes(), presented.as_bytes()))
+    /// Who the request's bearer token belongs to, if it is one of ours.
+    pub fn principal(&self, headers: &HeaderMap) -> Option<Principal> {
+        let presented = bearer(headers)?;
+        // Every token is compared, whichever matches: the time taken tells nothing.
+        let mut found = None;
+        for (token, principal) in &self.tokens {
+            if same(token.as_bytes(), presented.as_bytes()) && found.is_none() {
+                found = Some(principal.clone());
+            }
+        }
+        found
     }
 }
 
@@ -63,12 +120,32 @@ mod tests {
         std::fs::write(&path, "# sidecars\ns3cr3t\n\nother\n").expect("write");
         let tokens = Tokens::from_file(&path).expect("tokens");
         let mut headers = HeaderMap::new();
-        assert!(!tokens.admits(&headers));
+        assert_eq!(tokens.principal(&headers), None);
         headers.insert("authorization", "Bearer s3cr3t".parse().expect("header"));
-        assert!(tokens.admits(&headers));
+        assert_eq!(tokens.principal(&headers), Some(Principal { name: "admin".into(), role: Role::Admin }), "a bare token is an admin's");
         headers.insert("authorization", "Bearer s3cr3u".parse().expect("header"));
-        assert!(!tokens.admits(&headers));
+        assert_eq!(tokens.principal(&headers), None);
         std::fs::write(&path, "# none\n").expect("write");
         assert!(Tokens::from_file(&path).is_err());
+    }
+
+    #[test]
+    fn roles_and_names_from_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tokens");
+        std::fs::write(&path, "viewer:ops-dashboard:v1\neditor:e1\nadmin:root:a:b\nviewer:\n").expect("write");
+        let Err(refused) = Tokens::from_file(&path) else { panic!("an empty token is refused") };
+        assert!(refused.to_string().contains("the viewer token \"viewer\" is empty"), "{refused}");
+        std::fs::write(&path, "viewer:ops-dashboard:v1\neditor:e1\nadmin:root:a:b\n").expect("write");
+        let tokens = Tokens::from_file(&path).expect("tokens");
+        let who = |token: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("authorization", format!("Bearer {token}").parse().expect("header"));
+            tokens.principal(&headers).map(|p| (p.name, p.role))
+        };
+        assert_eq!(who("v1"), Some(("ops-dashboard".into(), Role::Viewer)));
+        assert_eq!(who("e1"), Some(("editor".into(), Role::Editor)));
+        assert_eq!(who("a:b"), Some(("root".into(), Role::Admin)), "a token may hold colons");
+        assert_eq!(who("viewer:ops-dashboard:v1"), None, "the line is not the token");
     }
 }

@@ -3,6 +3,7 @@
 //! node, hands the sidecars their scripts and exports PCAPs fetched from them.
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod cluster;
 pub mod cluster_watch;

@@ -1,7 +1,8 @@
 //! Sidecars presenting their pod's projected token: the hub asks the API server (a
 //! stand-in answering with replayed TokenReviews) and binds the session to the token's
 //! pod: the right pod is admitted, a hello naming another pod is refused, an expired
-//! token gets a 401. With the hub following the cluster, only pods the webhook injected
+//! token gets a 401, and so does an API token (people's tokens cannot pose as pods). With
+//! the hub following the cluster, only pods the webhook injected
 //! in opted-in namespaces join.
 
 use std::sync::Arc;
@@ -57,11 +58,11 @@ async fn projected_tokens_bind_the_session_to_their_pod() {
     }
     // An expired token: 401 before any session.
     assert_eq!(hello(&url, "expired", "web-7c9f8b6d4-x2lkq").await.err(), Some(401));
-    // The token file still works, for any pod.
-    assert!(matches!(hello(&url, "api-client-token", "anything").await, Ok(ToSidecar::Jobs { .. })));
+    // A person's API token (the token file's) is no pod's: it opens no session.
+    assert_eq!(hello(&url, "api-client-token", "anything").await.err(), Some(401));
     let reviews = server.bodies().len();
-    assert_eq!(reviews, 2, "one review per token (the answer is kept)");
-    assert_eq!(hub.refused.load(std::sync::atomic::Ordering::Relaxed), 2);
+    assert_eq!(reviews, 3, "one review per token (the answer is kept)");
+    assert_eq!(hub.refused.load(std::sync::atomic::Ordering::Relaxed), 3);
 }
 
 /// The TokenReview the API server writes for `pod`'s projected token (the recorded one,
