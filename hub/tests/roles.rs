@@ -3,10 +3,9 @@
 //! route answers. Script changes and job runs are in the audit log with who made them.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use remora_testkit::peers::free_port;
-use remora_testkit::process::Logged;
+use remora_testkit::process::{start_hub, Logged};
 
 const TOKENS: &str = "viewer:dashboard:view-7f1\neditor:alice:edit-3c9\nadmin:root:admin-5e2\n";
 
@@ -30,20 +29,8 @@ fn start(work: &Path) -> (Logged, String, String) {
     std::fs::write(scripts.join("kept.js"), "// kept\n").expect("write");
     let token_file = work.join("tokens");
     std::fs::write(&token_file, TOKENS).expect("write");
-    let (listen, api) = (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
-    let mut command = Command::new(env!("CARGO_BIN_EXE_remora-hub"));
-    command
-        .args(["--listen", &listen, "--api-listen", &api, "--token-file"])
-        .arg(&token_file)
-        .arg("--scripts-dir")
-        .arg(&scripts)
-        .arg("--data-dir")
-        .arg(work.join("data"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null());
-    let hub = Logged::spawn(command);
-    hub.wait_for("API (/api/items", &mut Vec::new());
-    (hub, api, listen)
+    let hub = start_hub(env!("CARGO_BIN_EXE_remora-hub"), &token_file, &["--scripts-dir".as_ref(), scripts.as_os_str(), "--data-dir".as_ref(), work.join("data").as_os_str()]);
+    (hub.process, hub.api, hub.listen)
 }
 
 #[test]

@@ -7,11 +7,11 @@
 //! root needed.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use remora_testkit::peers::free_port;
-use remora_testkit::process::{workspace_binary, Logged};
+
+use remora_testkit::process::{start_hub, workspace_binary};
 
 const TOKEN: &str = "script-api-token-7d21";
 
@@ -64,21 +64,9 @@ fn hub_scripts_see_the_hub_its_pods_and_its_metrics() {
     objects(&objects_dir);
     let token_file = work.path().join("tokens");
     std::fs::write(&token_file, format!("{TOKEN}\n")).expect("write");
-    let (listen, api) = (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
-    let mut command = Command::new(env!("CARGO_BIN_EXE_remora-hub"));
-    command
-        .args(["--listen", &listen, "--api-listen", &api, "--token-file"])
-        .arg(&token_file)
-        .arg("--scripts-dir")
-        .arg(&scripts)
-        .arg("--data-dir")
-        .arg(work.path().join("data"))
-        .arg("--objects-dir")
-        .arg(&objects_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null());
-    let hub = Logged::spawn(command);
-    hub.wait_for("API (/api/items", &mut Vec::new());
+    let data = work.path().join("data");
+    let started = start_hub(env!("CARGO_BIN_EXE_remora-hub"), &token_file, &["--scripts-dir".as_ref(), scripts.as_os_str(), "--data-dir".as_ref(), data.as_os_str(), "--objects-dir".as_ref(), objects_dir.as_os_str()]);
+    let (_hub, api) = (started.process, started.api);
 
     // The console stream: the recent lines, then what comes within 1.5 s.
     let deadline = Instant::now() + Duration::from_secs(12);

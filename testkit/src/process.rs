@@ -60,3 +60,23 @@ pub fn workspace_binary(test_binary: &str, name: &str) -> PathBuf {
     assert!(path.exists(), "{} is missing: run `cargo build -p {name}` (the workspace test run builds it)", path.display());
     path
 }
+
+/// A hub started on loopback ports of its own, ready for API calls.
+pub struct HubProcess {
+    pub process: Logged,
+    /// `host:port` of the API.
+    pub api: String,
+    /// `host:port` of the sidecar sessions.
+    pub listen: String,
+}
+
+/// Starts the hub binary `binary` with `--token-file token_file`, its two ports on free
+/// loopback ports, and `args`; returns once its API listens.
+pub fn start_hub(binary: &str, token_file: &Path, args: &[&std::ffi::OsStr]) -> HubProcess {
+    let (listen, api) = (format!("127.0.0.1:{}", crate::peers::free_port()), format!("127.0.0.1:{}", crate::peers::free_port()));
+    let mut command = Command::new(binary);
+    command.args(["--listen", &listen, "--api-listen", &api, "--token-file"]).arg(token_file).args(args).stdin(Stdio::null()).stdout(Stdio::null());
+    let process = Logged::spawn(command);
+    process.wait_for("API (/api/items", &mut Vec::new());
+    HubProcess { process, api, listen }
+}
