@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-
 use remora_testkit::process::{start_hub, workspace_binary};
 
 const TOKEN: &str = "script-api-token-7d21";

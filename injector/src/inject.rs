@@ -137,6 +137,17 @@ impl Injector {
         if volume_taken {
             return Err(SkipReason::NameConflict);
         }
+        // A mount of a volume the pod does not have yet, named like the sidecar's, would
+        // become valid once the sidecar's volume is added.
+        let mounts_ours = spec.is_some_and(|s| {
+            let containers = s.init_containers.iter().flatten().chain(s.containers.iter());
+            let mounts = containers.flat_map(|c| c.volume_mounts.iter().flatten().map(|m| m.name.as_str()).chain(c.volume_devices.iter().flatten().map(|d| d.name.as_str())));
+            let ephemeral = s.ephemeral_containers.iter().flatten().flat_map(|c| c.volume_mounts.iter().flatten().map(|m| m.name.as_str()));
+            mounts.chain(ephemeral).any(|name| VOLUMES.contains(&name))
+        });
+        if mounts_ours {
+            return Err(SkipReason::MountsSidecarVolume);
+        }
         if let Some(ns) = ns {
             match pod_security::check(ns) {
                 pod_security::Verdict::Allowed => {}

@@ -18,13 +18,16 @@ pub enum SkipReason {
     AlreadyInjected,
     /// The pod already uses a container or volume name the sidecar needs.
     NameConflict,
+    /// A container of the pod mounts a volume by one of the sidecar's volume names:
+    /// injecting would hand it the sidecar's captures, token or scripts' env.
+    MountsSidecarVolume,
     /// The namespace enforces a Pod Security level that forbids NET_RAW; injecting
     /// would get the pod rejected after mutation.
     PodSecurityForbidsNetRaw,
 }
 
 impl SkipReason {
-    pub const ALL: [SkipReason; 8] = [
+    pub const ALL: [SkipReason; 9] = [
         SkipReason::NotPodCreate,
         SkipReason::ControlPlaneNamespace,
         SkipReason::OptedOut,
@@ -32,6 +35,7 @@ impl SkipReason {
         SkipReason::HostNetwork,
         SkipReason::AlreadyInjected,
         SkipReason::NameConflict,
+        SkipReason::MountsSidecarVolume,
         SkipReason::PodSecurityForbidsNetRaw,
     ];
 
@@ -45,6 +49,7 @@ impl SkipReason {
             SkipReason::HostNetwork => "host_network",
             SkipReason::AlreadyInjected => "already_injected",
             SkipReason::NameConflict => "name_conflict",
+            SkipReason::MountsSidecarVolume => "mounts_sidecar_volume",
             SkipReason::PodSecurityForbidsNetRaw => "pod_security_forbids_net_raw",
         }
     }
@@ -64,6 +69,9 @@ impl SkipReason {
             SkipReason::AlreadyInjected => "the sidecar is already in the pod",
             SkipReason::NameConflict => {
                 "the pod already has a container or volume named like the sidecar's"
+            }
+            SkipReason::MountsSidecarVolume => {
+                "a container mounts a volume named like the sidecar's (remora-data, remora-scripts, remora-env, remora-hub-token): injected, it would read the sidecar's captures and secrets"
             }
             SkipReason::PodSecurityForbidsNetRaw => {
                 "the namespace's Pod Security level would reject the sidecar's NET_RAW capability"
