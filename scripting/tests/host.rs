@@ -142,6 +142,20 @@ fn file_helpers_work_inside_the_data_directory() {
 }
 
 #[test]
+fn temporary_names_cannot_leave_the_data_directory() {
+    let mut h = Harness::new(|_| {});
+    h.host
+        .load_source(
+            "temp.js",
+            "['/dev/shm/x', '../x', 'a/b'].forEach(function (n) { try { file.temp(n); console.log('made', n); } catch (e) { console.log(String(e)); } });\ntry { file.mkdirTemp('/tmp/escape'); } catch (e) { console.log(String(e)); }\ntry { file.temp('ok', '.', 'x/../../y'); } catch (e) { console.log(String(e)); }",
+        )
+        .expect("loads");
+    let printed = h.printed();
+    assert_eq!(printed.len(), 5, "{printed:?}");
+    assert!(printed.iter().all(|l| l.contains("is not a file name part")), "{printed:?}");
+}
+
+#[test]
 fn hub_action_reaches_on_hub_action_after_the_call() {
     let mut h = Harness::new(|_| {});
     h.host.load_source("w.js", "function onItemCaptured(d) { hub.action('count', {path: d.request.path}); console.log('sent'); }").expect("loads");

@@ -28,6 +28,16 @@ fn io<T>(ctx: &Ctx<'_>, helper: &str, path: &Path, result: std::io::Result<T>) -
     result.map_err(|e| fail(ctx, helper, format!("{}: {e}", path.display())))
 }
 
+/// A name prefix or extension for `file.temp`/`file.mkdirTemp`: one path component's
+/// part, so the new file stays in the directory it is made in (`/dev/shm/x` or `../x`
+/// would leave the data directory).
+fn component<'a>(ctx: &Ctx<'_>, helper: &str, what: &str, part: &'a str) -> Result<&'a str> {
+    if part.contains(['/', '\\', '\0']) || part == ".." {
+        return Err(fail(ctx, helper, format!("the {what} {part:?} is not a file name part (no '/', '\\' or '..')")));
+    }
+    Ok(part)
+}
+
 fn text(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
@@ -92,7 +102,8 @@ pub(crate) fn object<'js>(ctx: &Ctx<'js>, shared: &SharedRef) -> Result<Object<'
     file.set("mkdirTemp", Function::new(ctx.clone(), move |ctx: Ctx<'js>, name: Opt<String>, dir: Opt<String>| -> Result<String> {
         let parent = resolve(&ctx, &s, "file.mkdirTemp", dir.0.as_deref().filter(|d| !d.is_empty()).unwrap_or("."))?;
         io(&ctx, "file.mkdirTemp", &parent, std::fs::create_dir_all(&parent))?;
-        let p = parent.join(format!("{}{}", name.0.unwrap_or_default(), random_suffix()));
+        let name = name.0.unwrap_or_default();
+        let p = parent.join(format!("{}{}", component(&ctx, "file.mkdirTemp", "name", &name)?, random_suffix()));
         io(&ctx, "file.mkdirTemp", &p, std::fs::create_dir(&p))?;
         Ok(text(&p))
     })?)?;
@@ -102,7 +113,10 @@ pub(crate) fn object<'js>(ctx: &Ctx<'js>, shared: &SharedRef) -> Result<Object<'
         let parent = resolve(&ctx, &s, "file.temp", dir.0.as_deref().filter(|d| !d.is_empty()).unwrap_or("."))?;
         io(&ctx, "file.temp", &parent, std::fs::create_dir_all(&parent))?;
         let extension = extension.0.filter(|e| !e.is_empty()).unwrap_or_else(|| "txt".into());
-        let p = parent.join(format!("{}{}.{}", name.0.unwrap_or_default(), random_suffix(), extension.trim_start_matches('.')));
+        let name = name.0.unwrap_or_default();
+        let name = component(&ctx, "file.temp", "name", &name)?;
+        let extension = component(&ctx, "file.temp", "extension", extension.trim_start_matches('.'))?;
+        let p = parent.join(format!("{name}{}.{extension}", random_suffix()));
         io(&ctx, "file.temp", &p, std::fs::File::create_new(&p).map(|_| ()))?;
         Ok(text(&p))
     })?)?;
