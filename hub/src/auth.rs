@@ -9,6 +9,10 @@
 //! `admin` also exports PCAPs (the raw bytes, unredacted), reads the audit log, and — when
 //! the hub does not review pods' tokens — may open sidecar sessions.
 
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+use std::time::{Duration, Instant, SystemTime};
+
 use axum::http::HeaderMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -45,48 +49,108 @@ pub struct Principal {
     pub role: Role,
 }
 
+/// The token file's tokens, read again when the file changes (a Secret update swaps it
+/// in place): looked at, at most every [`CHECK_EVERY`], when a token is presented.
 pub struct Tokens {
-    tokens: Vec<(String, Principal)>,
+    path: PathBuf,
+    check_every: Duration,
+    current: RwLock<Loaded>,
 }
+
+struct Loaded {
+    tokens: Vec<(String, Principal)>,
+    /// The file's modification time and length when read.
+    stamp: Option<(SystemTime, u64)>,
+    checked: Instant,
+}
+
+/// How often a changed token file is noticed.
+pub const CHECK_EVERY: Duration = Duration::from_secs(5);
 
 impl Tokens {
     /// Reads the token file, one token a line: `ROLE:NAME:TOKEN`, `ROLE:TOKEN` (named after
     /// its role) or a bare `TOKEN` (an admin's, as files written before roles hold); blank
     /// lines and `#` comments are ignored.
-    pub fn from_file(path: &std::path::Path) -> anyhow::Result<Tokens> {
-        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("--token-file {}: {e}", path.display()))?;
-        let mut tokens = Vec::new();
-        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-            let parts: Vec<&str> = line.splitn(3, ':').collect();
-            let (role, name, token) = match parts.as_slice() {
-                [role, name, token] if Role::parse(role).is_some() => (Role::parse(role), name.to_string(), *token),
-                [role, token] if Role::parse(role).is_some() => (Role::parse(role), role.to_string(), *token),
-                _ => (Some(Role::Admin), "admin".to_string(), line),
-            };
-            let role = role.unwrap_or(Role::Admin);
-            if token.is_empty() {
-                anyhow::bail!("--token-file {}: the {} token {name:?} is empty", path.display(), role.name());
+    pub fn from_file(path: &Path) -> anyhow::Result<Tokens> {
+        Self::checked_every(path, CHECK_EVERY)
+    }
+
+    /// The same, noticing changes at most every `check_every`.
+    pub fn checked_every(path: &Path, check_every: Duration) -> anyhow::Result<Tokens> {
+        let loaded = read(path)?;
+        Ok(Tokens { path: path.to_path_buf(), check_every, current: RwLock::new(loaded) })
+    }
+
+    /// Reads the file again if it changed since; a file that no longer reads keeps the
+    /// tokens in force (and says why in the log).
+    fn refresh(&self) {
+        {
+            let current = self.current.read().unwrap_or_else(|p| p.into_inner());
+            if current.checked.elapsed() < self.check_every {
+                return;
             }
-            tokens.push((token.to_string(), Principal { name, role }));
+            if stamp(&self.path) == current.stamp {
+                drop(current);
+                self.current.write().unwrap_or_else(|p| p.into_inner()).checked = Instant::now();
+                return;
+            }
         }
-        if tokens.is_empty() {
-            anyhow::bail!("--token-file {}: no token in it; without one nobody could connect", path.display());
+        let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
+        match read(&self.path) {
+            Ok(loaded) => {
+                tracing::info!(tokens = loaded.tokens.len(), file = %self.path.display(), "token file read again");
+                *current = loaded;
+            }
+            Err(e) => {
+                tracing::warn!("{e}; the tokens read before stay in force");
+                current.checked = Instant::now();
+                current.stamp = stamp(&self.path);
+            }
         }
-        Ok(Tokens { tokens })
     }
 
     /// Who the request's bearer token belongs to, if it is one of ours.
     pub fn principal(&self, headers: &HeaderMap) -> Option<Principal> {
         let presented = bearer(headers)?;
+        self.refresh();
+        let current = self.current.read().unwrap_or_else(|p| p.into_inner());
         // Every token is compared, whichever matches: the time taken tells nothing.
         let mut found = None;
-        for (token, principal) in &self.tokens {
+        for (token, principal) in &current.tokens {
             if same(token.as_bytes(), presented.as_bytes()) && found.is_none() {
                 found = Some(principal.clone());
             }
         }
         found
     }
+}
+
+fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
+
+fn read(path: &Path) -> anyhow::Result<Loaded> {
+    let stamp = stamp(path);
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("--token-file {}: {e}", path.display()))?;
+    let mut tokens = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        let parts: Vec<&str> = line.splitn(3, ':').collect();
+        let (role, name, token) = match parts.as_slice() {
+            [role, name, token] if Role::parse(role).is_some() => (Role::parse(role), name.to_string(), *token),
+            [role, token] if Role::parse(role).is_some() => (Role::parse(role), role.to_string(), *token),
+            _ => (Some(Role::Admin), "admin".to_string(), line),
+        };
+        let role = role.unwrap_or(Role::Admin);
+        if token.is_empty() {
+            anyhow::bail!("--token-file {}: the {} token {name:?} is empty", path.display(), role.name());
+        }
+        tokens.push((token.to_string(), Principal { name, role }));
+    }
+    if tokens.is_empty() {
+        anyhow::bail!("--token-file {}: no token in it; without one nobody could connect", path.display());
+    }
+    Ok(Loaded { tokens, stamp, checked: Instant::now() })
 }
 
 /// The bearer token of a request.
@@ -127,6 +191,27 @@ mod tests {
         assert_eq!(tokens.principal(&headers), None);
         std::fs::write(&path, "# none\n").expect("write");
         assert!(Tokens::from_file(&path).is_err());
+    }
+
+    #[test]
+    fn a_changed_token_file_is_read_again_and_a_broken_one_ignored() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tokens");
+        std::fs::write(&path, "viewer:old-1\n").expect("write");
+        let tokens = Tokens::checked_every(&path, Duration::ZERO).expect("tokens");
+        let role = |token: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("authorization", format!("Bearer {token}").parse().expect("header"));
+            tokens.principal(&headers).map(|p| p.role)
+        };
+        assert_eq!(role("old-1"), Some(Role::Viewer));
+        // As the kubelet updates a Secret mount: the new file appears whole.
+        std::fs::write(dir.path().join("new"), "editor:new-22\n").expect("write");
+        std::fs::rename(dir.path().join("new"), &path).expect("rename");
+        assert_eq!(role("old-1"), None, "the old token is gone");
+        assert_eq!(role("new-22"), Some(Role::Editor));
+        std::fs::write(&path, "# emptied by mistake\n").expect("write");
+        assert_eq!(role("new-22"), Some(Role::Editor), "a file with no token keeps the tokens in force");
     }
 
     #[test]
