@@ -8,6 +8,11 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{TimeZone, Utc};
 use remora_model::wire::{JobInfo, JobRequest};
 
+/// Longest job tag (and cron expression) a script may schedule.
+pub const MAX_TAG: usize = 256;
+/// Jobs the cluster holds at most: every one is sent to every sidecar.
+pub const MAX_JOBS: usize = 1000;
+
 /// The node name the hub's own scripts count their runs under.
 pub const HUB_NODE: &str = "hub";
 
@@ -48,6 +53,12 @@ impl JobRegistry {
         let mut change = Change::default();
         match request {
             JobRequest::Schedule { tag, cron, limit } => {
+                if tag.len() > MAX_TAG || cron.len() > MAX_TAG {
+                    return Err(format!("a job's tag and cron are at most {MAX_TAG} bytes (tag of {}, cron of {})", tag.len(), cron.len()));
+                }
+                if !self.jobs.contains_key(&tag) && self.jobs.len() >= MAX_JOBS {
+                    return Err(format!("the cluster has {MAX_JOBS} jobs already; {tag:?} is not scheduled"));
+                }
                 if self.jobs.get(&tag).is_some_and(|j| j.info.cron == cron && j.info.limit == limit) {
                     // Every sidecar announces the same job: the first one counts.
                     return Ok(change);
@@ -158,6 +169,18 @@ mod tests {
 
     fn schedule(tag: &str, cron: &str, limit: u64) -> JobRequest {
         JobRequest::Schedule { tag: tag.into(), cron: cron.into(), limit }
+    }
+
+    #[test]
+    fn tags_and_the_number_of_jobs_are_bounded() {
+        let mut jobs = JobRegistry::default();
+        let long = "t".repeat(MAX_TAG + 1);
+        assert!(jobs.apply(schedule(&long, "* * * * * *", 0), T0).expect_err("too long").contains("at most 256 bytes"));
+        for i in 0..MAX_JOBS {
+            jobs.apply(schedule(&format!("job-{i}"), "0 0 * * * *", 0), T0).expect("scheduled");
+        }
+        assert!(jobs.apply(schedule("one-more", "0 0 * * * *", 0), T0).expect_err("full").contains("1000 jobs already"));
+        assert!(jobs.apply(schedule("job-7", "0 30 * * * *", 0), T0).is_ok(), "an existing job may still change");
     }
 
     #[test]

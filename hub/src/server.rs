@@ -31,6 +31,12 @@ pub struct Stored {
 
 /// Console lines kept for a reader that connects later.
 const RECENT_CONSOLE: usize = 200;
+/// A console line is cut here (a script can print megabytes at once).
+pub const MAX_CONSOLE_LINE: usize = 16 << 10;
+/// Sidecar sessions at once; past it a sidecar is told to come back (503).
+pub const MAX_SESSIONS: usize = 20_000;
+/// Largest frame or message a sidecar may send (its batches stay under 4 MiB).
+pub const MAX_MESSAGE: usize = 16 << 20;
 
 pub struct Hub {
     pub stored: Mutex<Stored>,
@@ -103,7 +109,13 @@ impl Hub {
     /// One console line from `source` (`namespace/pod`, or `hub`) to every reader of
     /// the console stream.
     pub fn console_line(&self, source: &str, line: &str) {
-        let labelled = format!("[{source}] {line}");
+        let labelled = match line.len() > MAX_CONSOLE_LINE {
+            false => format!("[{source}] {line}"),
+            true => {
+                let cut = (0..=MAX_CONSOLE_LINE).rev().find(|&i| line.is_char_boundary(i)).unwrap_or(0);
+                format!("[{source}] {} [... {} more bytes]", &line[..cut], line.len() - cut)
+            }
+        };
         {
             let mut recent = self.recent_console.lock().unwrap_or_else(|p| p.into_inner());
             if recent.len() >= RECENT_CONSOLE {
@@ -163,8 +175,12 @@ async fn sidecar_session(State(hub): State<Arc<Hub>>, headers: HeaderMap, ws: We
             None => Err("a token the hub does not know".to_string()),
         },
     };
+    if caller.is_ok() && hub.sessions.count() >= MAX_SESSIONS {
+        tracing::warn!("sidecar session refused: the hub has {MAX_SESSIONS} sessions already");
+        return (StatusCode::SERVICE_UNAVAILABLE, format!("the hub serves at most {MAX_SESSIONS} sidecars; retry later\n")).into_response();
+    }
     match caller {
-        Ok(caller) => ws.on_upgrade(move |socket| session(hub, socket, caller)),
+        Ok(caller) => ws.max_message_size(MAX_MESSAGE).max_frame_size(MAX_MESSAGE).on_upgrade(move |socket| session(hub, socket, caller)),
         Err(why) => {
             hub.refused.fetch_add(1, Ordering::Relaxed);
             tracing::warn!("sidecar session refused: {why}");
@@ -392,6 +408,17 @@ pub async fn serve_listeners(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_console_line_is_cut_with_what_was_left_out() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("tokens"), "t\n").expect("write");
+        let hub = Hub::new(ItemStore::new(10, 1 << 20), None, Tokens::from_file(&dir.path().join("tokens")).expect("tokens"));
+        hub.console_line("shop/web", &"é".repeat(MAX_CONSOLE_LINE));
+        let kept = hub.recent_console.lock().expect("recent").back().cloned().expect("a line");
+        assert!(kept.len() < MAX_CONSOLE_LINE + 64, "{} bytes", kept.len());
+        assert!(kept.starts_with("[shop/web] é") && kept.ends_with(&format!("[... {} more bytes]", MAX_CONSOLE_LINE)), "{}", &kept[kept.len() - 40..]);
+    }
 
     #[test]
     fn items_carry_the_sessions_identity_whatever_they_claim() {
