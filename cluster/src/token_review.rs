@@ -1,7 +1,8 @@
 //! Who a sidecar is, from the projected service-account token it presents (audience
 //! `remora-hub`, bound to its pod): the hub asks the API server with a TokenReview, and
 //! learns the pod's namespace and name from the answer. Answers are kept a minute (a
-//! refusal ten seconds), so a reconnecting fleet does not flood the API server.
+//! refusal ten seconds), so a reconnecting fleet does not flood the API server, and
+//! unknown tokens are reviewed at a bounded rate, so nobody can flood it through the hub.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -24,35 +25,90 @@ type Review = Result<ReviewedPod, String>;
 
 const KEEP_ADMITTED: Duration = Duration::from_secs(60);
 const KEEP_REFUSED: Duration = Duration::from_secs(10);
-/// Answers kept at most (past it, the cache starts over).
-const CACHE: usize = 4096;
+/// Admitted tokens kept at most (a cluster's injected pods); refusals kept at most. The two
+/// are apart: a flood of bad tokens never pushes out the pods already admitted.
+const ADMITTED: usize = 100_000;
+const REFUSED: usize = 4096;
+/// Reviews asked of the API server per second, on average, and at once: past them an
+/// unknown token is refused without asking (anyone can present one on the sidecar port).
+pub const REVIEWS_PER_SECOND: f64 = 50.0;
+pub const REVIEW_BURST: f64 = 200.0;
+
+#[derive(Default)]
+struct Cache {
+    admitted: HashMap<String, (ReviewedPod, Instant)>,
+    refused: HashMap<String, (String, Instant)>,
+    /// Reviews that may be asked now, and when that was counted.
+    budget: Option<(f64, Instant)>,
+}
+
+impl Cache {
+    fn get(&self, token: &str, now: Instant) -> Option<Review> {
+        match (self.admitted.get(token), self.refused.get(token)) {
+            (Some((pod, until)), _) if now < *until => Some(Ok(pod.clone())),
+            (_, Some((why, until))) if now < *until => Some(Err(why.clone())),
+            _ => None,
+        }
+    }
+
+    /// Takes one review from the budget, if there is one.
+    fn spend(&mut self, now: Instant) -> bool {
+        let (left, since) = self.budget.unwrap_or((REVIEW_BURST, now));
+        let left = (left + now.duration_since(since).as_secs_f64() * REVIEWS_PER_SECOND).min(REVIEW_BURST);
+        let spent = left >= 1.0;
+        self.budget = Some((if spent { left - 1.0 } else { left }, now));
+        spent
+    }
+
+    fn keep(&mut self, token: &str, answer: &Review, now: Instant) {
+        match answer {
+            Ok(pod) => {
+                if self.admitted.len() >= ADMITTED {
+                    self.admitted.retain(|_, (_, until)| now < *until);
+                }
+                if self.admitted.len() < ADMITTED {
+                    self.admitted.insert(token.to_string(), (pod.clone(), now + KEEP_ADMITTED));
+                }
+            }
+            Err(why) => {
+                if self.refused.len() >= REFUSED {
+                    self.refused.clear();
+                }
+                self.refused.insert(token.to_string(), (why.clone(), now + KEEP_REFUSED));
+            }
+        }
+    }
+}
 
 pub struct TokenReviewer {
     api: Api<TokenReview>,
     audience: String,
-    /// Token → (the answer, until when it holds).
-    cache: Mutex<HashMap<String, (Review, Instant)>>,
+    cache: Mutex<Cache>,
 }
 
 impl TokenReviewer {
     pub fn new(client: kube::Client, audience: &str) -> TokenReviewer {
-        TokenReviewer { api: Api::all(client), audience: audience.to_string(), cache: Mutex::new(HashMap::new()) }
+        TokenReviewer { api: Api::all(client), audience: audience.to_string(), cache: Mutex::new(Cache::default()) }
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The pod the token belongs to, or why it is refused.
     pub async fn review(&self, token: &str) -> Result<ReviewedPod, String> {
-        if let Some((answer, until)) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(token) {
-            if Instant::now() < *until {
-                return answer.clone();
+        {
+            let now = Instant::now();
+            let mut cache = self.cache();
+            if let Some(answer) = cache.get(token, now) {
+                return answer;
+            }
+            if !cache.spend(now) {
+                return Err(format!("more than {REVIEWS_PER_SECOND} unknown tokens a second are being presented; not asked, retry"));
             }
         }
         let answer = self.ask(token).await;
-        let keep = if answer.is_ok() { KEEP_ADMITTED } else { KEEP_REFUSED };
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= CACHE {
-            cache.clear();
-        }
-        cache.insert(token.to_string(), (answer.clone(), Instant::now() + keep));
+        self.cache().keep(token, &answer, Instant::now());
         answer
     }
 

@@ -27,3 +27,26 @@ async fn a_pod_token_names_its_pod_and_an_expired_one_is_refused() {
     assert_eq!(sent["kind"], "TokenReview");
     assert_eq!(sent["spec"], serde_json::json!({"token": "token-of-web", "audiences": ["remora-hub"]}));
 }
+
+#[tokio::test]
+async fn a_flood_of_unknown_tokens_is_rate_limited_and_never_evicts_admitted_pods() {
+    use remora_cluster::token_review::REVIEW_BURST;
+    let server = api::ApiServer::start().await;
+    server.answer("POST", REVIEWS, StatusCode::CREATED, api::data("tokenreview-pod.json"));
+    server.answer("POST", REVIEWS, StatusCode::CREATED, api::data("tokenreview-refused.json"));
+    let reviewer = TokenReviewer::new(server.client(), "remora-hub");
+    assert!(reviewer.review("token-of-web").await.is_ok());
+    // 5,000 distinct bad tokens at once: the burst is asked, the rest refused unasked.
+    let mut unasked = 0;
+    for i in 0..5000 {
+        let refused = reviewer.review(&format!("forged-{i}")).await.expect_err("refused");
+        unasked += usize::from(refused.contains("not asked, retry"));
+    }
+    let asked = server.bodies().len() - 1;
+    // The budget refills at REVIEWS_PER_SECOND while the loop runs: a few more on a slow machine.
+    assert!(asked >= REVIEW_BURST as usize && asked < 1000, "{asked} reviews asked");
+    assert_eq!(asked + unasked, 5000);
+    // The admitted pod is still known without asking again.
+    assert!(reviewer.review("token-of-web").await.is_ok());
+    assert_eq!(server.bodies().len(), asked + 1);
+}
