@@ -1,6 +1,7 @@
 //! The store on disk: every stored item appended as one JSON line to `items.jsonl` in
 //! the data directory, replayed at start so a hub restart keeps what it had. When the
-//! file holds twice what the store keeps, it is rewritten with the store's contents.
+//! file holds twice what the store keeps — in lines or in bytes, so a few large items
+//! cannot fill the hub's volume — it is rewritten with the store's contents.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -13,9 +14,14 @@ use crate::store::ItemStore;
 pub struct Journal {
     path: PathBuf,
     file: BufWriter<File>,
-    /// Lines in the file, to know when to compact.
+    /// Lines and bytes in the file, to know when to compact.
     lines: usize,
+    bytes: u64,
 }
+
+/// Below these the journal is never compacted (rewriting a small file often is waste).
+const MIN_LINES: usize = 1_000;
+const MIN_BYTES: u64 = 8 << 20;
 
 const FILE: &str = "items.jsonl";
 
@@ -38,7 +44,8 @@ impl Journal {
             }
         }
         let file = OpenOptions::new().create(true).append(true).open(&path)?;
-        Ok((Journal { path, file: BufWriter::new(file), lines }, unreadable))
+        let bytes = file.metadata()?.len();
+        Ok((Journal { path, file: BufWriter::new(file), lines, bytes }, unreadable))
     }
 
     /// Appends one item's JSON text.
@@ -46,6 +53,7 @@ impl Journal {
         self.file.write_all(json.as_bytes())?;
         self.file.write_all(b"\n")?;
         self.lines += 1;
+        self.bytes += json.len() as u64 + 1;
         Ok(())
     }
 
@@ -54,10 +62,12 @@ impl Journal {
         self.file.flush()
     }
 
-    /// Rewrites the file with `store`'s items once it holds twice as many lines (written
-    /// beside and renamed over, so a crash leaves one whole file or the other).
+    /// Rewrites the file with `store`'s items once it holds twice as many lines or bytes
+    /// (written beside and renamed over, so a crash leaves one whole file or the other).
     pub fn compact_if_needed(&mut self, store: &ItemStore) -> std::io::Result<bool> {
-        if self.lines < 2 * store.len().max(1_000) {
+        let too_long = self.lines >= 2 * store.len().max(MIN_LINES);
+        let too_big = self.bytes >= 2 * (store.bytes() as u64).max(MIN_BYTES);
+        if !too_long && !too_big {
             return Ok(false);
         }
         self.file.flush()?;
@@ -75,6 +85,7 @@ impl Journal {
         let file = OpenOptions::new().append(true).open(&self.path)?;
         self.file = BufWriter::new(file);
         self.lines = store.len();
+        self.bytes = std::fs::metadata(&self.path)?.len();
         Ok(true)
     }
 }
@@ -106,6 +117,27 @@ mod tests {
         assert_eq!(unreadable, 1);
         let page = reloaded.query(&Query::compile("true").expect("kfl"), 10, None);
         assert_eq!(page.items, [json!({"n": 2}), json!({"n": 1}), json!({"n": 0})]);
+    }
+
+    #[test]
+    fn a_few_large_items_cannot_grow_the_file_past_twice_the_store() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // A store of at most 1 MiB; 100 items of 256 KiB: 25 MiB written, in few lines.
+        let mut store = ItemStore::new(100_000, 1 << 20);
+        let (mut journal, _) = Journal::open(dir.path(), &mut store).expect("open");
+        let big = "x".repeat(256 << 10);
+        let mut compactions = 0;
+        for n in 0..100 {
+            let item = json!({"n": n, "body": big});
+            let text = item.to_string();
+            journal.append(&text).expect("append");
+            store.push(item, text.len());
+            compactions += usize::from(journal.compact_if_needed(&store).expect("compact"));
+        }
+        journal.flush().expect("flush");
+        let size = std::fs::metadata(dir.path().join(FILE)).expect("journal").len();
+        assert!(size <= 2 * MIN_BYTES + (1 << 20), "{size} bytes on disk for a store of 1 MiB");
+        assert!(compactions >= 1);
     }
 
     #[test]
