@@ -13,7 +13,9 @@
 set -euo pipefail
 
 need_pkgs=()
-want() { dpkg -s "$1" >/dev/null 2>&1 || need_pkgs+=("$1"); }
+# Installed in some architecture (`dpkg -s` calls a package installed for two, as
+# pkg-config is after --images-arm64, ambiguous).
+want() { dpkg-query -W -f='${db:Status-Abbrev}\n' "$1" 2>/dev/null | grep -q '^ii' || need_pkgs+=("$1"); }
 
 want libpcap-dev
 want pkg-config
