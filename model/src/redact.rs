@@ -17,7 +17,7 @@
 
 use std::fmt;
 
-use crate::{HttpRequest, HttpResponse, Item, Request, Response};
+use crate::{Fields, HttpRequest, HttpResponse, Item, Request, Response};
 
 /// What a redacted value becomes (the same marker as KFL's `redact()`).
 pub const REDACTED: &str = "[REDACTED]";
@@ -131,17 +131,8 @@ impl Redaction {
         let mut replaced = 0;
         for field in &self.fields {
             replaced += match field {
-                Field::RequestHeader(name) => {
-                    let cookies = if name == "cookie" { redact_all(request.cookies.values_mut()) } else { 0 };
-                    redact_value(request.headers.get_mut(name)) + cookies
-                }
-                Field::RequestCookie(name) => {
-                    let header = match (request.cookies.get(name), request.headers.get_mut("cookie")) {
-                        (Some(value), Some(header)) => replace_pair(header, name, value, "; "),
-                        _ => 0,
-                    };
-                    redact_value(request.cookies.get_mut(name)).max(header)
-                }
+                Field::RequestHeader(name) => Jar::request(request).header(name),
+                Field::RequestCookie(name) => Jar::request(request).cookie(name),
                 Field::QueryParameter(name) => {
                     let raw = raw_query_value(&request.url, name).map(str::to_string);
                     if let Some(raw) = raw {
@@ -160,23 +151,50 @@ impl Redaction {
         let mut replaced = 0;
         for field in &self.fields {
             replaced += match field {
-                Field::ResponseHeader(name) => {
-                    let cookies = if name == "set-cookie" { redact_all(response.cookies.values_mut()) } else { 0 };
-                    redact_value(response.headers.get_mut(name)) + cookies
-                }
+                Field::ResponseHeader(name) => Jar::response(response).header(name),
                 Field::ResponseTrailer(name) => redact_value(response.trailers.as_mut().and_then(|t| t.get_mut(name))),
-                Field::ResponseCookie(name) => {
-                    let header = match (response.cookies.get(name), response.headers.get_mut("set-cookie")) {
-                        (Some(value), Some(header)) => replace_pair(header, name, value, ";, "),
-                        _ => 0,
-                    };
-                    redact_value(response.cookies.get_mut(name)).max(header)
-                }
+                Field::ResponseCookie(name) => Jar::response(response).cookie(name),
                 Field::ResponseBody => redact_body(&mut response.content.text, &mut response.content.encoding),
                 _ => 0,
             };
         }
         replaced
+    }
+}
+
+/// One side's headers and the cookies parsed from its cookie header (`cookie` in a
+/// request, `set-cookie` in a response): redacting one redacts it in the other too.
+struct Jar<'a> {
+    headers: &'a mut Fields,
+    cookies: &'a mut Fields,
+    /// The header the cookies come from.
+    cookie_header: &'static str,
+    /// What separates cookies in that header.
+    separators: &'static str,
+}
+
+impl<'a> Jar<'a> {
+    fn request(request: &'a mut HttpRequest) -> Self {
+        Jar { headers: &mut request.headers, cookies: &mut request.cookies, cookie_header: "cookie", separators: "; " }
+    }
+
+    fn response(response: &'a mut HttpResponse) -> Self {
+        Jar { headers: &mut response.headers, cookies: &mut response.cookies, cookie_header: "set-cookie", separators: ";, " }
+    }
+
+    /// The header `name`, and every cookie when it is the cookie header.
+    fn header(self, name: &str) -> usize {
+        let cookies = if name == self.cookie_header { redact_all(self.cookies.values_mut()) } else { 0 };
+        redact_value(self.headers.get_mut(name)) + cookies
+    }
+
+    /// The cookie `name`, and its value inside the cookie header.
+    fn cookie(self, name: &str) -> usize {
+        let header = match (self.cookies.get(name), self.headers.get_mut(self.cookie_header)) {
+            (Some(value), Some(header)) => replace_pair(header, name, value, self.separators),
+            _ => 0,
+        };
+        redact_value(self.cookies.get_mut(name)).max(header)
     }
 }
 
@@ -236,7 +254,7 @@ fn replace_pair(text: &mut String, name: &str, value: &str, separators: &str) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Body, Fields};
+    use crate::Body;
 
     fn fields(pairs: &[(&str, &str)]) -> Fields {
         pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
