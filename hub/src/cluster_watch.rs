@@ -66,11 +66,11 @@ impl Coverage {
         if !(self.pods_listed && self.namespaces_listed) {
             return Err("the hub has not listed the cluster's pods and namespaces yet; retry".into());
         }
-        let opted = self.namespaces.values().any(|n| n.name_any() == namespace && opted_in(n));
-        if !opted {
+        // Keyed as `apply` keys them (`key_of`: `namespace/name`, `/name` for a namespace).
+        if !self.namespaces.get(&format!("/{namespace}")).is_some_and(opted_in) {
             return Err(format!("namespace {namespace} is not opted in (label {INJECT}=enabled)"));
         }
-        let Some(found) = self.pods.values().find(|p| p.name_any() == pod && p.namespace().as_deref() == Some(namespace)) else {
+        let Some(found) = self.pods.get(&format!("{namespace}/{pod}")) else {
             return Err(format!("pod {namespace}/{pod} does not exist (or the hub has not seen it yet; retry)"));
         };
         if !found.annotations().contains_key(STATUS) {
