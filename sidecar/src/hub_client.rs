@@ -46,10 +46,9 @@ pub struct HubConfig {
     /// Bounds of the outbox: a minute of 1,000 items/s fits the defaults.
     pub max_items: usize,
     pub max_bytes: usize,
-    /// The per-stream PCAP files the hub may ask for.
-    pub pcap_dir: Option<PathBuf>,
-    /// Their writer: flushed before an answer, so a stream asked for the moment its item
-    /// arrived is sent whole (files are otherwise flushed every second).
+    /// The per-stream PCAP files the hub may ask for (in the store's directory), flushed
+    /// before an answer, so a stream asked for the moment its item arrived is sent whole
+    /// (files are otherwise flushed every second).
     pub pcap_store: Option<Arc<std::sync::Mutex<crate::pcap_store::PcapStore>>>,
     /// The counters reported to the hub every [`STATS_EVERY`].
     pub status: Arc<crate::health::Status>,
@@ -203,21 +202,21 @@ impl HubClient {
     /// Queues one item (its JSON text); never blocks the capture.
     pub fn send(&self, item_json: String) {
         let mut outbox = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
+        let mut dropped = 0;
         if item_json.len() > MAX_ITEM_BYTES {
-            outbox.dropped += 1;
-            outbox.unreported += 1;
-            self.stats.dropped.fetch_add(1, Ordering::Relaxed);
-            return;
+            dropped += 1;
+        } else {
+            outbox.bytes += item_json.len();
+            outbox.items.push_back(item_json);
         }
-        outbox.bytes += item_json.len();
-        outbox.items.push_back(item_json);
         while outbox.items.len() > self.config.max_items || outbox.bytes > self.config.max_bytes {
             let Some(old) = outbox.items.pop_front() else { break };
             outbox.bytes -= old.len();
-            outbox.dropped += 1;
-            outbox.unreported += 1;
-            self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+            dropped += 1;
         }
+        outbox.dropped += dropped;
+        outbox.unreported += dropped;
+        self.stats.dropped.fetch_add(dropped, Ordering::Relaxed);
         let full = outbox.items.len() >= BATCH;
         drop(outbox);
         if full {
@@ -456,13 +455,15 @@ impl Session {
         use futures_util::SinkExt;
         use tokio::io::AsyncReadExt;
 
-        if let Some(store) = &self.config.pcap_store {
-            store.lock().unwrap_or_else(|p| p.into_inner()).flush_all();
-        }
+        let dir = self.config.pcap_store.as_ref().map(|store| {
+            let mut store = store.lock().unwrap_or_else(|p| p.into_inner());
+            store.flush_all();
+            store.dir().to_path_buf()
+        });
         let mut missing = Vec::new();
         let mut buffer = vec![0u8; PCAP_CHUNK];
         for stream in streams {
-            let file = match (&self.config.pcap_dir, is_stream_name(&stream)) {
+            let file = match (&dir, is_stream_name(&stream)) {
                 (Some(dir), true) => tokio::fs::File::open(dir.join(&stream)).await.ok(),
                 _ => None,
             };
@@ -552,7 +553,7 @@ mod tests {
     }
 
     fn config(max_items: usize) -> HubConfig {
-        HubConfig { url: "ws://127.0.0.1:1".into(), token_file: None, ca: None, identity: PodIdentity::default(), max_items, max_bytes: 1 << 20, pcap_dir: None, pcap_store: None, status: Arc::default() }
+        HubConfig { url: "ws://127.0.0.1:1".into(), token_file: None, ca: None, identity: PodIdentity::default(), max_items, max_bytes: 1 << 20, pcap_store: None, status: Arc::default() }
     }
 
     #[test]

@@ -250,7 +250,6 @@ fn run(args: Args) -> anyhow::Result<()> {
             identity,
             max_items: 100_000,
             max_bytes: 64 << 20,
-            pcap_dir: (args.pcap_retention_bytes > 0).then(|| pcap_dir.clone()),
             pcap_store: pipeline.pcap_store(),
             status: status.clone(),
         };

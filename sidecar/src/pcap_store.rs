@@ -60,6 +60,11 @@ impl PcapStore {
         })
     }
 
+    /// Where the files are.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// The first error met while writing, for the summary.
     pub fn last_error(&self) -> Option<&str> {
         self.last_error.as_deref()
