@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use remora_testkit::cluster::Cluster;
-use remora_testkit::output;
+use remora_testkit::{eventually, output};
 use remora_testkit::process::{workspace_binary, Logged};
 use serde_json::Value;
 
@@ -76,18 +76,6 @@ fn items(cluster: &Cluster, kfl: &str) -> Vec<Value> {
 fn console(cluster: &Cluster, seconds: u32) -> Vec<String> {
     let (_, body) = api(cluster, &["-N", "--max-time", &seconds.to_string(), "http://192.0.2.10:8899/api/console"]);
     String::from_utf8_lossy(&body).lines().map(String::from).collect()
-}
-
-/// Waits until `check` holds, polling; panics with `what` after `limit`.
-fn eventually<T>(limit: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(found) = check() {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 /// Seconds in which `[shop/POD] [cluster.js] tick S` lines were printed, per pod.

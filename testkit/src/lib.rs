@@ -28,6 +28,18 @@ pub struct Netns {
 pub const CLIENT_V4: &str = "192.0.2.1";
 pub const SERVER_V4: &str = "192.0.2.2";
 
+/// Polls `check` until it gives a value; panics with `what` after `limit`.
+pub fn eventually<T>(limit: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// Runs a command that must succeed; the panic names it.
 pub fn run(args: &[&str]) {
     let out = Command::new(args[0])

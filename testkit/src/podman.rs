@@ -12,7 +12,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
 
 use base64::Engine;
 use serde_json::Value;
@@ -396,18 +395,6 @@ fn set_mode(path: &Path, mode: u32) {
 
 fn chown(path: &Path, user: Option<u32>, group: Option<u32>) {
     std::os::unix::fs::chown(path, user, group).expect("chown");
-}
-
-/// Polls `check` until it gives a value or `within` passes (then panics with `what`).
-pub fn eventually<T>(within: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(start.elapsed() < within, "timed out after {within:?} waiting for {what}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
 }
 
 /// Runs a container to completion on `network` (a client, the CLI); its output.

@@ -9,7 +9,8 @@ mod deployed;
 use std::time::Duration;
 
 use deployed::{image, sample, Deployment, APP_POD, DNS_ANSWER, DNS_NAME, PROJECTED_TOKEN};
-use remora_testkit::podman::{self, eventually};
+use remora_testkit::eventually;
+use remora_testkit::podman;
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

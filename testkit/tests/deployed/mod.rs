@@ -20,7 +20,8 @@ use axum::http::StatusCode;
 use base64::Engine;
 use remora_testkit::api_server::{self as api, ApiServer};
 use remora_testkit::chart;
-use remora_testkit::podman::{self, eventually, require_images, ApiAccess, Kubelet, Network, Placement, Pod};
+use remora_testkit::eventually;
+use remora_testkit::podman::{self, require_images, ApiAccess, Kubelet, Network, Placement, Pod};
 use serde_json::{json, Value};
 
 pub const TAG: &str = "dev";
