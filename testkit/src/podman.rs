@@ -24,8 +24,9 @@ pub fn podman() -> Command {
 }
 
 /// Runs `podman ARGS`; panics with its stderr when it fails.
-pub fn run(args: &[&str]) -> String {
-    let out = podman().args(args).output().unwrap_or_else(|e| panic!("podman: {e} (bash scripts/setup.sh --test installs it)"));
+pub fn run<S: AsRef<str>>(args: &[S]) -> String {
+    let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
+    let out = podman().args(&args).output().unwrap_or_else(|e| panic!("podman: {e} (bash scripts/setup.sh --test installs it)"));
     assert!(out.status.success(), "podman {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -168,7 +169,7 @@ impl Kubelet {
         for (host, ip) in &self.hosts {
             create.push(format!("--add-host={host}:{ip}"));
         }
-        run(&create.iter().map(String::as_str).collect::<Vec<_>>());
+        run(&create);
         let mut pod = Pod { name, placement: placement.clone(), containers: Vec::new() };
         let volumes = self.volumes(spec, placement);
         let mut order: Vec<&Value> = Vec::new();
@@ -182,7 +183,7 @@ impl Kubelet {
         for container in order {
             let cname = container["name"].as_str().expect("container name").to_string();
             let args = self.container_args(&pod, spec, container, &volumes);
-            run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+            run(&args);
             pod.containers.push(cname);
         }
         pod
@@ -398,8 +399,6 @@ fn chown(path: &Path, user: Option<u32>, group: Option<u32>) {
 }
 
 /// Runs a container to completion on `network` (a client, the CLI); its output.
-pub fn run_once(network: &Network, ip: &str, args: &[&str]) -> Output {
-    let mut full: Vec<String> = ["run", "--rm", "--pull=never", "--network", &network.name, "--ip", ip].iter().map(|s| s.to_string()).collect();
-    full.extend(args.iter().map(|s| s.to_string()));
-    podman().args(&full).output().expect("podman run")
+pub fn run_once<S: AsRef<str>>(network: &Network, ip: &str, args: &[S]) -> Output {
+    podman().args(["run", "--rm", "--pull=never", "--network", &network.name, "--ip", ip]).args(args.iter().map(AsRef::as_ref)).output().expect("podman run")
 }

@@ -142,7 +142,7 @@ impl Deployment {
             image("cli"),
         ];
         full.extend(args.iter().map(|a| a.to_string()));
-        podman::run_once(&self.network, &self.network.host(41), &full.iter().map(String::as_str).collect::<Vec<_>>())
+        podman::run_once(&self.network, &self.network.host(41), &full)
     }
 
     /// A directory the CLI image's user (65532) may write.
