@@ -8,7 +8,7 @@
 //! replicas pay once.
 
 use std::collections::HashMap;
-use std::sync::{mpsc, Mutex};
+use std::sync::{mpsc, LazyLock, Mutex};
 use std::time::Duration;
 
 /// Longest filter accepted; real filters are a line or two.
@@ -20,7 +20,7 @@ const CACHE: usize = 1024;
 
 // libpcap's compiler keeps global parser state in older releases; one at a time.
 static COMPILER: Mutex<()> = Mutex::new(());
-static RESULTS: Mutex<Option<Results>> = Mutex::new(None);
+static RESULTS: LazyLock<Mutex<Results>> = LazyLock::new(Default::default);
 
 /// Compiled filters' results, and the filters being compiled now (one compile each,
 /// however many pods ask meanwhile).
@@ -30,7 +30,7 @@ struct Results {
     pending: std::collections::HashSet<String>,
 }
 
-fn results() -> std::sync::MutexGuard<'static, Option<Results>> {
+fn results() -> std::sync::MutexGuard<'static, Results> {
     RESULTS.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -49,8 +49,7 @@ fn check_within(filter: &str, deadline: Duration) -> Result<(), String> {
     }
     let (done, result) = mpsc::channel();
     {
-        let mut guard = results();
-        let known = guard.get_or_insert_with(Results::default);
+        let mut known = results();
         if let Some(answer) = known.done.get(filter) {
             return answer.clone();
         }
@@ -61,8 +60,7 @@ fn check_within(filter: &str, deadline: Duration) -> Result<(), String> {
     let text = filter.to_string();
     let spawned = std::thread::Builder::new().name("bpf-compile".into()).spawn(move || {
         let result = compile(&text);
-        let mut guard = results();
-        let known = guard.get_or_insert_with(Results::default);
+        let mut known = results();
         if known.done.len() >= CACHE {
             known.done.clear();
         }
@@ -71,9 +69,7 @@ fn check_within(filter: &str, deadline: Duration) -> Result<(), String> {
         let _ = done.send(result);
     });
     if let Err(e) = spawned {
-        if let Some(known) = results().as_mut() {
-            known.pending.remove(filter);
-        }
+        results().pending.remove(filter);
         return Err(format!("no thread to compile it on ({e})"));
     }
     match result.recv_timeout(deadline) {
