@@ -179,8 +179,8 @@ const KEYS: &[Key] = &[
         default: |d| &d.log_level,
         apply: |c, v| {
             let level = v.trim().to_ascii_lowercase();
-            if !["error", "warn", "info", "debug", "trace"].contains(&level.as_str()) {
-                return Err(format!("{v:?} is not one of error, warn, info, debug, trace"));
+            if !remora_model::LOG_LEVELS.contains(&level.as_str()) {
+                return Err(format!("{v:?} is not one of {}", remora_model::LOG_LEVELS.join(", ")));
             }
             c.log_level = level;
             Ok(())

@@ -42,3 +42,7 @@ pub use item::{Endpoint, Item, ItemError, ItemErrorKind, Node, Protocol, Request
 /// --protocols`): the injector validates the annotation against them, the sidecar selects
 /// its dissectors by them. Some have no dissector yet and match no flow.
 pub const PROTOCOL_NAMES: [&str; 12] = ["http", "http2", "grpc", "dns", "redis", "kafka", "amqp", "tls", "postgres", "mysql", "websocket", "icmp"];
+
+/// The levels of `remora.dev/log-level` (and `REMORA_LOG_LEVEL`): the injector validates
+/// the annotation against them, the sidecar logs at one.
+pub const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];

@@ -15,6 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{CommandFactory, Parser};
 use remora_model::redact::{Redaction, DEFAULT_PATHS};
+use remora_model::LOG_LEVELS;
 use remora_model::wire::PodIdentity;
 use remora_model::{Item, Node};
 use remora_sidecar::flow::Timestamp;
@@ -122,8 +123,6 @@ struct Args {
     replay: Vec<PathBuf>,
 }
 
-const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
-
 /// Environment variables read by something other than a flag: the allocator's (the
 /// images set it).
 const READ_OUTSIDE_FLAGS: [&str; 1] = ["MIMALLOC_ARENA_EAGER_COMMIT"];
@@ -155,18 +154,11 @@ fn main() -> std::process::ExitCode {
         println!("{}", remora_service::settings::describe(&Args::command(), &READ_OUTSIDE_FLAGS));
         return std::process::ExitCode::SUCCESS;
     }
-    let log_problem = match LOG_LEVELS.contains(&args.log_level.trim()) {
-        true => {
-            remora_service::init_logging(args.log_level.trim());
-            None
-        }
-        false => {
-            remora_service::init_logging("info");
-            Some(format!("REMORA_LOG_LEVEL {:?} is not one of {}; logging at info", args.log_level, LOG_LEVELS.join(", ")))
-        }
-    };
-    if let Some(problem) = log_problem {
-        tracing::warn!("{problem}");
+    let level = args.log_level.trim();
+    let known = LOG_LEVELS.contains(&level);
+    remora_service::init_logging(if known { level } else { "info" });
+    if !known {
+        tracing::warn!("REMORA_LOG_LEVEL {:?} is not one of {}; logging at info", args.log_level, LOG_LEVELS.join(", "));
     }
     match run(args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
