@@ -52,26 +52,32 @@ mkdir -p target/images
 sources=/etc/apt/sources.list.d/debian.sources
 [[ -f $sources ]] || sources=http://deb.debian.org/debian
 
-# The runtime base for one architecture, from Debian's packages.
-base_tar() {
-  local arch=$1
-  local tar="target/images/base-$arch.tar" stamp="target/images/base-$arch.recipe"
-  local recipe
-  recipe=$(cat scripts/images/rootfs.sh scripts/images/packages; echo "$arch")
-  if [[ -f $tar ]] && [[ "$(cat "$stamp" 2>/dev/null)" == "$recipe" ]]; then
-    echo "images: base for $arch: $tar (kept)" >&2
+# TAR, a tree of Debian's PACKAGES (comma separated) for ARCH finished by the function
+# FINISH (given the tree's path), unless TAR was made from the same RECIPE.
+debian_tar() {
+  local tar=$1 recipe=$2 arch=$3 packages=$4 finish=$5
+  if [[ -f $tar ]] && [[ "$(cat "$tar.recipe" 2>/dev/null)" == "$recipe" ]]; then
+    echo "images: $tar (kept)" >&2
     return
   fi
-  echo "images: making the $arch runtime base with mmdebstrap" >&2
+  echo "images: making $tar with mmdebstrap" >&2
   local root
   root=$(mktemp -d)
   mmdebstrap --quiet --mode=chrootless --variant=extract --architectures="$arch" \
-    --include="$(paste -sd, scripts/images/packages)" bookworm "$root" "$sources"
-  sh scripts/images/rootfs.sh "$root"
+    --include="$packages" bookworm "$root" "$sources"
+  "$finish" "$root"
   tar --numeric-owner --exclude=./dev -C "$root" -cf "$tar.part" .
   rm -rf "$root"
   mv "$tar.part" "$tar"
-  echo "$recipe" > "$stamp"
+  echo "$recipe" > "$tar.recipe"
+}
+
+# The runtime base: scripts/images/rootfs.sh keeps what the binaries load.
+runtime_base() { sh scripts/images/rootfs.sh "$1"; }
+base_tar() {
+  local arch=$1
+  debian_tar "target/images/base-$arch.tar" "$(cat scripts/images/rootfs.sh scripts/images/packages; echo "$arch")" \
+    "$arch" "$(paste -sd, scripts/images/packages)" runtime_base
 }
 
 # The binaries for one architecture, as target/images/bin-ARCH/.
@@ -123,24 +129,17 @@ done
 
 # The container test's peers: busybox (sh, httpd, wget, nslookup), dnsmasq and dnsperf
 # (the in-container benchmark's load), kept whole (they are no product image).
+test_peer_tree() {
+  mkdir -p "$1/www" "$1/tmp"
+  chmod 1777 "$1/tmp"
+  echo "hello from the app" > "$1/www/index.html"
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' > "$1/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' > "$1/etc/group"
+}
 if $test_peer; then
-  tar=target/images/testpeer-amd64.tar
   peer_packages=busybox-static,dnsmasq-base,dnsperf
-  if [[ ! -f $tar ]] || [[ "$(cat "$tar.recipe" 2>/dev/null)" != "$peer_packages" ]]; then
-    echo "images: making the test peer image with mmdebstrap" >&2
-    root=$(mktemp -d)
-    mmdebstrap --quiet --mode=chrootless --variant=extract --include="$peer_packages" bookworm "$root" "$sources"
-    mkdir -p "$root/www" "$root/tmp"
-    chmod 1777 "$root/tmp"
-    echo "hello from the app" > "$root/www/index.html"
-    printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' > "$root/etc/passwd"
-    printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
-    tar --numeric-owner --exclude=./dev -C "$root" -cf "$tar.part" .
-    rm -rf "$root"
-    mv "$tar.part" "$tar"
-    echo "$peer_packages" > "$tar.recipe"
-  fi
-  podman import --quiet --change 'ENTRYPOINT ["/bin/busybox"]' "$tar" "localhost/remora-testpeer:$tag" >/dev/null
+  debian_tar target/images/testpeer-amd64.tar "$peer_packages" amd64 "$peer_packages" test_peer_tree
+  podman import --quiet --change 'ENTRYPOINT ["/bin/busybox"]' target/images/testpeer-amd64.tar "localhost/remora-testpeer:$tag" >/dev/null
 fi
 
 if ((${#platforms[@]} > 1)); then
