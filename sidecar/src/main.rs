@@ -105,7 +105,7 @@ struct Args {
     #[arg(long, env = "REMORA_SCRIPT_NETWORK_BUDGET_MS", default_value_t = 30_000)]
     script_network_budget_ms: u64,
     /// Item fields replaced by `[REDACTED]` before scripts, the hub or stdout see an
-    /// item (`remora.dev/redact`); empty redacts nothing. A bad list is reported and
+    /// item (`remora.dev/redact`); `none` or empty redacts nothing. A bad list is reported and
     /// the default used.
     #[arg(long, env = "REMORA_REDACT", default_value = remora_model::redact::DEFAULT_PATHS)]
     redact: String,
@@ -130,9 +130,14 @@ const READ_OUTSIDE_FLAGS: [&str; 1] = ["MIMALLOC_ARENA_EAGER_COMMIT"];
 /// The redaction `list` asks for, or the default with the reason when it cannot be read.
 fn redaction(list: &str) -> Redaction {
     match Redaction::parse(list) {
+        Ok(redaction) if redaction.is_empty() => {
+            tracing::warn!(
+                "redaction is off (REMORA_REDACT={list:?}): credentials in headers and bodies leave the pod as captured"
+            );
+            redaction
+        }
         Ok(redaction) => {
-            let shown = if redaction.is_empty() { "nothing".to_string() } else { redaction.paths().join(", ") };
-            tracing::info!("redacting {shown}");
+            tracing::info!("redacting {}", redaction.paths().join(", "));
             redaction
         }
         Err(e) => {

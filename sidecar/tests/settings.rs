@@ -65,9 +65,16 @@ fn by_default_credentials_are_redacted_and_a_bad_setting_is_reported() {
     let (items, log) = replay(&[("REMORA_REDACT", "request.headers.user-agent,requests.header"), ("REMORA_LOG_LEVEL", "loud")]);
     assert!(log.contains("REMORA_LOG_LEVEL \"loud\" is not one of error, warn, info, debug, trace; logging at info"), "{log}");
     assert!(log.contains("REMORA_REDACT: \"requests.header\" is not a field Remora can redact"), "{log}");
-    assert!(log.contains("redacting the default (request.headers.authorization,request.headers.proxy-authorization,request.headers.cookie,response.headers.set-cookie) instead"), "{log}");
+    assert!(log.contains("redacting the default (request.headers.authorization,request.headers.proxy-authorization,request.headers.cookie,response.headers.set-cookie,secrets) instead"), "{log}");
     assert!(log.contains("health on"), "info lines at the default level:\n{log}");
     for item in &items {
         assert_ne!(item["request"]["headers"]["user-agent"], "[REDACTED]", "the default, not the bad list: {item}");
     }
+}
+
+#[test]
+fn turning_redaction_off_is_said_at_start() {
+    let (items, log) = replay(&[("REMORA_REDACT", "none")]);
+    assert!(log.contains("redaction is off (REMORA_REDACT=\"none\")"), "{log}");
+    assert!(!items.is_empty(), "items still flow");
 }

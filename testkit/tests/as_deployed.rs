@@ -25,7 +25,7 @@ async fn the_chart_and_an_injected_pod_run_as_deployed() {
     // A client sends HTTP with credentials and asks the app's DNS.
     let app_ip = &d.app_ip;
     let script = format!(
-        "/bin/busybox wget -q -O - --header 'Authorization: Bearer e2e-secret-token' http://{app_ip}:8080/index.html && \
+        "/bin/busybox wget -q -O - --header 'Authorization: Bearer e2e-secret-token' http://{app_ip}:8080/index.html?api_key=e2e-query-key && \
          /bin/busybox nslookup -type=a {DNS_NAME} {app_ip}"
     );
     let client = podman::run_once(&d.network, &d.network.host(40), &["--entrypoint=/bin/busybox", &image("testpeer"), "sh", "-c", &script]);
@@ -45,10 +45,11 @@ async fn the_chart_and_an_injected_pod_run_as_deployed() {
     assert_eq!(http["request"]["path"], "/index.html");
     assert_eq!(http["response"]["status"], 200);
     assert_eq!(http["request"]["headers"]["authorization"], "[REDACTED]", "{http}");
+    assert_eq!(http["request"]["queryString"]["api_key"], "[REDACTED]", "secret-named values by default: {http}");
     assert_eq!(http["namespace"], "shop");
     assert_eq!(http["worker"], APP_POD);
     assert_eq!(http["node"]["name"], "node-1");
-    assert!(!http.to_string().contains("e2e-secret-token"));
+    assert!(!http.to_string().contains("e2e-secret-token") && !http.to_string().contains("e2e-query-key"), "{http}");
     let dns = items.iter().find(|i| i["protocol"]["name"] == "dns").expect("the DNS item");
     assert_eq!(dns["request"]["questions"][0]["name"], DNS_NAME);
     assert_eq!(dns["response"]["answers"][0]["data"], DNS_ANSWER, "{dns}");

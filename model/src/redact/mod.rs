@@ -11,20 +11,29 @@
 //! | `request.cookies.NAME`, `response.cookies.NAME` | the cookie's value, also inside the `cookie` header |
 //! | `request.queryString.NAME` | the parameter, also inside `url` |
 //! | `request.postData.text`, `response.content.text` | the body |
+//! | `secrets` | every header, query parameter, form field and JSON body field (at any depth, both sides) whose name looks like a credential: see [`secrets::is_secret_name`] |
 //!
-//! Anything else is refused when the list is parsed, so a typo is reported (by the
+//! `none` (or an empty list) redacts nothing. Anything else is refused when the list is parsed, so a typo is reported (by the
 //! injector at admission, by the sidecar at start) rather than silently redacting nothing.
+
+mod secrets;
 
 use std::fmt;
 
-use crate::{Fields, HttpRequest, HttpResponse, Item, Request, Response};
+pub use secrets::is_secret_name;
+
+use crate::{Body, Fields, HttpRequest, HttpResponse, Item, Request, Response};
 
 /// What a redacted value becomes (the same marker as KFL's `redact()`).
 pub const REDACTED: &str = "[REDACTED]";
 
-/// What `sidecar.redact` defaults to: credentials that HTTP carries in headers.
+/// What `sidecar.redact` defaults to: credentials that HTTP carries in headers, and
+/// every value named like a secret.
 pub const DEFAULT_PATHS: &str =
-    "request.headers.authorization,request.headers.proxy-authorization,request.headers.cookie,response.headers.set-cookie";
+    "request.headers.authorization,request.headers.proxy-authorization,request.headers.cookie,response.headers.set-cookie,secrets";
+
+/// The list that turns redaction off (as an empty one does), said explicitly.
+pub const NONE: &str = "none";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Field {
@@ -36,6 +45,7 @@ enum Field {
     QueryParameter(String),
     RequestBody,
     ResponseBody,
+    Secrets,
 }
 
 /// A parsed redaction list. The empty list redacts nothing and costs nothing.
@@ -54,7 +64,7 @@ impl fmt::Display for RedactError {
             f,
             "{:?} is not a field Remora can redact: use request.headers.NAME, response.headers.NAME, \
              response.trailers.NAME, request.cookies.NAME, response.cookies.NAME, request.queryString.NAME, \
-             request.postData.text or response.content.text",
+             request.postData.text, response.content.text, secrets, or none",
             self.0
         )
     }
@@ -69,6 +79,9 @@ impl Redaction {
     /// Parses a comma-separated list of paths; blanks between commas are ignored.
     pub fn parse(list: &str) -> Result<Redaction, RedactError> {
         let mut redaction = Redaction::default();
+        if list.trim() == NONE {
+            return Ok(redaction);
+        }
         for path in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let field = Self::field(path).ok_or_else(|| RedactError(path.to_string()))?;
             if !redaction.fields.contains(&field) {
@@ -85,6 +98,9 @@ impl Redaction {
         };
         if path.len() > MAX_PATH {
             return None;
+        }
+        if path == "secrets" {
+            return Some(Field::Secrets);
         }
         let (side, rest) = path.split_once('.')?;
         let (part, name) = rest.split_once('.').unwrap_or((rest, ""));
@@ -133,14 +149,12 @@ impl Redaction {
             replaced += match field {
                 Field::RequestHeader(name) => Jar::request(request).header(name),
                 Field::RequestCookie(name) => Jar::request(request).cookie(name),
-                Field::QueryParameter(name) => {
-                    let raw = raw_query_value(&request.url, name).map(str::to_string);
-                    if let Some(raw) = raw {
-                        replace_pair(&mut request.url, name, &raw, "&");
-                    }
-                    redact_value(request.query_string.get_mut(name))
-                }
+                Field::QueryParameter(name) => redact_query_parameter(request, name),
                 Field::RequestBody => request.post_data.as_mut().map_or(0, |body| redact_body(&mut body.text, &mut body.encoding)),
+                Field::Secrets => {
+                    let query = secret_query_parameters(request);
+                    query + redact_secret_headers(&mut request.headers) + request.post_data.as_mut().map_or(0, redact_secret_fields)
+                }
                 _ => 0,
             };
         }
@@ -155,10 +169,44 @@ impl Redaction {
                 Field::ResponseTrailer(name) => redact_value(response.trailers.as_mut().and_then(|t| t.get_mut(name))),
                 Field::ResponseCookie(name) => Jar::response(response).cookie(name),
                 Field::ResponseBody => redact_body(&mut response.content.text, &mut response.content.encoding),
+                Field::Secrets => redact_secret_headers(&mut response.headers) + redact_secret_fields(&mut response.content),
                 _ => 0,
             };
         }
         replaced
+    }
+}
+
+/// The parameter `name`, in the parsed query string and inside the URL.
+fn redact_query_parameter(request: &mut HttpRequest, name: &str) -> usize {
+    let raw = raw_query_value(&request.url, name).map(str::to_string);
+    if let Some(raw) = raw {
+        replace_pair(&mut request.url, name, &raw, "&");
+    }
+    redact_value(request.query_string.get_mut(name))
+}
+
+fn secret_query_parameters(request: &mut HttpRequest) -> usize {
+    let names: Vec<String> = request.query_string.keys().filter(|n| is_secret_name(n)).map(str::to_string).collect();
+    names.iter().map(|name| redact_query_parameter(request, name)).sum()
+}
+
+fn redact_secret_headers(headers: &mut Fields) -> usize {
+    redact_all(headers.iter_mut().filter(|(name, _)| is_secret_name(name)).map(|(_, value)| value))
+}
+
+/// Secret-named fields of a JSON or form body (base64 bodies are not text to search).
+fn redact_secret_fields(body: &mut Body) -> usize {
+    if body.encoding.is_some() {
+        return 0;
+    }
+    let mime = body.mime_type.to_ascii_lowercase();
+    if mime.contains("x-www-form-urlencoded") {
+        secrets::redact_form(&mut body.text)
+    } else if mime.contains("json") || body.text.trim_start().starts_with(['{', '[']) {
+        secrets::redact_json(&mut body.text)
+    } else {
+        0
     }
 }
 
@@ -254,7 +302,6 @@ fn replace_pair(text: &mut String, name: &str, value: &str, separators: &str) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Body;
 
     fn fields(pairs: &[(&str, &str)]) -> Fields {
         pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
@@ -295,13 +342,24 @@ mod tests {
             query_string: fields(&[("user", "ann"), ("token", "s3cr t")]),
             headers: fields(&[("authorization", "Bearer abc"), ("cookie", "sid=42; theme=dark"), ("host", "shop")]),
             cookies: fields(&[("sid", "42"), ("theme", "dark")]),
-            post_data: Some(Body { text: "password=hunter2".into(), size: 16, ..Body::default() }),
+            post_data: Some(Body {
+                text: "user=ann&password=hunter2".into(),
+                size: 25,
+                mime_type: "application/x-www-form-urlencoded".into(),
+                ..Body::default()
+            }),
             ..HttpRequest::default()
         };
         let response = HttpResponse {
             status: 200,
             headers: fields(&[("set-cookie", "sid=43; Path=/")]),
             cookies: fields(&[("sid", "43")]),
+            content: Body {
+                text: r#"{"access_token": "xyz", "expires_in": 3600}"#.into(),
+                size: 44,
+                mime_type: "application/json".into(),
+                ..Body::default()
+            },
             ..HttpResponse::default()
         };
         let mut item = dns_item();
@@ -321,15 +379,33 @@ mod tests {
     fn the_default_list_parses_and_hides_credentials() {
         let redaction = Redaction::parse(DEFAULT_PATHS).expect("default");
         let mut item = http_item();
-        assert_eq!(redaction.apply(&mut item), 6, "authorization, cookie + 2 cookies, set-cookie + 1 cookie");
+        assert_eq!(
+            redaction.apply(&mut item),
+            9,
+            "authorization, cookie + 2 cookies, set-cookie + 1 cookie, secrets: token in the query, password in the form, access_token in the JSON"
+        );
         let r = request(&item);
+        assert_eq!(r.url, "/login?user=ann&token=[REDACTED]#top");
+        assert_eq!(r.post_data.as_ref().map(|b| b.text.as_str()), Some("user=ann&password=[REDACTED]"));
         assert_eq!(r.headers.get("authorization"), Some(REDACTED));
         assert_eq!(r.headers.get("cookie"), Some(REDACTED));
         assert_eq!(r.cookies.get("sid"), Some(REDACTED));
         assert_eq!(r.headers.get("host"), Some("shop"));
         let json = serde_json::to_string(&item).expect("json");
-        assert!(!json.contains("Bearer abc") && !json.contains("42") && !json.contains("43"), "{json}");
+        for secret in ["Bearer abc", "42", "43", "s3cr", "hunter2", "xyz"] {
+            assert!(!json.contains(secret), "{secret} in {json}");
+        }
+        assert!(json.contains(r#"\"expires_in\": 3600"#), "the rest of the body is kept as it was: {json}");
         assert_eq!(redaction.apply(&mut item), 0, "applying twice changes nothing more");
+    }
+
+    #[test]
+    fn none_turns_redaction_off() {
+        assert!(Redaction::parse(NONE).expect("none").is_empty());
+        assert!(Redaction::parse(" none ").expect("none").is_empty());
+        let mut item = http_item();
+        assert_eq!(Redaction::parse(NONE).expect("none").apply(&mut item), 0);
+        assert!(Redaction::parse("none,secrets").is_err(), "none is a whole list, not a path");
     }
 
     #[test]
