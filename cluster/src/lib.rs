@@ -4,6 +4,7 @@
 //! resolution (IP → pod or service), pod events for `onPodEvent`, the scripts ConfigMap,
 //! coverage and `remora check`.
 
+pub mod access_review;
 pub mod check;
 pub mod coverage;
 pub mod names;

@@ -8,9 +8,28 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewSpec};
+use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewSpec, UserInfo};
 use kube::api::PostParams;
 use kube::Api;
+
+/// Who the API server says `token` is; with an `audience`, only a token minted for it.
+pub(crate) async fn authenticate(api: &Api<TokenReview>, token: &str, audience: Option<&str>) -> Result<UserInfo, String> {
+    let review = TokenReview {
+        spec: TokenReviewSpec { token: Some(token.to_string()), audiences: audience.map(|a| vec![a.to_string()]) },
+        ..Default::default()
+    };
+    let answered = api.create(&PostParams::default(), &review).await.map_err(|e| format!("the TokenReview failed: {e}"))?;
+    let status = answered.status.unwrap_or_default();
+    if status.authenticated != Some(true) {
+        return Err(format!("the token is not valid: {}", status.error.unwrap_or_else(|| "not authenticated".into())));
+    }
+    if let Some(audience) = audience {
+        if !status.audiences.iter().flatten().any(|a| a == audience) {
+            return Err(format!("the token is not for audience {audience}"));
+        }
+    }
+    Ok(status.user.unwrap_or_default())
+}
 
 /// The pod a token is bound to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,9 +38,6 @@ pub struct ReviewedPod {
     pub pod: String,
     pub service_account: String,
 }
-
-/// The pod a token is bound to, or why it is refused.
-type Review = Result<ReviewedPod, String>;
 
 const KEEP_ADMITTED: Duration = Duration::from_secs(60);
 const KEEP_REFUSED: Duration = Duration::from_secs(10);
@@ -34,20 +50,32 @@ const REFUSED: usize = 4096;
 pub const REVIEWS_PER_SECOND: f64 = 50.0;
 pub const REVIEW_BURST: f64 = 200.0;
 
-#[derive(Default)]
-struct Cache {
-    admitted: HashMap<String, (ReviewedPod, Instant)>,
+/// What the API server said of each token lately (an admission a minute, a refusal ten
+/// seconds), and the budget for asking about new ones.
+pub(crate) struct Answers<T> {
+    admitted: HashMap<String, (T, Instant)>,
     refused: HashMap<String, (String, Instant)>,
     /// Reviews that may be asked now, and when that was counted.
     budget: Option<(f64, Instant)>,
 }
 
-impl Cache {
-    fn get(&self, token: &str, now: Instant) -> Option<Review> {
+impl<T: Clone> Answers<T> {
+    pub(crate) fn new() -> Self {
+        Answers { admitted: HashMap::new(), refused: HashMap::new(), budget: None }
+    }
+
+    /// The answer kept for `token`, or — when none is and the budget allows — `None`, to
+    /// ask; past the budget a refusal that says so.
+    pub(crate) fn lookup(&mut self, token: &str, now: Instant) -> Option<Result<T, String>> {
         match (self.admitted.get(token), self.refused.get(token)) {
-            (Some((pod, until)), _) if now < *until => Some(Ok(pod.clone())),
-            (_, Some((why, until))) if now < *until => Some(Err(why.clone())),
-            _ => None,
+            (Some((answer, until)), _) if now < *until => return Some(Ok(answer.clone())),
+            (_, Some((why, until))) if now < *until => return Some(Err(why.clone())),
+            _ => {}
+        }
+        if self.spend(now) {
+            None
+        } else {
+            Some(Err(format!("more than {REVIEWS_PER_SECOND} unknown tokens a second are being presented; not asked, retry")))
         }
     }
 
@@ -60,14 +88,14 @@ impl Cache {
         spent
     }
 
-    fn keep(&mut self, token: &str, answer: &Review, now: Instant) {
+    pub(crate) fn keep(&mut self, token: &str, answer: &Result<T, String>, now: Instant) {
         match answer {
-            Ok(pod) => {
+            Ok(admitted) => {
                 if self.admitted.len() >= ADMITTED {
                     self.admitted.retain(|_, (_, until)| now < *until);
                 }
                 if self.admitted.len() < ADMITTED {
-                    self.admitted.insert(token.to_string(), (pod.clone(), now + KEEP_ADMITTED));
+                    self.admitted.insert(token.to_string(), (admitted.clone(), now + KEEP_ADMITTED));
                 }
             }
             Err(why) => {
@@ -83,29 +111,22 @@ impl Cache {
 pub struct TokenReviewer {
     api: Api<TokenReview>,
     audience: String,
-    cache: Mutex<Cache>,
+    cache: Mutex<Answers<ReviewedPod>>,
 }
 
 impl TokenReviewer {
     pub fn new(client: kube::Client, audience: &str) -> TokenReviewer {
-        TokenReviewer { api: Api::all(client), audience: audience.to_string(), cache: Mutex::new(Cache::default()) }
+        TokenReviewer { api: Api::all(client), audience: audience.to_string(), cache: Mutex::new(Answers::new()) }
     }
 
-    fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
+    fn cache(&self) -> std::sync::MutexGuard<'_, Answers<ReviewedPod>> {
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The pod the token belongs to, or why it is refused.
     pub async fn review(&self, token: &str) -> Result<ReviewedPod, String> {
-        {
-            let now = Instant::now();
-            let mut cache = self.cache();
-            if let Some(answer) = cache.get(token, now) {
-                return answer;
-            }
-            if !cache.spend(now) {
-                return Err(format!("more than {REVIEWS_PER_SECOND} unknown tokens a second are being presented; not asked, retry"));
-            }
+        if let Some(answer) = self.cache().lookup(token, Instant::now()) {
+            return answer;
         }
         let answer = self.ask(token).await;
         self.cache().keep(token, &answer, Instant::now());
@@ -113,19 +134,7 @@ impl TokenReviewer {
     }
 
     async fn ask(&self, token: &str) -> Result<ReviewedPod, String> {
-        let review = TokenReview {
-            spec: TokenReviewSpec { token: Some(token.to_string()), audiences: Some(vec![self.audience.clone()]) },
-            ..Default::default()
-        };
-        let answered = self.api.create(&PostParams::default(), &review).await.map_err(|e| format!("the TokenReview failed: {e}"))?;
-        let status = answered.status.unwrap_or_default();
-        if status.authenticated != Some(true) {
-            return Err(format!("the token is not valid: {}", status.error.unwrap_or_else(|| "not authenticated".into())));
-        }
-        if !status.audiences.iter().flatten().any(|a| *a == self.audience) {
-            return Err(format!("the token is not for audience {}", self.audience));
-        }
-        let user = status.user.unwrap_or_default();
+        let user = authenticate(&self.api, token, Some(&self.audience)).await?;
         let username = user.username.unwrap_or_default();
         // system:serviceaccount:NAMESPACE:NAME
         let mut parts = username.splitn(4, ':');

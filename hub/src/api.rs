@@ -48,18 +48,37 @@ pub fn required_role(method: &axum::http::Method, path: &str) -> Role {
 /// from a stranger is a 401, not a 400), then for the role the call needs (403); health
 /// and metrics are open. The caller goes on to the handler, for the audit log.
 async fn require_token(State(hub): State<Arc<Hub>>, mut request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let Some(principal) = hub.tokens.principal(request.headers()) else {
-        hub.refused.fetch_add(1, Ordering::Relaxed);
-        return error(StatusCode::UNAUTHORIZED, "a valid bearer token is required".into());
+    let principal = match hub.tokens.principal(request.headers()) {
+        Some(principal) => Ok(principal),
+        None => kubernetes_user(&hub, request.headers()).await,
+    };
+    let principal = match principal {
+        Ok(principal) => principal,
+        Err(why) => {
+            hub.refused.fetch_add(1, Ordering::Relaxed);
+            return error(StatusCode::UNAUTHORIZED, why);
+        }
     };
     let needed = required_role(request.method(), request.uri().path());
     if principal.role < needed {
         hub.refused.fetch_add(1, Ordering::Relaxed);
         let what = format!("{} {}", request.method(), request.uri().path());
-        return error(StatusCode::FORBIDDEN, format!("{what} needs the {} role; the token {:?} is a {}", needed.name(), principal.name, principal.role.name()));
+        return error(StatusCode::FORBIDDEN, format!("{what} needs the {} role; {:?} has the {} role", needed.name(), principal.name, principal.role.name()));
     }
     request.extensions_mut().insert(principal);
     next.run(request).await
+}
+
+/// A bearer that is not one of the token file's, as a person's Kubernetes token (when the
+/// hub takes those): who the cluster says they are, with the role its RBAC grants.
+async fn kubernetes_user(hub: &Hub, headers: &axum::http::HeaderMap) -> Result<Principal, String> {
+    const REQUIRED: &str = "a valid bearer token is required";
+    let (Some(reviewer), Some(token)) = (hub.access_reviewer.get(), crate::auth::bearer(headers)) else {
+        return Err(REQUIRED.into());
+    };
+    let person = reviewer.review(token).await.map_err(|why| format!("{REQUIRED}: {why}"))?;
+    let role = Role::parse(person.role).ok_or_else(|| format!("{REQUIRED}: {} is not a role", person.role))?;
+    Ok(Principal { name: person.username, role })
 }
 
 pub fn router(hub: Arc<Hub>) -> Router {

@@ -8,6 +8,10 @@
 //! console, jobs, sidecars and scripts; `editor` also changes scripts and runs jobs;
 //! `admin` also exports PCAPs (the raw bytes, unredacted), reads the audit log, and — when
 //! the hub does not review pods' tokens — may open sidecar sessions.
+//!
+//! With `--kubernetes-users`, a bearer that is not in the file may be a person's own
+//! Kubernetes token: the API server says who it is and RBAC which role they hold
+//! (remora_cluster::access_review; the role is the verb on `hubs.remora.dev`).
 
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
@@ -23,8 +27,12 @@ pub enum Role {
     Admin,
 }
 
+/// The roles as RBAC verbs on `hubs.remora.dev`, highest first (a person's role is the
+/// first one granted).
+pub const ROLE_VERBS: &[&str] = &["admin", "editor", "viewer"];
+
 impl Role {
-    fn parse(word: &str) -> Option<Role> {
+    pub fn parse(word: &str) -> Option<Role> {
         match word {
             "viewer" => Some(Role::Viewer),
             "editor" => Some(Role::Editor),

@@ -9,6 +9,7 @@ use remora_hub::auth::Tokens;
 use remora_hub::journal::Journal;
 use remora_hub::server::{self, Hub};
 use remora_cluster::scripts::ScriptsInCluster;
+use remora_cluster::access_review::AccessReviewer;
 use remora_cluster::token_review::TokenReviewer;
 use remora_hub::{cluster, cluster_watch, script_store};
 use remora_hub::store::ItemStore;
@@ -74,6 +75,12 @@ struct Args {
     /// session is then bound to the token's pod.
     #[arg(long, env = "REMORA_HUB_TOKEN_REVIEW_AUDIENCE", requires = "kube")]
     token_review_audience: Option<String>,
+    /// With --kube: also accept people's own Kubernetes tokens on the API port (kubectl's,
+    /// an OIDC ID token, `kubectl create token`): a TokenReview says who they are, and a
+    /// SubjectAccessReview which role RBAC grants them (a verb on `hubs.remora.dev` in
+    /// --namespace).
+    #[arg(long, env = "REMORA_HUB_KUBERNETES_USERS", requires = "kube")]
+    kubernetes_users: bool,
     /// The hub pod's address (downward API): the hub's scripts see it as their node's
     /// address, and their uploads go under `hub_<IP>_<run>/`.
     #[arg(long, env = "REMORA_POD_IP", default_value = "127.0.0.1")]
@@ -149,6 +156,10 @@ async fn main() -> std::process::ExitCode {
         }
         if let (Some(client), Some(audience)) = (&kube, &args.token_review_audience) {
             let _ = hub.token_reviewer.set(TokenReviewer::new(client.clone(), audience));
+        }
+        if let (Some(client), true) = (&kube, args.kubernetes_users) {
+            let _ = hub.access_reviewer.set(AccessReviewer::new(client.clone(), &args.namespace, remora_hub::auth::ROLE_VERBS));
+            tracing::info!(namespace = %args.namespace, "people's Kubernetes tokens accepted, their roles from RBAC (hubs.remora.dev)");
         }
         if let Some(client) = kube {
             cluster_watch::follow(&hub, cluster_watch::Watches::kube(client));

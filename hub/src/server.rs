@@ -57,6 +57,8 @@ pub struct Hub {
     pub(crate) pcap_requests: PcapRequests,
     /// Checks sidecars' projected tokens (`--token-review-audience`).
     pub token_reviewer: OnceLock<remora_cluster::token_review::TokenReviewer>,
+    /// Checks people's own Kubernetes tokens and their RBAC role (`--kubernetes-users`).
+    pub access_reviewer: OnceLock<remora_cluster::access_review::AccessReviewer>,
     /// Whether the hub follows the cluster's pods and namespaces (then a pod's session is
     /// admitted only for an injected pod of an opted-in namespace).
     pub follows_cluster: AtomicBool,
@@ -92,6 +94,7 @@ impl Hub {
             names: Mutex::new(Default::default()),
             coverage: Mutex::new(Default::default()),
             token_reviewer: OnceLock::new(),
+            access_reviewer: OnceLock::new(),
             scratch_dir: OnceLock::new(),
             follows_cluster: AtomicBool::new(false),
             refused: AtomicU64::new(0),

@@ -13,6 +13,9 @@ pub const PREFIX: &str = "remora.dev/";
 pub const INJECT: &str = "remora.dev/inject";
 /// Written by the injector: what it injected, so reinvocation changes nothing.
 pub const STATUS: &str = "remora.dev/status";
+/// The label the injector puts on the pods it injects (value `true`): the chart's
+/// NetworkPolicy lets only those pods reach the hub's sidecar port.
+pub const INJECTED: &str = "remora.dev/injected";
 
 /// Protocol names the sidecar's dissectors answer to.
 pub const PROTOCOLS: &[&str] = &remora_model::PROTOCOL_NAMES;

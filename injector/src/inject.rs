@@ -7,7 +7,7 @@ use json_patch::{Patch, PatchOperation};
 use k8s_openapi::api::core::v1::{Container, Pod, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::annotations::{Layer, SidecarConfig, SidecarMode, INJECT, STATUS};
+use crate::annotations::{Layer, SidecarConfig, SidecarMode, INJECT, INJECTED, STATUS};
 use crate::pod_security;
 use crate::reason::SkipReason;
 use crate::settings::Settings;
@@ -210,6 +210,7 @@ impl Injector {
             .annotations
             .get_or_insert_with(BTreeMap::new)
             .insert(STATUS.to_string(), status.to_string());
+        after.metadata.labels.get_or_insert_with(BTreeMap::new).insert(INJECTED.to_string(), "true".to_string());
 
         let before = serde_json::to_value(&before).unwrap_or_default();
         let after = serde_json::to_value(&after).unwrap_or_default();
@@ -222,7 +223,7 @@ impl Injector {
 }
 
 /// The parts of the pod the sidecar changes, at their places in a Pod: annotations,
-/// volumes and the container list it joins. The diff of these equals the diff of the
+/// labels, volumes and the container list it joins. The diff of these equals the diff of the
 /// whole pods, without cloning, serialising and comparing everything else.
 fn changed_parts(pod: &Pod, mode: SidecarMode) -> Pod {
     let spec = pod.spec.as_ref().map(|spec| PodSpec {
@@ -240,6 +241,7 @@ fn changed_parts(pod: &Pod, mode: SidecarMode) -> Pod {
     Pod {
         metadata: ObjectMeta {
             annotations: pod.metadata.annotations.clone(),
+            labels: pod.metadata.labels.clone(),
             ..Default::default()
         },
         spec,

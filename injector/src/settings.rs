@@ -57,7 +57,7 @@ impl Default for Settings {
             scripts_config_map: "remora-scripts".into(),
             env_secret: "remora-env".into(),
             hub_token_audience: "remora-hub".into(),
-            hub_ca_file: String::new(),
+            hub_ca_file: "/etc/remora/certs/ca.crt".into(),
             sidecar: SidecarDefaults::default(),
         }
     }
@@ -78,7 +78,7 @@ impl Default for SidecarDefaults {
             redact: remora_model::redact::DEFAULT_PATHS.into(),
             sidecar_mode: "native".into(),
             log_level: "info".into(),
-            hub_address: "ws://remora-hub.remora.svc:8898".into(),
+            hub_address: "wss://remora-hub.remora.svc:8898".into(),
         }
     }
 }

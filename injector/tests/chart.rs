@@ -208,6 +208,7 @@ fn check_wiring(set: &str, r: &Rendered) {
     }
 
     check_hub_tls(set, r);
+    check_network_policy(set, r);
 
     // Least privilege: the injector reads namespaces, nothing else.
     let role = r.find("ClusterRole", "remora-injector");
@@ -253,6 +254,35 @@ fn check_hub_tls(set: &str, r: &Rendered) {
     let certs_secret = injector_pod["volumes"].as_array().expect("volumes").iter().find(|v| v["name"] == certs_mount["name"]).expect("volume")["secret"]["secretName"].clone();
     let injector = r.all("Certificate").into_iter().find(|c| c["spec"]["secretName"] == certs_secret).expect("the injector's Certificate");
     assert_eq!(injector["spec"]["issuerRef"], certificate["spec"]["issuerRef"], "{set}: the hub's and the injector's certificates must share a CA");
+}
+
+/// The hub's NetworkPolicy selects the hub's pods, opens the sidecar port (by its name in
+/// the hub container) to exactly the pods the injector labels, and the API port.
+fn check_network_policy(set: &str, r: &Rendered) {
+    let policies = r.all("NetworkPolicy");
+    let Some(policy) = policies.first() else {
+        return;
+    };
+    let hub = &r.find("Deployment", "remora-hub")["spec"]["template"];
+    for (key, value) in policy["spec"]["podSelector"]["matchLabels"].as_object().expect("podSelector") {
+        assert_eq!(hub["metadata"]["labels"][key], *value, "{set}: the NetworkPolicy selects no hub pod");
+    }
+    let ports: Vec<&Value> = hub["spec"]["containers"][0]["ports"].as_array().expect("ports").iter().collect();
+    let rules = policy["spec"]["ingress"].as_array().expect("ingress");
+    let rule_for = |port_name: &str| {
+        assert!(ports.iter().any(|p| p["name"] == port_name), "{set}: the hub container has no port {port_name}");
+        rules.iter().find(|r| r["ports"][0]["port"] == port_name).unwrap_or_else(|| panic!("{set}: no rule for {port_name}"))
+    };
+    let sidecars = rule_for("sidecars");
+    let from = &sidecars["from"][0];
+    assert_eq!(from["namespaceSelector"], serde_json::json!({}), "{set}: sidecars come from every namespace");
+    assert_eq!(
+        from["podSelector"]["matchLabels"],
+        serde_json::json!({remora_injector::annotations::INJECTED: "true"}),
+        "{set}: the label the injector puts on the pods it injects"
+    );
+    assert_eq!(rule_for("api")["from"][0], serde_json::json!({"podSelector": {}}), "{set}: the API from this namespace");
+    assert_eq!(policy["spec"]["policyTypes"], serde_json::json!(["Ingress"]), "{set}: egress stays open");
 }
 
 #[test]
@@ -312,7 +342,7 @@ fn chart_values_reach_the_injected_sidecar() {
     assert_eq!(env["REMORA_CAPTURE_FILTER"], "tcp port 80 or udp port 53");
     assert_eq!(env["REMORA_PROTOCOLS"], "http,dns");
     assert_eq!(env["REMORA_PCAP_RETENTION_BYTES"], (1u64 << 30).to_string());
-    assert_eq!(env["REMORA_HUB"], "ws://remora-hub.remora.svc:8898");
+    assert_eq!(env["REMORA_HUB"], "wss://remora-hub.remora.svc:8898", "TLS with cert-manager, by default");
     assert_eq!(sidecar["resources"]["limits"]["memory"], "512Mi");
 }
 

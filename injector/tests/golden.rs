@@ -109,6 +109,14 @@ fn golden_pods() {
             let in_init = spec.init_containers.iter().flatten().position(|c| c.name == "remora-sidecar");
             let in_main = spec.containers.iter().position(|c| c.name == "remora-sidecar");
             assert!(in_init == Some(0) || in_main.is_some(), "{name}: sidecar misplaced");
+            // The label the hub's NetworkPolicy admits sessions from, the pod's own kept.
+            let labels = typed.metadata.labels.unwrap_or_default();
+            assert_eq!(labels.get(remora_injector::annotations::INJECTED).map(String::as_str), Some("true"), "{name}: not labelled");
+            let before = pod["metadata"]["labels"].as_object().cloned().unwrap_or_default();
+            for (key, value) in &before {
+                assert_eq!(labels.get(key).map(|v| json!(v)), Some(value.clone()), "{name}: label {key} changed");
+            }
+            assert_eq!(labels.len(), before.len() + usize::from(!before.contains_key(remora_injector::annotations::INJECTED)), "{name}");
             injected.push((name.clone(), after.clone()));
         }
 

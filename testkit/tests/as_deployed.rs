@@ -34,9 +34,9 @@ async fn the_chart_and_an_injected_pod_run_as_deployed() {
 
     // The CLI image finds both items at the hub; the credentials never left the pod.
     let exports = d.out_dir("exports");
-    let hub_api = format!("http://{}:8899", d.hub_ip);
+    let hub_api = d.hub_api.clone();
     let items: Vec<Value> = eventually(Duration::from_secs(30), "the items at the hub", || {
-        let out = d.cli(&exports, &["query", "--hub", &hub_api, "--token-file", "/etc/remora/hub/tokens", "http or dns"]);
+        let out = d.cli(&exports, &["query", "--hub", &hub_api, "--ca-file", "/etc/remora/ca/ca.crt", "--token-file", "/etc/remora/hub/tokens", "http or dns"]);
         let items: Vec<Value> = String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
         let protocols: Vec<&str> = items.iter().filter_map(|i| i["protocol"]["name"].as_str()).collect();
         (protocols.contains(&"http") && protocols.contains(&"dns")).then_some(items)
@@ -57,7 +57,7 @@ async fn the_chart_and_an_injected_pod_run_as_deployed() {
     // The streams' PCAPs, fetched from the sidecar through the hub (its scratch space on
     // the data volume: the root filesystem is read-only and there is no /tmp), asked for
     // the moment the items are there.
-    let out = d.cli(&exports, &["pcap", "export", "--hub", &hub_api, "--token-file", "/etc/remora/hub/tokens", "--kfl", "http or dns", "--out", "/out/streams.pcap"]);
+    let out = d.cli(&exports, &["pcap", "export", "--hub", &hub_api, "--ca-file", "/etc/remora/ca/ca.crt", "--token-file", "/etc/remora/hub/tokens", "--kfl", "http or dns", "--out", "/out/streams.pcap"]);
     assert!(out.status.success(), "remora pcap export: {}{}\nhub:\n{}\nsidecar:\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr), d.hub.logs("hub"), d.app.logs("remora-sidecar"));
     let tshark = std::process::Command::new("tshark")
         .args(["-r", exports.join("streams.pcap").to_str().expect("path"), "-T", "fields", "-e", "http.request.uri", "-e", "dns.qry.name"])
@@ -68,7 +68,7 @@ async fn the_chart_and_an_injected_pod_run_as_deployed() {
 
     // Health and metrics answer where the probes and Prometheus look.
     let plain = deployed::http_client(None, None);
-    let metrics = deployed::wait_http(&plain, &format!("{hub_api}/metrics"), "the hub's metrics", &d.hub).await;
+    let metrics = deployed::wait_http(&d.hub_client, &format!("{hub_api}/metrics"), "the hub's metrics", &d.hub).await;
     assert!(sample(&metrics, "remora_hub_items_received_total").is_some_and(|n| n >= 2.0), "{metrics}");
     assert_eq!(sample(&metrics, "remora_hub_sessions"), Some(1.0), "{metrics}");
     let sidecar_metrics = deployed::wait_http(&plain, &format!("http://{app_ip}:15090/metrics"), "the sidecar's metrics", &d.app).await;

@@ -37,9 +37,19 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- define "remora.injector.certificate" -}}{{ include "remora.fullname" . }}-injector-serving{{- end -}}
 {{- define "remora.webhook.name" -}}{{ include "remora.fullname" . }}{{- end -}}
 
+{{/* "true" when the hub serves TLS: hub.tls.enabled, where "auto" (the default) means
+whenever cert-manager issues the chart's certificates. */}}
+{{- define "remora.hub.tls" -}}
+{{- if eq (toString .Values.hub.tls.enabled) "auto" -}}
+{{- ternary "true" "false" (and .Values.certManager.enabled true) -}}
+{{- else -}}
+{{- ternary "true" "false" (eq (toString .Values.hub.tls.enabled) "true") -}}
+{{- end -}}
+{{- end -}}
+
 {{/* The hub's address for sidecars in every namespace. */}}
 {{- define "remora.hub.address" -}}
-{{- printf "%s://%s.%s.svc:%v" (ternary "wss" "ws" .Values.hub.tls.enabled) (include "remora.hub.name" .) .Release.Namespace .Values.hub.port -}}
+{{- printf "%s://%s.%s.svc:%v" (ternary "wss" "ws" (eq (include "remora.hub.tls" .) "true")) (include "remora.hub.name" .) .Release.Namespace .Values.hub.port -}}
 {{- end -}}
 
 {{/* Restricted-profile security context for Remora's own containers. */}}

@@ -5,7 +5,9 @@
 //!
 //! The hub and the injector run from the chart's Deployments (args, env, securityContext
 //! with a read-only root and no writable /tmp, volumes filled from the chart's own
-//! ConfigMaps and Secrets, certificates from `remora certs generate` in the CLI image);
+//! ConfigMaps and Secrets; the Secrets of the chart's cert-manager Certificates made as
+//! cert-manager would, by `remora certs generate` in the CLI image, one CA for all); the
+//! hub serves TLS, as the chart's defaults have it with cert-manager;
 //! the API server is testkit's stand-in over TLS, replaying recorded answers (namespace
 //! list, the scripts ConfigMap, a TokenReview of the sidecar's projected token). The
 //! webhook is sent, over TLS, the AdmissionReview of a Deployment's pod; its patch is
@@ -32,6 +34,8 @@ pub const PROJECTED_TOKEN: &str = "projected-web";
 pub const DNS_NAME: &str = "payments.shop.svc.cluster.local";
 pub const DNS_ANSWER: &str = "198.18.99.7";
 const HUB_POD: &str = "remora-hub-5d8f7c6b9-h2x4k";
+/// The hub's Service name, as sidecars and the CLI reach it (and its certificate names it).
+const HUB_HOST: &str = "remora-hub.remora.svc";
 
 pub fn image(name: &str) -> String {
     format!("localhost/remora-{name}:{TAG}")
@@ -47,6 +51,12 @@ pub struct Deployment {
     pub work: tempfile::TempDir,
     pub hub_ip: String,
     pub app_ip: String,
+    /// The hub's API as a client in the cluster reaches it (`https://remora-hub...:8899`).
+    pub hub_api: String,
+    /// A client that resolves the hub's Service name and trusts the chart's CA.
+    pub hub_client: reqwest::Client,
+    /// The chart's CA (PEM file), which signed the webhook's and the hub's certificates.
+    pub ca_file: PathBuf,
     /// The webhook's AdmissionReview `response` for the app's pod.
     pub admission: Value,
     /// The app's pod after the patch.
@@ -76,23 +86,28 @@ impl Deployment {
 
         let rendered = render(work.path());
         let injector_deployment = object(&rendered, "Deployment", "remora-injector").clone();
-        let (webhook_ca, certs_secret) = webhook_certificate(work.path(), &injector_deployment);
+        let (ca_file, certificate_secrets) = cert_manager(work.path(), &rendered);
+        let webhook_ca = std::fs::read_to_string(&ca_file).expect("CA");
         let mut objects = rendered.objects.clone();
-        objects.push(certs_secret);
+        objects.extend(certificate_secrets);
         let kubelet = Kubelet {
             dir: work.path().join("pods"),
             objects,
             api: Some(ApiAccess { host: network.gateway(), port: server.port(), ca_pem: api_ca, token: "service-account-token".into() }),
             tokens: [("remora-hub".to_string(), PROJECTED_TOKEN.to_string())].into(),
-            hosts: vec![("remora-hub.remora.svc".into(), hub_ip.clone())],
+            hosts: vec![(HUB_HOST.into(), hub_ip.clone())],
         };
         let place = |name: &str, namespace: &str, ip: &str| Placement { name: name.into(), namespace: namespace.into(), ip: ip.into(), node: "node-1".into(), node_ip: network.gateway() };
         let plain = http_client(None, None);
 
-        // The hub, as its Deployment says.
+        // The hub, as its Deployment says: TLS on both ports, with the chart's CA.
         let hub_spec = &object(&rendered, "Deployment", "remora-hub")["spec"]["template"]["spec"];
+        let hub_tls = hub_spec["containers"][0]["args"].as_array().expect("args").iter().any(|a| a.as_str().is_some_and(|a| a.starts_with("--tls-dir=")));
+        assert!(hub_tls, "the chart's defaults serve the hub over TLS");
         let hub = kubelet.run_pod(&network, hub_spec, &place(HUB_POD, "remora", &hub_ip));
-        wait_http(&plain, &format!("http://{hub_ip}:8899/readyz"), "the hub's readiness", &hub).await;
+        let hub_api = format!("https://{HUB_HOST}:8899");
+        let hub_client = http_client(Some(&webhook_ca), Some((HUB_HOST, format!("{hub_ip}:8899").parse().expect("address"))));
+        wait_http(&hub_client, &format!("{hub_api}/readyz"), "the hub's readiness", &hub).await;
 
         // The injector, as its Deployment says; ready once its certificate is loaded.
         let injector_spec = &injector_deployment["spec"]["template"]["spec"];
@@ -123,7 +138,7 @@ impl Deployment {
         let app = kubelet.run_pod(&network, &patched["spec"], &place(APP_POD, "shop", &app_ip));
         wait_http(&plain, &format!("http://{app_ip}:15090/readyz"), "the sidecar's readiness", &app).await;
         eventually(Duration::from_secs(30), "the sidecar's session with the hub", || app.logs("remora-sidecar").contains("connected to the hub").then_some(()));
-        Deployment { app, injector, hub, server, network, work, hub_ip, app_ip, admission, patched }
+        Deployment { app, injector, hub, server, network, work, hub_ip, app_ip, hub_api, hub_client, ca_file, admission, patched }
     }
 
     /// The hub's token file, as its Secret volume holds it.
@@ -132,11 +147,15 @@ impl Deployment {
     }
 
     /// `remora ARGS` from the CLI image on the network, with the hub's tokens at
-    /// /etc/remora/hub and `out` (writable by the image's user) at /out.
+    /// /etc/remora/hub, the chart's CA at /etc/remora/ca/ca.crt, the hub's Service name
+    /// resolving, and `out` (writable by the image's user) at /out.
     pub fn cli(&self, out: &Path, args: &[&str]) -> std::process::Output {
         let mut full = vec![
             "--volume".to_string(),
             format!("{}:/etc/remora/hub:ro", self.hub_tokens().display()),
+            "--volume".to_string(),
+            format!("{}:/etc/remora/ca/ca.crt:ro", self.ca_file.display()),
+            format!("--add-host={HUB_HOST}:{}", self.hub_ip),
             "--volume".to_string(),
             format!("{}:/out", out.display()),
             image("cli"),
@@ -169,28 +188,48 @@ fn object<'a>(rendered: &'a chart::Rendered, kind: &str, name: &str) -> &'a Valu
     rendered.objects.iter().find(|o| o["kind"] == kind && o["metadata"]["name"] == name).unwrap_or_else(|| panic!("no {kind} {name} rendered"))
 }
 
-/// The webhook's certificate, made by the CLI image as a user would, as the Secret the
-/// injector's Deployment mounts: (CA PEM, Secret).
-fn webhook_certificate(work: &Path, injector_deployment: &Value) -> (String, Value) {
+/// cert-manager's part: a Secret for each of the chart's serving Certificates, made by
+/// the CLI image as a user would (`remora certs generate`), every one signed by one CA,
+/// as the chart's CA Issuer signs them. Returns the CA's file and the Secrets.
+fn cert_manager(work: &Path, rendered: &chart::Rendered) -> (PathBuf, Vec<Value>) {
     let certs = work.join("certs");
     std::fs::create_dir_all(&certs).expect("mkdir");
     std::os::unix::fs::chown(&certs, Some(65532), Some(65532)).expect("chown");
-    let out = podman::podman()
-        .args(["run", "--rm", "--pull=never", "--network=none", "--volume", &format!("{}:/out", certs.display()), &image("cli"), "certs", "generate", "--out", "/out"])
-        .output()
-        .expect("podman");
-    assert!(out.status.success(), "remora certs generate: {}", String::from_utf8_lossy(&out.stderr));
-    let read = |name: &str| std::fs::read_to_string(certs.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let name = injector_deployment["spec"]["template"]["spec"]["volumes"]
-        .as_array()
-        .and_then(|v| v.iter().find(|v| v["name"] == "certs"))
-        .and_then(|v| v["secret"]["secretName"].as_str())
-        .expect("the injector's certificate Secret");
+    let serving: Vec<&Value> = rendered.objects.iter().filter(|o| o["kind"] == "Certificate" && o["spec"]["isCA"] != true).collect();
+    assert!(serving.len() >= 2, "the webhook's and the hub's certificates");
     let b64 = |text: String| base64::engine::general_purpose::STANDARD.encode(text);
-    let ca = read("ca.crt");
-    let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": "remora"}, "type": "kubernetes.io/tls",
-        "data": {"tls.crt": b64(read("tls.crt")), "tls.key": b64(read("tls.key")), "ca.crt": b64(ca.clone())}});
-    (ca, secret)
+    let mut secrets = Vec::new();
+    for (at, certificate) in serving.iter().enumerate() {
+        let secret_name = certificate["spec"]["secretName"].as_str().expect("secretName");
+        let namespace = certificate["metadata"]["namespace"].as_str().expect("namespace");
+        let names: Vec<&str> = certificate["spec"]["dnsNames"].as_array().expect("dnsNames").iter().filter_map(Value::as_str).collect();
+        let service = names[0];
+        // What `certs generate` issues for the Service must be names the Certificate asks for.
+        for name in remora_certs::dns_names(service, namespace) {
+            assert!(names.contains(&name.as_str()), "{secret_name}: the Certificate does not name {name}: {names:?}");
+        }
+        let dir = certs.join(secret_name);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        if at > 0 {
+            // The CA made first signs the rest (`certs generate` keeps a CA it finds).
+            for file in ["ca.crt", "ca.key"] {
+                std::fs::copy(certs.join(serving[0]["spec"]["secretName"].as_str().expect("name")).join(file), dir.join(file)).expect("copy the CA");
+            }
+        }
+        let mut chown = std::process::Command::new("chown");
+        assert!(chown.args(["-R", "65532:65532"]).arg(&dir).status().expect("chown").success());
+        let out = podman::podman()
+            .args(["run", "--rm", "--pull=never", "--network=none", "--volume", &format!("{}:/out", certs.display()), &image("cli")])
+            .args(["certs", "generate", "--service", service, "--namespace", namespace, "--out", &format!("/out/{secret_name}")])
+            .output()
+            .expect("podman");
+        assert!(out.status.success(), "remora certs generate: {}", String::from_utf8_lossy(&out.stderr));
+        let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{secret_name}/{name}: {e}"));
+        secrets.push(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": secret_name, "namespace": namespace}, "type": "kubernetes.io/tls",
+            "data": {"tls.crt": b64(read("tls.crt")), "tls.key": b64(read("tls.key")), "ca.crt": b64(read("ca.crt"))}}));
+    }
+    let ca_file = certs.join(serving[0]["spec"]["secretName"].as_str().expect("name")).join("ca.crt");
+    (ca_file, secrets)
 }
 
 /// The pod the ReplicaSet controller makes of the Deployment's template.

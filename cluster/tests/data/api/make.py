@@ -195,6 +195,31 @@ def token_reviews():
         "user": {}, "error": "[invalid bearer token, service account token has expired]"}))
 
 
+def access_reviews():
+    """A person's own token (an OIDC ID token kubectl holds), and what RBAC answers when
+    the hub asks whether that person may use a Remora role (the verb) on hubs.remora.dev."""
+    write("tokenreview-person.json", {
+        "kind": "TokenReview", "apiVersion": "authentication.k8s.io/v1",
+        "metadata": {"creationTimestamp": None, "managedFields": []},
+        "spec": {"token": "REDACTED"},
+        "status": {"authenticated": True,
+                   "user": {"username": "oidc:jane@example.com", "groups": ["oidc:shop-developers", "system:authenticated"]},
+                   "audiences": ["https://kubernetes.default.svc.cluster.local"]}})
+
+    def access(verb, status):
+        return {"kind": "SubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
+                "metadata": {"creationTimestamp": None, "managedFields": []},
+                "spec": {"resourceAttributes": {"namespace": "remora", "verb": verb, "group": "remora.dev", "resource": "hubs"},
+                         "user": "oidc:jane@example.com", "groups": ["oidc:shop-developers", "system:authenticated"]},
+                "status": status}
+    # RBAC has no opinion when nothing grants the verb: allowed false, no reason.
+    write("subjectaccessreview-admin-denied.json", access("admin", {"allowed": False}))
+    write("subjectaccessreview-editor-allowed.json", access("editor", {
+        "allowed": True,
+        "reason": 'RBAC: allowed by RoleBinding "shop-developers/remora" of ClusterRole "remora-editor" to Group "oidc:shop-developers"'}))
+    write("subjectaccessreview-viewer-denied.json", access("viewer", {"allowed": False}))
+
+
 def install_objects():
     """What `remora check` reads of a chart install (the webhook configuration is the one
     webhook-certs/tests/data/api has, its caBundle filled in by the test)."""
@@ -258,4 +283,5 @@ if __name__ == "__main__":
     main()
     scripts_objects()
     token_reviews()
+    access_reviews()
     install_objects()
