@@ -161,6 +161,9 @@ async function views() {
     );
     await page.getByRole('button', { name: /^Save/ }).click();
     await page.locator('.editor-bar .message', { hasText: 'saved verdict.js' }).waitFor();
+    // Who changed it last, from the hub's audit log: the dashboard's own token.
+    const listed = page.locator('.script-list li', { has: page.getByRole('link', { name: 'verdict.js' }) });
+    await listed.locator('.last-change', { hasText: /changed by \S+ \(admin\)/ }).waitFor();
   });
 
   await step('a script that does not load is named under "Last load", then deleted', async () => {

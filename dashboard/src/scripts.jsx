@@ -1,6 +1,7 @@
 // Scripts: the hub's source of scripts (a directory or the scripts ConfigMap), each
 // viewed and edited in CodeMirror and saved back; the hub hands the new set to every
-// sidecar. Errors of the last load come from the hub's own load of the same set.
+// sidecar. Errors of the last load come from the hub's own load of the same set; who
+// changed each script last (through the API) from the hub's audit log.
 
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { EditorView, basicSetup } from 'codemirror';
@@ -83,6 +84,11 @@ export function Scripts() {
                 {s.name}
               </a>{' '}
               <span class="muted">{s.bytes} B</span>
+              {s.lastChange && (
+                <div class="muted last-change" title={`${s.lastChange.time}, SHA-256 ${s.lastChange.sha256 || ''}`}>
+                  changed by {s.lastChange.who} ({s.lastChange.role}), {new Date(s.lastChange.time).toLocaleString()}
+                </div>
+              )}
             </li>
           ))}
         </ul>

@@ -167,7 +167,18 @@ async fn items(State(hub): State<Arc<Hub>>, UrlQuery(params): UrlQuery<ItemsPara
         Err(bad) => return *bad,
     };
     let limit = params.limit.unwrap_or(100).clamp(1, MAX_PAGE);
-    let page = hub.stored().store.query(&query, limit, params.before);
+    // Off the async workers: a scan of the whole store takes a while (in chunks, between
+    // which ingestion goes on).
+    let scanning = hub.clone();
+    let (query, page) = match tokio::task::spawn_blocking(move || {
+        let page = scanning.query_items(&query, limit, params.before);
+        (query, page)
+    })
+    .await
+    {
+        Ok(done) => done,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, format!("the query failed: {e}")),
+    };
     let mut warnings: Vec<String> = query.warnings().iter().map(|w| w.to_string()).collect();
     let (items, warning) = answer(&hub, page.items, params.summary).await;
     warnings.extend(warning);
@@ -239,7 +250,7 @@ async fn run_job(State(hub): State<Arc<Hub>>, Extension(who): Extension<Principa
     if !hub.jobs().list().iter().any(|j| j.tag == tag) {
         return error(StatusCode::NOT_FOUND, format!("no job is scheduled with the tag {tag:?}"));
     }
-    hub.audit.record(&who, "run job", &tag, None);
+    hub.audit.record(&who, crate::audit::RUN_JOB, &tag, None);
     hub.job_requests(vec![JobRequest::Run { tag: tag.clone() }], "api");
     (StatusCode::ACCEPTED, Json(serde_json::json!({"run": tag}))).into_response()
 }
@@ -353,7 +364,10 @@ async fn list_scripts(State(hub): State<Arc<Hub>>) -> Response {
     let scripts: Vec<serde_json::Value> = store
         .scripts()
         .into_iter()
-        .map(|(name, source)| serde_json::json!({"name": name, "bytes": source.len(), "source": source}))
+        .map(|(name, source)| {
+            let last_change = hub.audit.script_change(&name);
+            serde_json::json!({"name": name, "bytes": source.len(), "source": source, "lastChange": last_change})
+        })
         .collect();
     let errors = hub.scripts.get().map(|s| s.load_errors()).unwrap_or_default();
     Json(serde_json::json!({"source": store.describe(), "scripts": scripts, "errors": errors})).into_response()
@@ -385,7 +399,7 @@ async fn put_script(State(hub): State<Arc<Hub>>, Extension(who): Extension<Princ
     };
     match store.put(&hub, &name, source).await {
         Ok(changed) => {
-            hub.audit.record(&who, "put script", &name, Some(source.as_bytes()));
+            hub.audit.record(&who, crate::audit::PUT_SCRIPT, &name, Some(source.as_bytes()));
             Json(serde_json::json!({"name": name, "changed": changed})).into_response()
         }
         Err(e) => store_error(e),
@@ -400,7 +414,7 @@ async fn delete_script(State(hub): State<Arc<Hub>>, Extension(who): Extension<Pr
     };
     match store.delete(&hub, &name).await {
         Ok(true) => {
-            hub.audit.record(&who, "delete script", &name, None);
+            hub.audit.record(&who, crate::audit::DELETE_SCRIPT, &name, None);
             Json(serde_json::json!({"name": name, "deleted": true})).into_response()
         }
         Ok(false) => error(StatusCode::NOT_FOUND, format!("no script is named {name:?}")),

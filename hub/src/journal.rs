@@ -38,7 +38,7 @@ impl Journal {
                 let line = line?;
                 lines += 1;
                 match serde_json::from_str::<Value>(&line) {
-                    Ok(item) => store.push(item, line.len()),
+                    Ok(item) => store.push(item),
                     Err(_) => unreadable += 1,
                 }
             }
@@ -105,7 +105,7 @@ mod tests {
             let item = json!({"n": n});
             let text = item.to_string();
             journal.append(&text).expect("append");
-            store.push(item, text.len());
+            store.push(item);
         }
         journal.flush().expect("flush");
         drop(journal);
@@ -131,7 +131,7 @@ mod tests {
             let item = json!({"n": n, "body": big});
             let text = item.to_string();
             journal.append(&text).expect("append");
-            store.push(item, text.len());
+            store.push(item);
             compactions += usize::from(journal.compact_if_needed(&store).expect("compact"));
         }
         journal.flush().expect("flush");
@@ -148,7 +148,7 @@ mod tests {
         for n in 0..2500 {
             let text = json!({"n": n}).to_string();
             journal.append(&text).expect("append");
-            store.push(json!({"n": n}), text.len());
+            store.push(json!({"n": n}));
             journal.compact_if_needed(&store).expect("compact");
         }
         journal.flush().expect("flush");

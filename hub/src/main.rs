@@ -33,8 +33,9 @@ struct Args {
     /// Items kept (the newest).
     #[arg(long, default_value_t = 100_000)]
     max_items: usize,
-    /// Bytes of items kept (their JSON size).
-    #[arg(long, default_value_t = 256 << 20)]
+    /// Bytes of memory the kept items may take, as parsed JSON (about twice their text;
+    /// the hub counts each string, array slot and map node).
+    #[arg(long, default_value_t = 512 << 20)]
     max_bytes: usize,
     /// Where the item journal is kept (the store survives a restart); empty: memory only.
     #[arg(long, env = "REMORA_HUB_DATA_DIR")]

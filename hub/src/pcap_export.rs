@@ -110,7 +110,11 @@ impl Drop for Scratch {
 impl Hub {
     /// Fetches and merges the PCAPs of the streams of the items matching `query`.
     pub async fn export_pcap(&self, query: &Query) -> Result<Export, ExportError> {
-        let streams = self.stored().store.streams(query, MAX_STREAMS);
+        let mut gathering = crate::store::Streams::new(MAX_STREAMS);
+        while !gathering.done() {
+            gathering.scan(&self.stored().store, query);
+        }
+        let streams = gathering.found;
         if streams.is_empty() {
             return Err(ExportError::NothingMatches);
         }

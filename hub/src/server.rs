@@ -143,7 +143,7 @@ impl Hub {
                     result = Err(e);
                 }
             }
-            store.push(item, text.len());
+            store.push(item);
             if tailed {
                 // No reader is fine; a slow one is told what it missed.
                 let _ = self.tail.send(Arc::from(text));
@@ -154,6 +154,17 @@ impl Hub {
             journal.compact_if_needed(store)?;
         }
         result
+    }
+
+    /// Items matching `query`, newest first (`ItemStore::query`), scanned a chunk at a
+    /// time with the store's lock taken for each: sidecars' batches are stored between
+    /// chunks, so a query over the whole store never holds ingestion up.
+    pub fn query_items(&self, query: &remora_kfl::Query, limit: usize, before: Option<u64>) -> crate::store::Page {
+        let mut scan = crate::store::Scan::new(query, limit, before);
+        while !scan.done() {
+            self.stored().store.scan(query, &mut scan);
+        }
+        scan.into_page()
     }
 
     /// Stores items directly (tests).
