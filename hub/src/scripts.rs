@@ -13,6 +13,9 @@ use std::time::Duration;
 use remora_model::wire::{JobInfo, JobRequest};
 use remora_scripting::{Clock, ClusterRequest, ConsoleLine, HostConfig, Role, ScriptHost, ScriptMetrics, ScriptSet};
 
+/// Bytes the hub's scripts' files may take in its data directory.
+const HUB_SCRIPT_FILES: u64 = 512 << 20;
+
 /// Calls waiting for the script thread; past this, hub actions are dropped (counted).
 const QUEUE: usize = 4096;
 /// A query answer waits this long for `onItemQueried`; then it goes out unchanged.
@@ -168,6 +171,8 @@ impl ScriptThread {
         // Uploads from the hub's scripts go under `hub_<POD_IP>_<run>/`.
         config.node = remora_scripting::Node::new(crate::jobs::HUB_NODE.into(), self.node_ip.clone());
         config.metrics = self.metrics.clone();
+        // The hub's data volume (2 GiB in the chart) also holds the journal and exports.
+        config.data_usage = remora_scripting::DataUsage::new(HUB_SCRIPT_FILES, None);
         let console = self.callbacks.console.clone();
         let sink = Box::new(move |line: ConsoleLine| console(line.to_string()));
         let mut errors = Vec::new();

@@ -34,6 +34,9 @@ pub struct HostConfig {
     pub data_dir: PathBuf,
     /// Where the per-stream PCAP files are (`pcap.path`, `pcap.snapshot`).
     pub pcap_dir: Option<PathBuf>,
+    /// The scripts' share of the data volume's byte quota, shared by every host of the
+    /// process (and the PCAP retention, which keeps to the rest).
+    pub data_usage: std::sync::Arc<crate::sandbox::DataUsage>,
     /// Longest a single call into a script may run JavaScript.
     pub call_budget: Duration,
     /// Longest a single call may wait on the network inside helpers, in all.
@@ -56,6 +59,7 @@ impl HostConfig {
             env: BTreeMap::new(),
             data_dir,
             pcap_dir: None,
+            data_usage: crate::sandbox::DataUsage::unlimited(),
             call_budget: Duration::from_millis(250),
             network_budget: Duration::from_secs(30),
             node: Node::local(),
@@ -251,7 +255,7 @@ impl ScriptHost {
         let budget = Rc::new(Budget::new(config.call_budget, config.network_budget));
         runtime.set_interrupt_handler(Some(Box::new(budget.interrupter())));
         let context = Context::full(&runtime).map_err(|e| format!("cannot create the JavaScript context: {e}"))?;
-        let sandbox = Sandbox::new(&config.data_dir).map_err(|e| format!("data directory {}: {e}", config.data_dir.display()))?;
+        let sandbox = Sandbox::new(&config.data_dir, config.data_usage.clone()).map_err(|e| format!("data directory {}: {e}", config.data_dir.display()))?;
         let shared = Rc::new(RefCell::new(Shared {
             console,
             current_script: Rc::from("remora"),

@@ -34,6 +34,7 @@ pub use load::{script_files, LoadError};
 pub use metrics::{ScriptMetrics, MAX_METRICS, MAX_SERIES, MAX_TOTAL_SERIES};
 pub use node::Node;
 pub use packet_info::PacketInfo;
+pub use sandbox::DataUsage;
 pub use script_set::{selected, ScriptSet, Started};
 
 /// `pcap.nameResolutionHistory()`: UNIX seconds → address → (name, namespace) as of then.

@@ -23,7 +23,7 @@ use remora_sidecar::health::{self, Phase, Status};
 use remora_sidecar::hub_client::{HubCa, HubClient, HubConfig};
 use remora_sidecar::live::{interfaces, LiveCapture};
 use remora_sidecar::names::LiveNames;
-use remora_scripting::{HostConfig, Node as ScriptNode};
+use remora_scripting::{DataUsage, HostConfig, Node as ScriptNode};
 use remora_sidecar::dissect::protocols::ProtocolSet;
 use remora_sidecar::dissect::DissectLimits;
 use remora_sidecar::live_scripts::LiveScripts;
@@ -93,8 +93,10 @@ struct Args {
     /// `env` for scripts: one file per variable (the env Secret's mount).
     #[arg(long, env = "REMORA_ENV_DIR", default_value = "/etc/remora/env")]
     env_dir: PathBuf,
-    /// Disk kept for the per-stream PCAP files (in DATA_DIR/pcaps), oldest deleted
-    /// first; 0 keeps none.
+    /// The data volume's byte quota (`remora.dev/pcap-retention`): the scripts' files
+    /// (`file.*`, snapshots) may take half of it, the per-stream PCAPs (in
+    /// DATA_DIR/pcaps, oldest deleted first) what the scripts leave; 0 keeps no PCAPs and
+    /// does not bound the scripts' files.
     #[arg(long, env = "REMORA_PCAP_RETENTION_BYTES", default_value_t = 512 << 20)]
     pcap_retention_bytes: u64,
     /// Where scripts' files and PCAPs go (the pod's emptyDir).
@@ -211,11 +213,17 @@ fn run(args: Args) -> anyhow::Result<()> {
         ..PipelineConfig::default()
     };
     let pcap_dir = args.data_dir.join("pcaps");
+    // One quota for the data volume: the scripts' files may take half of it, the PCAPs
+    // what the scripts leave.
+    let data_usage = match args.pcap_retention_bytes {
+        0 => DataUsage::unlimited(),
+        quota => DataUsage::new(quota / 2, Some(pcap_dir.clone())),
+    };
     let store = match args.pcap_retention_bytes {
         0 => None,
         limit => match PcapStore::new(&pcap_dir) {
             Ok(store) => {
-                pcap_retention::spawn(pcap_dir.clone(), limit, Duration::from_secs(2), stop.clone());
+                pcap_retention::spawn(pcap_dir.clone(), limit, data_usage.clone(), Duration::from_secs(2), stop.clone());
                 tracing::info!("PCAPs per stream in {} (at most {limit} bytes)", pcap_dir.display());
                 Some(store)
             }
@@ -256,6 +264,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     let output = Output { json, hub: hub.clone(), status: status.clone() };
     let mut template = HostConfig::new(args.data_dir.clone());
     template.pcap_dir = (args.pcap_retention_bytes > 0).then(|| pcap_dir.clone());
+    template.data_usage = data_usage;
     template.node = ScriptNode::new(args.node_name.clone(), args.node_ip.clone());
     template.network_budget = Duration::from_millis(args.script_network_budget_ms);
     template.metrics = status.script_metrics.clone();

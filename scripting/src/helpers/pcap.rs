@@ -67,14 +67,30 @@ pub(crate) fn object<'js>(ctx: &Ctx<'js>, shared: &SharedRef) -> Result<Object<'
                 }
             };
             let now = s.borrow().now_ns() / 1_000_000_000;
-            let root = s.borrow().sandbox.root().to_path_buf();
-            let mut out = root.join(format!("{now}.pcap"));
-            let mut n = 1;
-            while out.exists() {
-                out = root.join(format!("{now}-{n}.pcap"));
-                n += 1;
-            }
+            let out = {
+                let shared = s.borrow();
+                let sandbox = &shared.sandbox;
+                // Inputs in the data directory are opened beneath it first: libpcap then
+                // reads them by path, and no link may have led them out.
+                let mut bytes = 0;
+                for file in &files {
+                    if let Ok(inside) = sandbox.relative(&file.to_string_lossy()) {
+                        let opened = sandbox.open(&inside).map_err(|e| fail(&ctx, helper, e))?;
+                        bytes += opened.metadata().map_or(0, |m| m.len());
+                    }
+                }
+                let mut name = PathBuf::from(format!("{now}.pcap"));
+                let mut n = 1;
+                while sandbox.root().join(&name).exists() {
+                    name = PathBuf::from(format!("{now}-{n}.pcap"));
+                    n += 1;
+                }
+                // The merge is at most its inputs: that room is taken from the quota first.
+                sandbox.create(&name, bytes).map_err(|e| fail(&ctx, helper, e))?;
+                sandbox.root().join(name)
+            };
             merge(&files, &out).map_err(|e| fail(&ctx, helper, e))?;
+            s.borrow().sandbox.recount();
             Ok(out.to_string_lossy().into_owned())
         })?,
     )?;

@@ -35,15 +35,15 @@ pub(crate) fn object<'js>(ctx: &Ctx<'js>, shared: &SharedRef) -> Result<Object<'
         Function::new(ctx.clone(), move |ctx: Ctx<'js>, args: Rest<Value<'js>>| -> Result<String> {
             let args = Args::new(&ctx, "vendor.gcs.put", args);
             let bucket = args.string(0, "bucket")?;
-            let path = readable(&s, &args.string(1, "path")?).map_err(|e| args.fail(e))?;
+            let file = readable(&s, &args.string(1, "path")?).map_err(|e| args.fail(e))?;
             let account = account(&args, 2)?;
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = file.name();
             let key = format!("{}/{name}", s.borrow().node.run_folder());
             let base = base(&s);
             let secret = account.private_key.clone();
             with_network(&ctx, &s, "vendor.gcs.put", HELPER_LIMIT, &[&secret], |net| {
                 let token = token(net, &t, &account)?;
-                let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                let bytes = file.bytes()?;
                 let mut upload = url(&base, &["upload", "storage", "v1", "b", &bucket, "o"])?;
                 upload.query_pairs_mut().append_pair("uploadType", "media").append_pair("name", &key);
                 let request = net.net.client().post(upload).bearer_auth(&token).header("Content-Type", "application/octet-stream").body(bytes);

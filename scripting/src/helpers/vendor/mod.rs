@@ -97,24 +97,57 @@ pub(crate) const HELPER_LIMIT: Duration = Duration::from_secs(60);
 
 /// A file a helper may read and send: in the data directory (`file.*`) or among the
 /// per-stream PCAPs (`pcap.path`), whose buffered packets are written out first so the
-/// file sent is whole. Nothing else leaves the pod, whatever a script asks.
-pub(crate) fn readable(shared: &SharedRef, path: &str) -> std::result::Result<std::path::PathBuf, String> {
+/// file sent is whole. Nothing else leaves the pod, whatever a script asks: a file of the
+/// data directory is opened beneath it, so no symbolic link can lead the read out.
+pub(crate) fn readable(shared: &SharedRef, path: &str) -> std::result::Result<Readable, String> {
     let mut shared = shared.borrow_mut();
     let pcaps = shared.pcap_dir.as_ref().and_then(|dir| dir.canonicalize().ok());
-    let real = match shared.sandbox.resolve(path) {
-        Ok(inside) => inside,
+    let (path, file) = match shared.sandbox.relative(path) {
+        Ok(inside) => {
+            let file = shared.sandbox.open(&inside)?;
+            (shared.sandbox.root().join(inside), file)
+        }
         Err(_) => {
             let real = std::path::Path::new(path).canonicalize().map_err(|e| format!("{path}: {e}"))?;
             if !pcaps.as_ref().is_some_and(|dir| real.starts_with(dir)) {
                 return Err(format!("{path:?} is neither in the data directory nor a per-stream PCAP; only those files can be sent"));
             }
-            real
+            let file = std::fs::File::open(&real).map_err(|e| format!("{}: {e}", real.display()))?;
+            (real, file)
         }
     };
-    if pcaps.is_some_and(|dir| real.starts_with(dir)) {
+    if pcaps.is_some_and(|dir| path.starts_with(dir)) {
         shared.flush_pcaps();
     }
-    Ok(real)
+    Ok(Readable { path, file })
+}
+
+/// A file opened to be sent, and where it is (its name goes with it).
+pub(crate) struct Readable {
+    pub path: std::path::PathBuf,
+    pub file: std::fs::File,
+}
+
+impl Readable {
+    pub fn name(&self) -> String {
+        self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    }
+
+    pub fn size(&self) -> std::result::Result<u64, String> {
+        self.file.metadata().map(|m| m.len()).map_err(|e| format!("{}: {e}", self.path.display()))
+    }
+
+    pub fn is_file(&self) -> bool {
+        self.file.metadata().is_ok_and(|m| m.is_file())
+    }
+
+    /// The whole file, read from where it was opened.
+    pub fn bytes(&self) -> std::result::Result<Vec<u8>, String> {
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        (&self.file).read_to_end(&mut bytes).map_err(|e| format!("{}: {e}", self.path.display()))?;
+        Ok(bytes)
+    }
 }
 
 /// An endpoint or setting: the scripts' `env` first, then the process's environment

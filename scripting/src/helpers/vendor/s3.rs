@@ -12,7 +12,7 @@ use rquickjs::function::Rest;
 use rquickjs::{Ctx, Function, Object, Result, Value};
 
 use super::aws::{endpoint, error_text, AwsConfigs, Target};
-use super::{readable, with_network, Args, Session, HELPER_LIMIT};
+use super::{readable, with_network, Args, Readable, Session, HELPER_LIMIT};
 use crate::helpers::SharedRef;
 use crate::node::Node;
 
@@ -25,12 +25,12 @@ pub(crate) fn object<'js>(ctx: &Ctx<'js>, shared: &SharedRef, configs: &Rc<AwsCo
         Function::new(ctx.clone(), move |ctx: Ctx<'js>, args: Rest<Value<'js>>| -> Result<String> {
             let args = Args::new(&ctx, "vendor.s3.put", args);
             let bucket = args.string(0, "bucket")?;
-            let path = readable(&s, &args.string(1, "path")?).map_err(|e| args.fail(e))?;
+            let file = readable(&s, &args.string(1, "path")?).map_err(|e| args.fail(e))?;
             let target = target(&args, 2, 3, 4)?;
             let node = s.borrow().node.clone();
             let store = Store { configs: &c, endpoint: endpoint(&s, "S3"), target };
             let secret = store.secret();
-            with_network(&ctx, &s, "vendor.s3.put", HELPER_LIMIT, &[&secret], |net| store.put(net, &bucket, &path, &node))
+            with_network(&ctx, &s, "vendor.s3.put", HELPER_LIMIT, &[&secret], |net| store.put(net, &bucket, file, &node))
         })?,
     )?;
 
@@ -84,13 +84,14 @@ impl Store<'_> {
     }
 
     /// Uploads `path` into this run's folder; returns the object's URL.
-    fn put(&self, net: &Session<'_>, bucket: &str, path: &std::path::Path, node: &Node) -> std::result::Result<String, String> {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    fn put(&self, net: &Session<'_>, bucket: &str, file: Readable, node: &Node) -> std::result::Result<String, String> {
+        let name = file.name();
         let key = format!("{}/{name}", node.run_folder());
         let key = key.as_str();
         let client = self.client(net)?;
         net.run(async {
-            let body = ByteStream::from_path(path).await.map_err(|e| format!("{}: {e}", path.display()))?;
+            let shown = file.path.display().to_string();
+            let body = ByteStream::read_from().file(tokio::fs::File::from_std(file.file)).build().await.map_err(|e| format!("{shown}: {e}"))?;
             client.put_object().bucket(bucket).key(key).body(body).send().await.map_err(|e| format!("upload to {bucket}/{key}: {}", error_text(e)))?;
             Ok(())
         })?;

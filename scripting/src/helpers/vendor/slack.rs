@@ -42,8 +42,8 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, vendor: &Object<'js>, shared: &Shared
             let attachment = attachment(&args, 2, fields)?;
             let mut files = Vec::new();
             for (name, path) in args.string_map(6, "files")? {
-                let path = readable(&s, &path).map_err(|e| args.fail(format!("file \"{name}\": {e}")))?;
-                let bytes = std::fs::read(&path).map_err(|e| args.fail(format!("file \"{name}\": {}: {e}", path.display())))?;
+                let file = readable(&s, &path).map_err(|e| args.fail(format!("file \"{name}\": {e}")))?;
+                let bytes = file.bytes().map_err(|e| args.fail(format!("file \"{name}\": {e}")))?;
                 files.push((name, bytes));
             }
             let api = setting(&s, "SLACK_API_URL").unwrap_or_else(|| "https://slack.com/api".into());

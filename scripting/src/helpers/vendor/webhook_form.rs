@@ -6,13 +6,13 @@
 //! `application/x-www-form-urlencoded`. Returns the answer's body as text; a status of
 //! 400 or more throws, as `vendor.webhook`.
 
-use std::path::PathBuf;
+
 
 use rquickjs::function::Rest;
 use rquickjs::{Ctx, Function, Object, Result, Value};
 
 use super::webhook::{is_secret_header, url};
-use super::{readable, with_network, Args, HELPER_LIMIT};
+use super::{readable, with_network, Args, Readable, HELPER_LIMIT};
 use crate::helpers::SharedRef;
 
 const HELPER: &str = "vendor.webhookForm";
@@ -21,7 +21,7 @@ const MAX_FILE: u64 = 256 << 20;
 
 enum Field {
     Text(String),
-    File(PathBuf),
+    File(Readable),
 }
 
 pub(crate) fn install<'js>(ctx: &Ctx<'js>, vendor: &Object<'js>, shared: &SharedRef) -> Result<()> {
@@ -88,11 +88,11 @@ fn fields<'js>(args: &Args<'js>, shared: &SharedRef, form: Option<Value<'js>>) -
 
 /// An absolute path to a file a helper may send (see `readable`), or nothing: a string
 /// that is not such a path is text.
-fn file_path(shared: &SharedRef, text: &str) -> Option<PathBuf> {
+fn file_path(shared: &SharedRef, text: &str) -> Option<Readable> {
     if !text.starts_with('/') || text.contains('\n') {
         return None;
     }
-    readable(shared, text).ok().filter(|p| p.is_file())
+    readable(shared, text).ok().filter(Readable::is_file)
 }
 
 fn text_pairs(fields: Vec<(String, Field)>) -> Vec<(String, String)> {
@@ -110,14 +110,14 @@ fn multipart_form(args: &Args<'_>, fields: Vec<(String, Field)>) -> Result<reqwe
     for (key, field) in fields {
         form = match field {
             Field::Text(text) => form.text(key, text),
-            Field::File(path) => {
-                let size = std::fs::metadata(&path).map(|m| m.len()).map_err(|e| args.fail(format!("field \"{key}\": {}: {e}", path.display())))?;
+            Field::File(file) => {
+                let size = file.size().map_err(|e| args.fail(format!("field \"{key}\": {e}")))?;
                 if size > MAX_FILE {
-                    return Err(args.fail(format!("field \"{key}\": {} is {size} bytes; a form carries at most {MAX_FILE}", path.display())));
+                    return Err(args.fail(format!("field \"{key}\": {} is {size} bytes; a form carries at most {MAX_FILE}", file.path.display())));
                 }
-                let bytes = std::fs::read(&path).map_err(|e| args.fail(format!("field \"{key}\": {}: {e}", path.display())))?;
-                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                let mime = if path.extension().is_some_and(|x| x == "pcap") { "application/vnd.tcpdump.pcap" } else { "application/octet-stream" };
+                let bytes = file.bytes().map_err(|e| args.fail(format!("field \"{key}\": {e}")))?;
+                let name = file.name();
+                let mime = if file.path.extension().is_some_and(|x| x == "pcap") { "application/vnd.tcpdump.pcap" } else { "application/octet-stream" };
                 let part = reqwest::multipart::Part::bytes(bytes).file_name(name).mime_str(mime).map_err(|e| args.fail(e))?;
                 form.part(key, part)
             }
