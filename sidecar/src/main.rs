@@ -21,7 +21,7 @@ use remora_model::{Item, Node};
 use remora_sidecar::flow::Timestamp;
 use remora_sidecar::health::{self, Phase, Status};
 use remora_sidecar::hub_client::{HubCa, HubClient, HubConfig};
-use remora_sidecar::live::{interfaces, LiveCapture};
+use remora_sidecar::live::{interfaces, FilterUpdate, LiveCapture};
 use remora_sidecar::names::LiveNames;
 use remora_scripting::{DataUsage, HostConfig, Node as ScriptNode};
 use remora_sidecar::dissect::protocols::ProtocolSet;
@@ -63,6 +63,11 @@ struct Args {
     /// The hub: `ws://host:port`. Empty: items only on stdout.
     #[arg(long, env = "REMORA_HUB", default_value = "")]
     hub: String,
+    /// How often the hub's name is resolved again, so that the capture filter keeps
+    /// leaving out the sidecar's own session with it (a recreated Service, a name that
+    /// did not resolve at start).
+    #[arg(long, env = "REMORA_HUB_RECHECK_SECONDS", default_value_t = 30)]
+    hub_recheck_seconds: u64,
     /// The bearer token for the hub (re-read at each connection).
     #[arg(long, env = "REMORA_HUB_TOKEN_FILE")]
     hub_token_file: Option<PathBuf>,
@@ -186,7 +191,10 @@ fn run(args: Args) -> anyhow::Result<()> {
 
     let source = if args.replay.is_empty() {
         match start_live(&args, &status) {
-            Some(capture) => Source::Live(capture),
+            Some(capture) => {
+                follow_hub_address(&args, capture.filter.clone(), stop.clone());
+                Source::Live(capture)
+            }
             None => {
                 // Stay up and say why: the native sidecar's startupProbe must let the app
                 // start even when this pod cannot be captured.
@@ -305,7 +313,7 @@ fn run(args: Args) -> anyhow::Result<()> {
 /// Starts live capture on the selected interfaces; `None` (phase `GaveUp`, said on
 /// stderr) when it cannot.
 fn start_live(args: &Args, status: &Status) -> Option<LiveCapture> {
-    let filter = capture_filter(&args.capture_filter, &args.hub);
+    let filter = capture_filter(&args.capture_filter, &hub_addresses(&args.hub));
     let capture = interfaces::select(&args.interfaces)
         .map_err(|e| e.to_string())
         .and_then(|devices| {
@@ -407,10 +415,48 @@ fn watch_signals(stop: Arc<AtomicBool>) {
     }
 }
 
-/// The pod's filter, minus the sidecar's own session with the hub: capturing it would
-/// feed the hub its own traffic.
-fn capture_filter(user: &str, hub: &str) -> String {
-    let hub_addresses = hub_addresses(hub);
+/// Resolves the hub's name again every `--hub-recheck-seconds` and, when its addresses
+/// changed, has the readers put in place the filter that leaves the new ones out.
+fn follow_hub_address(args: &Args, update: Arc<FilterUpdate>, stop: Arc<AtomicBool>) {
+    if args.hub.trim().is_empty() {
+        return;
+    }
+    let (user, hub, every) = (args.capture_filter.clone(), args.hub.clone(), Duration::from_secs(args.hub_recheck_seconds.max(1)));
+    let mut known = sorted(hub_addresses(&hub));
+    let spawned = std::thread::Builder::new().name("hub-address".into()).spawn(move || {
+        let mut waited = Duration::ZERO;
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(200));
+            waited += Duration::from_millis(200);
+            if waited < every {
+                continue;
+            }
+            waited = Duration::ZERO;
+            let now = sorted(hub_addresses(&hub));
+            // A failed lookup keeps the exclusion in force rather than dropping it.
+            if now.is_empty() || now == known {
+                continue;
+            }
+            let filter = capture_filter(&user, &now);
+            tracing::info!("the hub {hub} is now at {now:?} (was {known:?}); capture filter {filter:?}");
+            update.set(&filter);
+            known = now;
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::warn!("the hub's address will not be followed ({e}); its session is left out of capture as resolved at start");
+    }
+}
+
+fn sorted(mut addresses: Vec<SocketAddr>) -> Vec<SocketAddr> {
+    addresses.sort();
+    addresses.dedup();
+    addresses
+}
+
+/// The pod's filter, minus the sidecar's own session with the hub (at `hub_addresses`):
+/// capturing it would feed the hub its own traffic.
+fn capture_filter(user: &str, hub_addresses: &[SocketAddr]) -> String {
     let exclusions: Vec<String> = hub_addresses
         .iter()
         .map(|a| format!("(host {} and tcp port {})", a.ip(), a.port()))
@@ -469,14 +515,15 @@ impl Sink for Output {
 
 #[cfg(test)]
 mod tests {
-    use super::capture_filter;
+    use super::{capture_filter, hub_addresses};
 
     #[test]
     fn the_hub_session_is_left_out_of_the_capture() {
-        assert_eq!(capture_filter("", ""), "");
-        assert_eq!(capture_filter("tcp", ""), "tcp");
-        assert_eq!(capture_filter("", "ws://192.0.2.2:8898"), "not ((host 192.0.2.2 and tcp port 8898))");
-        assert_eq!(capture_filter("tcp", "ws://192.0.2.2"), "(tcp) and not ((host 192.0.2.2 and tcp port 80))");
-        assert_eq!(capture_filter("", "wss://[2001:db8::2]/x"), "not ((host 2001:db8::2 and tcp port 443))");
+        let filter = |user: &str, hub: &str| capture_filter(user, &hub_addresses(hub));
+        assert_eq!(filter("", ""), "");
+        assert_eq!(filter("tcp", ""), "tcp");
+        assert_eq!(filter("", "ws://192.0.2.2:8898"), "not ((host 192.0.2.2 and tcp port 8898))");
+        assert_eq!(filter("tcp", "ws://192.0.2.2"), "(tcp) and not ((host 192.0.2.2 and tcp port 80))");
+        assert_eq!(filter("", "wss://[2001:db8::2]/x"), "not ((host 2001:db8::2 and tcp port 443))");
     }
 }

@@ -346,3 +346,63 @@ fn a_hook_waiting_on_the_network_does_not_stall_capture() {
     assert_eq!(item["protocol"]["name"], "dns");
     assert!(asked.elapsed() >= Duration::from_secs(6), "the item went out after the hook's wait");
 }
+
+/// The hub's name moves to another address (its Service recreated): the sidecar resolves
+/// it again and leaves the new address out of capture, and captures the old one again.
+/// The name resolves through the pod namespace's own hosts file (`ip netns exec` puts
+/// /etc/netns/NAME/hosts in place of /etc/hosts), which the test rewrites.
+#[test]
+fn the_hub_session_stays_out_of_capture_when_its_address_changes() {
+    let mut net = Netns::new();
+    let server = net.server.clone();
+    run(&["ip", "-n", &server, "addr", "add", "192.0.2.3/24", "dev", &net.server_dev]);
+    let www = tempfile::tempdir().expect("tempdir");
+    for page in ["a", "b", "c", "d"] {
+        std::fs::write(www.path().join(page), page).expect("write");
+    }
+    net.spawn(&server, &["python3", "-m", "http.server", "8080", "--bind", "0.0.0.0", "--directory", www.path().to_str().expect("path")]);
+    net.wait_for_http(&net.client, "http://192.0.2.2:8080/a");
+    net.wait_for_http(&net.client, "http://192.0.2.3:8080/a");
+
+    struct Hosts(std::path::PathBuf);
+    impl Drop for Hosts {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let etc = Hosts(std::path::PathBuf::from("/etc/netns").join(&net.client));
+    std::fs::create_dir_all(&etc.0).expect("mkdir /etc/netns/NAME");
+    let hosts = etc.0.join("hosts");
+    std::fs::write(&hosts, "127.0.0.1 localhost\n192.0.2.3 hub.test\n").expect("hosts");
+
+    let data = tempfile::tempdir().expect("tempdir");
+    let sidecar = start_sidecar(
+        &net,
+        &["--hub", "ws://hub.test:8080", "--hub-recheck-seconds", "1", "--output", "json", "--data-dir", data.path().to_str().expect("path")],
+    );
+    wait_ready(&net);
+    let client = net.client.clone();
+    let fetch = |address: &str, page: &str| output(net.exec(&client, &["curl", "-s", &format!("http://{address}:8080/{page}")]));
+    assert_eq!(fetch("192.0.2.2", "a"), "a");
+    assert_eq!(fetch("192.0.2.3", "b"), "b");
+
+    // The hub moves to 192.0.2.2 (written in place: the namespace's view is a bind mount).
+    std::fs::write(&hosts, "127.0.0.1 localhost\n192.0.2.2 hub.test\n").expect("hosts");
+    sidecar.process.wait_for("is now at [192.0.2.2:8080]", &mut Vec::new());
+    // The readers put the new filter in place between packets: within a poll.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(fetch("192.0.2.3", "c"), "c");
+    assert_eq!(fetch("192.0.2.2", "d"), "d");
+
+    let mut paths = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(item) = sidecar.items.recv_timeout(Duration::from_millis(200)) {
+            if let Some(path) = item["request"]["path"].as_str().filter(|p| ["/a", "/b", "/c", "/d"].contains(p)) {
+                paths.push(path.to_string());
+            }
+        }
+    }
+    paths.sort();
+    assert_eq!(paths, ["/a", "/c"], "the hub's address, old then new, left out of capture");
+}

@@ -65,8 +65,30 @@ impl Frames {
     }
 }
 
+/// A capture filter to put in place of the one the readers apply (the hub's address
+/// changed): each reader looks at `generation` between packets and, when it moved,
+/// compiles and sets `filter` on its own handle.
+#[derive(Debug, Default)]
+pub struct FilterUpdate {
+    generation: AtomicU64,
+    filter: std::sync::Mutex<String>,
+}
+
+impl FilterUpdate {
+    pub fn set(&self, filter: &str) {
+        *self.filter.lock().unwrap_or_else(|p| p.into_inner()) = filter.to_string();
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    fn current(&self) -> String {
+        self.filter.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
 pub struct LiveCapture {
     frames: Receiver<Frames>,
+    /// Where a new filter is handed to the readers.
+    pub filter: Arc<FilterUpdate>,
     /// Used batches go back to their reader to be filled again: fresh half-megabyte
     /// buffers every 100 ms cost allocations and page faults.
     recycle: Vec<SyncSender<Frames>>,
@@ -95,6 +117,7 @@ impl LiveCapture {
         let kernel_buffer = i32::try_from(kernel_buffer.max(64 << 10)).unwrap_or(i32::MAX);
         let (tx, rx) = sync_channel(BATCHES_IN_FLIGHT);
         let stop = Arc::new(AtomicBool::new(false));
+        let update = Arc::new(FilterUpdate::default());
         let mut opened = Vec::new();
         for device in devices {
             let open_err = |e: pcap::Error| StartError::Open { interface: device.name.clone(), reason: e.to_string() };
@@ -127,7 +150,7 @@ impl LiveCapture {
             interfaces.push(stats.clone());
             let (used_tx, used_rx) = sync_channel(BATCHES_IN_FLIGHT);
             recycle.push(used_tx);
-            let reader = Reader { index, link, link_number, stats, stop: stop.clone(), tx: tx.clone(), used: used_rx };
+            let reader = Reader { index, link, link_number, stats, stop: stop.clone(), tx: tx.clone(), used: used_rx, filter: update.clone() };
             let name = format!("capture-{}", reader.stats.name);
             let handle = std::thread::Builder::new()
                 .name(name)
@@ -135,7 +158,7 @@ impl LiveCapture {
                 .map_err(|e| StartError::Open { interface: "thread".into(), reason: e.to_string() })?;
             readers.push(handle);
         }
-        Ok(LiveCapture { frames: rx, recycle, interfaces, stop, readers })
+        Ok(LiveCapture { frames: rx, filter: update, recycle, interfaces, stop, readers })
     }
 
     /// The next batch, or `None` after `timeout` without one (or once every reader ended).
@@ -177,6 +200,7 @@ struct Reader {
     stop: Arc<AtomicBool>,
     tx: SyncSender<Frames>,
     used: Receiver<Frames>,
+    filter: Arc<FilterUpdate>,
 }
 
 impl Reader {
@@ -197,7 +221,17 @@ impl Reader {
         let mut batch = self.fresh();
         let mut oldest = Instant::now();
         let mut last_stats = Instant::now();
+        let mut filter_generation = 0;
         while !self.stop.load(Ordering::Relaxed) {
+            let generation = self.filter.generation.load(Ordering::Acquire);
+            if generation != filter_generation {
+                filter_generation = generation;
+                let filter = self.filter.current();
+                // A filter that does not compile leaves the one in force (and says why).
+                if let Err(e) = capture.filter(&filter, true) {
+                    tracing::warn!("{}: capture filter {filter:?} not applied: {e}", self.stats.name);
+                }
+            }
             match capture.next_packet() {
                 Ok(packet) => {
                     let header = packet.header;
