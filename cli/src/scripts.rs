@@ -7,6 +7,7 @@ use anyhow::Context;
 use remora_scripting::{script_files, Clock, ConsoleLine, HostConfig, ScriptHost, ScriptSummary};
 
 use crate::env_config::env_from_config;
+use remora_scripting::source_check::helper_calls;
 use crate::hub_api::HubArgs;
 use crate::scripts_sync;
 use crate::replay::ScriptArgs;
@@ -199,46 +200,4 @@ fn check(paths: Vec<PathBuf>, env: Vec<(String, String)>) -> anyhow::Result<Exit
     }
     println!("{} script(s) loaded, {} problem(s)", scripts.loaded.len(), problems);
     Ok(if problems == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
-}
-
-/// The namespaces of the scripting API; calls into them are checked.
-const NAMESPACES: [&str; 13] = ["console", "test", "env", "file", "pcap", "jobs", "hub", "kfl", "vendor", "chatgpt", "wrapper", "utils", "prometheus"];
-
-/// `(line, "ns.name")` of each call into an API namespace, comments and strings skipped
-/// only roughly (a checker's hint, not a parser).
-fn helper_calls(source: &str) -> Vec<(usize, String)> {
-    let mut calls = Vec::new();
-    for (index, line) in source.lines().enumerate() {
-        let code = line.split("//").next().unwrap_or("");
-        let bytes = code.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            let starts_word = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_' || bytes[i - 1] == b'.' || bytes[i - 1] == b'$');
-            if starts_word {
-                if let Some(ns) = NAMESPACES.iter().find(|ns| code[i..].starts_with(&format!("{ns}."))) {
-                    let end = code[i..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '$')).map_or(code.len(), |e| i + e);
-                    let path = &code[i..end];
-                    let called = code[end..].trim_start().starts_with('(');
-                    if called && path.len() > ns.len() + 1 {
-                        calls.push((index + 1, path.to_string()));
-                    }
-                    i = end;
-                    continue;
-                }
-            }
-            i += 1;
-        }
-    }
-    calls
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_calls_into_api_namespaces() {
-        let calls = helper_calls("vendor.s3.put(a, b);\n// vendor.slack(x)\nvar x = myvendor.slack(1); jobs.scheduler.isRunning();\nconsole.log(env.X)");
-        assert_eq!(calls, [(1, "vendor.s3.put".to_string()), (3, "jobs.scheduler.isRunning".into()), (4, "console.log".into())]);
-    }
 }

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use remora_model::wire::{FromSidecar, PcapChunk, PodIdentity, ToSidecar, SIDECAR_PATH, VERSION};
+use remora_model::wire::{stamp_identity, FromSidecar, PcapChunk, PodIdentity, ToSidecar, SIDECAR_PATH, VERSION};
 use remora_scripting::ScriptSet;
 use tokio_rustls::TlsAcceptor;
 
@@ -208,23 +208,13 @@ async fn send(socket: &mut WebSocket, frame: &ToSidecar) -> bool {
     socket.send(Message::Text(text.into())).await.is_ok()
 }
 
-/// Reads one text frame as a sidecar frame of our version; `Err` says why the session
-/// must end.
-fn read_frame(text: &str) -> Result<FromSidecar, String> {
-    let frame: FromSidecar = serde_json::from_str(text).map_err(|e| format!("unreadable frame: {e}"))?;
-    if frame.version() != VERSION {
-        return Err(format!("protocol version {} is not {VERSION}", frame.version()));
-    }
-    Ok(frame)
-}
-
 /// One sidecar's session: a hello, then batches of items acknowledged once stored,
 /// console lines, cluster calls and PCAP answers; frames for it (job runs, jobs,
 /// scripts, PCAP requests) come from its queue.
 async fn session(hub: Arc<Hub>, mut socket: WebSocket, caller: Caller) {
     // The hello comes first.
     let identity = match socket.recv().await {
-        Some(Ok(Message::Text(text))) => match read_frame(text.as_str()) {
+        Some(Ok(Message::Text(text))) => match FromSidecar::read(text.as_str()) {
             Ok(FromSidecar::Hello { identity, .. }) => identity,
             Ok(_) => {
                 send(&mut socket, &ToSidecar::Refused { v: VERSION, reason: "the first frame must be a hello".into() }).await;
@@ -281,7 +271,7 @@ async fn session(hub: Arc<Hub>, mut socket: WebSocket, caller: Caller) {
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                     Some(Ok(_)) => continue,
                 };
-                let frame = match read_frame(text.as_str()) {
+                let frame = match FromSidecar::read(text.as_str()) {
                     Ok(frame) => frame,
                     Err(reason) => {
                         tracing::warn!(pod = %identity.pod, "{reason}");
@@ -301,22 +291,6 @@ async fn session(hub: Arc<Hub>, mut socket: WebSocket, caller: Caller) {
     tracing::info!(pod = %identity.pod, "sidecar session ended");
 }
 
-/// Writes the session's identity into an item: the pod a session proved (or, with a
-/// static token, said) it is, whatever the item claims.
-fn stamp(item: &mut serde_json::Value, identity: &PodIdentity) {
-    let Some(object) = item.as_object_mut() else { return };
-    if identity.pod.is_empty() {
-        return;
-    }
-    if let Some(serde_json::Value::String(id)) = object.get_mut("id") {
-        // `<worker>/<stream>-<index>`
-        let rest = id.split_once('/').map_or(id.as_str(), |(_, rest)| rest).to_string();
-        *id = format!("{}/{rest}", identity.pod);
-    }
-    object.insert("worker".into(), identity.pod.clone().into());
-    object.insert("namespace".into(), identity.namespace.clone().into());
-}
-
 impl Hub {
     /// Acts on one frame of a sidecar; returns the answer to send, if any.
     fn handle_frame(&self, session: u64, identity: &PodIdentity, frame: FromSidecar) -> Option<ToSidecar> {
@@ -325,7 +299,7 @@ impl Hub {
             FromSidecar::Items { seq, mut items, .. } => {
                 let count = items.len() as u64;
                 for item in &mut items {
-                    stamp(item, identity);
+                    stamp_identity(item, identity);
                 }
                 if let Err(e) = self.store_batch(items) {
                     tracing::error!("the item journal cannot be written ({e}); items are kept in memory only");
@@ -432,15 +406,5 @@ mod tests {
         let kept = hub.recent_console.lock().expect("recent").back().cloned().expect("a line");
         assert!(kept.len() < MAX_CONSOLE_LINE + 64, "{} bytes", kept.len());
         assert!(kept.starts_with("[shop/web] é") && kept.ends_with(&format!("[... {} more bytes]", MAX_CONSOLE_LINE)), "{}", &kept[kept.len() - 40..]);
-    }
-
-    #[test]
-    fn items_carry_the_sessions_identity_whatever_they_claim() {
-        let identity = PodIdentity { pod: "web-1".into(), namespace: "shop".into(), ..Default::default() };
-        let mut item = serde_json::json!({"id": "db-0/000000000004-2", "worker": "db-0", "namespace": "payments", "stream": "000000000004.pcap"});
-        stamp(&mut item, &identity);
-        assert_eq!(item["id"], "web-1/000000000004-2");
-        assert_eq!(item["worker"], "web-1");
-        assert_eq!(item["namespace"], "shop");
     }
 }

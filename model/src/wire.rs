@@ -152,6 +152,17 @@ impl<'a> PcapChunk<'a> {
 }
 
 impl FromSidecar {
+    /// Reads one text frame from a sidecar as a frame of this protocol version; `Err`
+    /// says why the session must end. Any text is read without panicking
+    /// (fuzz/fuzz_targets/hub_frames.rs).
+    pub fn read(text: &str) -> Result<FromSidecar, String> {
+        let frame: FromSidecar = serde_json::from_str(text).map_err(|e| format!("unreadable frame: {e}"))?;
+        if frame.version() != VERSION {
+            return Err(format!("protocol version {} is not {VERSION}", frame.version()));
+        }
+        Ok(frame)
+    }
+
     pub fn version(&self) -> u32 {
         match self {
             FromSidecar::Hello { v, .. }
@@ -166,9 +177,41 @@ impl FromSidecar {
     }
 }
 
+/// Writes the session's identity into an item a sidecar sent: the pod a session proved
+/// (or, with a static token, said) it is, whatever the item claims.
+pub fn stamp_identity(item: &mut serde_json::Value, identity: &PodIdentity) {
+    let Some(object) = item.as_object_mut() else { return };
+    if identity.pod.is_empty() {
+        return;
+    }
+    if let Some(serde_json::Value::String(id)) = object.get_mut("id") {
+        // `<worker>/<stream>-<index>`
+        let rest = id.split_once('/').map_or(id.as_str(), |(_, rest)| rest).to_string();
+        *id = format!("{}/{rest}", identity.pod);
+    }
+    object.insert("worker".into(), identity.pod.clone().into());
+    object.insert("namespace".into(), identity.namespace.clone().into());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn items_carry_the_sessions_identity_whatever_they_claim() {
+        let identity = PodIdentity { pod: "web-1".into(), namespace: "shop".into(), ..Default::default() };
+        let mut item = serde_json::json!({"id": "db-0/000000000004-2", "worker": "db-0", "namespace": "payments", "stream": "000000000004.pcap"});
+        stamp_identity(&mut item, &identity);
+        assert_eq!(item["id"], "web-1/000000000004-2");
+        assert_eq!(item["worker"], "web-1");
+        assert_eq!(item["namespace"], "shop");
+    }
+
+    #[test]
+    fn a_frame_of_another_version_or_shape_is_refused_with_why() {
+        assert!(FromSidecar::read(r#"{"type": "hello", "v": 99, "identity": {"pod": "p", "namespace": "n", "podIp": "", "node": "", "nodeIp": ""}}"#).expect_err("version").contains("protocol version 99"));
+        assert!(FromSidecar::read("{").expect_err("broken").starts_with("unreadable frame"));
+    }
 
     #[test]
     fn frames_are_tagged_json() {

@@ -11,6 +11,7 @@
 mod budget;
 mod cluster;
 mod console;
+pub mod env_config;
 mod failures;
 mod helpers;
 mod host;
@@ -23,6 +24,7 @@ mod node;
 mod packet_info;
 mod sandbox;
 mod script_set;
+pub mod source_check;
 
 pub use cluster::{ClusterRequest, Role};
 pub use console::{for_terminal, is_clear_marker, ConsoleLine, ConsoleSink, Level, CLEARED, CLEAR_MARKER};
