@@ -54,7 +54,9 @@ fn check_within(filter: &str, deadline: Duration) -> Result<(), String> {
             return answer.clone();
         }
         if !known.pending.insert(filter.to_string()) {
-            return Err(too_slow(deadline));
+            // Another admission compiles it now: wait for its answer, within the deadline.
+            drop(known);
+            return wait_for_pending(filter, deadline);
         }
     }
     let text = filter.to_string();
@@ -80,6 +82,20 @@ fn check_within(filter: &str, deadline: Duration) -> Result<(), String> {
     }
 }
 
+/// The answer of a compile another caller started, once it is there (or too slow).
+fn wait_for_pending(filter: &str, deadline: Duration) -> Result<(), String> {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(answer) = results().done.get(filter) {
+            return answer.clone();
+        }
+        if start.elapsed() >= deadline {
+            return Err(too_slow(deadline));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 fn too_slow(deadline: Duration) -> String {
     format!("libpcap takes longer than {} ms to compile it; use a shorter filter", deadline.as_millis())
 }
@@ -93,6 +109,16 @@ fn compile(filter: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn callers_at_once_share_one_compile_and_its_answer() {
+        let filter = "tcp port 8081 or udp port 5353";
+        let answers: Vec<Result<(), String>> = std::thread::scope(|scope| {
+            let callers: Vec<_> = (0..8).map(|_| scope.spawn(|| check(filter))).collect();
+            callers.into_iter().map(|c| c.join().expect("caller")).collect()
+        });
+        assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+    }
 
     #[test]
     fn libpcap_decides() {

@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 
 use json_patch::{Patch, PatchOperation};
-use k8s_openapi::api::core::v1::{Container, Pod, PodSpec};
+use k8s_openapi::api::core::v1::{Container, LocalObjectReference, Pod, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use crate::pod_shape;
 use crate::annotations::{Layer, SidecarConfig, SidecarMode, INJECT, INJECTED, STATUS};
 use crate::pod_security;
 use crate::reason::SkipReason;
@@ -131,6 +132,9 @@ impl Injector {
         if spec.and_then(|s| s.host_network) == Some(true) {
             return Err(SkipReason::HostNetwork);
         }
+        if pod_shape::runs_on_windows(pod) {
+            return Err(SkipReason::WindowsPod);
+        }
         let volume_taken = spec
             .and_then(|s| s.volumes.as_ref())
             .is_some_and(|v| v.iter().any(|v| VOLUMES.contains(&v.name.as_str())));
@@ -167,6 +171,12 @@ impl Injector {
             config.apply_layer(annotations, Layer::Pod, warnings);
         }
         config.reconcile_resources(warnings);
+        if pod_shape::is_guaranteed(pod) {
+            // The sidecar at its limits keeps the pod Guaranteed (last evicted, exclusive
+            // CPUs under the static CPU manager).
+            config.cpu_request = config.cpu_limit.clone();
+            config.memory_request = config.memory_limit.clone();
+        }
         if config.mode == SidecarMode::Classic && owned_by_job(pod) {
             warnings.push(
                 "remora: a classic sidecar keeps this Job's pod running after its work is done; \
@@ -198,13 +208,28 @@ impl Injector {
         spec.volumes
             .get_or_insert_with(Vec::new)
             .extend(sidecar::volumes(&self.settings, config));
-        let status = serde_json::json!({
+        // Pull secrets for the sidecar's image; recorded in the status (what was added
+        // is what an uninjection removes).
+        let mut pull_secrets_added = Vec::new();
+        if !self.settings.image_pull_secrets.is_empty() {
+            let secrets = spec.image_pull_secrets.get_or_insert_with(Vec::new);
+            for name in &self.settings.image_pull_secrets {
+                if !secrets.iter().any(|s| s.name == *name) {
+                    secrets.push(LocalObjectReference { name: name.clone() });
+                    pull_secrets_added.push(name.clone());
+                }
+            }
+        }
+        let mut status = serde_json::json!({
             "version": 1,
             "container": CONTAINER_NAME,
             "mode": mode,
             "volumes": VOLUMES,
             "image": self.settings.image,
         });
+        if !pull_secrets_added.is_empty() {
+            status["imagePullSecrets"] = serde_json::json!(pull_secrets_added);
+        }
         after
             .metadata
             .annotations
@@ -223,7 +248,7 @@ impl Injector {
 }
 
 /// The parts of the pod the sidecar changes, at their places in a Pod: annotations,
-/// labels, volumes and the container list it joins. The diff of these equals the diff of the
+/// labels, volumes, pull secrets and the container list it joins. The diff of these equals the diff of the
 /// whole pods, without cloning, serialising and comparing everything else.
 fn changed_parts(pod: &Pod, mode: SidecarMode) -> Pod {
     let spec = pod.spec.as_ref().map(|spec| PodSpec {
@@ -236,6 +261,7 @@ fn changed_parts(pod: &Pod, mode: SidecarMode) -> Pod {
             SidecarMode::Classic => None,
         },
         volumes: spec.volumes.clone(),
+        image_pull_secrets: spec.image_pull_secrets.clone(),
         ..Default::default()
     });
     Pod {

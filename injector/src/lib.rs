@@ -10,6 +10,7 @@ pub mod bpf;
 pub mod inject;
 pub mod namespaces;
 mod pod_security;
+pub mod pod_shape;
 pub mod quantity;
 pub mod reason;
 pub mod review;

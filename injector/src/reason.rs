@@ -24,10 +24,12 @@ pub enum SkipReason {
     /// The namespace enforces a Pod Security level that forbids NET_RAW; injecting
     /// would get the pod rejected after mutation.
     PodSecurityForbidsNetRaw,
+    /// The pod can only run on Windows nodes, where the sidecar's image does not run.
+    WindowsPod,
 }
 
 impl SkipReason {
-    pub const ALL: [SkipReason; 9] = [
+    pub const ALL: [SkipReason; 10] = [
         SkipReason::NotPodCreate,
         SkipReason::ControlPlaneNamespace,
         SkipReason::OptedOut,
@@ -37,6 +39,7 @@ impl SkipReason {
         SkipReason::NameConflict,
         SkipReason::MountsSidecarVolume,
         SkipReason::PodSecurityForbidsNetRaw,
+        SkipReason::WindowsPod,
     ];
 
     /// The stable code used in logs, metrics and warnings.
@@ -51,6 +54,7 @@ impl SkipReason {
             SkipReason::NameConflict => "name_conflict",
             SkipReason::MountsSidecarVolume => "mounts_sidecar_volume",
             SkipReason::PodSecurityForbidsNetRaw => "pod_security_forbids_net_raw",
+            SkipReason::WindowsPod => "windows_pod",
         }
     }
 
@@ -75,6 +79,9 @@ impl SkipReason {
             }
             SkipReason::PodSecurityForbidsNetRaw => {
                 "the namespace's Pod Security level would reject the sidecar's NET_RAW capability"
+            }
+            SkipReason::WindowsPod => {
+                "the pod runs on Windows nodes (spec.os, a kubernetes.io/os nodeSelector or required affinity), where the Linux capture sidecar cannot run"
             }
         }
     }

@@ -10,6 +10,9 @@ pub struct Settings {
     /// The sidecar's image.
     pub image: String,
     pub image_pull_policy: String,
+    /// Secrets (in the pod's namespace) added to an injected pod's `imagePullSecrets`, to
+    /// pull the sidecar's image from a private registry; the pod's own are kept.
+    pub image_pull_secrets: Vec<String>,
     /// The namespace Remora itself runs in; its pods are never injected.
     pub control_plane_namespace: String,
     /// Port of the sidecar's /healthz, /readyz and /metrics.
@@ -52,6 +55,7 @@ impl Default for Settings {
         Settings {
             image: "ghcr.io/remora-dev/remora-sidecar:0.1.0".into(),
             image_pull_policy: "IfNotPresent".into(),
+            image_pull_secrets: Vec::new(),
             control_plane_namespace: "remora".into(),
             health_port: 15090,
             scripts_config_map: "remora-scripts".into(),

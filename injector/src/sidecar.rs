@@ -116,7 +116,14 @@ pub fn container(settings: &Settings, config: &SidecarConfig, health_port: u16, 
             ..Default::default()
         }]),
         resources: Some(ResourceRequirements {
-            requests: Some(quantities(&config.cpu_request, &config.memory_request)),
+            requests: Some({
+                // The data volume's size, asked of the scheduler: it then counts the disk
+                // the PCAPs take, and the kubelet does not pick this pod first to evict
+                // under disk pressure for using more than it asked.
+                let mut requests = quantities(&config.cpu_request, &config.memory_request);
+                requests.insert("ephemeral-storage".to_string(), data_size_quantity(config.pcap_retention_bytes));
+                requests
+            }),
             limits: Some(quantities(&config.cpu_limit, &config.memory_limit)),
             ..Default::default()
         }),
@@ -156,15 +163,17 @@ pub fn container(settings: &Settings, config: &SidecarConfig, health_port: u16, 
     }
 }
 
+/// The data volume's size limit as a quantity, in whole MiB.
+fn data_size_quantity(retention_bytes: u64) -> Quantity {
+    Quantity(format!("{}Mi", data_size_limit(retention_bytes) >> 20))
+}
+
 pub fn volumes(settings: &Settings, config: &SidecarConfig) -> Vec<Volume> {
     vec![
         Volume {
             name: DATA_VOLUME.to_string(),
             empty_dir: Some(EmptyDirVolumeSource {
-                size_limit: Some(Quantity(format!(
-                    "{}Mi",
-                    data_size_limit(config.pcap_retention_bytes) >> 20
-                ))),
+                size_limit: Some(data_size_quantity(config.pcap_retention_bytes)),
                 ..Default::default()
             }),
             ..Default::default()

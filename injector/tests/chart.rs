@@ -388,3 +388,41 @@ fn the_chart_passes_only_flags_the_injector_knows() {
     let unknown = remora_testkit::chart::unknown_flags(env!("CARGO_BIN_EXE_remora-injector"), &[], &args);
     assert!(unknown.is_empty(), "remora-injector does not take {unknown:?}");
 }
+
+#[test]
+fn a_private_registry_reaches_every_image_and_injected_pod() {
+    const REGISTRY: &str = "registry.corp.example:5000";
+    let values = repo().join("charts/remora/ci/private-registry-values.yaml");
+    let rendered = render(&[values]).expect("render");
+    // Every image the chart runs, and the sidecar's, from the mirror.
+    let mut images: Vec<String> = Vec::new();
+    for object in &rendered.objects {
+        let spec = match object["kind"].as_str() {
+            Some("Deployment" | "Job") => &object["spec"]["template"]["spec"],
+            _ => continue,
+        };
+        for container in spec["containers"].as_array().into_iter().flatten().chain(spec["initContainers"].as_array().into_iter().flatten()) {
+            images.push(container["image"].as_str().expect("image").to_string());
+        }
+    }
+    let settings = rendered.settings();
+    images.push(settings.image.clone());
+    assert!(images.len() >= 3, "{images:?}");
+    for image in &images {
+        assert!(image.starts_with(&format!("{REGISTRY}/remora-dev/")), "{image} is not from the mirror");
+    }
+    // An injected pod keeps its own pull secret and gets the sidecar's.
+    let injector = Injector::new(settings).expect("injector");
+    let mut pod = common::read_docs(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/deployment-pod.in.yaml")).remove(0);
+    pod["spec"]["imagePullSecrets"] = serde_json::json!([{"name": "app-pull"}]);
+    let body = serde_json::to_vec(&review::pod_create_review("mirror", &pod)).expect("json");
+    let (answer, record) = review::respond(&review::parse(&body).expect("review"), &injector, None, None);
+    assert_eq!(record.decision, review::Decision::Injected, "{:?}", record.warnings);
+    let answer: Value = serde_json::from_slice(&answer).expect("json");
+    let patch = base64::engine::general_purpose::STANDARD.decode(answer["response"]["patch"].as_str().expect("patch")).expect("base64");
+    let patch: json_patch::Patch = serde_json::from_slice(&patch).expect("patch");
+    json_patch::patch(&mut pod, &patch).expect("applies");
+    assert_eq!(pod["spec"]["imagePullSecrets"], serde_json::json!([{"name": "app-pull"}, {"name": "regcred"}]));
+    let status: Value = serde_json::from_str(pod["metadata"]["annotations"]["remora.dev/status"].as_str().expect("status")).expect("json");
+    assert_eq!(status["imagePullSecrets"], serde_json::json!(["regcred"]), "what was added, for uninjection");
+}

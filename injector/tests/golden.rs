@@ -199,3 +199,38 @@ fn validate_with_kubernetes_schemas(pods: &[(String, Value)]) {
         assert_eq!(passed, files.len(), "kubernetes-validate {version} did not pass every file:\n{stdout}");
     }
 }
+
+/// What a reviewer checks in the goldens of the do-no-harm cases, written out by hand
+/// (the `.out.yaml` files are written by the code; these are not).
+#[test]
+fn do_no_harm_cases_by_hand() {
+    let injector = Injector::new(Settings::default()).expect("default settings");
+    let answer = |name: &str| {
+        let docs = read_docs(&golden_dir().join(format!("{name}.in.yaml")));
+        let ns = docs.get(1).map(namespace_info);
+        admit(&injector, name, &docs[0], ns.as_ref())
+    };
+    for windows in ["windows-pod", "windows-affinity"] {
+        let a = answer(windows);
+        assert_eq!(a.outcome, "skipped: windows_pod", "{windows}");
+        assert!(a.pod.is_none(), "{windows}: no patch");
+        assert!(a.warnings[0].starts_with("remora: sidecar not injected (windows_pod): the pod runs on Windows nodes"), "{windows}: {:?}", a.warnings);
+    }
+    let guaranteed = answer("guaranteed-pod");
+    assert_eq!(guaranteed.outcome, "injected");
+    let pod = guaranteed.pod.expect("patched");
+    let sidecar = pod["spec"]["initContainers"].as_array().and_then(|c| c.iter().find(|c| c["name"] == "remora-sidecar")).expect("sidecar");
+    let resources = &sidecar["resources"];
+    for resource in ["cpu", "memory"] {
+        assert_eq!(resources["requests"][resource], resources["limits"][resource], "Guaranteed kept: {resources}");
+    }
+    assert_eq!(resources["limits"]["memory"], "256Mi");
+    // A Burstable pod keeps the sidecar's smaller requests.
+    let bare = answer("bare-pod").pod.expect("patched");
+    let sidecar = bare["spec"]["initContainers"].as_array().and_then(|c| c.iter().find(|c| c["name"] == "remora-sidecar")).expect("sidecar");
+    assert_eq!(sidecar["resources"]["requests"]["memory"], "64Mi");
+    // The data volume's size is asked as ephemeral storage, equal to its size limit.
+    let data = bare["spec"]["volumes"].as_array().and_then(|v| v.iter().find(|v| v["name"] == "remora-data")).expect("data volume");
+    assert_eq!(sidecar["resources"]["requests"]["ephemeral-storage"], data["emptyDir"]["sizeLimit"]);
+    assert_eq!(data["emptyDir"]["sizeLimit"], "640Mi", "512Mi of quota and a quarter more");
+}

@@ -10,6 +10,7 @@ pub mod health;
 pub mod hub_client;
 pub mod live;
 pub mod live_scripts;
+pub mod memory_limit;
 pub mod names;
 pub mod pcap_retention;
 pub mod pcap_store;

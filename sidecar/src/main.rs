@@ -27,7 +27,7 @@ use remora_scripting::{DataUsage, HostConfig, Node as ScriptNode};
 use remora_sidecar::dissect::protocols::ProtocolSet;
 use remora_sidecar::dissect::DissectLimits;
 use remora_sidecar::live_scripts::LiveScripts;
-use remora_sidecar::pcap_retention;
+use remora_sidecar::{memory_limit, pcap_retention};
 use remora_sidecar::pcap_store::PcapStore;
 use remora_sidecar::pipeline::{Names, Pipeline, PipelineConfig, Sink};
 use remora_sidecar::replay::replay_file;
@@ -273,6 +273,12 @@ fn run(args: Args) -> anyhow::Result<()> {
     let mut template = HostConfig::new(args.data_dir.clone());
     template.pcap_dir = (args.pcap_retention_bytes > 0).then(|| pcap_dir.clone());
     template.data_usage = data_usage;
+    let container_limit = memory_limit::container_limit(std::path::Path::new("/sys/fs/cgroup"));
+    template.memory_limit = memory_limit::script_heap(container_limit);
+    match container_limit {
+        Some(limit) => tracing::info!("scripts' heap at most {} MiB (the container may use {} MiB)", template.memory_limit >> 20, limit >> 20),
+        None => tracing::info!("scripts' heap at most {} MiB (no container memory limit seen)", template.memory_limit >> 20),
+    }
     template.node = ScriptNode::new(args.node_name.clone(), args.node_ip.clone());
     template.network_budget = Duration::from_millis(args.script_network_budget_ms);
     template.metrics = status.script_metrics.clone();

@@ -76,6 +76,9 @@ async fn the_chart_and_an_injected_pod_run_as_deployed() {
     for pod in [&d.hub, &d.injector, &d.app] {
         pod.assert_running();
     }
+    // The scripts' heap stays under the container's memory limit (the chart's 256Mi).
+    let sidecar_log = d.app.logs("remora-sidecar");
+    assert!(sidecar_log.contains("scripts' heap at most 128 MiB (the container may use 256 MiB)"), "{sidecar_log}");
     // The hub reviewed the sidecar's projected token with the API server.
     assert!(d.server.bodies().iter().any(|(call, _, body)| call.contains("tokenreviews") && body.contains(PROJECTED_TOKEN)));
 }

@@ -24,11 +24,23 @@ app.kubernetes.io/instance: {{ $root.Release.Name }}
 app.kubernetes.io/component: {{ index . 1 }}
 {{- end -}}
 
-{{/* An image reference: include "remora.image" (list . .Values.injector.image) */}}
+{{/* An image reference: include "remora.image" (list . .Values.injector.image).
+global.imageRegistry, when set, takes the place of the repository's registry (its first
+part when that names a host: a dot, a port or localhost), so one value moves all four
+images to a mirror. */}}
 {{- define "remora.image" -}}
 {{- $root := index . 0 -}}
 {{- $image := index . 1 -}}
-{{- printf "%s:%s" $image.repository (default $root.Chart.AppVersion $image.tag) -}}
+{{- $repository := $image.repository -}}
+{{- with (($root.Values.global | default dict).imageRegistry) -}}
+{{- $parts := splitList "/" $repository -}}
+{{- $first := first $parts -}}
+{{- if and (gt (len $parts) 1) (or (contains "." $first) (contains ":" $first) (eq $first "localhost")) -}}
+{{- $repository = join "/" (rest $parts) -}}
+{{- end -}}
+{{- $repository = printf "%s/%s" (trimSuffix "/" .) $repository -}}
+{{- end -}}
+{{- printf "%s:%s" $repository (default $root.Chart.AppVersion $image.tag) -}}
 {{- end -}}
 
 {{- define "remora.injector.name" -}}{{ include "remora.fullname" . }}-injector{{- end -}}
