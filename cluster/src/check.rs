@@ -90,7 +90,44 @@ pub async fn check(client: kube::Client, install: &Install) -> Vec<Finding> {
     let ca_bundle = check_webhook(&client, install, &mut findings).await;
     check_certificate(&client, install, ca_bundle.as_deref(), &mut findings).await;
     check_namespaces_and_coverage(&client, &mut findings).await;
+    check_sidecar_mode(&client, &mut findings).await;
     findings.0
+}
+
+/// Which sidecars `sidecar.mode: auto` injects here: native only when the API server and
+/// every node's kubelet run them (remora_model::native_sidecars), as the injector decides.
+async fn check_sidecar_mode(client: &kube::Client, findings: &mut Findings) {
+    use remora_model::native_sidecars::support;
+    let subject = "sidecar mode auto".to_string();
+    let api = match client.apiserver_version().await {
+        Ok(info) => Some(info.git_version),
+        Err(e) => {
+            findings.add(Level::Warn, subject.clone(), format!("cannot read the API server's version: {}", api_error(&e)), None);
+            None
+        }
+    };
+    let nodes = match Api::<k8s_openapi::api::core::v1::Node>::all(client.clone()).list(&ListParams::default()).await {
+        Ok(list) => list.items,
+        Err(e) => {
+            findings.add(Level::Warn, subject, format!("cannot list the nodes: {}", api_error(&e)), Some("run remora check with a kubeconfig that may list nodes".into()));
+            return;
+        }
+    };
+    let kubelets: Vec<(String, String)> = nodes
+        .iter()
+        .map(|n| (n.metadata.name.clone().unwrap_or_default(), n.status.as_ref().and_then(|s| s.node_info.as_ref()).map(|i| i.kubelet_version.clone()).unwrap_or_default()))
+        .collect();
+    let decided = support(api.as_deref(), &kubelets);
+    if decided.native {
+        findings.add(Level::Ok, subject, format!("native sidecars: {}", decided.reason), None);
+    } else {
+        findings.add(
+            Level::Warn,
+            subject,
+            format!("classic sidecars: {}", decided.reason),
+            Some("upgrade those kubelets to 1.29 or later; until then each sidecar is a regular container (a Job's pod then ends only when it does)".into()),
+        );
+    }
 }
 
 /// The webhook configuration and the Service it calls; returns its caBundle.

@@ -27,6 +27,7 @@ struct Cluster {
     secret: Value,
     slices: String,
     webhook_missing: bool,
+    nodes: &'static str,
 }
 
 impl Cluster {
@@ -39,7 +40,7 @@ impl Cluster {
             "type": "kubernetes.io/tls",
             "data": {"ca.crt": b64(certs.ca_cert.as_bytes()), "tls.crt": b64(certs.cert.as_bytes()), "tls.key": b64(certs.key.as_bytes())}
         });
-        Cluster { webhook, secret, slices: api::data("endpointslices-remora-injector.json"), webhook_missing: false }
+        Cluster { webhook, secret, slices: api::data("endpointslices-remora-injector.json"), webhook_missing: false, nodes: "nodes-list.json" }
     }
 
     async fn check(&self, now: i64) -> Vec<Finding> {
@@ -52,6 +53,8 @@ impl Cluster {
         server.list(SLICES, self.slices.clone());
         server.list("/api/v1/namespaces", api::data("namespaces-list.json"));
         server.list("/api/v1/pods", api::data("pods-list-coverage.json"));
+        server.list("/api/v1/nodes", api::data(self.nodes));
+        server.answer_always("GET", "/version", StatusCode::OK, api::data("version.json"));
         check(server.client(), &Install::chart_defaults(now)).await
     }
 }
@@ -78,6 +81,7 @@ async fn a_healthy_install_and_its_coverage() {
     assert!(shown.iter().any(|l| l.starts_with("Ok certificate remora/remora-injector-tls: valid for 8") || l.starts_with("Ok certificate remora/remora-injector-tls: valid for 9")), "{shown:#?}");
     assert!(shown.iter().any(|l| l.starts_with("Ok caBundle of webhook remora: holds the CA")), "{shown:#?}");
     assert!(shown.contains(&"Ok namespace shop: opted in".to_string()), "{shown:#?}");
+    assert!(shown.contains(&"Ok sidecar mode auto: native sidecars: the API server (v1.34.1) and the kubelets of all 3 nodes are 1.29 or later".to_string()), "{shown:#?}");
     assert!(shown.iter().any(|l| l.starts_with("Warn namespace payments: opted in, but enforces Pod Security \"restricted\"")), "{shown:#?}");
     // Coverage: the Deployment's and the StatefulSet's pods without the sidecar, with
     // the command that recreates them; not the opted-out, host-network or kube-system ones.
@@ -90,6 +94,16 @@ async fn a_healthy_install_and_its_coverage() {
         ]
     );
     assert!(shown.contains(&"Warn coverage: 1 of 3 pod(s) in opted-in namespaces have the sidecar".to_string()), "{shown:#?}");
+}
+
+#[tokio::test]
+async fn a_node_with_an_old_kubelet_is_named() {
+    let mut cluster = Cluster::healthy(&bundle());
+    cluster.nodes = "nodes-list-skewed.json";
+    let findings = cluster.check(now()).await;
+    let mode = findings.iter().find(|f| f.subject == "sidecar mode auto").expect("a finding");
+    assert_eq!((mode.level, mode.detail.as_str()), (Level::Warn, "classic sidecars: kubelet older than 1.29 on kind-worker2 (v1.28.15)"));
+    assert!(mode.fix.as_deref().is_some_and(|f| f.contains("upgrade those kubelets")));
 }
 
 #[tokio::test]

@@ -22,10 +22,13 @@ pub const PROTOCOLS: &[&str] = &remora_model::PROTOCOL_NAMES;
 
 const MAX_LIST: usize = 64;
 
-/// Native sidecar (an init container that keeps running) or a classic extra container.
+/// Native sidecar (an init container that keeps running) or a classic extra container;
+/// `Auto` is native where the cluster runs native sidecars, decided per pod by the injector
+/// (remora_model::native_sidecars).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SidecarMode {
     #[default]
+    Auto,
     Native,
     Classic,
 }
@@ -165,17 +168,19 @@ const KEYS: &[Key] = &[
         default: |d| &d.sidecar_mode,
         apply: |c, v| {
             c.mode = match v.trim() {
+                "auto" => SidecarMode::Auto,
                 "native" => SidecarMode::Native,
                 "classic" => SidecarMode::Classic,
-                _ => return Err(format!("{v:?} is neither native nor classic")),
+                _ => return Err(format!("{v:?} is not auto, native or classic")),
             };
             Ok(())
         },
         shown: |c| match c.mode {
+            SidecarMode::Auto => "auto".into(),
             SidecarMode::Native => "native".into(),
             SidecarMode::Classic => "classic".into(),
         },
-        what: "native (init container with restartPolicy Always) or classic",
+        what: "auto (native where every kubelet runs native sidecars), native (init container with restartPolicy Always) or classic",
     },
     Key {
         suffix: "log-level",
@@ -456,7 +461,7 @@ mod tests {
             "\"gopher\" is not a protocol",
             "remora.dev/cpu-limit on pod: \"lots\" is not a Kubernetes quantity",
             "using \"500m\"",
-            "\"sideways\" is neither native nor classic",
+            "\"sideways\" is not auto, native or classic",
             "the scheme must be ws or wss",
             "did you mean remora.dev/capture-filter?",
             "memory-request 2Gi is above the memory limit 256Mi",

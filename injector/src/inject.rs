@@ -8,6 +8,7 @@ use k8s_openapi::api::core::v1::{Container, LocalObjectReference, Pod, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::pod_shape;
+use remora_model::native_sidecars::Support;
 use crate::annotations::{Layer, SidecarConfig, SidecarMode, INJECT, INJECTED, STATUS};
 use crate::pod_security;
 use crate::reason::SkipReason;
@@ -48,13 +49,25 @@ pub struct Injector {
     defaults: SidecarConfig,
     /// The hub's CA (PEM) for `REMORA_HUB_CA`, as last read from `hubCaFile`.
     hub_ca: std::sync::RwLock<Option<String>>,
+    /// Whether the cluster runs native sidecars, for `auto` (the nodes' follower sets it).
+    native: std::sync::RwLock<Support>,
 }
 
 impl Injector {
     /// Fails when the settings' sidecar defaults are themselves invalid.
     pub fn new(settings: Settings) -> Result<Injector, String> {
         let defaults = SidecarConfig::from_defaults(&settings.sidecar)?;
-        Ok(Injector { settings, defaults, hub_ca: std::sync::RwLock::new(None) })
+        let native = std::sync::RwLock::new(Support::unknown("the injector has not seen the cluster's nodes"));
+        Ok(Injector { settings, defaults, hub_ca: std::sync::RwLock::new(None), native })
+    }
+
+    /// What `auto` decides from now on.
+    pub fn set_native_support(&self, support: Support) {
+        *self.native.write().unwrap_or_else(|p| p.into_inner()) = support;
+    }
+
+    pub fn native_support(&self) -> Support {
+        self.native.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Sets the hub CA every sidecar injected from now on gets.
@@ -171,6 +184,9 @@ impl Injector {
             config.apply_layer(annotations, Layer::Pod, warnings);
         }
         config.reconcile_resources(warnings);
+        if config.mode == SidecarMode::Auto {
+            config.mode = if self.native_support().native { SidecarMode::Native } else { SidecarMode::Classic };
+        }
         if pod_shape::is_guaranteed(pod) {
             // The sidecar at its limits keeps the pod Guaranteed (last evicted, exclusive
             // CPUs under the static CPU manager).
@@ -200,7 +216,8 @@ impl Injector {
                 spec.init_containers.get_or_insert_with(Vec::new).push(container);
                 "native"
             }
-            SidecarMode::Classic => {
+            // `auto` was resolved in `decide`; were it not, classic runs everywhere.
+            SidecarMode::Classic | SidecarMode::Auto => {
                 spec.containers.push(container);
                 "classic"
             }
@@ -253,12 +270,12 @@ impl Injector {
 fn changed_parts(pod: &Pod, mode: SidecarMode) -> Pod {
     let spec = pod.spec.as_ref().map(|spec| PodSpec {
         containers: match mode {
-            SidecarMode::Classic => spec.containers.clone(),
+            SidecarMode::Classic | SidecarMode::Auto => spec.containers.clone(),
             SidecarMode::Native => Vec::new(),
         },
         init_containers: match mode {
             SidecarMode::Native => spec.init_containers.clone(),
-            SidecarMode::Classic => None,
+            SidecarMode::Classic | SidecarMode::Auto => None,
         },
         volumes: spec.volumes.clone(),
         image_pull_secrets: spec.image_pull_secrets.clone(),

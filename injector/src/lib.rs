@@ -9,6 +9,7 @@ pub mod annotations;
 pub mod bpf;
 pub mod inject;
 pub mod namespaces;
+pub mod nodes;
 mod pod_security;
 pub mod pod_shape;
 pub mod quantity;

@@ -76,12 +76,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     let injector = Injector::new(settings).map_err(|e| anyhow::anyhow!(e))?;
     let namespaces = namespace_source(&args.namespaces).await?;
+    // `auto` follows the nodes when there is an API to ask (the same as for namespaces).
+    let nodes = match args.namespaces.as_str() {
+        "kube" => kube::Client::try_default().await.ok(),
+        _ => None,
+    };
+    if nodes.is_none() {
+        tracing::info!("no Kubernetes API to follow the nodes: sidecar mode auto injects classic sidecars");
+    }
     let config = Config {
         cert_dir: args.cert_dir,
         listen: args.listen,
         admin_listen: args.admin_listen,
         injector,
         namespaces,
+        nodes,
     };
     server::run(config, remora_service::shutdown_signal()).await
 }

@@ -80,7 +80,7 @@ impl Default for SidecarDefaults {
             memory_limit: "256Mi".into(),
             pcap_retention: "512Mi".into(),
             redact: remora_model::redact::DEFAULT_PATHS.into(),
-            sidecar_mode: "native".into(),
+            sidecar_mode: "auto".into(),
             log_level: "info".into(),
             hub_address: "wss://remora-hub.remora.svc:8898".into(),
         }

@@ -210,13 +210,13 @@ fn check_wiring(set: &str, r: &Rendered) {
     check_hub_tls(set, r);
     check_network_policy(set, r);
 
-    // Least privilege: the injector reads namespaces, nothing else.
+    // Least privilege: the injector reads namespaces, and follows nodes for `auto`.
     let role = r.find("ClusterRole", "remora-injector");
-    assert_eq!(
-        role["rules"],
-        serde_json::json!([{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]}]),
-        "{set}"
-    );
+    let mut rules = vec![serde_json::json!({"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]})];
+    if r.settings().sidecar.sidecar_mode == "auto" {
+        rules.push(serde_json::json!({"apiGroups": [""], "resources": ["nodes"], "verbs": ["list", "watch"]}));
+    }
+    assert_eq!(role["rules"], serde_json::Value::Array(rules), "{set}");
     // Secrets never land in a ConfigMap.
     for config_map in r.all("ConfigMap") {
         assert!(!config_map.to_string().contains("hooks.slack.com"), "{set}: env leaked into a ConfigMap");

@@ -72,9 +72,18 @@ fn namespace_info(value: &Value) -> NamespaceInfo {
     remora_injector::namespaces::info(&ns)
 }
 
+/// The injector as it runs in a cluster whose API server and kubelets are all v1.34
+/// (`sidecar.mode: auto` then injects native sidecars; tests/nodes_api.rs decides it from
+/// real node lists).
+fn injector() -> Injector {
+    let injector = Injector::new(Settings::default()).expect("default settings");
+    injector.set_native_support(remora_model::native_sidecars::Support { native: true, reason: "a v1.34 cluster".into() });
+    injector
+}
+
 #[test]
 fn golden_pods() {
-    let injector = Injector::new(Settings::default()).expect("default settings");
+    let injector = injector();
     let dir = golden_dir();
     let mut inputs: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("golden dir")
@@ -204,7 +213,7 @@ fn validate_with_kubernetes_schemas(pods: &[(String, Value)]) {
 /// (the `.out.yaml` files are written by the code; these are not).
 #[test]
 fn do_no_harm_cases_by_hand() {
-    let injector = Injector::new(Settings::default()).expect("default settings");
+    let injector = injector();
     let answer = |name: &str| {
         let docs = read_docs(&golden_dir().join(format!("{name}.in.yaml")));
         let ns = docs.get(1).map(namespace_info);

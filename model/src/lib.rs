@@ -20,6 +20,7 @@ mod redis;
 mod tls;
 mod websocket;
 
+pub mod native_sidecars;
 pub mod redact;
 pub mod summary;
 pub mod wire;

@@ -61,6 +61,7 @@ pub struct Metrics {
     latency: Histogram,
     reloads: Family<ResultLabels, Counter>,
     cert_expiry: Gauge,
+    native_sidecars: Gauge,
 }
 
 impl Default for Metrics {
@@ -73,6 +74,12 @@ impl Default for Metrics {
         let latency = Histogram::new(exponential_buckets(0.000_05, 2.0, 16));
         let reloads = Family::<ResultLabels, Counter>::default();
         let cert_expiry = Gauge::default();
+        let native_sidecars = Gauge::default();
+        registry.register(
+            "native_sidecars",
+            "1 when sidecar mode auto injects native sidecars (every kubelet runs them), 0 when classic",
+            native_sidecars.clone(),
+        );
         registry.register(
             "admissions",
             "Pod admission reviews answered, by outcome (injected, skipped, error)",
@@ -107,6 +114,7 @@ impl Default for Metrics {
             latency,
             reloads,
             cert_expiry,
+            native_sidecars,
         }
     }
 }
@@ -144,6 +152,11 @@ impl Metrics {
         if let Some(t) = not_after {
             self.cert_expiry.set(t);
         }
+    }
+
+    /// What `sidecar.mode: auto` injects now.
+    pub fn native_sidecars(&self, native: bool) {
+        self.native_sidecars.set(i64::from(native));
     }
 
     /// The Prometheus text exposition.

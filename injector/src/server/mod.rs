@@ -34,6 +34,8 @@ pub struct Config {
     pub admin_listen: SocketAddr,
     pub injector: Injector,
     pub namespaces: Arc<dyn NamespaceSource>,
+    /// The API, to follow the nodes for `sidecar.mode: auto` (none: `auto` is classic).
+    pub nodes: Option<kube::Client>,
 }
 
 struct AppState {
@@ -54,6 +56,13 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> a
         certs: certs.clone(),
     });
     report_reload(&state, &certs.reload());
+    if let Some(client) = config.nodes {
+        let following = state.clone();
+        tokio::spawn(crate::nodes::follow(client, move |support| {
+            following.metrics.native_sidecars(support.native);
+            following.injector.set_native_support(support);
+        }));
+    }
 
     let listener = TcpListener::bind(config.listen)
         .await

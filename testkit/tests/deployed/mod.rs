@@ -83,6 +83,9 @@ impl Deployment {
         server.list("/api/v1/services", api::data("services-list.json"));
         server.list("/apis/discovery.k8s.io/v1/endpointslices", api::data("endpointslices-list.json"));
         server.answer_always("POST", "/apis/authentication.k8s.io/v1/tokenreviews", StatusCode::CREATED, api::data("tokenreview-pod.json"));
+        // A v1.34 cluster: the injector's `auto` mode chooses native sidecars.
+        server.list("/api/v1/nodes", api::data("nodes-list.json"));
+        server.answer_always("GET", "/version", StatusCode::OK, api::data("version.json"));
 
         let rendered = render(work.path());
         let injector_deployment = object(&rendered, "Deployment", "remora-injector").clone();
@@ -113,6 +116,7 @@ impl Deployment {
         let injector_spec = &injector_deployment["spec"]["template"]["spec"];
         let injector = kubelet.run_pod(&network, injector_spec, &place("remora-injector-6c9d8f7b5-q8w2m", "remora", &injector_ip));
         wait_http(&plain, &format!("http://{injector_ip}:8080/readyz"), "the injector's readiness", &injector).await;
+        eventually(Duration::from_secs(30), "the injector's choice of sidecar mode", || injector.logs("injector").contains("sidecar mode auto: native").then_some(()));
 
         // The API server asks the webhook about the Deployment's pod, over TLS.
         let pod = app_pod();

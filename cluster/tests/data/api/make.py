@@ -220,6 +220,29 @@ def access_reviews():
     write("subjectaccessreview-viewer-denied.json", access("viewer", {"allowed": False}))
 
 
+def nodes():
+    """The nodes a kind cluster lists (kubelet versions in status.nodeInfo), all at v1.34,
+    and the same cluster mid-upgrade with one node's kubelet left at v1.28; the API
+    server's /version."""
+    def node(name, kubelet, rv, n):
+        return {"metadata": {"name": name, "uid": UID.format(n), "resourceVersion": rv, "creationTimestamp": "2026-11-20T09:00:00Z",
+                             "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64"}},
+                "spec": {"podCIDR": "10.244.%d.0/24" % n, "providerID": "kind://docker/kind/" + name},
+                "status": {"nodeInfo": {"machineID": "m%d" % n, "systemUUID": "s%d" % n, "bootID": "b%d" % n, "kernelVersion": "6.1.0-27-amd64",
+                                        "osImage": "Debian GNU/Linux 12 (bookworm)", "containerRuntimeVersion": "containerd://2.1.3",
+                                        "kubeletVersion": kubelet, "kubeProxyVersion": kubelet, "operatingSystem": "linux", "architecture": "amd64"},
+                           "conditions": [{"type": "Ready", "status": "True", "lastHeartbeatTime": "2026-11-28T09:10:00Z",
+                                           "lastTransitionTime": "2026-11-20T09:00:30Z", "reason": "KubeletReady", "message": "kubelet is posting ready status"}]}}
+
+    def node_list(rv, items):
+        return {"kind": "NodeList", "apiVersion": "v1", "metadata": {"resourceVersion": rv}, "items": items}
+    write("nodes-list.json", node_list("2100", [node("kind-control-plane", "v1.34.1", "2001", 50), node("kind-worker", "v1.34.1", "2002", 51), node("kind-worker2", "v1.34.1", "2003", 52)]))
+    write("nodes-list-skewed.json", node_list("2200", [node("kind-control-plane", "v1.34.1", "2001", 50), node("kind-worker", "v1.34.1", "2002", 51), node("kind-worker2", "v1.28.15", "2103", 52)]))
+    write("version.json", {"major": "1", "minor": "34", "emulationMajor": "1", "emulationMinor": "34", "minCompatibilityMajor": "1", "minCompatibilityMinor": "33",
+                           "gitVersion": "v1.34.1", "gitCommit": "93248f9ae092f571eb870b7664c534bfc7d00f03", "gitTreeState": "clean",
+                           "buildDate": "2025-09-09T19:44:50Z", "goVersion": "go1.24.6", "compiler": "gc", "platform": "linux/amd64"})
+
+
 def install_objects():
     """What `remora check` reads of a chart install (the webhook configuration is the one
     webhook-certs/tests/data/api has, its caBundle filled in by the test)."""
@@ -284,4 +307,5 @@ if __name__ == "__main__":
     scripts_objects()
     token_reviews()
     access_reviews()
+    nodes()
     install_objects()
