@@ -426,3 +426,33 @@ fn a_private_registry_reaches_every_image_and_injected_pod() {
     let status: Value = serde_json::from_str(pod["metadata"]["annotations"]["remora.dev/status"].as_str().expect("status")).expect("json");
     assert_eq!(status["imagePullSecrets"], serde_json::json!(["regcred"]), "what was added, for uninjection");
 }
+
+#[test]
+fn on_openshift_no_uid_or_group_is_fixed() {
+    let fixed = |rendered: &Rendered| -> Vec<String> {
+        let mut found = Vec::new();
+        for object in &rendered.objects {
+            let spec = match object["kind"].as_str() {
+                Some("Deployment" | "Job") => &object["spec"]["template"]["spec"],
+                _ => continue,
+            };
+            let name = object["metadata"]["name"].as_str().unwrap_or("").to_string();
+            if !spec["securityContext"]["fsGroup"].is_null() {
+                found.push(format!("{name}: fsGroup"));
+            }
+            for container in spec["containers"].as_array().into_iter().flatten() {
+                for key in ["runAsUser", "runAsGroup"] {
+                    if !container["securityContext"][key].is_null() {
+                        found.push(format!("{name}/{}: {key}", container["name"].as_str().unwrap_or("")));
+                    }
+                }
+                assert_eq!(container["securityContext"]["runAsNonRoot"], true, "{name}: never root, whoever assigns the UID");
+            }
+        }
+        found
+    };
+    let openshift = render(&[repo().join("charts/remora/ci/openshift-values.yaml")]).expect("render");
+    assert_eq!(fixed(&openshift), Vec::<String>::new(), "restricted-v2 assigns them");
+    let plain = render(&[]).expect("render");
+    assert!(fixed(&plain).iter().any(|f| f == "remora-hub: fsGroup") && fixed(&plain).iter().any(|f| f.ends_with(": runAsUser")), "{:?}", fixed(&plain));
+}

@@ -64,11 +64,25 @@ whenever cert-manager issues the chart's certificates. */}}
 {{- printf "%s://%s.%s.svc:%v" (ternary "wss" "ws" (eq (include "remora.hub.tls" .) "true")) (include "remora.hub.name" .) .Release.Namespace .Values.hub.port -}}
 {{- end -}}
 
-{{/* Restricted-profile security context for Remora's own containers. */}}
+{{/* "true" when the platform assigns pods their UID and group (OpenShift's
+restricted-v2 SCC refuses fixed ones outside the namespace's range): openshift "auto"
+(the default) asks the API server for SecurityContextConstraints. */}}
+{{- define "remora.uidAssigned" -}}
+{{- if eq (toString .Values.openshift) "auto" -}}
+{{- ternary "true" "false" (.Capabilities.APIVersions.Has "security.openshift.io/v1/SecurityContextConstraints") -}}
+{{- else -}}
+{{- ternary "true" "false" (eq (toString .Values.openshift) "true") -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Restricted-profile security context for Remora's own containers; the UID and group
+fixed only where the platform does not assign them. */}}
 {{- define "remora.securityContext" -}}
 runAsNonRoot: true
+{{- if ne (include "remora.uidAssigned" .) "true" }}
 runAsUser: 65532
 runAsGroup: 65532
+{{- end }}
 allowPrivilegeEscalation: false
 readOnlyRootFilesystem: true
 capabilities:

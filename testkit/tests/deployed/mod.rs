@@ -121,10 +121,11 @@ impl Deployment {
         // The API server asks the webhook about the Deployment's pod, over TLS.
         let pod = app_pod();
         let review = remora_injector::review::pod_create_review("e2e-1", &pod);
-        let address: std::net::SocketAddr = format!("{injector_ip}:8443").parse().expect("address");
+        let webhook_port = injector_spec["containers"][0]["ports"].as_array().and_then(|p| p.iter().find(|p| p["name"] == "webhook")).and_then(|p| p["containerPort"].as_u64()).expect("the webhook port");
+        let address: std::net::SocketAddr = format!("{injector_ip}:{webhook_port}").parse().expect("address");
         let webhook = http_client(Some(&webhook_ca), Some(("remora-injector.remora.svc", address)));
         let answer: Value = webhook
-            .post("https://remora-injector.remora.svc:8443/mutate")
+            .post(format!("https://remora-injector.remora.svc:{webhook_port}/mutate"))
             .json(&review)
             .send()
             .await
