@@ -22,7 +22,7 @@ fn main() {
     let ns = NamespaceInfo {
         name: "shop".into(),
         labels: [("remora.dev/inject".to_string(), "enabled".to_string())].into(),
-        annotations: Default::default(),
+        ..Default::default()
     };
     let rounds: usize = std::env::var("REMORA_BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(20_000);
     for _ in 0..2 {

@@ -26,6 +26,10 @@ pub struct NamespaceInfo {
     pub name: String,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
+    /// The `Container` bounds of its LimitRanges.
+    pub limit_ranges: Vec<crate::limit_range::ContainerBounds>,
+    /// Why its LimitRanges could not be read, when they could not.
+    pub limit_ranges_unread: Option<String>,
 }
 
 #[derive(Debug)]
@@ -187,9 +191,18 @@ impl Injector {
         if config.mode == SidecarMode::Auto {
             config.mode = if self.native_support().native { SidecarMode::Native } else { SidecarMode::Classic };
         }
+        if let Some(ns) = ns {
+            if let Some(why) = &ns.limit_ranges_unread {
+                warnings.push(format!("remora: the LimitRanges of namespace {} could not be read ({why}); the sidecar's resources are not checked against them", ns.name));
+            }
+            if let Err(bound) = crate::limit_range::fit(&mut config, &ns.limit_ranges, warnings) {
+                warnings.push(format!("remora: {bound}"));
+                return Err(SkipReason::LimitRange);
+            }
+        }
         if pod_shape::is_guaranteed(pod) {
             // The sidecar at its limits keeps the pod Guaranteed (last evicted, exclusive
-            // CPUs under the static CPU manager).
+            // CPUs under the static CPU manager); limits are within any LimitRange by now.
             config.cpu_request = config.cpu_limit.clone();
             config.memory_request = config.memory_limit.clone();
         }

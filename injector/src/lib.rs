@@ -8,6 +8,7 @@
 pub mod annotations;
 pub mod bpf;
 pub mod inject;
+pub mod limit_range;
 pub mod namespaces;
 pub mod nodes;
 mod pod_security;

@@ -1,5 +1,5 @@
 //! Where the webhook learns a namespace's labels and annotations (opt-in label,
-//! per-namespace defaults, Pod Security level). The API server is asked through kube
+//! per-namespace defaults, Pod Security level) and its LimitRanges. The API server is asked through kube
 //! with a short timeout and a small cache; tests and clusterless runs read a file.
 
 use std::collections::HashMap;
@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::core::v1::{LimitRange, Namespace};
 
 use crate::inject::NamespaceInfo;
 
@@ -24,6 +24,7 @@ pub fn info(ns: &Namespace) -> NamespaceInfo {
         name: ns.metadata.name.clone().unwrap_or_default(),
         labels: ns.metadata.labels.clone().unwrap_or_default(),
         annotations: ns.metadata.annotations.clone().unwrap_or_default(),
+        ..Default::default()
     }
 }
 
@@ -36,7 +37,8 @@ impl NamespaceSource for Unknown {
     }
 }
 
-/// Namespaces read once from a YAML file of Namespace objects (documents or a List).
+/// Namespaces read once from a YAML file of Namespace objects (documents or a List), and
+/// the LimitRanges among them.
 pub struct FromFile {
     namespaces: HashMap<String, NamespaceInfo>,
 }
@@ -46,6 +48,7 @@ impl FromFile {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let mut namespaces = HashMap::new();
+        let mut ranges = Vec::new();
         for document in serde_norway::Deserializer::from_str(&text) {
             let value: serde_json::Value = serde::Deserialize::deserialize(document)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
@@ -55,10 +58,21 @@ impl FromFile {
                 _ => vec![value],
             };
             for item in items {
+                if item.get("kind").and_then(|k| k.as_str()) == Some("LimitRange") {
+                    let range: LimitRange = serde_json::from_value(item)
+                        .map_err(|e| anyhow::anyhow!("{}: not a LimitRange: {e}", path.display()))?;
+                    ranges.push(range);
+                    continue;
+                }
                 let ns: Namespace = serde_json::from_value(item)
                     .map_err(|e| anyhow::anyhow!("{}: not a Namespace: {e}", path.display()))?;
                 let info = info(&ns);
                 namespaces.insert(info.name.clone(), info);
+            }
+        }
+        for range in &ranges {
+            if let Some(ns) = range.metadata.namespace.as_ref().and_then(|n| namespaces.get_mut(n)) {
+                ns.limit_ranges.extend(crate::limit_range::bounds(range));
             }
         }
         Ok(FromFile { namespaces })
@@ -76,6 +90,7 @@ impl NamespaceSource for FromFile {
 /// a slow API server never makes the webhook miss its own timeout.
 pub struct FromApi {
     api: kube::Api<Namespace>,
+    client: kube::Client,
     timeout: Duration,
     ttl: Duration,
     cache: Mutex<HashMap<String, (Instant, Option<NamespaceInfo>)>>,
@@ -86,7 +101,8 @@ const CACHE_CAP: usize = 4096;
 impl FromApi {
     pub fn new(client: kube::Client) -> FromApi {
         FromApi {
-            api: kube::Api::all(client),
+            api: kube::Api::all(client.clone()),
+            client,
             timeout: Duration::from_secs(2),
             ttl: Duration::from_secs(30),
             cache: Mutex::new(HashMap::new()),
@@ -122,7 +138,16 @@ impl NamespaceSource for FromApi {
                 .await
                 .map_err(|_| format!("the API server did not answer within {:?}", self.timeout))?
                 .map_err(|e| format!("the API server refused: {e}"))?;
-            let info = fetched.as_ref().map(info);
+            let mut info = fetched.as_ref().map(info);
+            if let Some(info) = info.as_mut() {
+                // The LimitRanges the LimitRanger plugin will apply after the webhook.
+                let ranges: kube::Api<LimitRange> = kube::Api::namespaced(self.client.clone(), name);
+                match tokio::time::timeout(self.timeout, ranges.list(&Default::default())).await {
+                    Ok(Ok(list)) => info.limit_ranges = list.items.iter().flat_map(crate::limit_range::bounds).collect(),
+                    Ok(Err(e)) => info.limit_ranges_unread = Some(format!("the API server refused: {e}")),
+                    Err(_) => info.limit_ranges_unread = Some(format!("the API server did not answer within {:?}", self.timeout)),
+                }
+            }
             self.remember(name, info.clone());
             Ok(info)
         })

@@ -26,10 +26,12 @@ pub enum SkipReason {
     PodSecurityForbidsNetRaw,
     /// The pod can only run on Windows nodes, where the sidecar's image does not run.
     WindowsPod,
+    /// The namespace's LimitRange leaves the sidecar no cpu or memory it can run with.
+    LimitRange,
 }
 
 impl SkipReason {
-    pub const ALL: [SkipReason; 10] = [
+    pub const ALL: [SkipReason; 11] = [
         SkipReason::NotPodCreate,
         SkipReason::ControlPlaneNamespace,
         SkipReason::OptedOut,
@@ -40,6 +42,7 @@ impl SkipReason {
         SkipReason::MountsSidecarVolume,
         SkipReason::PodSecurityForbidsNetRaw,
         SkipReason::WindowsPod,
+        SkipReason::LimitRange,
     ];
 
     /// The stable code used in logs, metrics and warnings.
@@ -55,6 +58,7 @@ impl SkipReason {
             SkipReason::MountsSidecarVolume => "mounts_sidecar_volume",
             SkipReason::PodSecurityForbidsNetRaw => "pod_security_forbids_net_raw",
             SkipReason::WindowsPod => "windows_pod",
+            SkipReason::LimitRange => "limit_range",
         }
     }
 
@@ -79,6 +83,9 @@ impl SkipReason {
             }
             SkipReason::PodSecurityForbidsNetRaw => {
                 "the namespace's Pod Security level would reject the sidecar's NET_RAW capability"
+            }
+            SkipReason::LimitRange => {
+                "the namespace's LimitRange leaves no cpu or memory the sidecar can run with (the next warning names the bound); injected, the pod would be refused"
             }
             SkipReason::WindowsPod => {
                 "the pod runs on Windows nodes (spec.os, a kubernetes.io/os nodeSelector or required affinity), where the Linux capture sidecar cannot run"

@@ -210,9 +210,13 @@ fn check_wiring(set: &str, r: &Rendered) {
     check_hub_tls(set, r);
     check_network_policy(set, r);
 
-    // Least privilege: the injector reads namespaces, and follows nodes for `auto`.
+    // Least privilege: the injector reads namespaces and their LimitRanges, and follows
+    // nodes for `auto`.
     let role = r.find("ClusterRole", "remora-injector");
-    let mut rules = vec![serde_json::json!({"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]})];
+    let mut rules = vec![
+        serde_json::json!({"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]}),
+        serde_json::json!({"apiGroups": [""], "resources": ["limitranges"], "verbs": ["list"]}),
+    ];
     if r.settings().sidecar.sidecar_mode == "auto" {
         rules.push(serde_json::json!({"apiGroups": [""], "resources": ["nodes"], "verbs": ["list", "watch"]}));
     }

@@ -72,6 +72,16 @@ fn namespace_info(value: &Value) -> NamespaceInfo {
     remora_injector::namespaces::info(&ns)
 }
 
+/// A case's namespace (its second document) with the LimitRanges that follow it.
+fn namespace_of(docs: &[Value]) -> Option<NamespaceInfo> {
+    let mut info = namespace_info(docs.get(1)?);
+    for doc in docs.iter().skip(2) {
+        let range: k8s_openapi::api::core::v1::LimitRange = serde_json::from_value(doc.clone()).expect("a LimitRange");
+        info.limit_ranges.extend(remora_injector::limit_range::bounds(&range));
+    }
+    Some(info)
+}
+
 /// The injector as it runs in a cluster whose API server and kubelets are all v1.34
 /// (`sidecar.mode: auto` then injects native sidecars; tests/nodes_api.rs decides it from
 /// real node lists).
@@ -104,7 +114,7 @@ fn golden_pods() {
             .to_string();
         let docs = read_docs(input);
         let pod = &docs[0];
-        let ns = docs.get(1).map(namespace_info);
+        let ns = namespace_of(&docs);
         let answer = admit(&injector, &format!("uid-{name}"), pod, ns.as_ref());
 
         if let Some(after) = &answer.pod {
@@ -216,7 +226,7 @@ fn do_no_harm_cases_by_hand() {
     let injector = injector();
     let answer = |name: &str| {
         let docs = read_docs(&golden_dir().join(format!("{name}.in.yaml")));
-        let ns = docs.get(1).map(namespace_info);
+        let ns = namespace_of(&docs);
         admit(&injector, name, &docs[0], ns.as_ref())
     };
     for windows in ["windows-pod", "windows-affinity"] {
@@ -242,4 +252,19 @@ fn do_no_harm_cases_by_hand() {
     let data = bare["spec"]["volumes"].as_array().and_then(|v| v.iter().find(|v| v["name"] == "remora-data")).expect("data volume");
     assert_eq!(sidecar["resources"]["requests"]["ephemeral-storage"], data["emptyDir"]["sizeLimit"]);
     assert_eq!(data["emptyDir"]["sizeLimit"], "640Mi", "512Mi of quota and a quarter more");
+
+    // A LimitRange: the sidecar moved inside its bounds, each move said.
+    let adjusted = answer("limitrange-adjust");
+    assert_eq!(adjusted.outcome, "injected");
+    let pod = adjusted.pod.expect("patched");
+    let sidecar = pod["spec"]["initContainers"].as_array().and_then(|c| c.iter().find(|c| c["name"] == "remora-sidecar")).expect("sidecar");
+    assert_eq!(sidecar["resources"]["limits"]["cpu"], "250m", "max cpu 250m");
+    assert_eq!(sidecar["resources"]["requests"]["cpu"], "125m", "maxLimitRequestRatio 2");
+    assert_eq!(sidecar["resources"]["requests"]["memory"], "128Mi", "min memory 128Mi");
+    assert_eq!(adjusted.warnings.iter().filter(|w| w.contains("for LimitRange shop/container-limits")).count(), 3, "{:?}", adjusted.warnings);
+    // No room: left alone, the bound named.
+    let skipped = answer("limitrange-skip");
+    assert_eq!(skipped.outcome, "skipped: limit_range");
+    assert!(skipped.pod.is_none());
+    assert!(skipped.warnings.iter().any(|w| w == "remora: LimitRange shop/tiny allows containers at most 32Mi of memory, below the 48Mi the sidecar needs"), "{:?}", skipped.warnings);
 }

@@ -41,6 +41,7 @@ async fn api_server() -> (SocketAddr, Arc<AtomicUsize>) {
     let hits = Arc::new(AtomicUsize::new(0));
     let router = Router::new()
         .route("/api/v1/namespaces/{name}", get(namespace))
+        .route("/api/v1/namespaces/shop/limitranges", get(|| async { ([("content-type", "application/json")], fixture("limitranges-shop.json")) }))
         .with_state(hits.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
@@ -61,12 +62,17 @@ async fn namespaces_from_the_api_server() {
     assert_eq!(shop.labels["remora.dev/inject"], "enabled");
     assert_eq!(shop.labels["pod-security.kubernetes.io/warn"], "restricted");
     assert_eq!(shop.annotations["remora.dev/pcap-retention"], "1Gi");
+    // Its LimitRange, for the sidecar's resources.
+    assert_eq!(shop.limit_ranges.len(), 1);
+    assert_eq!(shop.limit_ranges[0].name, "shop/container-limits");
+    assert_eq!(shop.limit_ranges[0].max[0], Some(0.25));
+    assert!(shop.limit_ranges_unread.is_none());
 
     // Cached: a burst of pods in one namespace asks the API server once.
     for _ in 0..5 {
         source.get("shop").await.expect("cached").expect("found");
     }
-    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "namespace and LimitRanges asked once");
 
     assert!(source.get("gone").await.expect("404 is an answer").is_none());
 

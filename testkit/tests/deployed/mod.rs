@@ -83,6 +83,8 @@ impl Deployment {
         server.list("/api/v1/services", api::data("services-list.json"));
         server.list("/apis/discovery.k8s.io/v1/endpointslices", api::data("endpointslices-list.json"));
         server.answer_always("POST", "/apis/authentication.k8s.io/v1/tokenreviews", StatusCode::CREATED, api::data("tokenreview-pod.json"));
+        // No LimitRange in the app's namespace (the injector fits the sidecar to them).
+        server.list("/api/v1/namespaces/shop/limitranges", r#"{"kind":"LimitRangeList","apiVersion":"v1","metadata":{"resourceVersion":"2310"},"items":[]}"#.to_string());
         // A v1.34 cluster: the injector's `auto` mode chooses native sidecars.
         server.list("/api/v1/nodes", api::data("nodes-list.json"));
         server.answer_always("GET", "/version", StatusCode::OK, api::data("version.json"));
