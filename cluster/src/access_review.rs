@@ -6,7 +6,6 @@
 //! chart ships a ClusterRole per Remora role to bind.
 
 use std::sync::Mutex;
-use std::time::Instant;
 
 use k8s_openapi::api::authentication::v1::TokenReview;
 use k8s_openapi::api::authorization::v1::{ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec};
@@ -46,19 +45,10 @@ impl AccessReviewer {
         }
     }
 
-    fn answers(&self) -> std::sync::MutexGuard<'_, Answers<Person>> {
-        self.answers.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// Who presents `token` and their role, or why they have none. Answers are kept as a
     /// TokenReviewer keeps them, and unknown tokens asked about at the same bounded rate.
     pub async fn review(&self, token: &str) -> Result<Person, String> {
-        if let Some(answer) = self.answers().lookup(token, Instant::now()) {
-            return answer;
-        }
-        let answer = self.ask(token).await;
-        self.answers().keep(token, &answer, Instant::now());
-        answer
+        Answers::remembered(&self.answers, token, self.ask(token)).await
     }
 
     async fn ask(&self, token: &str) -> Result<Person, String> {

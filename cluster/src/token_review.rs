@@ -64,9 +64,21 @@ impl<T: Clone> Answers<T> {
         Answers { admitted: HashMap::new(), refused: HashMap::new(), budget: None }
     }
 
+    /// The answer for `token`: the one kept, or `ask`'s (then kept); past the budget a
+    /// refusal without asking.
+    pub(crate) async fn remembered(answers: &Mutex<Self>, token: &str, ask: impl std::future::Future<Output = Result<T, String>>) -> Result<T, String> {
+        let lock = || answers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(answer) = lock().lookup(token, Instant::now()) {
+            return answer;
+        }
+        let answer = ask.await;
+        lock().keep(token, &answer, Instant::now());
+        answer
+    }
+
     /// The answer kept for `token`, or — when none is and the budget allows — `None`, to
     /// ask; past the budget a refusal that says so.
-    pub(crate) fn lookup(&mut self, token: &str, now: Instant) -> Option<Result<T, String>> {
+    fn lookup(&mut self, token: &str, now: Instant) -> Option<Result<T, String>> {
         match (self.admitted.get(token), self.refused.get(token)) {
             (Some((answer, until)), _) if now < *until => return Some(Ok(answer.clone())),
             (_, Some((why, until))) if now < *until => return Some(Err(why.clone())),
@@ -88,7 +100,7 @@ impl<T: Clone> Answers<T> {
         spent
     }
 
-    pub(crate) fn keep(&mut self, token: &str, answer: &Result<T, String>, now: Instant) {
+    fn keep(&mut self, token: &str, answer: &Result<T, String>, now: Instant) {
         match answer {
             Ok(admitted) => {
                 if self.admitted.len() >= ADMITTED {
@@ -119,18 +131,9 @@ impl TokenReviewer {
         TokenReviewer { api: Api::all(client), audience: audience.to_string(), cache: Mutex::new(Answers::new()) }
     }
 
-    fn cache(&self) -> std::sync::MutexGuard<'_, Answers<ReviewedPod>> {
-        self.cache.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// The pod the token belongs to, or why it is refused.
     pub async fn review(&self, token: &str) -> Result<ReviewedPod, String> {
-        if let Some(answer) = self.cache().lookup(token, Instant::now()) {
-            return answer;
-        }
-        let answer = self.ask(token).await;
-        self.cache().keep(token, &answer, Instant::now());
-        answer
+        Answers::remembered(&self.cache, token, self.ask(token)).await
     }
 
     async fn ask(&self, token: &str) -> Result<ReviewedPod, String> {

@@ -38,7 +38,10 @@ pub async fn follow(client: kube::Client, decided: impl Fn(Support) + Send + 'st
                 kubelets = std::mem::take(&mut listing);
                 true
             }
-            Ok(watcher::Event::Apply(node)) => kubelets.insert(name(&node), kubelet(&node)).as_deref() != Some(kubelet(&node).as_str()),
+            Ok(watcher::Event::Apply(node)) => {
+                let version = kubelet(&node);
+                kubelets.insert(name(&node), version.clone()) != Some(version)
+            }
             Ok(watcher::Event::Delete(node)) => kubelets.remove(&name(&node)).is_some(),
             Err(e) => {
                 tracing::warn!("watching nodes failed, retrying: {e}");

@@ -143,8 +143,9 @@ impl Sandbox {
 
     fn io<T>(&self, inside: &Path, result: std::io::Result<T>) -> Result<T, String> {
         result.map_err(|e| {
-            // cap-std refuses a path that a link would take out of the directory.
-            if e.kind() == std::io::ErrorKind::PermissionDenied || e.to_string().contains("escape") {
+            // cap-std refuses a path that a link would take out of the directory with a
+            // PermissionDenied of its own (no OS error code); the OS's EACCES is shown as is.
+            if e.kind() == std::io::ErrorKind::PermissionDenied && e.raw_os_error().is_none() {
                 format!("{}: not inside the data directory (a symbolic link leads out?): {e}", self.root.join(inside).display())
             } else {
                 format!("{}: {e}", self.root.join(inside).display())
