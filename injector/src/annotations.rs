@@ -56,6 +56,9 @@ pub struct SidecarConfig {
     pub log_level: String,
     /// The hub's WebSocket URL.
     pub hub_address: String,
+    /// The smallest `ephemeral-storage` max of the namespace's LimitRanges: a data volume
+    /// larger than it is not asked as ephemeral storage (the pod would be refused).
+    pub ephemeral_storage_max: Option<f64>,
 }
 
 /// One per-pod setting: its annotation, its default in the settings file, how a value is

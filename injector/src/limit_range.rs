@@ -24,6 +24,8 @@ pub struct ContainerBounds {
     pub min: [Option<f64>; 2],
     pub max: [Option<f64>; 2],
     pub ratio: [Option<f64>; 2],
+    /// `max` of `ephemeral-storage`.
+    pub ephemeral_storage_max: Option<f64>,
 }
 
 const RESOURCES: [&str; 2] = ["cpu", "memory"];
@@ -40,7 +42,8 @@ pub fn bounds(range: &LimitRange) -> Vec<ContainerBounds> {
             let read = |map: &Option<std::collections::BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>| {
                 RESOURCES.map(|r| map.as_ref().and_then(|m| m.get(r)).and_then(|q| quantity::parse(&q.0).ok()))
             };
-            ContainerBounds { name: name.clone(), min: read(&item.min), max: read(&item.max), ratio: read(&item.max_limit_request_ratio) }
+            let storage_max = item.max.as_ref().and_then(|m| m.get("ephemeral-storage")).and_then(|q| quantity::parse(&q.0).ok());
+            ContainerBounds { name: name.clone(), min: read(&item.min), max: read(&item.max), ratio: read(&item.max_limit_request_ratio), ephemeral_storage_max: storage_max }
         })
         .collect()
 }
@@ -49,6 +52,18 @@ pub fn bounds(range: &LimitRange) -> Vec<ContainerBounds> {
 /// value can meet.
 pub fn fit(config: &mut SidecarConfig, all: &[ContainerBounds], warnings: &mut Vec<String>) -> Result<(), String> {
     for b in all {
+        if let Some(max) = b.ephemeral_storage_max {
+            config.ephemeral_storage_max = Some(config.ephemeral_storage_max.map_or(max, |m| m.min(max)));
+            let volume = crate::sidecar::data_size_limit(config.pcap_retention_bytes) as f64;
+            if volume > max {
+                warnings.push(format!(
+                    "remora: the sidecar's data volume ({}) is not asked as ephemeral storage: LimitRange {} allows containers at most {}",
+                    show(1, volume),
+                    b.name,
+                    show(1, max)
+                ));
+            }
+        }
         for (at, resource) in RESOURCES.iter().enumerate() {
             let (request_text, limit_text) = match at {
                 0 => (&mut config.cpu_request, &mut config.cpu_limit),
@@ -142,6 +157,15 @@ mod tests {
         assert_eq!(refused, "LimitRange shop/tiny allows containers at most 32Mi of memory, below the 48Mi the sidecar needs");
         let crossed = range(serde_json::json!({"metadata": {"name": "odd", "namespace": "shop"}, "spec": {"limits": [{"type": "Container", "min": {"cpu": "2"}, "max": {"cpu": "1"}}]}}));
         assert!(fit(&mut config(), &crossed, &mut Vec::new()).expect_err("nothing fits").contains("nothing fits"));
+        let storage = range(serde_json::json!({"metadata": {"name": "disk", "namespace": "shop"}, "spec": {"limits": [{"type": "Container", "max": {"ephemeral-storage": "100Mi"}}]}}));
+        let mut c = config();
+        let mut warnings = Vec::new();
+        fit(&mut c, &storage, &mut warnings).expect("fits, without the request");
+        assert_eq!(c.ephemeral_storage_max, Some(100.0 * 1024.0 * 1024.0));
+        assert_eq!(warnings, ["remora: the sidecar's data volume (640Mi) is not asked as ephemeral storage: LimitRange shop/disk allows containers at most 100Mi"]);
+        let requests = |c: &SidecarConfig| crate::sidecar::container(&crate::settings::Settings::default(), c, 15090, None).resources.and_then(|r| r.requests).unwrap_or_default();
+        assert!(!requests(&c).contains_key("ephemeral-storage"), "the pod would be refused");
+        assert!(requests(&config()).contains_key("ephemeral-storage"), "asked without such a LimitRange");
         let none = range(serde_json::json!({"metadata": {"name": "none", "namespace": "shop"}, "spec": {"limits": []}}));
         let mut c = config();
         fit(&mut c, &none, &mut Vec::new()).expect("no bounds");

@@ -120,8 +120,12 @@ pub fn container(settings: &Settings, config: &SidecarConfig, health_port: u16, 
                 // The data volume's size, asked of the scheduler: it then counts the disk
                 // the PCAPs take, and the kubelet does not pick this pod first to evict
                 // under disk pressure for using more than it asked.
+                // Not past a LimitRange's ephemeral-storage max: that would refuse the pod.
                 let mut requests = quantities(&config.cpu_request, &config.memory_request);
-                requests.insert("ephemeral-storage".to_string(), data_size_quantity(config.pcap_retention_bytes));
+                let size = data_size_limit(config.pcap_retention_bytes);
+                if config.ephemeral_storage_max.is_none_or(|max| size as f64 <= max) {
+                    requests.insert("ephemeral-storage".to_string(), data_size_quantity(config.pcap_retention_bytes));
+                }
                 requests
             }),
             limits: Some(quantities(&config.cpu_limit, &config.memory_limit)),
