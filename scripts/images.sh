@@ -107,6 +107,8 @@ build_binaries() {
   cargo build --quiet --locked --profile image "${target_args[@]}" "${packages[@]}" --bins
   rm -rf "$out" && mkdir -p "$out"
   for image in "${images[@]}"; do cp "$dir/$(binary "$image")" "$out/"; done
+  # CI builds once: the profile's intermediates (over 1 GB) only cost disk there.
+  if [[ ${REMORA_IMAGES_DROP_BUILD:-0} == 1 ]]; then rm -rf "$dir"; fi
 }
 
 for platform in "${platforms[@]}"; do
