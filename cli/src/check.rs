@@ -1,5 +1,6 @@
 //! `remora check`: whether Remora's install works (the webhook, its Service and
-//! certificate, opted-in namespaces, coverage), against the cluster of the kubeconfig.
+//! certificate, opted-in namespaces, coverage, a dry-run probe pod per opted-in namespace,
+//! quota headroom, the API server's calls to the webhook), against the kubeconfig's cluster.
 
 use std::process::ExitCode;
 
@@ -21,13 +22,24 @@ pub struct CheckArgs {
     /// A certificate ending within this many days is a warning.
     #[arg(long, default_value_t = 30)]
     warn_days: i64,
+    /// The application image of the probe pod dry-run created in each opted-in namespace
+    /// (never pulled); one your image policies admit.
+    #[arg(long, default_value = remora_cluster::probe::DEFAULT_IMAGE)]
+    probe_image: String,
 }
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let findings = block_on(async {
         let client = remora_cluster::client().await.map_err(|e| anyhow::anyhow!("no cluster to check (KUBECONFIG or in-cluster config): {e}"))?;
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
-        let install = Install { namespace: args.namespace.clone(), webhook: args.webhook.clone(), secret: args.secret.clone(), expiry_warning_days: args.warn_days, now };
+        let install = Install {
+            namespace: args.namespace.clone(),
+            webhook: args.webhook.clone(),
+            secret: args.secret.clone(),
+            expiry_warning_days: args.warn_days,
+            now,
+            probe_image: args.probe_image.clone(),
+        };
         anyhow::Ok(check(client, &install).await)
     })?;
     let mut counts = [0usize; 3];

@@ -1,10 +1,12 @@
 //! `remora check` end to end: the CLI, with a KUBECONFIG pointing at an API server
 //! stand-in replaying a chart install (cluster/tests/data/api): healthy but for coverage
-//! (exit 0, each uncovered pod with its command), then with the webhook configuration
-//! gone (exit 1, a FAIL that says what to do).
+//! (exit 0, each uncovered pod with its command; the probe pod, with the image asked for,
+//! refused to a user who may not create pods), then with the webhook configuration gone
+//! (exit 1, a FAIL that says what to do).
 
 use axum::http::StatusCode;
 use remora_testkit::api_server::{self as api, ApiServer};
+use serde_json::Value;
 
 fn b64(bytes: &[u8]) -> String {
     use base64::Engine;
@@ -26,13 +28,24 @@ async fn install(server: &ApiServer, with_webhook: bool) {
     server.list("/apis/discovery.k8s.io/v1/namespaces/remora/endpointslices", api::data("endpointslices-remora-injector.json"));
     server.list("/api/v1/namespaces", api::data("namespaces-list.json"));
     server.list("/api/v1/pods", api::data("pods-list-coverage.json"));
+    for namespace in ["shop", "payments"] {
+        let mut refusal: Value = serde_json::from_str(&api::data("status-probe-rbac.json")).expect("status");
+        refusal["message"] = refusal["message"].as_str().expect("message").replace("\"search\"", &format!("\"{namespace}\"")).into();
+        server.answer("POST", &format!("/api/v1/namespaces/{namespace}/pods"), StatusCode::FORBIDDEN, refusal.to_string());
+    }
 }
 
 async fn remora_check(server: &ApiServer) -> std::process::Output {
     let dir = tempfile::tempdir().expect("tempdir");
     let kubeconfig = server.kubeconfig(dir.path());
     // Blocking, on a thread of the multi-threaded runtime: the stand-in answers on another.
-    tokio::task::spawn_blocking(move || std::process::Command::new(env!("CARGO_BIN_EXE_remora")).arg("check").env("KUBECONFIG", kubeconfig).output().expect("remora check"))
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_remora"))
+            .args(["check", "--probe-image", "registry.corp.example/pause:3.10"])
+            .env("KUBECONFIG", kubeconfig)
+            .output()
+            .expect("remora check")
+    })
         .await
         .expect("joined")
 }
@@ -47,6 +60,10 @@ async fn check_reports_coverage_and_failures_with_fixes() {
     assert!(stdout.contains("WARN pod shop/db-0: runs without the sidecar (statefulset/db)\n     fix: kubectl -n shop rollout restart statefulset/db"), "{stdout}");
     assert!(stdout.contains("ok   webhook remora/inject.remora.dev: calls remora/remora-injector with 2 ready endpoint(s)"), "{stdout}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("0 failure(s)"));
+    assert!(stdout.contains("WARN probe pod in shop: cannot be tried (403): pods is forbidden: User \"jane@example.com\" cannot create resource \"pods\" in API group \"\" in the namespace \"shop\"\n     fix: run remora check as someone who may create pods in shop"), "{stdout}");
+    let probes: Vec<Value> = server.bodies().iter().filter(|(call, _, _)| call.starts_with("POST ")).map(|(_, _, body)| serde_json::from_str(body).expect("a pod")).collect();
+    assert_eq!(probes.len(), 2);
+    assert!(probes.iter().all(|p| p["spec"]["containers"][0]["image"] == "registry.corp.example/pause:3.10"), "{probes:?}");
 
     let broken = ApiServer::start().await;
     install(&broken, false).await;

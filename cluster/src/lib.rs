@@ -9,9 +9,12 @@ pub mod check;
 pub mod coverage;
 pub mod names;
 pub mod pod_events;
+pub mod probe;
+pub mod quota;
 pub mod scripts;
 pub mod token_review;
 pub mod watch;
+pub mod webhook_calls;
 
 /// A client from the pod's ServiceAccount, or from KUBECONFIG outside a cluster.
 pub async fn client() -> Result<kube::Client, kube::Error> {

@@ -4,12 +4,13 @@
 use std::collections::BTreeMap;
 
 use json_patch::{Patch, PatchOperation};
-use k8s_openapi::api::core::v1::{Container, LocalObjectReference, Pod, PodSpec};
+use k8s_openapi::api::core::v1::{Container, EnvVar, LocalObjectReference, Pod, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::pod_shape;
 use remora_model::native_sidecars::Support;
 use crate::annotations::{Layer, SidecarConfig, SidecarMode, INJECT, INJECTED, STATUS};
+use crate::mesh::{self, Mesh};
 use crate::pod_security;
 use crate::reason::SkipReason;
 use crate::settings::Settings;
@@ -217,10 +218,14 @@ impl Injector {
     }
 
     fn patch(&self, pod: &Pod, config: &SidecarConfig, warnings: &mut Vec<String>) -> Patch {
-        let health_port = free_port(pod, self.settings.health_port, warnings);
+        let mesh = mesh::detect(pod);
+        let health_port = free_port(pod, self.settings.health_port, mesh, warnings);
         let hub_ca = self.hub_ca.read().unwrap_or_else(|p| p.into_inner()).clone();
-        let container = sidecar::container(&self.settings, config, health_port, hub_ca.as_deref());
-        let before = changed_parts(pod, config.mode);
+        let mut container = sidecar::container(&self.settings, config, health_port, hub_ca.as_deref());
+        if let Some(mesh) = mesh {
+            container.env.get_or_insert_with(Vec::new).push(EnvVar { name: "REMORA_MESH".into(), value: Some(mesh.code().into()), ..Default::default() });
+        }
+        let before = changed_parts(pod, config.mode, mesh.is_some());
         let mut after = before.clone();
         let spec = after.spec.get_or_insert_with(Default::default);
         let mode = match config.mode {
@@ -260,12 +265,25 @@ impl Injector {
         if !pull_secrets_added.is_empty() {
             status["imagePullSecrets"] = serde_json::json!(pull_secrets_added);
         }
+        let hub_port = mesh::hub_port(&config.hub_address);
+        if let Some(mesh) = mesh {
+            // What an uninjection takes back out of the mesh's settings.
+            status["mesh"] = serde_json::json!({"name": mesh.code(), "outboundPort": hub_port, "inboundPort": health_port});
+        }
         after
             .metadata
             .annotations
             .get_or_insert_with(BTreeMap::new)
             .insert(STATUS.to_string(), status.to_string());
         after.metadata.labels.get_or_insert_with(BTreeMap::new).insert(INJECTED.to_string(), "true".to_string());
+        if let Some(mesh) = mesh {
+            let done = mesh::exclude_ports(&mut after, mesh, hub_port, health_port);
+            warnings.push(format!(
+                "remora: {}'s proxy is in this pod: the sidecar's hub port {hub_port} and health port {health_port} are kept out of its redirection ({}), and the sidecar also captures the plaintext on lo",
+                mesh.name(),
+                done.join("; ")
+            ));
+        }
 
         let before = serde_json::to_value(&before).unwrap_or_default();
         let after = serde_json::to_value(&after).unwrap_or_default();
@@ -280,7 +298,8 @@ impl Injector {
 /// The parts of the pod the sidecar changes, at their places in a Pod: annotations,
 /// labels, volumes, pull secrets and the container list it joins. The diff of these equals the diff of the
 /// whole pods, without cloning, serialising and comparing everything else.
-fn changed_parts(pod: &Pod, mode: SidecarMode) -> Pod {
+/// With a mesh, its init container's arguments change too.
+fn changed_parts(pod: &Pod, mode: SidecarMode, mesh: bool) -> Pod {
     let spec = pod.spec.as_ref().map(|spec| PodSpec {
         containers: match mode {
             SidecarMode::Classic | SidecarMode::Auto => spec.containers.clone(),
@@ -288,6 +307,7 @@ fn changed_parts(pod: &Pod, mode: SidecarMode) -> Pod {
         },
         init_containers: match mode {
             SidecarMode::Native => spec.init_containers.clone(),
+            SidecarMode::Classic | SidecarMode::Auto if mesh => spec.init_containers.clone(),
             SidecarMode::Classic | SidecarMode::Auto => None,
         },
         volumes: spec.volumes.clone(),
@@ -342,19 +362,23 @@ fn all_containers(pod: &Pod) -> impl Iterator<Item = &Container> {
 
 /// The first port from `wanted` up that no container of the pod declares: pods share
 /// one network namespace, and a taken port would keep the sidecar's probe failing.
-fn free_port(pod: &Pod, wanted: u16, warnings: &mut Vec<String>) -> u16 {
+fn free_port(pod: &Pod, wanted: u16, mesh: Option<Mesh>, warnings: &mut Vec<String>) -> u16 {
     let declared: Vec<i32> = all_containers(pod)
         .flat_map(|c| c.ports.iter().flatten())
         .map(|p| p.container_port)
         .collect();
+    let reserved = mesh.map(Mesh::reserved);
+    let taken = |port: u16| declared.contains(&i32::from(port)) || reserved.as_ref().is_some_and(|r| r.contains(&port));
     let mut port = wanted;
-    while declared.contains(&i32::from(port)) && port < u16::MAX {
+    while taken(port) && port < u16::MAX {
         port += 1;
     }
     if port != wanted {
-        warnings.push(format!(
-            "remora: port {wanted} is declared by the pod; the sidecar's health port is {port}"
-        ));
+        let by = match (&reserved, mesh) {
+            (Some(range), Some(mesh)) if range.contains(&wanted) => format!("reserved by {} ({}-{})", mesh.name(), range.start(), range.end()),
+            _ => "declared by the pod".to_string(),
+        };
+        warnings.push(format!("remora: port {wanted} is {by}; the sidecar's health port is {port}"));
     }
     port
 }

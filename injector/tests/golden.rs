@@ -267,4 +267,45 @@ fn do_no_harm_cases_by_hand() {
     assert_eq!(skipped.outcome, "skipped: limit_range");
     assert!(skipped.pod.is_none());
     assert!(skipped.warnings.iter().any(|w| w == "remora: LimitRange shop/tiny allows containers at most 32Mi of memory, below the 48Mi the sidecar needs"), "{:?}", skipped.warnings);
+
+    // Istio already in the pod: the health port leaves Istio's range, both of Remora's
+    // ports leave its redirection, in istio-init's flags and in the annotations its CNI
+    // plugin reads, and the sidecar is told.
+    let istio = answer("mesh-istio");
+    assert_eq!(istio.outcome, "injected");
+    let pod = istio.pod.expect("patched");
+    let inits = pod["spec"]["initContainers"].as_array().expect("init containers");
+    let sidecar = inits.iter().find(|c| c["name"] == "remora-sidecar").expect("sidecar");
+    assert_eq!(sidecar["ports"][0]["containerPort"], 15091, "15090 is Envoy's Prometheus port");
+    assert_eq!(sidecar["livenessProbe"]["httpGet"]["port"], 15091);
+    let env = |container: &Value, name: &str| container["env"].as_array().and_then(|e| e.iter().find(|v| v["name"] == name)).map(|v| v["value"].clone());
+    assert_eq!(env(sidecar, "REMORA_MESH"), Some(json!("istio")));
+    assert_eq!(env(sidecar, "REMORA_HEALTH_LISTEN"), Some(json!("0.0.0.0:15091")));
+    let istio_init = inits.iter().find(|c| c["name"] == "istio-init").expect("istio-init kept");
+    let args: Vec<&str> = istio_init["args"].as_array().expect("args").iter().filter_map(Value::as_str).collect();
+    let after = |flag: &str| args.iter().position(|a| *a == flag).map(|i| args[i + 1]);
+    assert_eq!(after("-d"), Some("15090,15021,15020,15091"), "{args:?}");
+    assert_eq!(after("-o"), Some("8898"), "{args:?}");
+    assert_eq!(after("-p"), Some("15001"), "the rest of istio-init untouched: {args:?}");
+    let annotations = &pod["metadata"]["annotations"];
+    assert_eq!(annotations["traffic.sidecar.istio.io/excludeOutboundPorts"], "8898");
+    assert_eq!(annotations["traffic.sidecar.istio.io/excludeInboundPorts"], "15091");
+    assert!(istio.warnings.iter().any(|w| w == "remora: port 15090 is reserved by Istio (15000-15090); the sidecar's health port is 15091"), "{:?}", istio.warnings);
+    assert!(istio.warnings.iter().any(|w| w.starts_with("remora: Istio's proxy is in this pod: the sidecar's hub port 8898 and health port 15091 are kept out of its redirection")), "{:?}", istio.warnings);
+
+    // Linkerd, with a classic sidecar: linkerd-init's lists and Linkerd's annotation keep
+    // what they had and gain Remora's ports; 15090 is outside Linkerd's range.
+    let linkerd = answer("mesh-linkerd");
+    assert_eq!(linkerd.outcome, "injected");
+    let pod = linkerd.pod.expect("patched");
+    let sidecar = pod["spec"]["containers"].as_array().and_then(|c| c.iter().find(|c| c["name"] == "remora-sidecar")).expect("classic sidecar");
+    assert_eq!(env(sidecar, "REMORA_MESH"), Some(json!("linkerd")));
+    assert_eq!(sidecar["ports"][0]["containerPort"], 15090);
+    let init = pod["spec"]["initContainers"].as_array().and_then(|c| c.iter().find(|c| c["name"] == "linkerd-init")).expect("linkerd-init");
+    let args: Vec<&str> = init["args"].as_array().expect("args").iter().filter_map(Value::as_str).collect();
+    let after = |flag: &str| args.iter().position(|a| *a == flag).map(|i| args[i + 1]);
+    assert_eq!(after("--outbound-ports-to-ignore"), Some("4567,4568,8898"));
+    assert_eq!(after("--inbound-ports-to-ignore"), Some("4190,4191,4567,4568,15090"));
+    assert_eq!(pod["metadata"]["annotations"]["config.linkerd.io/skip-outbound-ports"], "4567,4568,8898");
+    assert_eq!(pod["metadata"]["annotations"]["config.linkerd.io/skip-inbound-ports"], "15090");
 }

@@ -104,8 +104,9 @@ fn chart_containers(rendered: &chart::Rendered) -> Vec<(String, String, Value)> 
     found
 }
 
-/// The sidecar the injector adds, with the settings the chart gives the injector.
-fn injected_sidecar(rendered: &chart::Rendered) -> Value {
+/// The sidecar the injector adds to the golden input `pod`, with the settings the chart
+/// gives the injector.
+fn injected_sidecar(rendered: &chart::Rendered, pod: &str) -> Value {
     let config = rendered
         .objects
         .iter()
@@ -114,7 +115,7 @@ fn injected_sidecar(rendered: &chart::Rendered) -> Value {
     let settings = Settings::from_yaml(config["data"]["settings.yaml"].as_str().expect("settings.yaml")).expect("the injector reads its rendered settings");
     let injector = Injector::new(settings).expect("settings");
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
-    let pod = common::read_docs(&dir.join("deployment-pod.in.yaml")).remove(0);
+    let pod = common::read_docs(&dir.join(format!("{pod}.in.yaml"))).remove(0);
     let body = serde_json::to_vec(&common::admission_review("contract", &pod)).expect("json");
     let request = review::parse(&body).expect("a review");
     let (answer, _) = review::respond(&request, &injector, None, None);
@@ -138,7 +139,10 @@ fn every_setting_the_chart_and_the_patch_give_is_read() {
     for values in [vec![], vec![ci.join("hub-tls-values.yaml")], vec![ci.join("no-cert-manager-values.yaml")]] {
         let rendered = chart::render(&values).expect("the chart renders");
         let mut containers = chart_containers(&rendered);
-        containers.push(("the injected sidecar".into(), "remora-sidecar".into(), injected_sidecar(&rendered)));
+        // A plain pod, and one with a mesh's proxy (the sidecar is then told which).
+        for pod in ["deployment-pod", "mesh-istio"] {
+            containers.push((format!("the sidecar injected into {pod}"), "remora-sidecar".into(), injected_sidecar(&rendered, pod)));
+        }
         for (what, binary, container) in containers {
             problems.extend(Reads::of(&binary).check(&what, &container));
             checked.insert(binary);

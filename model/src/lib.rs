@@ -21,6 +21,7 @@ mod tls;
 mod websocket;
 
 pub mod native_sidecars;
+pub mod quantity;
 pub mod redact;
 pub mod summary;
 pub mod wire;

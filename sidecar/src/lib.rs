@@ -11,6 +11,7 @@ pub mod hub_client;
 pub mod live;
 pub mod live_scripts;
 pub mod memory_limit;
+pub mod mesh;
 pub mod names;
 pub mod pcap_retention;
 pub mod pcap_store;

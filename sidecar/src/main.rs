@@ -27,9 +27,10 @@ use remora_scripting::{DataUsage, HostConfig, Node as ScriptNode};
 use remora_sidecar::dissect::protocols::ProtocolSet;
 use remora_sidecar::dissect::DissectLimits;
 use remora_sidecar::live_scripts::LiveScripts;
+use remora_sidecar::mesh::{Mesh, MeshPeers};
 use remora_sidecar::{memory_limit, pcap_retention};
 use remora_sidecar::pcap_store::PcapStore;
-use remora_sidecar::pipeline::{Names, Pipeline, PipelineConfig, Sink};
+use remora_sidecar::pipeline::{Names, PeerOrigins, Pipeline, PipelineConfig, Sink};
 use remora_sidecar::replay::replay_file;
 use remora_sidecar::script_thread::{self, ScriptFeed};
 
@@ -54,6 +55,11 @@ struct Args {
     /// in its memory; larger absorbs longer bursts).
     #[arg(long, env = "REMORA_CAPTURE_BUFFER_BYTES", default_value_t = remora_sidecar::live::DEFAULT_KERNEL_BUFFER)]
     capture_buffer_bytes: u32,
+    /// The service mesh whose proxy shares the pod (`istio`, `linkerd`; the injector sets
+    /// it when it finds one): `lo` is captured too, where the plaintext is, and the peers
+    /// of the flows its iptables redirected are restored from connection tracking.
+    #[arg(long, env = "REMORA_MESH", default_value = "")]
+    mesh: String,
     /// Address of /healthz, /readyz and /metrics.
     #[arg(long, env = "REMORA_HEALTH_LISTEN", default_value = "0.0.0.0:15090")]
     health_listen: SocketAddr,
@@ -128,6 +134,14 @@ struct Args {
     /// without a cluster. Scripts run as they would live.
     #[arg(long, num_args = 1.., value_name = "FILE")]
     replay: Vec<PathBuf>,
+}
+
+/// The mesh `REMORA_MESH` names; a value it cannot read is said and ignored.
+fn mesh(text: &str) -> Option<Mesh> {
+    Mesh::parse(text).unwrap_or_else(|e| {
+        tracing::warn!("{e}; capturing as if there were no mesh");
+        None
+    })
 }
 
 /// Environment variables read by something other than a flag: the allocator's (the
@@ -218,6 +232,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         namespace: args.pod_namespace.as_str().into(),
         local_ips,
         redaction: redaction(&args.redact),
+        peer_origins: mesh(&args.mesh).map(mesh_peers),
         ..PipelineConfig::default()
     };
     let pcap_dir = args.data_dir.join("pcaps");
@@ -316,11 +331,22 @@ fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Restores the peers a mesh's proxy hid; says once when connection tracking cannot be
+/// read (the peers of redirected flows then show as the proxy's).
+fn mesh_peers(mesh: Mesh) -> PeerOrigins {
+    let peers = MeshPeers::new(mesh);
+    match peers.readable() {
+        Ok(()) => tracing::info!("{mesh:?}'s proxy is in the pod: capturing lo too, peers of redirected flows from connection tracking"),
+        Err(e) => tracing::warn!("{mesh:?}'s proxy is in the pod, but connection tracking cannot be read ({e}): flows through it show the proxy's address"),
+    }
+    PeerOrigins(Arc::new(peers))
+}
+
 /// Starts live capture on the selected interfaces; `None` (phase `GaveUp`, said on
 /// stderr) when it cannot.
 fn start_live(args: &Args, status: &Status) -> Option<LiveCapture> {
     let filter = capture_filter(&args.capture_filter, &hub_addresses(&args.hub));
-    let capture = interfaces::select(&args.interfaces)
+    let capture = interfaces::select(&args.interfaces, mesh(&args.mesh).is_some())
         .map_err(|e| e.to_string())
         .and_then(|devices| {
             let names: Vec<String> = devices.iter().map(|d| d.name.clone()).collect();

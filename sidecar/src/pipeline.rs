@@ -35,6 +35,23 @@ impl std::fmt::Debug for Names {
     }
 }
 
+/// Where a packet's peers really were when a proxy in the pod redirected its connection
+/// (a service mesh's): `(src, dst)` as the application meant them, or None to keep what
+/// was seen. Asked for every packet: answer fast for those no proxy touched.
+pub trait PeerOrigin: Send + Sync {
+    fn restore(&self, transport: Transport, src: Peer, dst: Peer) -> Option<(Peer, Peer)>;
+}
+
+/// A peer restorer in the pipeline's configuration.
+#[derive(Clone)]
+pub struct PeerOrigins(pub Arc<dyn PeerOrigin>);
+
+impl std::fmt::Debug for PeerOrigins {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PeerOrigins")
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct PipelineConfig {
     /// The item's `worker`.
@@ -61,6 +78,8 @@ pub struct PipelineConfig {
     pub detect_bytes: usize,
     /// Fills the endpoints' `name` and `namespace` when a flow starts (none offline).
     pub names: Option<Names>,
+    /// Restores the peers of flows a mesh's proxy redirected, before they are named.
+    pub peer_origins: Option<PeerOrigins>,
     /// Values replaced by `[REDACTED]` in every item before anything else sees it.
     pub redaction: Redaction,
 }
@@ -80,6 +99,7 @@ impl Default for PipelineConfig {
             max_flows: 200_000,
             detect_bytes: 4096,
             names: None,
+            peer_origins: None,
             redaction: Redaction::default(),
         }
     }
@@ -240,8 +260,13 @@ impl Pipeline {
                 return;
             }
         };
-        let src = Peer { ip: packet.src, port: src_port };
-        let dst = Peer { ip: packet.dst, port: dst_port };
+        let seen = (Peer { ip: packet.src, port: src_port }, Peer { ip: packet.dst, port: dst_port });
+        // A mesh's REDIRECT shows one direction NATed (to the proxy) and the other not:
+        // both must land in the flow of the peers the application meant.
+        let (src, dst) = match &self.config.peer_origins {
+            Some(origins) => origins.0.restore(transport, seen.0, seen.1).unwrap_or(seen),
+            None => seen,
+        };
         let key = FlowKey::new(transport, src, dst);
         if let Wire::Tcp(seg) = &packet.transport {
             // A new SYN on a finished connection's 4-tuple starts a new connection.

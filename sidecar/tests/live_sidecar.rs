@@ -406,3 +406,172 @@ fn the_hub_session_stays_out_of_capture_when_its_address_changes() {
     paths.sort();
     assert_eq!(paths, ["/a", "/c"], "the hub's address, old then new, left out of capture");
 }
+
+/// The mesh's two proxies, standing in for Envoy. `proxy LISTEN PEER_PORT`, in the pod:
+/// accepts what iptables redirected to it, reads the original destination
+/// (SO_ORIGINAL_DST) and carries the bytes there over TLS to the peer's proxy port, as the
+/// mesh's mTLS does. `peer PORT APP_PORT CERT KEY`, at the peer: TLS in, plaintext to the
+/// application on its loopback.
+const MESH_RELAY: &str = r#"
+import socket, ssl, struct, sys, threading
+def pipe(a, b):
+    try:
+        while (data := a.recv(65536)): b.sendall(data)
+    except OSError: pass
+    for s in (a, b):
+        try: s.shutdown(socket.SHUT_RDWR)
+        except OSError: pass
+def relay(downstream, upstream):
+    threading.Thread(target=pipe, args=(downstream, upstream), daemon=True).start()
+    pipe(upstream, downstream)
+def proxy(app):
+    port, ip = struct.unpack('!2xH4s8x', app.getsockopt(socket.SOL_IP, 80, 16))
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); tls.check_hostname = False; tls.verify_mode = ssl.CERT_NONE
+    relay(app, tls.wrap_socket(socket.create_connection((socket.inet_ntoa(ip), int(sys.argv[3])))))
+def peer(conn):
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); tls.load_cert_chain(sys.argv[4], sys.argv[5])
+    try: conn = tls.wrap_socket(conn, server_side=True)
+    except OSError: return
+    relay(conn, socket.create_connection(('127.0.0.1', int(sys.argv[3]))))
+mode, port = sys.argv[1], int(sys.argv[2])
+server = socket.create_server(('127.0.0.1' if mode == 'proxy' else '0.0.0.0', port))
+while True:
+    threading.Thread(target=proxy if mode == 'proxy' else peer, args=(server.accept()[0],), daemon=True).start()
+"#;
+
+/// The iptables rules istio-iptables sets up for the outbound side from istio-init's
+/// arguments (REDIRECT mode): the proxy's own user and the `-o` ports return, the rest of
+/// the pod's TCP goes to the `-p` port.
+fn istio_outbound_rules(args: &[String]) -> Vec<Vec<String>> {
+    let after = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned();
+    let proxy_port = after("-p").expect("istio-init's -p");
+    let uid = after("-u").expect("istio-init's -u");
+    let mut rules = vec![
+        vec!["-t", "nat", "-N", "ISTIO_OUTPUT"],
+        vec!["-t", "nat", "-A", "OUTPUT", "-p", "tcp", "-j", "ISTIO_OUTPUT"],
+        vec!["-t", "nat", "-A", "ISTIO_OUTPUT", "-m", "owner", "--uid-owner", &uid, "-j", "RETURN"],
+    ]
+    .into_iter()
+    .map(|r| r.into_iter().map(String::from).collect::<Vec<String>>())
+    .collect::<Vec<_>>();
+    for port in after("-o").unwrap_or_default().split(',').filter(|p| !p.is_empty()) {
+        rules.push(["-t", "nat", "-A", "ISTIO_OUTPUT", "-p", "tcp", "--dport", port, "-j", "RETURN"].map(String::from).to_vec());
+    }
+    rules.push(["-t", "nat", "-A", "ISTIO_OUTPUT", "-d", "127.0.0.1/32", "-j", "RETURN"].map(String::from).to_vec());
+    rules.push(["-t", "nat", "-A", "ISTIO_OUTPUT", "-p", "tcp", "-j", "REDIRECT", "--to-ports", &proxy_port].map(String::from).to_vec());
+    rules
+}
+
+/// The pod the injector made from an Istio pod (its golden answer): istio-init's
+/// arguments and the sidecar's environment.
+fn injected_istio_pod() -> (Vec<String>, Vec<(String, String)>) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../injector/tests/golden/mesh-istio.out.yaml");
+    let answer: Value = serde_norway::from_str(&std::fs::read_to_string(&path).expect("the injector's golden answer")).expect("YAML");
+    let inits = answer["pod"]["spec"]["initContainers"].as_array().expect("init containers").clone();
+    let istio_init = inits.iter().find(|c| c["name"] == "istio-init").expect("istio-init");
+    let args = istio_init["args"].as_array().expect("args").iter().filter_map(|a| a.as_str().map(String::from)).collect();
+    let sidecar = inits.iter().find(|c| c["name"] == "remora-sidecar").expect("the sidecar");
+    let env = sidecar["env"].as_array().expect("env").iter().filter_map(|v| Some((v["name"].as_str()?.to_string(), v["value"].as_str()?.to_string()))).collect();
+    (args, env)
+}
+
+/// Istio in the pod, as the injector left it: istio-init's rules (built from the arguments
+/// the injector gave it) redirect the application's TCP to a proxy that carries it over
+/// TLS. The sidecar, told by REMORA_MESH, captures the plaintext on lo and shows the
+/// peer the application asked for; its own hub session stays out of the redirection (the
+/// injector's `-o`) and so out of the items.
+#[test]
+fn a_mesh_proxy_in_the_pod_is_seen_through() {
+    let (init_args, env) = injected_istio_pod();
+    let env_value = |name: &str| env.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let mesh = env_value("REMORA_MESH").expect("the injector tells the sidecar about the mesh");
+    let hub_port = env_value("REMORA_HUB").and_then(|hub| hub.rsplit(':').next().map(String::from)).expect("a hub port");
+    assert_eq!(hub_port, "8898");
+
+    let mut net = Netns::new();
+    let (client, server) = (net.client.clone(), net.server.clone());
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("menu"), "soup").expect("write");
+    let (_, cert, key) = remora_testkit::api_server::ip_certificate(SERVER_V4);
+    let (cert_file, key_file) = (dir.path().join("peer.crt"), dir.path().join("peer.key"));
+    std::fs::write(&cert_file, cert).expect("write");
+    std::fs::write(&key_file, key).expect("write");
+    let path = |name: &str| dir.path().join(name).to_str().expect("path").to_string();
+    // The peer: the application on 8080 (loopback only: reached through its proxy), its
+    // proxy on 15008, and a stand-in hub on the hub's port (answered directly).
+    net.spawn(&server, &["python3", "-m", "http.server", "8080", "--bind", "127.0.0.1", "--directory", &path("")]);
+    let hub = net.spawn(&server, &["python3", "-m", "http.server", &hub_port, "--bind", SERVER_V4, "--directory", &path("")]);
+    let hub_log = net.children[hub].stderr.take().expect("the hub stand-in's log");
+    let (hub_tx, hub_requests) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(hub_log).lines().map_while(Result::ok) {
+            let _ = hub_tx.send(line);
+        }
+    });
+    net.spawn(&server, &["python3", "-c", MESH_RELAY, "peer", "15008", "8080", &path("peer.crt"), &path("peer.key")]);
+    net.wait_for_http(&net.client, &format!("http://{SERVER_V4}:{hub_port}/menu"));
+    // The pod: the proxy runs as Istio's proxy user, whose traffic the rules let through.
+    let proxy_port = init_args.iter().position(|a| a == "-p").map(|i| init_args[i + 1].clone()).expect("-p");
+    let uid = init_args.iter().position(|a| a == "-u").map(|i| init_args[i + 1].clone()).expect("-u");
+    // Its source on the command line, and Debian's python3: neither the test's directory
+    // nor a python under /root is the proxy user's to read.
+    let python = "/usr/bin/python3";
+    assert!(std::path::Path::new(python).exists(), "{python} is missing (bash scripts/setup.sh --test)");
+    net.spawn(&client, &["setpriv", "--reuid", &uid, "--regid", &uid, "--clear-groups", python, "-c", MESH_RELAY, "proxy", &proxy_port, "15008"]);
+    for rule in istio_outbound_rules(&init_args) {
+        let mut args = vec!["ip", "netns", "exec", &client, "iptables"];
+        args.extend(rule.iter().map(String::as_str));
+        run(&args);
+    }
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut command = net.exec(&client, &[env!("CARGO_BIN_EXE_remora-sidecar"), "--health-listen", HEALTH]);
+    command
+        .args(["--hub", &format!("ws://{SERVER_V4}:{hub_port}"), "--output", "json", "--data-dir", data.path().to_str().expect("path")])
+        .env("REMORA_MESH", &mesh)
+        .env("REMORA_POD_IP", CLIENT_V4)
+        .stdout(Stdio::piped());
+    let mut process = Logged::spawn(command);
+    let stdout = process.child.stdout.take().expect("stdout");
+    let (item_tx, items) = mpsc::channel::<Value>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Ok(item) = serde_json::from_str(&line) {
+                let _ = item_tx.send(item);
+            }
+        }
+    });
+    wait_ready(&net);
+    // The application asks for the peer's address; the proxy carries it (once it listens).
+    let body = remora_testkit::eventually(Duration::from_secs(10), "an answer through the mesh's proxy", || {
+        let out = net.exec(&client, &["curl", "-s", "--max-time", "5", &format!("http://{SERVER_V4}:8080/menu")]).output().ok()?;
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).to_string())
+    });
+    assert_eq!(body, "soup", "through the mesh's proxy");
+
+    let mut http = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(8);
+    while Instant::now() < deadline {
+        if let Ok(item) = items.recv_timeout(Duration::from_millis(200)) {
+            if item["protocol"]["name"] == "http" {
+                http.push(item);
+            }
+        }
+    }
+    let shown: Vec<String> = http
+        .iter()
+        .map(|i| format!("{} {}:{} -> {}:{} outgoing={}", i["request"]["path"].as_str().unwrap_or(""), i["src"]["ip"].as_str().unwrap_or(""), i["src"]["port"].as_str().unwrap_or(""), i["dst"]["ip"].as_str().unwrap_or(""), i["dst"]["port"].as_str().unwrap_or(""), i["outgoing"]))
+        .collect();
+    let menu: Vec<&Value> = http.iter().filter(|i| i["request"]["path"] == "/menu").collect();
+    assert_eq!(menu.len(), 1, "one request, seen once (on lo; eth0 carries TLS): {shown:#?}");
+    assert_eq!((menu[0]["src"]["ip"].as_str(), menu[0]["dst"]["ip"].as_str(), menu[0]["dst"]["port"].as_str()), (Some(CLIENT_V4), Some(SERVER_V4), Some("8080")), "the peer the application asked for: {shown:#?}");
+    assert_eq!(menu[0]["outgoing"], true);
+    assert_eq!(menu[0]["response"]["status"], 200);
+    assert!(http.iter().all(|i| i["dst"]["port"] != hub_port.as_str() && i["dst"]["port"] != proxy_port.as_str()), "neither the hub session nor the proxy's address: {shown:#?}");
+    // The sidecar reached the hub itself, from the pod's address: not through the proxy
+    // (which would have carried it to the peer's application instead).
+    let direct = remora_testkit::eventually(Duration::from_secs(10), "the sidecar's hub session at the hub", || {
+        // (wait_for_http asked for /menu before the rules were in place.)
+        hub_requests.try_iter().find(|line| line.starts_with(&format!("{CLIENT_V4} - - ")) && line.contains("\"GET /") && !line.contains("/menu"))
+    });
+    assert!(direct.contains(" 404 ") || direct.contains(" 200 "), "{direct}");
+}

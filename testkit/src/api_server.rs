@@ -4,7 +4,9 @@
 //! scripted list; a watch call gets the next scripted event stream (newline-delimited
 //! JSON), or, once none is left, a stream that stays open with nothing in it, as a quiet
 //! watch does until its timeout. Any other call (a GET of one object, a PATCH) gets the
-//! next answer scripted for its path and method; its body is recorded.
+//! next answer scripted for its path and method; its body is recorded. A call can also be
+//! answered by a function of its query and body (`handle`), for what the API server
+//! computes, such as a dry-run create going through admission.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -21,6 +23,10 @@ pub fn data(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// What a handler answers: status, extra headers (`Warning`, say) and body.
+pub type Handled = (StatusCode, Vec<(String, String)>, String);
+type Handler = Arc<dyn Fn(&str, &str, &[u8]) -> Handled + Send + Sync>;
+
 #[derive(Default)]
 pub struct Script {
     /// Path (without query) → answers to list calls, in order; the last one repeats.
@@ -31,6 +37,9 @@ pub struct Script {
     pub requests: Vec<String>,
     /// (`METHOD path`, content type, body) of every request that had a body.
     pub bodies: Vec<(String, String, String)>,
+    /// `METHOD` → a function of (path, query, body), for calls whose path starts with the
+    /// prefix it was registered with.
+    handlers: Vec<(String, String, Handler)>,
 }
 
 pub struct ApiServer {
@@ -120,6 +129,11 @@ impl ApiServer {
         self.answer_list(&format!("{method} {path}"), status, body);
     }
 
+    /// Calls `METHOD` on a path starting with `prefix` are answered by `f(path, query, body)`.
+    pub fn handle(&self, method: &str, prefix: &str, f: impl Fn(&str, &str, &[u8]) -> Handled + Send + Sync + 'static) {
+        self.script.lock().expect("script").handlers.push((method.to_string(), prefix.to_string(), Arc::new(f)));
+    }
+
     /// From now on `METHOD path` gets this answer (the ones scripted before are dropped).
     pub fn answer_always(&self, method: &str, path: &str, status: StatusCode, body: String) {
         self.script.lock().expect("script").lists.insert(format!("{method} {path}"), VecDeque::from([(status, body)]));
@@ -137,6 +151,18 @@ async fn answer(State(script): State<Arc<Mutex<Script>>>, request: Request) -> R
     script.requests.push(format!("{method} {path}?{query}"));
     if !body.is_empty() {
         script.bodies.push((format!("{method} {path}"), content_type, String::from_utf8_lossy(&body).into_owned()));
+    }
+    let handler = script.handlers.iter().find(|(m, prefix, _)| *m == method && path.starts_with(prefix.as_str())).map(|(_, _, f)| f.clone());
+    if let Some(handler) = handler {
+        drop(script);
+        let (status, headers, body) = handler(&path, &query, &body);
+        let mut response = (status, [("content-type", "application/json")], body).into_response();
+        for (name, value) in headers {
+            if let (Ok(name), Ok(value)) = (axum::http::HeaderName::try_from(name), axum::http::HeaderValue::try_from(value)) {
+                response.headers_mut().append(name, value);
+            }
+        }
+        return response;
     }
     // A call scripted by method and path comes first (a PATCH, a GET of one object).
     if let Some(answers) = script.lists.get_mut(&format!("{method} {path}")) {

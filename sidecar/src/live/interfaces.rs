@@ -3,16 +3,17 @@
 use pcap::{ConnectionStatus, Device};
 
 /// `all`: every interface but loopback and libpcap's pseudo-devices (`any`, nflog,
-/// nfqueue, D-Bus, ...), which report no connection status. Otherwise the named ones,
-/// `lo` included when named.
-pub fn select(spec: &str) -> Result<Vec<Device>, String> {
+/// nfqueue, D-Bus, ...), which report no connection status; loopback too with
+/// `with_loopback` (a mesh's plaintext is there). Otherwise the named ones, `lo` included
+/// when named.
+pub fn select(spec: &str, with_loopback: bool) -> Result<Vec<Device>, String> {
     let devices = Device::list().map_err(|e| format!("libpcap cannot list interfaces: {e}"))?;
     let spec = spec.trim();
     if spec.is_empty() || spec == "all" {
         let chosen: Vec<Device> = devices
             .into_iter()
-            .filter(|d| !d.flags.is_loopback())
-            .filter(|d| d.flags.connection_status != ConnectionStatus::NotApplicable)
+            .filter(|d| with_loopback || !d.flags.is_loopback())
+            .filter(|d| d.flags.is_loopback() || d.flags.connection_status != ConnectionStatus::NotApplicable)
             .filter(|d| d.name != "any")
             .collect();
         if chosen.is_empty() {

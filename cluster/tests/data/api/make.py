@@ -17,14 +17,15 @@ UID = "7d1f0c52-8d1b-4f3c-9a55-{:012x}"
 
 
 def pod(name, namespace, rv, ip, node, phase="Running", restarts=0, last=None, waiting=None,
-        sidecar=True, labels=None, generate=None, n=0, owner=None, host_network=False):
+        sidecar=True, labels=None, generate=None, n=0, owner=None, host_network=False, sidecar_image=None,
+        sidecar_waiting=None):
     containers = [{"name": "app", "image": "registry.example/shop/" + name.split("-")[0] + ":1.4.2",
                    "ports": [{"containerPort": 8080, "protocol": "TCP"}],
                    "resources": {}, "terminationMessagePath": "/dev/termination-log",
                    "terminationMessagePolicy": "File", "imagePullPolicy": "IfNotPresent"}]
     init = []
     if sidecar:
-        init.append({"name": "remora-sidecar", "image": "ghcr.io/remora-dev/remora-sidecar:0.1.0",
+        init.append({"name": "remora-sidecar", "image": sidecar_image or "ghcr.io/remora-dev/remora-sidecar:0.1.0",
                      "restartPolicy": "Always", "resources": {}, "imagePullPolicy": "IfNotPresent",
                      "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"})
     state = {"running": {"startedAt": "2026-11-28T09:14:03Z"}}
@@ -59,6 +60,16 @@ def pod(name, namespace, rv, ip, node, phase="Running", restarts=0, last=None, w
             "name": "remora-sidecar", "image": init[0]["image"], "imageID": "ghcr.io/remora-dev/remora-sidecar@sha256:" + "cd" * 32,
             "containerID": "containerd://" + "%064x" % (n + 100), "ready": True, "restartCount": 0, "started": True,
             "state": {"running": {"startedAt": "2026-11-28T09:14:01Z"}}, "lastState": {}}]
+    if sidecar_waiting:
+        # The native sidecar (an init container) cannot start: neither can the app.
+        reason, message = sidecar_waiting
+        body["status"]["initContainerStatuses"] = [{
+            "name": "remora-sidecar", "image": init[0]["image"], "imageID": "", "ready": False, "restartCount": 0, "started": False,
+            "state": {"waiting": {"reason": reason, "message": message}}, "lastState": {}}]
+        body["status"]["containerStatuses"] = [{
+            "name": "app", "image": containers[0]["image"], "imageID": "", "ready": False, "restartCount": 0, "started": False,
+            "state": {"waiting": {"reason": "PodInitializing"}}, "lastState": {}}]
+        body["status"]["conditions"][0]["status"] = "False"
     if host_network:
         body["spec"]["hostNetwork"] = True
     if ip:
@@ -302,6 +313,126 @@ def install_objects():
     write("pods-list-coverage.json", pod_list(1950, pods))
 
 
+def status(code, reason, message, details=None):
+    body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message}
+    if reason:
+        body["reason"] = reason
+    if details is not None:
+        body["details"] = details
+    body["code"] = code
+    return body
+
+
+def probe_objects():
+    """What `remora check`'s dry-run probe meets in opted-in namespaces: the refusals of
+    the admission steps after Remora's webhook, as the API server words them (its own
+    plugins: `pods "NAME" is forbidden: ...`; a webhook's: `admission webhook "NAME"
+    denied the request: ...`, code 400 unless the webhook set one), the quotas, and the
+    API server's webhook metrics."""
+    probe = "remora-check-probe-x7k2p"
+    details = {"name": probe, "kind": "pods"}
+    write("status-probe-podsecurity.json", status(403, "Forbidden",
+        f'pods "{probe}" is forbidden: violates PodSecurity "baseline:latest": non-default capabilities '
+        '(container "remora-sidecar" must not include "NET_RAW" in securityContext.capabilities.add)', details))
+    scc_refused = ", ".join(f'provider "{p}": Forbidden: not usable by user or serviceaccount' for p in
+                            ["restricted", "nonroot-v2", "nonroot", "hostmount-anyuid", "hostnetwork-v2", "hostnetwork", "hostaccess", "privileged"])
+    write("status-probe-scc.json", status(403, "Forbidden",
+        f'pods "{probe}" is forbidden: unable to validate against any security context constraint: '
+        '[provider "anyuid": Forbidden: not usable by user or serviceaccount, '
+        'provider restricted-v2: .initContainers[0].runAsUser: Invalid value: 0: must be in the ranges: [1000680000, 1000689999], '
+        'provider restricted-v2: .initContainers[0].capabilities.add: Invalid value: "NET_RAW": capability may not be added, '
+        + scc_refused + "]", details))
+    write("status-probe-kyverno.json", status(400, None,
+        'admission webhook "validate.kyverno.svc-fail" denied the request: \n\nresource Pod/billing/' + probe +
+        ' was blocked due to the following policies\n\ndisallow-capabilities:\n  adding-capabilities: Any capabilities added'
+        ' beyond the allowed list (AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD, NET_BIND_SERVICE, SETFCAP,'
+        ' SETGID, SETPCAP, SETUID, SYS_CHROOT) are disallowed.\n'))
+    write("status-probe-gatekeeper.json", status(403, "Forbidden",
+        'admission webhook "validation.gatekeeper.sh" denied the request: [psp-capabilities] container <remora-sidecar> '
+        'has a disallowed capability. Allowed capabilities are []'))
+    write("status-probe-quota.json", status(403, "Forbidden",
+        f'pods "{probe}" is forbidden: exceeded quota: compute, requested: requests.cpu=60m, used: requests.cpu=1990m, limited: requests.cpu=2',
+        details))
+    write("status-probe-rbac.json", status(403, "Forbidden",
+        'pods is forbidden: User "jane@example.com" cannot create resource "pods" in API group "" in the namespace "search"',
+        {"kind": "pods"}))
+    def namespace(name, labels):
+        base = {"kubernetes.io/metadata.name": name, "remora.dev/inject": "enabled"}
+        base.update(labels)
+        return {"metadata": {"name": name, "uid": UID.format(80 + len(name)), "resourceVersion": "95",
+                             "creationTimestamp": "2026-11-20T09:00:00Z", "labels": base},
+                "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
+    write("namespaces-list-probe.json", {"kind": "NamespaceList", "apiVersion": "v1", "metadata": {"resourceVersion": "1910"}, "items": [
+        namespace("shop", {}),
+        namespace("payments", {"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest"}),
+        namespace("orders", {}), namespace("ledger", {}),
+        namespace("billing", {}), namespace("search", {}), namespace("cart", {}), namespace("auth", {}), namespace("infra", {}),
+    ]})
+    def quota(name, namespace, hard, used, n):
+        return {"metadata": {"name": name, "namespace": namespace, "uid": UID.format(90 + n), "resourceVersion": str(1920 + n),
+                             "creationTimestamp": "2026-11-20T09:05:00Z"},
+                "spec": {"hard": hard}, "status": {"hard": hard, "used": used}}
+    write("resourcequotas-list.json", {"kind": "ResourceQuotaList", "apiVersion": "v1", "metadata": {"resourceVersion": "1930"}, "items": [
+        quota("compute", "shop", {"requests.cpu": "8", "requests.memory": "16Gi", "limits.memory": "40Gi", "pods": "50"},
+              {"requests.cpu": "5200m", "requests.memory": "9Gi", "limits.memory": "18Gi", "pods": "21"}, 1),
+        quota("objects", "shop", {"count/configmaps": "40"}, {"count/configmaps": "12"}, 2),
+        quota("compute", "cart", {"requests.cpu": "2", "requests.memory": "4Gi"}, {"requests.cpu": "1990m", "requests.memory": "3Gi"}, 3),
+    ]})
+    private = "registry.corp.example/mirror/remora-sidecar:0.1.0"
+    pull = ("ImagePullBackOff", f'Back-off pulling image "{private}": ErrImagePull: failed to pull and unpack image '
+            f'"{private}": failed to resolve reference "{private}": pull access denied, repository does not exist or may require authorization: '
+            'authorization failed: no basic auth credentials')
+    write("pods-list-image-pull.json", pod_list(1960, [
+        pod("web-7c9f8b6d4-x2lkq", "shop", 1201, "10.244.1.5", "kind-worker", generate="web-7c9f8b6d4-", n=1,
+            owner=("ReplicaSet", "web-7c9f8b6d4"), labels={"app": "web", "pod-template-hash": "7c9f8b6d4"}),
+        pod("api-6b8d9f7c5-m4x9t", "shop", 1955, "10.244.1.12", "kind-worker", phase="Pending", generate="api-6b8d9f7c5-", n=8,
+            owner=("ReplicaSet", "api-6b8d9f7c5"), labels={"app": "api", "pod-template-hash": "6b8d9f7c5"},
+            sidecar_image=private, sidecar_waiting=pull),
+        pod("api-6b8d9f7c5-r2d7w", "shop", 1957, "10.244.2.14", "kind-worker2", phase="Pending", generate="api-6b8d9f7c5-", n=9,
+            owner=("ReplicaSet", "api-6b8d9f7c5"), labels={"app": "api", "pod-template-hash": "6b8d9f7c5"},
+            sidecar_image=private, sidecar_waiting=pull),
+    ]))
+    write_text("apiserver-metrics.txt", metrics(fail_open=0))
+    write_text("apiserver-metrics-fail-open.txt", metrics(fail_open=7))
+
+
+def metrics(fail_open):
+    """An excerpt of a v1.34 API server's /metrics: its calls to Remora's webhook and to
+    another (the series every webhook call adds)."""
+    lines = []
+    def histogram(name, webhook, kind, counts, total):
+        labels = f'name="{webhook}",operation="CREATE",rejected="false",type="{kind}"'
+        for le, c in zip(["0.005", "0.025", "0.1", "0.5", "1", "2.5", "10", "25", "+Inf"], counts):
+            lines.append(f'{name}_bucket{{{labels},le="{le}"}} {c}')
+        lines.append(f"{name}_sum{{{labels}}} {total}")
+        lines.append(f"{name}_count{{{labels}}} {counts[-1]}")
+    lines.append("# HELP apiserver_admission_webhook_admission_duration_seconds [STABLE] Admission webhook latency histogram in seconds, identified by name and broken out for each operation and API resource and type (validate or admit).")
+    lines.append("# TYPE apiserver_admission_webhook_admission_duration_seconds histogram")
+    histogram("apiserver_admission_webhook_admission_duration_seconds", "inject.remora.dev", "admit",
+              [12, 301, 398, 412, 412, 412, 412 + fail_open, 412 + fail_open, 412 + fail_open], 9.84 + 10 * fail_open)
+    histogram("apiserver_admission_webhook_admission_duration_seconds", "validate.kyverno.svc-fail", "validating",
+              [80, 640, 702, 702, 702, 702, 702, 702, 702], 11.2)
+    if fail_open:
+        lines.append("# HELP apiserver_admission_webhook_fail_open_count [ALPHA] Admission webhook fail open count, identified by name and broken out for each admission type (validating or admit).")
+        lines.append("# TYPE apiserver_admission_webhook_fail_open_count counter")
+        lines.append(f'apiserver_admission_webhook_fail_open_count{{name="inject.remora.dev",type="admit"}} {fail_open}')
+        lines.append("# HELP apiserver_admission_webhook_rejection_count [ALPHA] Admission webhook rejection count, identified by name and broken out for each admission type (validating or admit) and operation. Additional labels specify an error type (calling_webhook_error or apiserver_internal_error if an error occurred; no_error otherwise) and optionally a non-zero rejection code if the webhook rejects the request with an HTTP status code (honored by the apiserver when the code is greater or equal to 400). Codes greater than 600 are truncated to 600, to keep the metrics cardinality bounded.")
+        lines.append("# TYPE apiserver_admission_webhook_rejection_count counter")
+        lines.append(f'apiserver_admission_webhook_rejection_count{{error_type="calling_webhook_error",name="inject.remora.dev",operation="CREATE",rejection_code="0",type="admit"}} {fail_open}')
+    lines.append("# HELP apiserver_admission_webhook_request_total [ALPHA] Admission webhook request total, identified by name and broken out for each admission type (validating or admit) and operation. Additional labels specify whether the request was rejected or not and an HTTP status code. Codes greater than 600 are truncated to 600, to keep the metrics cardinality bounded.")
+    lines.append("# TYPE apiserver_admission_webhook_request_total counter")
+    lines.append('apiserver_admission_webhook_request_total{code="200",name="inject.remora.dev",operation="CREATE",rejected="false",type="admit"} 412')
+    if fail_open:
+        lines.append(f'apiserver_admission_webhook_request_total{{code="0",name="inject.remora.dev",operation="CREATE",rejected="true",type="admit"}} {fail_open}')
+    lines.append('apiserver_admission_webhook_request_total{code="200",name="validate.kyverno.svc-fail",operation="CREATE",rejected="false",type="validating"} 702')
+    return "\n".join(lines) + "\n"
+
+
+def write_text(name, text):
+    with open(os.path.join(HERE, name), "w") as f:
+        f.write(text)
+
+
 if __name__ == "__main__":
     main()
     scripts_objects()
@@ -309,3 +440,4 @@ if __name__ == "__main__":
     access_reviews()
     nodes()
     install_objects()
+    probe_objects()

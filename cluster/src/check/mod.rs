@@ -1,9 +1,11 @@
 //! `remora check`: is Remora installed so that it works? The webhook configuration is
 //! there and calls a Service with ready endpoints; the serving certificate is valid, not
 //! near its end, and signed by the CA in the webhook's caBundle; opted-in namespaces do
-//! not enforce a Pod Security level that forbids NET_RAW; and every pod of an opted-in
+//! not enforce a Pod Security level that forbids NET_RAW; every pod of an opted-in
 //! namespace that should have the sidecar has it (coverage), with the command that
-//! recreates those that do not.
+//! recreates those that do not, and no sidecar image fails to pull. Then what the webhook
+//! cannot see (admission.rs): a dry-run probe pod in each opted-in namespace, quota
+//! headroom, and the API server's account of its calls to the webhook.
 
 use std::collections::BTreeMap;
 
@@ -13,7 +15,9 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::ListParams;
 use kube::{Api, ResourceExt};
 
-use crate::coverage::{opted_in, uncovered};
+use crate::coverage::{opted_in, uncovered, SIDECAR};
+
+mod admission;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -42,15 +46,24 @@ pub struct Install {
     pub expiry_warning_days: i64,
     /// UNIX seconds of "now" (a test sets it).
     pub now: i64,
+    /// The probe pod's application image (never pulled: the probe is a dry run).
+    pub probe_image: String,
 }
 
 impl Install {
     pub fn chart_defaults(now: i64) -> Install {
-        Install { namespace: "remora".into(), webhook: "remora".into(), secret: "remora-injector-tls".into(), expiry_warning_days: 30, now }
+        Install {
+            namespace: "remora".into(),
+            webhook: "remora".into(),
+            secret: "remora-injector-tls".into(),
+            expiry_warning_days: 30,
+            now,
+            probe_image: crate::probe::DEFAULT_IMAGE.into(),
+        }
     }
 }
 
-struct Findings(Vec<Finding>);
+pub(crate) struct Findings(Vec<Finding>);
 
 impl Findings {
     fn add(&mut self, level: Level, subject: impl Into<String>, detail: impl Into<String>, fix: Option<String>) {
@@ -87,9 +100,14 @@ fn subject_key_id(cert: &x509_parser::certificate::X509Certificate<'_>) -> Optio
 /// Runs every check; the findings in the order checked.
 pub async fn check(client: kube::Client, install: &Install) -> Vec<Finding> {
     let mut findings = Findings(Vec::new());
-    let ca_bundle = check_webhook(&client, install, &mut findings).await;
-    check_certificate(&client, install, ca_bundle.as_deref(), &mut findings).await;
-    check_namespaces_and_coverage(&client, &mut findings).await;
+    let webhooks = check_webhook(&client, install, &mut findings).await;
+    check_certificate(&client, install, webhooks.ca_bundle.as_deref(), &mut findings).await;
+    let opted = check_namespaces_and_coverage(&client, &mut findings).await;
+    if !opted.is_empty() {
+        let sidecar = admission::check_probes(&client, install, &opted, &mut findings).await;
+        admission::check_quotas(&client, &opted, sidecar.as_ref(), &mut findings).await;
+    }
+    admission::check_webhook_calls(&client, &webhooks.hooks, &mut findings).await;
     check_sidecar_mode(&client, &mut findings).await;
     findings.0
 }
@@ -130,22 +148,31 @@ async fn check_sidecar_mode(client: &kube::Client, findings: &mut Findings) {
     }
 }
 
-/// The webhook configuration and the Service it calls; returns its caBundle.
-async fn check_webhook(client: &kube::Client, install: &Install, findings: &mut Findings) -> Option<Vec<u8>> {
+/// What the webhook configuration says: its caBundle, and each webhook's name and timeout.
+#[derive(Default)]
+struct Webhooks {
+    ca_bundle: Option<Vec<u8>>,
+    hooks: Vec<(String, i32)>,
+}
+
+/// The webhook configuration and the Service it calls.
+async fn check_webhook(client: &kube::Client, install: &Install, findings: &mut Findings) -> Webhooks {
     let subject = format!("webhook {}", install.webhook);
     let configuration = match Api::<MutatingWebhookConfiguration>::all(client.clone()).get_opt(&install.webhook).await {
         Ok(Some(c)) => c,
         Ok(None) => {
             findings.add(Level::Fail, subject, "the MutatingWebhookConfiguration does not exist: no pod gets a sidecar", Some("helm install remora charts/remora -n remora --create-namespace".into()));
-            return None;
+            return Webhooks::default();
         }
         Err(e) => {
             findings.add(Level::Fail, subject, format!("cannot read it: {}", api_error(&e)), None);
-            return None;
+            return Webhooks::default();
         }
     };
     let mut bundle = None;
+    let mut hooks = Vec::new();
     for hook in configuration.webhooks.iter().flatten() {
+        hooks.push((hook.name.clone(), hook.timeout_seconds.unwrap_or(10)));
         let subject = format!("webhook {}/{}", install.webhook, hook.name);
         let policy = hook.failure_policy.clone().unwrap_or_else(|| "Fail".into());
         let Some(service) = &hook.client_config.service else {
@@ -186,7 +213,7 @@ async fn check_webhook(client: &kube::Client, install: &Install, findings: &mut 
             findings.add(Level::Ok, subject, format!("calls {}/{} with {ready} ready endpoint(s), failurePolicy {policy}", service.namespace, service.name), None);
         }
     }
-    bundle
+    Webhooks { ca_bundle: bundle, hooks }
 }
 
 async fn check_certificate(client: &kube::Client, install: &Install, ca_bundle: Option<&[u8]>, findings: &mut Findings) {
@@ -251,19 +278,22 @@ async fn check_certificate(client: &kube::Client, install: &Install, ca_bundle: 
     }
 }
 
-async fn check_namespaces_and_coverage(client: &kube::Client, findings: &mut Findings) {
+/// The opted-in namespaces, their Pod Security labels, coverage and sidecar images;
+/// returns the opted-in namespaces' names.
+async fn check_namespaces_and_coverage(client: &kube::Client, findings: &mut Findings) -> Vec<String> {
     let namespaces = match Api::<Namespace>::all(client.clone()).list(&ListParams::default()).await {
         Ok(list) => list.items,
         Err(e) => {
             findings.add(Level::Fail, "namespaces", format!("cannot list them: {}", api_error(&e)), None);
-            return;
+            return Vec::new();
         }
     };
     let opted: Vec<&Namespace> = namespaces.iter().filter(|n| opted_in(n)).collect();
     if opted.is_empty() {
         findings.add(Level::Warn, "namespaces", "no namespace is opted in: no pod gets a sidecar", Some("kubectl label namespace NAME remora.dev/inject=enabled".into()));
-        return;
+        return Vec::new();
     }
+    let names: Vec<String> = opted.iter().map(|n| n.name_any()).collect();
     for namespace in &opted {
         let name = namespace.name_any();
         let enforce = namespace.labels().get("pod-security.kubernetes.io/enforce").map(String::as_str);
@@ -281,7 +311,7 @@ async fn check_namespaces_and_coverage(client: &kube::Client, findings: &mut Fin
         Ok(list) => list.items,
         Err(e) => {
             findings.add(Level::Fail, "coverage", format!("cannot list pods: {}", api_error(&e)), None);
-            return;
+            return names;
         }
     };
     let missing = uncovered(&namespaces, &pods);
@@ -291,4 +321,36 @@ async fn check_namespaces_and_coverage(client: &kube::Client, findings: &mut Fin
     }
     let level = if missing.is_empty() { Level::Ok } else { Level::Warn };
     findings.add(level, "coverage", format!("{} of {in_scope} pod(s) in opted-in namespaces have the sidecar", in_scope - missing.len()), None);
+    check_sidecar_images(&pods, findings);
+    names
+}
+
+/// A sidecar image the nodes cannot pull holds its pods back: a native sidecar is an init
+/// container, so the application never starts.
+fn check_sidecar_images(pods: &[Pod], findings: &mut Findings) {
+    let mut held: BTreeMap<String, (Vec<String>, String)> = BTreeMap::new();
+    for pod in pods {
+        let Some(status) = &pod.status else { continue };
+        let statuses = status.init_container_statuses.iter().flatten().chain(status.container_statuses.iter().flatten());
+        for container in statuses.filter(|c| c.name == SIDECAR) {
+            let Some(waiting) = container.state.as_ref().and_then(|s| s.waiting.as_ref()) else { continue };
+            let reason = waiting.reason.as_deref().unwrap_or_default();
+            if !matches!(reason, "ErrImagePull" | "ImagePullBackOff" | "InvalidImageName" | "ErrImageNeverPull") {
+                continue;
+            }
+            let entry = held.entry(container.image.clone()).or_insert_with(|| (Vec::new(), String::new()));
+            entry.0.push(format!("{}/{}", pod.namespace().unwrap_or_default(), pod.name_any()));
+            if entry.1.is_empty() {
+                entry.1 = format!("{reason}: {}", waiting.message.as_deref().unwrap_or("no message"));
+            }
+        }
+    }
+    for (image, (held_pods, why)) in held {
+        findings.add(
+            Level::Fail,
+            format!("sidecar image {image}"),
+            format!("cannot be pulled ({why}); it holds back {} pod(s): {}", held_pods.len(), held_pods.join(", ")),
+            Some("give the nodes the image: sidecar.imagePullSecrets for a private registry, or global.imageRegistry for a mirror they reach (helm upgrade remora charts/remora -n remora --reuse-values --set ...); kubectl describe pod shows the pull error".into()),
+        );
+    }
 }
