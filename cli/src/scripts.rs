@@ -7,7 +7,7 @@ use anyhow::Context;
 use remora_scripting::{script_files, Clock, ConsoleLine, HostConfig, ScriptHost, ScriptSummary};
 
 use crate::env_config::env_from_config;
-use remora_scripting::source_check::helper_calls;
+use remora_scripting::source_check::{self, helper_calls};
 use crate::hub_api::HubArgs;
 use crate::scripts_sync;
 use crate::replay::ScriptArgs;
@@ -176,20 +176,35 @@ fn check(paths: Vec<PathBuf>, env: Vec<(String, String)>) -> anyhow::Result<Exit
     };
     let scripts = start_host(&args, Clock::Wall)?;
     let helpers = scripts.host.helper_names();
-    let mut problems = scripts.failed.len();
-    for error in &scripts.failed {
-        println!("error   {error}");
-    }
+    let mut problems = 0;
+    // The parser's syntax errors (exact line and column) stand for the engine's.
+    let mut parsed_wrong = Vec::new();
+    let mut found = Vec::new();
     for file in script_files(&paths)? {
         let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let source = std::fs::read_to_string(&file).with_context(|| file.display().to_string())?;
-        if let Some(summary) = scripts.loaded.iter().find(|s| s.name == name) {
+        let checked = source_check::check(&source);
+        if !checked.errors.is_empty() {
+            parsed_wrong.push(format!("{name}:"));
+        }
+        found.push((name, checked));
+    }
+    for error in scripts.failed.iter().filter(|e| !parsed_wrong.iter().any(|name| e.starts_with(name.as_str()))) {
+        println!("error   {error}");
+        problems += 1;
+    }
+    for (name, checked) in &found {
+        if let Some(summary) = scripts.loaded.iter().find(|s| s.name == *name) {
             let hooks = if summary.hooks.is_empty() { "no hooks".to_string() } else { summary.hooks.join(", ") };
             println!("ok      {name}: {hooks}");
         }
-        for (line, call) in helper_calls(&source) {
-            if !helpers.contains(&call) {
-                println!("error   {name}:{line}: {call} is not a helper");
+        for (at, message) in &checked.errors {
+            println!("error   {name}:{}:{}: {message}", at.line, at.column);
+            problems += 1;
+        }
+        for (at, call) in &checked.calls {
+            if !helpers.contains(call) {
+                println!("error   {name}:{}:{}: {call} is not a helper", at.line, at.column);
                 problems += 1;
             }
         }

@@ -67,10 +67,11 @@ fn scripts_check_reports_syntax_errors_and_unknown_helpers() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success(), "problems make it fail:\n{stdout}");
     let lines: Vec<&str> = stdout.lines().collect();
-    assert!(lines.iter().any(|l| l.starts_with("error   broken.js:1:")), "{stdout}");
+    // The parser's place for the error: line and column.
+    assert!(lines.iter().any(|l| l.starts_with("error   broken.js:1:5: ")), "{stdout}");
     assert!(lines.contains(&"ok      alert.js: onItemCaptured"), "{stdout}");
     assert!(!lines.iter().any(|l| l.contains("vendor.slack")), "vendor.slack is a helper: {stdout}");
-    assert!(lines.contains(&"error   alert.js:3: vendor.pagerDuty is not a helper"), "{stdout}");
+    assert!(lines.contains(&"error   alert.js:3:3: vendor.pagerDuty is not a helper"), "{stdout}");
     assert!(lines.contains(&"job     tick: 0 */1 * * * * (limit 3)"), "{stdout}");
     assert_eq!(lines.last().copied(), Some("1 script(s) loaded, 2 problem(s)"));
 }

@@ -254,6 +254,8 @@ function onItemCaptured(data) {
     file.write(note, JSON.stringify({ stream: data.stream }));
     console.log("put", vendor.s3.put(env.S3_BUCKET, note, env.AWS_REGION, env.AWS_ACCESS_KEY_ID, env.AWS_SECRET_ACCESS_KEY));
     console.log("irsa", vendor.s3.put(env.S3_BUCKET, note, env.AWS_REGION) !== "");
+    // The older order published scripts use: region, keyID, accessKey, bucket, path.
+    console.log("older", vendor.s3.put(env.AWS_REGION, env.AWS_ACCESS_KEY_ID, env.AWS_SECRET_ACCESS_KEY, env.S3_BUCKET, note));
     console.log("kinesis", JSON.parse(vendor.kinesis.put("items", { path: data.request.path }, env.AWS_REGION, env.AWS_ACCESS_KEY_ID, env.AWS_SECRET_ACCESS_KEY)).sequenceNumber !== undefined);
     vendor.kinesis.put("items", "plain text", env.AWS_REGION, "", "", "key-1");
     try { vendor.s3.put("no-such-bucket", note, env.AWS_REGION, "k", "s"); } catch (e) { console.log(e.message.indexOf("vendor.s3.put: upload to no-such-bucket/") === 0, e.message.indexOf("NoSuchBucket") > 0); }
@@ -281,6 +283,7 @@ function onItemCaptured(data) {
     assert_run_key(note_key, note_name);
     let location = printed.iter().find_map(|l| l.strip_prefix("put ")).expect("location");
     assert_eq!(location, format!("{}/captures/{note_key}", moto.endpoint));
+    assert_eq!(printed.iter().find_map(|l| l.strip_prefix("older ")), Some(location), "the older argument order uploads the same object: {printed:?}");
     let local_note = std::fs::read(data.path().join(note_name)).expect("the note stays in the data directory");
     assert_eq!(moto.object("captures", note_key).expect("note object"), local_note, "byte for byte");
     let stream_key = keys.iter().find(|k| k.ends_with(".pcap")).expect("stream PCAP");

@@ -54,8 +54,9 @@ const MAX_DEPTH: usize = 128;
 pub fn parse(query: &str) -> Result<Expr, KflError> {
     let tokens = lex(query)?;
     let mut p = Parser { query, tokens, at: 0, depth: 0 };
+    // KFL v1: an empty query matches every item (`kfl.match("", data)` is true).
     if p.peek() == &Tok::End {
-        return Err(p.error_here("an empty query; write a condition such as `http` or `response.status == 500`"));
+        return Ok(Expr::Lit(Value::Bool(true)));
     }
     let expr = p.or()?;
     if p.peek() != &Tok::End {

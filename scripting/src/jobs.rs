@@ -55,7 +55,45 @@ pub fn parse_cron(expr: &str) -> Result<cron::Schedule, String> {
         6 | 7 => expr.to_string(),
         n => return Err(format!("cron {expr:?} has {n} fields; expected 6 (seconds first) or 5")),
     };
-    cron::Schedule::from_str(&six).map_err(|e| format!("cron {expr:?}: {e}"))
+    cron::Schedule::from_str(&wide_steps(&six)).map_err(|e| format!("cron {expr:?}: {e}"))
+}
+
+/// The public implementation's parser (robfig/cron) accepts a step wider than its field
+/// (`*/60` seconds) and fires at the range's start only; the cron crate refuses it. Such a
+/// part becomes its start: `*/60` → `0`, `5/90` → `5`, `1-10/30` → `1`.
+fn wide_steps(six: &str) -> String {
+    // Seconds, minutes, hours, day of month, month, day of week (a year field is kept).
+    const BOUNDS: [(u32, u32); 6] = [(0, 59), (0, 59), (0, 23), (1, 31), (1, 12), (0, 6)];
+    let narrowed = |part: &str, (low, high): (u32, u32)| -> String {
+        let Some((range, step)) = part.split_once('/') else { return part.to_string() };
+        let Ok(step) = step.parse::<u32>() else { return part.to_string() };
+        let (start, end) = match range {
+            "*" | "?" => (low, high),
+            r => match r.split_once('-') {
+                Some((a, b)) => match (a.parse::<u32>(), b.parse::<u32>()) {
+                    (Ok(a), Ok(b)) => (a, b),
+                    _ => return part.to_string(),
+                },
+                None => match r.parse::<u32>() {
+                    Ok(a) => (a, high),
+                    Err(_) => return part.to_string(),
+                },
+            },
+        };
+        if step > end.saturating_sub(start) && start <= high {
+            start.to_string()
+        } else {
+            part.to_string()
+        }
+    };
+    six.split_whitespace()
+        .enumerate()
+        .map(|(i, field)| match BOUNDS.get(i) {
+            Some(&bounds) => field.split(',').map(|part| narrowed(part, bounds)).collect::<Vec<_>>().join(","),
+            None => field.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn datetime(ns: i64) -> DateTime<Utc> {
@@ -131,6 +169,18 @@ mod tests {
         assert!(parse_cron("*/5 * * * *").is_ok());
         assert!(parse_cron("* *").expect_err("2 fields").contains("2 fields"));
         assert!(parse_cron("61 * * * * *").is_err());
+    }
+
+    #[test]
+    fn a_step_wider_than_its_field_fires_at_the_fields_start() {
+        // As robfig/cron (the public implementation's) reads them.
+        assert_eq!(wide_steps("*/60 * * * * *"), "0 * * * * *");
+        assert_eq!(wide_steps("0 */90 5/30 */31 1-6/12 *"), "0 0 5 1 1 *");
+        assert_eq!(wide_steps("*/59 */5,*/70 * * * *"), "*/59 */5,0 * * * *");
+        let every_minute = parse_cron("*/60 * * * * *").expect("accepted");
+        let start = Utc.with_ymd_and_hms(2026, 12, 7, 10, 0, 30).single().expect("time");
+        let fires: Vec<String> = every_minute.after(&start).take(2).map(|t| t.format("%H:%M:%S").to_string()).collect();
+        assert_eq!(fires, ["10:01:00", "10:02:00"]);
     }
 
     #[test]

@@ -207,9 +207,13 @@ impl Sandbox {
     }
 
     /// Removes a file, or a directory and everything in it (a link itself, never where
-    /// it points).
+    /// it points); nothing there is no error (as the public implementation's
+    /// `os.RemoveAll`: scripts clean up at load with it).
     pub fn remove(&self, inside: &Path) -> Result<(), String> {
-        let meta = self.io(inside, self.dir.symlink_metadata(inside))?;
+        let meta = match self.dir.symlink_metadata(inside) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            other => self.io(inside, other)?,
+        };
         let result = if meta.is_dir() { self.dir.remove_dir_all(inside) } else { self.dir.remove_file(inside) };
         self.usage.recount(&self.root);
         self.io(inside, result)

@@ -141,6 +141,28 @@ fn file_helpers_work_inside_the_data_directory() {
     assert!(!root.join("example2.txt").exists());
 }
 
+/// As the public implementation's (Go's os.RemoveAll, os.MkdirAll): a script that cleans
+/// up at load deletes what may not be there, and a tree at once; mkdir makes parents and
+/// accepts what exists.
+#[test]
+fn file_delete_and_mkdir_are_idempotent_and_recursive() {
+    let mut h = Harness::new(|_| {});
+    h.host
+        .load_source(
+            "cleanup.js",
+            "file.delete('never-written.json');
+file.delete('no/such/dir');
+file.mkdir('a/b/c');
+file.mkdir('a/b/c');
+file.write('a/b/c/x.txt', 'x');
+file.delete('a');
+console.log('clean');",
+        )
+        .expect("loads: deleting what is not there is no error");
+    assert_eq!(h.printed(), ["[cleanup.js] clean"]);
+    assert!(!h.data_dir().join("a").exists(), "the whole tree is gone");
+}
+
 #[test]
 fn temporary_names_cannot_leave_the_data_directory() {
     let mut h = Harness::new(|_| {});
@@ -210,11 +232,12 @@ fn kfl_match_and_validate_on_lazy_data() {
     h.host
         .load_source(
             "k.js",
-            "function onItemCaptured(data) {\n  console.log(kfl.match('http and response.status == 500', data), kfl.match('dns', data), kfl.match('request.path.startsWith(\"/a\")', data));\n}\nconsole.log(kfl.validate('http and response.status == 500'), kfl.validate('http and'), kfl.validate(42));",
+            "function onItemCaptured(data) {\n  console.log(kfl.match('http and response.status == 500', data), kfl.match('dns', data), kfl.match('request.path.startsWith(\"/a\")', data), kfl.match('', data));\n}\nconsole.log(kfl.validate('http and response.status == 500'), kfl.validate('http and'), kfl.validate(42), kfl.validate(''));",
         )
         .expect("loads");
     h.host.on_item(item(), false);
-    assert_eq!(h.printed(), ["[k.js] true false false", "[k.js] true false true"]);
+    // KFL v1: an empty query is valid and matches everything.
+    assert_eq!(h.printed(), ["[k.js] true false false true", "[k.js] true false true true"]);
 }
 
 #[test]

@@ -18,6 +18,11 @@ impl<'js> Args<'js> {
         Args { ctx: ctx.clone(), helper, values: values.0 }
     }
 
+    /// How many arguments were given.
+    pub fn count(&self) -> usize {
+        self.values.len()
+    }
+
     pub fn fail(&self, message: impl std::fmt::Display) -> rquickjs::Error {
         fail(&self.ctx, self.helper, message)
     }

@@ -1,5 +1,7 @@
 //! `vendor.s3.put(bucket, path, region, keyID?, accessKey?)`: uploads a file to
-//! `<NODE_NAME>_<NODE_IP>_<RUN_ID>/<file name>` and returns its URL.
+//! `<NODE_NAME>_<NODE_IP>_<RUN_ID>/<file name>` and returns its URL. The older order
+//! `(region, keyID, accessKey, bucket, path)`, which published scripts use, is told apart
+//! by where the region is.
 //! `vendor.s3.clear(region, keyID, accessKey, bucket)`: deletes every object this node
 //! uploaded, in every run (the prefix `<NODE_NAME>_<NODE_IP>_`); returns how many.
 //! Without keys, the SDK's default chain (IRSA on EKS). See `aws.rs` for endpoints.
@@ -24,9 +26,13 @@ pub(crate) fn object<'js>(ctx: &Ctx<'js>, shared: &SharedRef, configs: &Rc<AwsCo
         "put",
         Function::new(ctx.clone(), move |ctx: Ctx<'js>, args: Rest<Value<'js>>| -> Result<String> {
             let args = Args::new(&ctx, "vendor.s3.put", args);
-            let bucket = args.string(0, "bucket")?;
-            let file = readable(&s, &args.string(1, "path")?).map_err(|e| args.fail(e))?;
-            let target = target(&args, 2, 3, 4)?;
+            // The pages show (bucket, path, region, keyID?, accessKey?); published scripts
+            // also use the older (region, keyID, accessKey, bucket, path).
+            let older = older_order(&args)?;
+            let (bucket_at, path_at) = if older { (3, 4) } else { (0, 1) };
+            let bucket = args.string(bucket_at, "bucket")?;
+            let file = readable(&s, &args.string(path_at, "path")?).map_err(|e| args.fail(e))?;
+            let target = if older { target(&args, 0, 1, 2)? } else { target(&args, 2, 3, 4)? };
             let node = s.borrow().node.clone();
             let store = Store { configs: &c, endpoint: endpoint(&s, "S3"), target };
             let secret = store.secret();
@@ -48,6 +54,28 @@ pub(crate) fn object<'js>(ctx: &Ctx<'js>, shared: &SharedRef, configs: &Rc<AwsCo
         })?,
     )?;
     Ok(s3)
+}
+
+/// Whether a region looks like AWS's (`us-east-1`, `eu-central-2`, `us-gov-west-1`,
+/// `cn-north-1`, `ap-southeast-4`): letters-…-digit.
+fn is_region(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('-').collect();
+    (3..=4).contains(&parts.len())
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty()
+}
+
+/// `vendor.s3.put` called in the older order: five arguments, a region first and none
+/// third (a bucket name cannot look like a region and be where the region goes).
+fn older_order(args: &Args<'_>) -> Result<bool> {
+    if args.count() != 5 {
+        return Ok(false);
+    }
+    let first = args.opt_string(0, "first argument")?.unwrap_or_default();
+    let third = args.opt_string(2, "third argument")?.unwrap_or_default();
+    Ok(is_region(&first) && !is_region(&third))
 }
 
 /// Region and optional keys from the given argument positions.
