@@ -21,25 +21,36 @@ pub struct QueryArgs {
     /// At most this many items.
     #[arg(long, default_value_t = 100)]
     limit: usize,
-    /// `json` (one item per line) or `table`.
-    #[arg(long, short, default_value = "json", value_parser = ["json", "table"])]
-    output: String,
+    /// `json` (one item per line) or `table`; by default a table on a terminal and JSON
+    /// on a pipe, as `remora replay` does.
+    #[arg(long, short, value_parser = ["json", "table"])]
+    output: Option<String>,
     /// Then print every new matching item as it arrives, until Ctrl-C.
     #[arg(long, short)]
     follow: bool,
 }
 
+impl QueryArgs {
+    fn table(&self) -> bool {
+        self.output.as_deref() == Some("table")
+    }
+}
+
 /// Items per request; the hub caps pages at 1000.
 const PAGE: usize = 500;
 
-pub fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
+pub fn run(mut args: QueryArgs) -> anyhow::Result<ExitCode> {
+    if args.output.is_none() {
+        let on_terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+        args.output = Some(if on_terminal { "table" } else { "json" }.to_string());
+    }
     let hub = args.hub.resolve()?;
     let items = block_on(fetch(&args, &hub))?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut table = TableWriter::default();
     for item in &items {
-        if args.output == "table" {
+        if args.table() {
             match serde_json::from_value::<Item>(item.clone()) {
                 Ok(parsed) => table.write(&mut out, &parsed)?,
                 Err(_) => writeln!(out, "{item}")?,
@@ -79,8 +90,8 @@ fn follow(args: &QueryArgs, hub: &Hub, table: &mut TableWriter) -> anyhow::Resul
                 }
                 let stdout = std::io::stdout();
                 let mut out = stdout.lock();
-                match (args.output.as_str(), serde_json::from_value::<Item>(item.clone())) {
-                    ("table", Ok(parsed)) => table.write(&mut out, &parsed)?,
+                match (args.table(), serde_json::from_value::<Item>(item.clone())) {
+                    (true, Ok(parsed)) => table.write(&mut out, &parsed)?,
                     _ => writeln!(out, "{item}")?,
                 }
                 out.flush()?;

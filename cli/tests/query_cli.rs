@@ -60,6 +60,16 @@ fn query_pages_through_the_hub_newest_first() {
     assert_eq!(table.lines().count(), 2, "{table}");
     assert!(table.contains("201"), "{table}");
 
+    // On a terminal (a pseudo-terminal from util-linux's `script`), both commands print
+    // the table unless told otherwise; on a pipe (above) JSON.
+    let binary = env!("CARGO_BIN_EXE_remora");
+    for command in [format!("{binary} query --hub {hub} --token {TOKEN} --limit 2 http"), format!("{binary} replay {}", capture.to_str().expect("path"))] {
+        let out = std::process::Command::new("script").args(["-qec", &command, "/dev/null"]).output().expect("script (util-linux)");
+        let shown = String::from_utf8_lossy(&out.stdout);
+        // (The terminal shows stderr too: replay's progress comes first.)
+        assert!(out.status.success() && shown.contains("TIME") && shown.contains("PROTO SOURCE") && !shown.contains("{\""), "{command}:\n{shown}");
+    }
+
     let out = remora(&["query", "--hub", &hub, "--token", "wrong", "http"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("refused the token"));

@@ -40,10 +40,14 @@ pub fn truthy(v: &Val<'_>) -> bool {
     match v {
         Val::Missing => false,
         Val::Many(items) => !items.is_empty(),
+        // KFL v1: 0, "", an empty list and nil are false too (`true and 0` is false).
         other => match other.json() {
             Some(Value::Null) | None => false,
             Some(Value::Bool(b)) => *b,
-            Some(_) => true,
+            Some(Value::Number(n)) => n.as_f64() != Some(0.0),
+            Some(Value::String(s)) => !s.is_empty(),
+            Some(Value::Array(a)) => !a.is_empty(),
+            Some(Value::Object(_)) => true,
         },
     }
 }

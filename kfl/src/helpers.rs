@@ -101,10 +101,19 @@ impl Method {
             },
             Method::Matches(re) => Val::Own(Value::Bool(text(target).is_some_and(|t| re.is_match(&t)))),
             Method::Size => size(target),
-            Method::Json => text(target).and_then(|t| serde_json::from_str::<Value>(&t).ok()).map_or(Val::Missing, Val::Own),
+            // KFL v1 decodes a base64 body (as bodies travel) before reading its JSON.
+            Method::Json => text(target).and_then(|t| serde_json::from_str::<Value>(&t).ok().or_else(|| from_base64_json(&t))).map_or(Val::Missing, Val::Own),
             Method::Xml => text(target).and_then(|t| xml_to_value(&t)).map_or(Val::Missing, Val::Own),
         }
     }
+}
+
+/// JSON inside base64 text (standard alphabet, padded or not).
+fn from_base64_json(text: &str) -> Option<Value> {
+    use base64::Engine;
+    let trimmed = text.trim();
+    let bytes = base64::engine::general_purpose::STANDARD.decode(trimmed).or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(trimmed)).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 fn size<'a>(v: &Val<'a>) -> Val<'a> {
@@ -186,7 +195,8 @@ impl Func {
                 }
             }
             Func::Datetime(arg) => text(&eval(arg, root, now_ms))
-                .and_then(|t| NaiveDateTime::parse_from_str(t.trim(), "%m/%d/%Y, %I:%M:%S %p").ok())
+                // With or without milliseconds (`6:29:02.000 PM`), in UTC, as KFL v1 reads it.
+                .and_then(|t| NaiveDateTime::parse_from_str(t.trim(), "%m/%d/%Y, %I:%M:%S%.f %p").or_else(|_| NaiveDateTime::parse_from_str(t.trim(), "%m/%d/%Y, %I:%M:%S %p")).ok())
                 .map_or(Val::Missing, |t| Val::Own(Value::from(t.and_utc().timestamp_millis()))),
             Func::Timestamp(arg) => {
                 let v = eval(arg, root, now_ms);

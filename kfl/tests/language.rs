@@ -80,6 +80,9 @@ fn decoding_helpers() {
     assert!(check("response.xml.xml().car.wheel.* == \"2\"", &doc));
     assert!(!check("response.bad.json().x == nil and false", &doc));
     assert!(check("response.bad.json() == nil", &doc), "undecodable JSON is nil, not an error");
+    // A base64 body is decoded first (KFL v1): {"brand": {"name": "Chevrolet"}}.
+    let encoded = json!({"response": {"body": "eyJicmFuZCI6IHsibmFtZSI6ICJDaGV2cm9sZXQifX0="}});
+    assert!(check("response.body.json().brand.name == \"Chevrolet\"", &encoded));
 }
 
 #[test]
@@ -90,6 +93,9 @@ fn time_helpers() {
     assert!(check("timestamp > seconds(-60) and timestamp < minutes(1)", &doc));
     assert!(check("timestamp > hours(-1) and timestamp > days(-1) and timestamp > weeks(-1) and timestamp > months(-1) and timestamp > years(-1)", &doc));
     assert!(check("datetime(\"10/19/2021, 6:29:02 PM\") == 1634668142000", &doc));
+    // KFL v1 also reads milliseconds, in UTC.
+    assert!(check("datetime(\"10/19/2021, 6:29:02.000 PM\") == 1634668142000", &doc));
+    assert!(check("datetime(\"10/19/2021, 6:29:02.250 PM\") == 1634668142250", &doc));
     assert!(!check("timestamp > datetime(\"not a date\")", &doc), "an unknown format is false");
     assert!(check("timestamp(\"2023-11-14T22:13:20Z\") == 1700000000000", &doc));
 }
@@ -107,6 +113,21 @@ fn limit_redact_and_undefined_helpers() {
     let undefined = Query::compile("http and frobnicate(1)").expect("an unknown helper still parses");
     assert!(!undefined.matches_value(&doc), "and makes the whole query false");
     assert_eq!(undefined.warnings(), ["frobnicate() is not a KFL helper; the query is false"]);
+}
+
+/// KFL v1's truth: 0, "", an empty list and nil are false in a boolean context; escaped
+/// quotes stay in string literals.
+#[test]
+fn zero_empty_and_nil_are_false() {
+    let doc = json!({"zero": 0, "one": 1, "empty": "", "text": "x", "none": [], "some": [0], "nil": null, "quoted": "\"hello\" world"});
+    for falsy in ["true and 0", "zero", "empty", "none", "nil", "0.0", "\"\"", "missing"] {
+        assert!(!check(falsy, &doc), "{falsy} is false");
+        assert!(check(&format!("!({falsy})"), &doc), "!({falsy}) is true");
+    }
+    for truthy in ["one", "text", "some", "1", "\"0\"", "true and 1"] {
+        assert!(check(truthy, &doc), "{truthy} is true");
+    }
+    assert!(check(r#"quoted == "\"hello\" world""#, &doc));
 }
 
 /// KFL v1: an empty query (or one of blanks) matches everything.

@@ -127,6 +127,8 @@ pub(crate) struct Shared {
     pub sandbox: Sandbox,
     pub pcap_dir: Option<PathBuf>,
     pub scheduler: Scheduler,
+    /// `setTimeout`/`setInterval` callbacks waiting for the clock.
+    pub timers: crate::timers::Timers,
     pub clock: Clock,
     /// The clock's time, ns since the epoch (capture time in replay).
     pub now: Option<i64>,
@@ -263,6 +265,7 @@ impl ScriptHost {
             sandbox,
             pcap_dir: config.pcap_dir.clone(),
             scheduler: Scheduler::default(),
+            timers: crate::timers::Timers::default(),
             clock: config.clock,
             now: None,
             cluster: Cluster::new(config.role),
@@ -636,9 +639,11 @@ impl ScriptHost {
         let mut shared = self.shared.borrow_mut();
         shared.now = None;
         shared.scheduler.reset();
+        shared.timers.forget_clock();
     }
 
-    /// Moves the clock to `now_ns` (capture time in replay) and runs the jobs due.
+    /// Moves the clock to `now_ns` (capture time in replay) and runs the jobs and timers
+    /// due.
     pub fn advance_clock(&mut self, now_ns: i64) {
         let due = {
             let mut shared = self.shared.borrow_mut();
@@ -646,14 +651,42 @@ impl ScriptHost {
                 return;
             }
             shared.now = Some(now_ns);
-            if shared.cluster.role.cluster_jobs() {
-                // The hub's cron fires them (`run_jobs`).
-                return;
-            }
-            shared.scheduler.due(now_ns)
+            // In a cluster the hub's cron fires the jobs (`run_jobs`).
+            if shared.cluster.role.cluster_jobs() { Vec::new() } else { shared.scheduler.due(now_ns) }
         };
         for tag in due {
             self.run_job(&tag);
+        }
+        self.run_timers(now_ns);
+    }
+
+    /// Runs the `setTimeout`/`setInterval` callbacks due at `now`, oldest first.
+    fn run_timers(&mut self, now: i64) {
+        for _ in 0..crate::timers::MAX_FIRES_PER_ADVANCE {
+            let Some((id, timer)) = self.shared.borrow_mut().timers.take_due(now) else { return };
+            let what = if timer.every_ns.is_some() { "setInterval callback" } else { "setTimeout callback" };
+            let context = self.context.clone();
+            context.with(|ctx| {
+                self.shared.borrow_mut().current_script = Rc::from(timer.script.as_str());
+                let outcome = (|| {
+                    let callback = timer.callback.clone().restore(&ctx)?;
+                    let mut call_args = rquickjs::function::Args::new(ctx.clone(), timer.args.len());
+                    for arg in &timer.args {
+                        call_args.push_arg(arg.clone().restore(&ctx)?)?;
+                    }
+                    self.arm();
+                    let result = callback.call_arg::<Value>(call_args);
+                    self.disarm();
+                    result
+                })()
+                .catch(&ctx);
+                if let Err(e) = outcome {
+                    let (location, message) = describe(e, self.budget.cpu);
+                    self.fail(&timer.script, what, &location, &message);
+                }
+            });
+            self.shared.borrow_mut().timers.reschedule(id, timer, now);
+            self.after_call();
         }
     }
 

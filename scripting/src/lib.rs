@@ -25,6 +25,7 @@ mod packet_info;
 mod sandbox;
 mod script_set;
 pub mod source_check;
+mod timers;
 
 pub use cluster::{ClusterRequest, Role};
 pub use console::{for_terminal, is_clear_marker, ConsoleLine, ConsoleSink, Level, CLEARED, CLEAR_MARKER};

@@ -141,6 +141,38 @@ fn file_helpers_work_inside_the_data_directory() {
     assert!(!root.join("example2.txt").exists());
 }
 
+/// Timers run on the script's clock (here replay's, moved by hand), with their arguments,
+/// in order; an interval stops when cleared, even from its own callback; a cleared
+/// timeout never runs; a throwing callback is reported and the rest go on.
+#[test]
+fn timers_fire_on_the_scripts_clock() {
+    let mut h = Harness::new(|_| {});
+    h.host
+        .load_source(
+            "timers.js",
+            "var n = 0;\nsetTimeout(function (a, b) { console.log('late', a, b); }, 1500, 'x', 2);\nvar id = setInterval(function () { n++; console.log('tick', n); if (n === 3) clearInterval(id); }, 1000);\nvar t = setTimeout(function () { console.log('never'); }, 100);\nclearTimeout(t);\nsetTimeout(function () { throw new Error('boom'); }, 10);\nsetTimeout(function () { console.log('zero'); });",
+        )
+        .expect("loads");
+    let start = 1_700_000_000_000_000_000i64;
+    for second in 0..=6 {
+        h.host.advance_clock(start + second * 1_000_000_000);
+    }
+    assert_eq!(
+        h.printed(),
+        [
+            "[timers.js] zero",
+            "[timers.js] error: setTimeout callback failed at timers.js:6: boom (reported once; later repeats are counted)",
+            "[timers.js] tick 1",
+            "[timers.js] late x 2",
+            "[timers.js] tick 2",
+            "[timers.js] tick 3"
+        ]
+    );
+    let failures = h.host.report().failures;
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(failures[0].message.contains("boom"), "{failures:?}");
+}
+
 /// As the public implementation's (Go's os.RemoveAll, os.MkdirAll): a script that cleans
 /// up at load deletes what may not be there, and a tree at once; mkdir makes parents and
 /// accepts what exists.

@@ -11,6 +11,7 @@ pub(crate) mod kfl;
 mod pcap;
 mod prometheus;
 mod test;
+mod timers;
 mod utils;
 mod vendor;
 mod wrapper;
@@ -42,6 +43,7 @@ pub(crate) fn install(ctx: &Ctx<'_>, shared: &SharedRef) -> Result<()> {
     globals.set("utils", utils::object(ctx, shared)?)?;
     globals.set("prometheus", prometheus::object(ctx, shared)?)?;
     globals.set("wrapper", wrapper::object(ctx)?)?;
+    timers::install(ctx, shared)?;
     Ok(())
 }
 
