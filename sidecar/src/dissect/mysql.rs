@@ -26,6 +26,9 @@ const MAX_STATEMENTS: usize = 256;
 const CLIENT_CONNECT_WITH_DB: u32 = 0x0008;
 const CLIENT_PROTOCOL_41: u32 = 0x0200;
 const CLIENT_DEPRECATE_EOF: u32 = 1 << 24;
+/// MySQL 8.0.23+: a COM_QUERY starts with the query's attributes (count, set count, then
+/// their types, names and values) before the SQL.
+const CLIENT_QUERY_ATTRIBUTES: u32 = 1 << 27;
 
 const COM_QUIT: u8 = 1;
 const COM_INIT_DB: u8 = 2;
@@ -77,7 +80,11 @@ pub fn detect(first: &[u8]) -> Detection {
     if seq != 0 || !(2..=MAX_PACKET).contains(&len) {
         return Detection::Unknown;
     }
-    let text = &payload[1..payload.len().min(len)];
+    let mut text = &payload[1..payload.len().min(len)];
+    // A MySQL 8 query with no attributes (count 0, one set) before its SQL.
+    if payload[0] == COM_QUERY && text.starts_with(&[0, 1]) {
+        text = &text[2..];
+    }
     let printable = |t: &[u8]| t.iter().all(|&b| b.is_ascii_graphic() || b.is_ascii_whitespace() || b >= 0x80);
     match payload[0] {
         0x0a => {
@@ -122,6 +129,63 @@ impl Cursor<'_> {
         self.0 = &self.0[end + 1..];
         Some(text)
     }
+}
+
+/// The bytes a binary-protocol value of `mysql_type` takes at the start of `b`'s rest.
+fn skip_binary_value(b: &mut Cursor<'_>, mysql_type: u8) -> Option<()> {
+    let fixed = match mysql_type {
+        1 => 1,                 // TINY
+        2 | 13 => 2,            // SHORT, YEAR
+        3 | 4 | 9 => 4,         // LONG, FLOAT, INT24
+        5 | 8 => 8,             // DOUBLE, LONGLONG
+        6 => 0,                 // NULL
+        7 | 10..=12 => {
+            // TIMESTAMP, DATE, TIME, DATETIME: a length byte, then that many.
+            let len = b.u8()?;
+            usize::from(len)
+        }
+        // DECIMAL, VARCHAR, BIT, JSON, NEWDECIMAL, ENUM, SET, the BLOBs, strings, GEOMETRY.
+        0 | 15 | 16 | 245..=255 => {
+            let len = usize::try_from(b.lenenc()?).ok()?;
+            b.take(len)?;
+            return Some(());
+        }
+        _ => return None,
+    };
+    b.take(fixed).map(|_| ())
+}
+
+/// The SQL of a COM_QUERY payload (after the command byte) that carries query attributes:
+/// their count, the set count (1), a null bitmap, the bind flag, each one's type and name,
+/// then the values. None when the attributes do not read.
+fn after_query_attributes(body: &[u8]) -> Option<&[u8]> {
+    let mut b = Cursor(body);
+    let count = usize::try_from(b.lenenc()?).ok()?;
+    let sets = b.lenenc()?;
+    if sets != 1 || count > 1024 {
+        return None;
+    }
+    if count > 0 {
+        let nulls = b.take(count.div_ceil(8))?.to_vec();
+        let bind = b.u8()?;
+        let mut types = Vec::with_capacity(count);
+        if bind == 1 {
+            for _ in 0..count {
+                let type_and_flag = b.u16_le()?;
+                types.push(type_and_flag.to_le_bytes()[0]);
+                b.lenenc_str()?;
+            }
+        } else {
+            // Without types the values cannot be measured.
+            return None;
+        }
+        for (i, mysql_type) in types.into_iter().enumerate() {
+            if nulls[i / 8] & (1 << (i % 8)) == 0 {
+                skip_binary_value(&mut b, mysql_type)?;
+            }
+        }
+    }
+    Some(b.0)
 }
 
 /// An ERR packet's code, SQLSTATE and message.
@@ -221,6 +285,8 @@ pub struct MysqlFlow {
     answer: MysqlResponse,
     answer_size: u64,
     deprecate_eof: bool,
+    /// Both sides speak query attributes; None: the handshake was not seen.
+    query_attributes: Option<bool>,
     server_caps: u32,
     statements: FxHashMap<u32, String>,
     limits: DissectLimits,
@@ -238,6 +304,7 @@ impl MysqlFlow {
             answer: MysqlResponse::default(),
             answer_size: 0,
             deprecate_eof: false,
+            query_attributes: None,
             server_caps: 0,
             statements: FxHashMap::default(),
             limits,
@@ -261,6 +328,7 @@ impl MysqlFlow {
                     }
                 }
                 self.deprecate_eof = caps & self.server_caps & CLIENT_DEPRECATE_EOF != 0;
+                self.query_attributes = Some(caps & self.server_caps & CLIENT_QUERY_ATTRIBUTES != 0);
                 *start = ts;
             }
             *request_size += size;
@@ -270,10 +338,20 @@ impl MysqlFlow {
             return;
         }
         let Some(&code) = payload.first() else { return };
-        let text = || cut(String::from_utf8_lossy(&payload[1..]).into_owned());
+        let text = |bytes: &[u8]| cut(String::from_utf8_lossy(bytes).into_owned());
         let mut request = MysqlRequest { command: command_name(code), ..Default::default() };
         match code {
-            COM_QUERY | COM_STMT_PREPARE | COM_INIT_DB => request.query = text(),
+            COM_QUERY => {
+                let body = &payload[1..];
+                // Negotiated, or (a connection picked up mid-way) the shape of none: `00 01`.
+                let attributes = match self.query_attributes {
+                    Some(negotiated) => negotiated,
+                    None => body.starts_with(&[0, 1]),
+                };
+                let sql = if attributes { after_query_attributes(body) } else { None };
+                request.query = text(sql.unwrap_or(body));
+            }
+            COM_STMT_PREPARE | COM_INIT_DB => request.query = text(&payload[1..]),
             COM_STMT_EXECUTE | COM_STMT_CLOSE | COM_STMT_SEND_LONG_DATA => {
                 request.statement = Cursor(&payload[1..]).u32_le().unwrap_or(0);
                 request.query = self.statements.get(&request.statement).cloned().unwrap_or_default();
