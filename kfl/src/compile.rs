@@ -14,6 +14,8 @@ pub enum Seg {
     Key(String),
     Index(i64),
     Wild,
+    /// `..name`: every value under that key, at any depth.
+    Descend(String),
 }
 
 #[derive(Debug, Clone)]
@@ -58,7 +60,7 @@ pub fn compile(expr: &Expr, notes: &mut Notes) -> Node {
     match expr {
         Expr::Lit(v) => Node::Lit(v.clone()),
         Expr::Regex(re) => Node::Regex(re.clone()),
-        Expr::Name(_) | Expr::Field(..) | Expr::Index(..) | Expr::Wildcard(..) => selector(expr, notes),
+        Expr::Name(_) | Expr::Field(..) | Expr::Index(..) | Expr::Wildcard(..) | Expr::Descend(..) | Expr::Root => selector(expr, notes),
         Expr::Call(target, name, args) => call(target.as_deref(), name, args, notes),
         Expr::Not(e) => Node::Not(Box::new(compile(e, notes))),
         Expr::Neg(e) => Node::Neg(Box::new(compile(e, notes))),
@@ -83,6 +85,14 @@ fn selector(expr: &Expr, notes: &mut Notes) -> Node {
             Expr::Wildcard(base) => {
                 segs.push(Seg::Wild);
                 current = base;
+            }
+            Expr::Descend(base, name) => {
+                segs.push(Seg::Descend(name.clone()));
+                current = base;
+            }
+            Expr::Root => {
+                segs.reverse();
+                return Node::Path(segs);
             }
             Expr::Index(base, index) => match &**index {
                 Expr::Lit(Value::Number(n)) if n.is_i64() => {

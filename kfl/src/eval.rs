@@ -114,6 +114,11 @@ pub fn select<'a>(start: Val<'a>, segs: &[Seg]) -> Val<'a> {
         Val::Ref(value) => match seg {
             Seg::Key(key) => value.get(key.as_str()).map_or(Val::Missing, |v| select(Val::Ref(v), rest)),
             Seg::Index(i) => index(value, *i).map_or(Val::Missing, |v| select(Val::Ref(v), rest)),
+            Seg::Descend(key) => {
+                let mut found = Vec::new();
+                descendants(value, key, &mut found);
+                Val::Many(found.into_iter().map(|v| select(Val::Ref(v), rest)).filter(|v| !matches!(v, Val::Missing)).collect())
+            }
             Seg::Wild => match value {
                 Value::Array(items) => Val::Many(items.iter().map(|v| select(Val::Ref(v), rest)).filter(|v| !matches!(v, Val::Missing)).collect()),
                 Value::Object(map) => Val::Many(map.values().map(|v| select(Val::Ref(v), rest)).filter(|v| !matches!(v, Val::Missing)).collect()),
@@ -127,6 +132,22 @@ pub fn select<'a>(start: Val<'a>, segs: &[Seg]) -> Val<'a> {
             let walked = select(Val::Ref(&value), segs);
             to_owned(walked)
         }
+    }
+}
+
+/// Every value under `key` at any depth in `value`, in document order (depth-first).
+fn descendants<'a>(value: &'a Value, key: &str, found: &mut Vec<&'a Value>) {
+    match value {
+        Value::Object(map) => {
+            for (name, child) in map {
+                if name == key {
+                    found.push(child);
+                }
+                descendants(child, key, found);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|child| descendants(child, key, found)),
+        _ => {}
     }
 }
 

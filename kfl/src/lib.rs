@@ -145,6 +145,8 @@ impl fmt::Display for parser::Expr {
             Expr::Field(base, name) => write!(f, "{base}.{name}"),
             Expr::Index(base, index) => write!(f, "{base}[{index}]"),
             Expr::Wildcard(base) => write!(f, "{base}.*"),
+            Expr::Descend(base, name) => write!(f, "{base}..{name}"),
+            Expr::Root => Ok(()),
             Expr::Call(target, name, args) => {
                 if let Some(target) = target {
                     write!(f, "{target}.")?;

@@ -19,6 +19,11 @@ pub enum Expr {
     Index(Box<Expr>, Box<Expr>),
     /// `.*`: every element (or value) of the left side.
     Wildcard(Box<Expr>),
+    /// `..name`: every value named `name` at any depth below the left side (KFL v1's
+    /// recursive descent).
+    Descend(Box<Expr>, String),
+    /// The item itself: what a leading `..name` descends from.
+    Root,
     /// `target.name(args)`, or `name(args)` without a target.
     Call(Option<Box<Expr>>, String, Vec<Expr>),
     Not(Box<Expr>),
@@ -213,12 +218,31 @@ impl Parser<'_> {
         self.postfix()
     }
 
+    /// The name after `..`.
+    fn descent_name(&mut self) -> Result<String, KflError> {
+        match self.bump() {
+            Tok::Ident(name) => Ok(name),
+            other => Err(KflError::new(self.query, self.tokens[self.at.saturating_sub(1)].pos, format!("expected a field name after '..', found {}", describe(&other)))),
+        }
+    }
+
     fn postfix(&mut self) -> Result<Expr, KflError> {
-        let mut expr = self.primary()?;
+        // A leading `..name` descends from the item itself.
+        let mut expr = if matches!(self.peek(), Tok::Op(".")) && matches!(self.tokens.get(self.at + 1).map(|t| &t.tok), Some(Tok::Op("."))) {
+            self.bump();
+            self.bump();
+            Expr::Descend(Box::new(Expr::Root), self.descent_name()?)
+        } else {
+            self.primary()?
+        };
         loop {
             if self.eat_op(".") {
                 if self.eat_op("*") {
                     expr = Expr::Wildcard(Box::new(expr));
+                    continue;
+                }
+                if self.eat_op(".") {
+                    expr = Expr::Descend(Box::new(expr), self.descent_name()?);
                     continue;
                 }
                 let name = match self.bump() {

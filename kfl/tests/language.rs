@@ -115,6 +115,22 @@ fn limit_redact_and_undefined_helpers() {
     assert_eq!(undefined.warnings(), ["frobnicate() is not a KFL helper; the query is false"]);
 }
 
+/// KFL v1's recursive descent: `..name` selects every value under that key at any depth,
+/// from a selector or (leading) from the item itself; it reads back as written.
+#[test]
+fn recursive_descent_finds_a_name_at_any_depth() {
+    let doc = json!({"request": {"body": {"user": {"id": 7, "card": {"id": 99}}, "items": [{"id": 1}, {"sku": "x"}]}}, "id": "top"});
+    assert!(check("request..id == 99", &doc));
+    assert!(check("request..id == 1", &doc), "inside lists too");
+    assert!(!check("request..id == \"top\"", &doc), "only below request");
+    assert!(check("..id == \"top\"", &doc), "a leading .. starts at the item");
+    assert!(check("size(request..id) == 3", &doc));
+    assert!(check("request.body..card.id == 99", &doc), "more selection after it");
+    assert!(!check("request..missing", &doc));
+    assert_eq!(Query::compile("request..id == 1").expect("parses").explain(), "(request..id == 1)");
+    assert!(Query::compile("request..").is_err());
+}
+
 /// KFL v1's truth: 0, "", an empty list and nil are false in a boolean context; escaped
 /// quotes stay in string literals.
 #[test]
