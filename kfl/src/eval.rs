@@ -211,12 +211,13 @@ fn regex_cmp(op: CmpOp, left: &Val<'_>, re: &Regex) -> bool {
 /// of its values does (two wildcards are compared as whole lists).
 pub fn compare(op: CmpOp, a: &Val<'_>, b: &Val<'_>) -> bool {
     match (a, b) {
+        // Two wildcards compare element by element (KFL v1): the same length and every
+        // pair holding (`[1,2,3] > [-1,-2,-3]`); `!=` is "not all equal".
         (Val::Many(xs), Val::Many(ys)) => {
-            let same = xs.len() == ys.len() && xs.iter().zip(ys).all(|(x, y)| compare(CmpOp::Eq, x, y));
+            let pairwise = |op: CmpOp| xs.len() == ys.len() && xs.iter().zip(ys).all(|(x, y)| compare(op, x, y));
             match op {
-                CmpOp::Eq => same,
-                CmpOp::Ne => !same,
-                _ => false,
+                CmpOp::Ne => !pairwise(CmpOp::Eq),
+                op => pairwise(op),
             }
         }
         (Val::Many(xs), other) => xs.iter().any(|x| compare(op, x, other)),

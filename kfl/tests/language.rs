@@ -26,6 +26,13 @@ fn reference_examples_of_selectors_and_wildcards() {
     assert!(check("request.path.* > 2", &numbers));
     assert!(!check("request.path.* > 4", &numbers));
     assert!(check("request.path.* == response.header.*", &numbers));
+    // Two wildcards compare element by element (KFL v1).
+    let pairs = json!({"request":{"path":[1, 2, 3]},"response":{"header":[-1, -2, -3]},"other":[0, 5, 1],"short":[0, 0]});
+    assert!(check("request.path.* > response.header.*", &pairs));
+    assert!(check("response.header.* < request.path.*", &pairs));
+    assert!(!check("request.path.* > other.*", &pairs), "2 > 5 fails one pair");
+    assert!(!check("request.path.* > short.*", &pairs), "lengths differ");
+    assert!(check("request.path.* != other.*", &pairs));
     let objects = json!({"request":{"path":[{"x":1}, {"x":2}, {"x":3}]}});
     assert!(check("request.path.*.x and true", &objects));
     assert!(check("request.path.*.x == 2", &objects));
