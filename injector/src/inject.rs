@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use json_patch::{Patch, PatchOperation};
-use k8s_openapi::api::core::v1::{Container, EnvVar, LocalObjectReference, Pod, PodSpec};
+use k8s_openapi::api::core::v1::{Container, LocalObjectReference, Pod, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::pod_shape;
@@ -221,10 +221,7 @@ impl Injector {
         let mesh = mesh::detect(pod);
         let health_port = free_port(pod, self.settings.health_port, mesh, warnings);
         let hub_ca = self.hub_ca.read().unwrap_or_else(|p| p.into_inner()).clone();
-        let mut container = sidecar::container(&self.settings, config, health_port, hub_ca.as_deref());
-        if let Some(mesh) = mesh {
-            container.env.get_or_insert_with(Vec::new).push(EnvVar { name: "REMORA_MESH".into(), value: Some(mesh.code().into()), ..Default::default() });
-        }
+        let container = sidecar::container(&self.settings, config, health_port, hub_ca.as_deref(), mesh);
         let before = changed_parts(pod, config.mode, mesh.is_some());
         let mut after = before.clone();
         let spec = after.spec.get_or_insert_with(Default::default);
@@ -265,8 +262,14 @@ impl Injector {
         if !pull_secrets_added.is_empty() {
             status["imagePullSecrets"] = serde_json::json!(pull_secrets_added);
         }
-        let hub_port = mesh::hub_port(&config.hub_address);
         if let Some(mesh) = mesh {
+            let hub_port = mesh::hub_port(&config.hub_address);
+            let done = mesh::exclude_ports(&mut after, mesh, hub_port, health_port);
+            warnings.push(format!(
+                "remora: {}'s proxy is in this pod: the sidecar's hub port {hub_port} and health port {health_port} are kept out of its redirection ({}), and the sidecar also captures the plaintext on lo",
+                mesh.name(),
+                done.join("; ")
+            ));
             // What an uninjection takes back out of the mesh's settings.
             status["mesh"] = serde_json::json!({"name": mesh.code(), "outboundPort": hub_port, "inboundPort": health_port});
         }
@@ -276,14 +279,6 @@ impl Injector {
             .get_or_insert_with(BTreeMap::new)
             .insert(STATUS.to_string(), status.to_string());
         after.metadata.labels.get_or_insert_with(BTreeMap::new).insert(INJECTED.to_string(), "true".to_string());
-        if let Some(mesh) = mesh {
-            let done = mesh::exclude_ports(&mut after, mesh, hub_port, health_port);
-            warnings.push(format!(
-                "remora: {}'s proxy is in this pod: the sidecar's hub port {hub_port} and health port {health_port} are kept out of its redirection ({}), and the sidecar also captures the plaintext on lo",
-                mesh.name(),
-                done.join("; ")
-            ));
-        }
 
         let before = serde_json::to_value(&before).unwrap_or_default();
         let after = serde_json::to_value(&after).unwrap_or_default();
@@ -367,16 +362,15 @@ fn free_port(pod: &Pod, wanted: u16, mesh: Option<Mesh>, warnings: &mut Vec<Stri
         .flat_map(|c| c.ports.iter().flatten())
         .map(|p| p.container_port)
         .collect();
-    let reserved = mesh.map(Mesh::reserved);
-    let taken = |port: u16| declared.contains(&i32::from(port)) || reserved.as_ref().is_some_and(|r| r.contains(&port));
+    let reserved = |port: u16| mesh.is_some_and(|m| m.reserved().contains(&port));
     let mut port = wanted;
-    while taken(port) && port < u16::MAX {
+    while (declared.contains(&i32::from(port)) || reserved(port)) && port < u16::MAX {
         port += 1;
     }
     if port != wanted {
-        let by = match (&reserved, mesh) {
-            (Some(range), Some(mesh)) if range.contains(&wanted) => format!("reserved by {} ({}-{})", mesh.name(), range.start(), range.end()),
-            _ => "declared by the pod".to_string(),
+        let by = match mesh.filter(|_| reserved(wanted)) {
+            Some(mesh) => format!("reserved by {} ({}-{})", mesh.name(), mesh.reserved().start(), mesh.reserved().end()),
+            None => "declared by the pod".to_string(),
         };
         warnings.push(format!("remora: port {wanted} is {by}; the sidecar's health port is {port}"));
     }

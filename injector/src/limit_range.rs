@@ -163,7 +163,7 @@ mod tests {
         fit(&mut c, &storage, &mut warnings).expect("fits, without the request");
         assert_eq!(c.ephemeral_storage_max, Some(100.0 * 1024.0 * 1024.0));
         assert_eq!(warnings, ["remora: the sidecar's data volume (640Mi) is not asked as ephemeral storage: LimitRange shop/disk allows containers at most 100Mi"]);
-        let requests = |c: &SidecarConfig| crate::sidecar::container(&crate::settings::Settings::default(), c, 15090, None).resources.and_then(|r| r.requests).unwrap_or_default();
+        let requests = |c: &SidecarConfig| crate::sidecar::container(&crate::settings::Settings::default(), c, 15090, None, None).resources.and_then(|r| r.requests).unwrap_or_default();
         assert!(!requests(&c).contains_key("ephemeral-storage"), "the pod would be refused");
         assert!(requests(&config()).contains_key("ephemeral-storage"), "asked without such a LimitRange");
         let none = range(serde_json::json!({"metadata": {"name": "none", "namespace": "shop"}, "spec": {"limits": []}}));

@@ -12,6 +12,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::annotations::{SidecarConfig, SidecarMode};
+use crate::mesh::Mesh;
 use crate::settings::Settings;
 
 pub const CONTAINER_NAME: &str = "remora-sidecar";
@@ -34,7 +35,7 @@ pub fn data_size_limit(retention_bytes: u64) -> u64 {
     limit.div_ceil(1 << 20) << 20
 }
 
-pub fn container(settings: &Settings, config: &SidecarConfig, health_port: u16, hub_ca: Option<&str>) -> Container {
+pub fn container(settings: &Settings, config: &SidecarConfig, health_port: u16, hub_ca: Option<&str>, mesh: Option<Mesh>) -> Container {
     let field = |path: &str| EnvVar {
         name: String::new(),
         value_from: Some(EnvVarSource {
@@ -80,7 +81,12 @@ pub fn container(settings: &Settings, config: &SidecarConfig, health_port: u16, 
     ];
     // The hub's CA travels in the pod spec: a Secret in the hub's namespace cannot be
     // mounted in the application's.
-    let env: Vec<EnvVar> = env.into_iter().chain(hub_ca.map(|pem| value("REMORA_HUB_CA", pem))).collect();
+    let env: Vec<EnvVar> = env
+        .into_iter()
+        .chain(hub_ca.map(|pem| value("REMORA_HUB_CA", pem)))
+        // The mesh whose proxy shares the pod (mesh.rs): the sidecar captures lo too.
+        .chain(mesh.map(|m| value("REMORA_MESH", m.code())))
+        .collect();
     let probe = |path: &str, period: i32, failures: i32| Probe {
         http_get: Some(HTTPGetAction {
             path: Some(path.to_string()),
@@ -233,8 +239,8 @@ mod tests {
         let settings = Settings::default();
         let config = SidecarConfig::from_defaults(&settings.sidecar).expect("defaults");
         let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
-        assert_eq!(env_of(&container(&settings, &config, 15090, Some(pem)), "REMORA_HUB_CA").as_deref(), Some(pem));
-        assert_eq!(env_of(&container(&settings, &config, 15090, None), "REMORA_HUB_CA"), None);
+        assert_eq!(env_of(&container(&settings, &config, 15090, Some(pem), None), "REMORA_HUB_CA").as_deref(), Some(pem));
+        assert_eq!(env_of(&container(&settings, &config, 15090, None, None), "REMORA_HUB_CA"), None);
     }
 
     #[test]

@@ -660,6 +660,28 @@ impl ScriptHost {
         self.run_timers(now_ns);
     }
 
+    /// Calls a kept function with its kept arguments as `script`'s code, under the
+    /// budgets; a throw is reported as a failure during `during`, and its message returned.
+    fn call_saved(&mut self, ctx: &Ctx<'_>, script: &str, during: &str, function: Persistent<Function<'static>>, args: Vec<Persistent<Value<'static>>>) -> Option<String> {
+        self.shared.borrow_mut().current_script = Rc::from(script);
+        let outcome = (|| {
+            let function = function.restore(ctx)?;
+            let mut call_args = rquickjs::function::Args::new(ctx.clone(), args.len());
+            for arg in args {
+                call_args.push_arg(arg.restore(ctx)?)?;
+            }
+            self.arm();
+            let result = function.call_arg::<Value>(call_args);
+            self.disarm();
+            result
+        })()
+        .catch(ctx);
+        let e = outcome.err()?;
+        let (location, message) = describe(e, self.budget.cpu);
+        self.fail(script, during, &location, &message);
+        Some(message)
+    }
+
     /// Runs the `setTimeout`/`setInterval` callbacks due at `now`, oldest first.
     fn run_timers(&mut self, now: i64) {
         for _ in 0..crate::timers::MAX_FIRES_PER_ADVANCE {
@@ -667,23 +689,7 @@ impl ScriptHost {
             let what = if timer.every_ns.is_some() { "setInterval callback" } else { "setTimeout callback" };
             let context = self.context.clone();
             context.with(|ctx| {
-                self.shared.borrow_mut().current_script = Rc::from(timer.script.as_str());
-                let outcome = (|| {
-                    let callback = timer.callback.clone().restore(&ctx)?;
-                    let mut call_args = rquickjs::function::Args::new(ctx.clone(), timer.args.len());
-                    for arg in &timer.args {
-                        call_args.push_arg(arg.clone().restore(&ctx)?)?;
-                    }
-                    self.arm();
-                    let result = callback.call_arg::<Value>(call_args);
-                    self.disarm();
-                    result
-                })()
-                .catch(&ctx);
-                if let Err(e) = outcome {
-                    let (location, message) = describe(e, self.budget.cpu);
-                    self.fail(&timer.script, what, &location, &message);
-                }
+                self.call_saved(&ctx, &timer.script, what, timer.callback.clone(), timer.args.clone());
             });
             self.shared.borrow_mut().timers.reschedule(id, timer, now);
             self.after_call();
@@ -701,27 +707,7 @@ impl ScriptHost {
         self.job_runs += 1;
         let context = self.context.clone();
         context.with(|ctx| {
-            self.shared.borrow_mut().current_script = Rc::from(script.as_str());
-            let outcome = (|| {
-                let task = task.restore(&ctx)?;
-                let mut call_args = rquickjs::function::Args::new(ctx.clone(), args.len());
-                for arg in args {
-                    call_args.push_arg(arg.restore(&ctx)?)?;
-                }
-                self.arm();
-                let result = task.call_arg::<Value>(call_args);
-                self.disarm();
-                result
-            })()
-            .catch(&ctx);
-            let error = match outcome {
-                Ok(_) => None,
-                Err(e) => {
-                    let (location, message) = describe(e, self.budget.cpu);
-                    self.fail(&script, &format!("job {tag}"), &location, &message);
-                    Some(message)
-                }
-            };
+            let error = self.call_saved(&ctx, &script, &format!("job {tag}"), task, args);
             let limit_value = limit as f64;
             match &error {
                 None => {

@@ -203,8 +203,10 @@ fn run(args: Args) -> anyhow::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     watch_signals(stop.clone());
 
+    // Read once: it picks the interfaces and the peer restoration.
+    let mesh = mesh(&args.mesh);
     let source = if args.replay.is_empty() {
-        match start_live(&args, &status) {
+        match start_live(&args, mesh, &status) {
             Some(capture) => {
                 follow_hub_address(&args, capture.filter.clone(), stop.clone());
                 Source::Live(capture)
@@ -232,7 +234,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         namespace: args.pod_namespace.as_str().into(),
         local_ips,
         redaction: redaction(&args.redact),
-        peer_origins: mesh(&args.mesh).map(mesh_peers),
+        peer_origins: mesh.map(mesh_peers),
         ..PipelineConfig::default()
     };
     let pcap_dir = args.data_dir.join("pcaps");
@@ -344,9 +346,9 @@ fn mesh_peers(mesh: Mesh) -> PeerOrigins {
 
 /// Starts live capture on the selected interfaces; `None` (phase `GaveUp`, said on
 /// stderr) when it cannot.
-fn start_live(args: &Args, status: &Status) -> Option<LiveCapture> {
+fn start_live(args: &Args, mesh: Option<Mesh>, status: &Status) -> Option<LiveCapture> {
     let filter = capture_filter(&args.capture_filter, &hub_addresses(&args.hub));
-    let capture = interfaces::select(&args.interfaces, mesh(&args.mesh).is_some())
+    let capture = interfaces::select(&args.interfaces, mesh.is_some())
         .map_err(|e| e.to_string())
         .and_then(|devices| {
             let names: Vec<String> = devices.iter().map(|d| d.name.clone()).collect();
