@@ -111,6 +111,9 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         Some(text) => Some(remora_kfl::Query::compile(text).map_err(|e| anyhow::anyhow!("--kfl: {e}\n{}", e.caret()))?),
         None => None,
     };
+    for warning in filter.iter().flat_map(|q| q.warnings()) {
+        eprintln!("--kfl: {warning}");
+    }
     let mut scripts = match args.scripting.scripts.is_empty() {
         true => None,
         false => Some(crate::scripts::start_host(&args.scripting, Clock::Capture)?),
@@ -145,7 +148,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     );
 
     let (writer, batches, empties) = spawn_writer(output).context("cannot start the item writer thread")?;
-    let mut batcher = ItemBatcher { batch: Vec::with_capacity(ITEM_BATCH), to_writer: batches, empties, discard: output == Output::None, filter, printed: 0 };
+    let mut batcher = ItemBatcher { batch: Vec::with_capacity(ITEM_BATCH), to_writer: batches, empties, discard: output == Output::None, filter, printed: 0, unprintable: 0 };
     let started = Instant::now();
     let failures = match &mut scripts {
         Some(scripts) => {
@@ -156,6 +159,9 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     };
     progress.finish_and_clear();
     let printed = batcher.filter.is_some().then_some(batcher.printed);
+    if batcher.unprintable > 0 {
+        eprintln!("--kfl: {} matching items not printed: a redact() path replaced a number or a list of theirs (redact text fields, such as headers and bodies)", batcher.unprintable);
+    }
     batcher.finish();
     writer.join().map_err(|_| anyhow::anyhow!("the item writer thread panicked"))?;
 
@@ -212,13 +218,32 @@ struct ItemBatcher {
     filter: Option<remora_kfl::Query>,
     /// Items that passed the filter.
     printed: u64,
+    /// Matching items left out: a `redact()` replaced a field whose type Remora fixes
+    /// (a number, a list), so the item could not be printed as one.
+    unprintable: u64,
 }
 
 impl Sink for ItemBatcher {
     fn item(&mut self, item: Item) {
+        let mut item = item;
         if let Some(query) = &self.filter {
-            if !query.matches(&item) {
-                return;
+            if query.redactions().is_empty() {
+                if !query.matches(&item) {
+                    return;
+                }
+            } else {
+                // The query redacts as it decides: print what it left.
+                let Ok(mut value) = serde_json::to_value(&item) else { return };
+                if !query.evaluate(&mut value) {
+                    return;
+                }
+                match serde_json::from_value::<Item>(value) {
+                    Ok(redacted) => item = redacted,
+                    Err(_) => {
+                        self.unprintable += 1;
+                        return;
+                    }
+                }
             }
         }
         self.printed += 1;

@@ -285,10 +285,9 @@ async fn tail(State(hub): State<Arc<Hub>>, UrlQuery(params): UrlQuery<TailParams
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
             };
             let Ok(mut item) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
-            if !query.matches_value(&item) {
+            if !query.evaluate(&mut item) {
                 continue;
             }
-            query.apply_redactions(&mut item);
             let (answered, _) = answer(&hub, vec![item], summary).await;
             let mut line = answered.into_iter().next().unwrap_or_default().to_string();
             line.push('\n');

@@ -89,22 +89,29 @@ impl ItemStore {
                 scan.page.next = Some(seq + 1);
                 return false;
             }
-            let mut item = item.clone();
-            query.apply_redactions(&mut item);
-            scan.page.items.push(item);
+            scan.page.items.push(item.clone());
             true
         });
     }
 
     /// Shows `visit` the items matching `query` among at most [`SCAN_CHUNK`] older than
-    /// `from` (`None`: from the newest), newest first, until it returns false. Returns
-    /// where to go on, or `None` when there is nothing more to see.
+    /// `from` (`None`: from the newest), newest first, until it returns false; as the
+    /// query's `redact()`s leave them (the stored item stays whole). Returns where to go
+    /// on, or `None` when there is nothing more to see.
     pub fn scan_chunk(&self, query: &Query, from: Option<u64>, mut visit: impl FnMut(u64, &Value) -> bool) -> Option<Option<u64>> {
         // Sequence numbers grow with position: where the items older than `from` end.
         let end = self.items.partition_point(|s| from.is_none_or(|b| s.seq < b));
         let start = end.saturating_sub(SCAN_CHUNK);
+        let redacts = !query.redactions().is_empty();
         for stored in self.items.range(start..end).rev() {
-            if query.matches_value(&stored.item) && !visit(stored.seq, &stored.item) {
+            // One evaluation decides and redacts, so what is shown is what was decided.
+            let shown = if redacts {
+                let mut copy = stored.item.clone();
+                query.evaluate(&mut copy).then_some(std::borrow::Cow::Owned(copy))
+            } else {
+                query.matches_value(&stored.item).then_some(std::borrow::Cow::Borrowed(&stored.item))
+            };
+            if shown.is_some_and(|item| !visit(stored.seq, &item)) {
                 return None;
             }
         }

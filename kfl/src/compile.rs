@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::helpers::{Func, Method};
 use crate::parser::{CmpOp, Expr};
+use crate::redact::RedactPath;
 use crate::variables::{resolve_name, rewrite_path, Resolved};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +43,8 @@ pub enum Node {
     List(Vec<Node>),
     /// An undefined helper: the whole query is false, as the reference says.
     False,
+    /// `redact(...)`: true; evaluating it redacts (see `eval::decide`).
+    Redact(Vec<RedactPath>),
 }
 
 /// What compiling noticed besides the tree.
@@ -54,18 +57,35 @@ pub struct Notes {
     pub limit: Option<u64>,
     /// Whether `now()` or a relative time helper appears (the result depends on the clock).
     pub uses_clock: bool,
+    /// Whether what is being compiled is a value (an operand, an argument) rather than a
+    /// condition joined by `and`/`or`/`!`: `redact()` stands only as a condition.
+    in_value: bool,
 }
 
 pub fn compile(expr: &Expr, notes: &mut Notes) -> Node {
+    match expr {
+        Expr::Not(e) => Node::Not(Box::new(compile(e, notes))),
+        Expr::And(a, b) => Node::And(Box::new(compile(a, notes)), Box::new(compile(b, notes))),
+        Expr::Or(a, b) => Node::Or(Box::new(compile(a, notes)), Box::new(compile(b, notes))),
+        Expr::Call(None, name, args) if name == "redact" => redact(args, notes),
+        value => {
+            let outer = std::mem::replace(&mut notes.in_value, true);
+            let node = compile_value(value, notes);
+            notes.in_value = outer;
+            node
+        }
+    }
+}
+
+fn compile_value(expr: &Expr, notes: &mut Notes) -> Node {
     match expr {
         Expr::Lit(v) => Node::Lit(v.clone()),
         Expr::Regex(re) => Node::Regex(re.clone()),
         Expr::Name(_) | Expr::Field(..) | Expr::Index(..) | Expr::Wildcard(..) | Expr::Descend(..) | Expr::Root => selector(expr, notes),
         Expr::Call(target, name, args) => call(target.as_deref(), name, args, notes),
-        Expr::Not(e) => Node::Not(Box::new(compile(e, notes))),
         Expr::Neg(e) => Node::Neg(Box::new(compile(e, notes))),
-        Expr::And(a, b) => Node::And(Box::new(compile(a, notes)), Box::new(compile(b, notes))),
-        Expr::Or(a, b) => Node::Or(Box::new(compile(a, notes)), Box::new(compile(b, notes))),
+        // Conditions are compiled by `compile`, which never hands them here.
+        Expr::Not(_) | Expr::And(..) | Expr::Or(..) => compile(expr, notes),
         Expr::Cmp(op, a, b) => Node::Cmp(*op, Box::new(compile(a, notes)), Box::new(compile(b, notes))),
         Expr::In(a, b) => Node::In(Box::new(compile(a, notes)), Box::new(compile(b, notes))),
         Expr::Arith(op, a, b) => Node::Arith(*op, Box::new(compile(a, notes)), Box::new(compile(b, notes))),
@@ -142,6 +162,29 @@ fn selector(expr: &Expr, notes: &mut Notes) -> Node {
             }
         }
     }
+}
+
+/// `redact("path", ...)`: a condition of its own, whose paths are read now. Inside a
+/// comparison or an argument it could not take effect where it stands, so it is refused
+/// there (the query is false) rather than redacting nothing.
+fn redact(args: &[Expr], notes: &mut Notes) -> Node {
+    let refuse = |notes: &mut Notes, warning: String| {
+        notes.warnings.push(warning);
+        Node::False
+    };
+    if notes.in_value {
+        return refuse(notes, "redact() stands as a condition of its own (joined with and/or/!), not inside a comparison or an argument; the query is false".into());
+    }
+    let mut paths = Vec::with_capacity(args.len());
+    for arg in args {
+        let Some(text) = literal_text(arg) else { return refuse(notes, "redact() takes strings (paths); the query is false".into()) };
+        match RedactPath::parse(&text) {
+            Ok(path) => paths.push(path),
+            Err(warning) => return refuse(notes, warning),
+        }
+        notes.redactions.push(text);
+    }
+    Node::Redact(paths)
 }
 
 fn call(target: Option<&Expr>, name: &str, args: &[Expr], notes: &mut Notes) -> Node {

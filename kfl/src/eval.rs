@@ -100,6 +100,25 @@ pub fn eval<'a>(node: &Node, root: &'a Value, now_ms: i64) -> Val<'a> {
         Node::Func(func) => func.apply(root, now_ms),
         Node::List(items) => Val::Many(items.iter().map(|n| eval(n, root, now_ms)).collect()),
         Node::False => Val::Own(Value::Bool(false)),
+        // Redacting needs the item mutable: `decide` does it; read-only, it is only true.
+        Node::Redact(_) => Val::Own(Value::Bool(true)),
+    }
+}
+
+/// The truth of a query over `item`, doing each `redact()` where evaluation reaches it,
+/// as KFL v1 does: what follows a redaction sees the redacted value (`redact("id") and
+/// id == 1` is false), and one in a branch not taken (`a or redact(...)` with `a` true,
+/// or after a false `and`) redacts nothing.
+pub fn decide(node: &Node, item: &mut Value, now_ms: i64) -> bool {
+    match node {
+        Node::And(a, b) => decide(a, item, now_ms) && decide(b, item, now_ms),
+        Node::Or(a, b) => decide(a, item, now_ms) || decide(b, item, now_ms),
+        Node::Not(inner) => !decide(inner, item, now_ms),
+        Node::Redact(paths) => {
+            paths.iter().for_each(|path| path.apply(item));
+            true
+        }
+        other => truthy(&eval(other, item, now_ms)),
     }
 }
 

@@ -36,7 +36,7 @@ pub enum Func {
     Timestamp(Box<Node>),
     Duration(Box<Node>),
     Size(Box<Node>),
-    /// `limit(n)` and `redact(...)`: true; what they ask is in the query's notes.
+    /// `limit(n)`: true; what it asks is in the query's notes.
     True,
 }
 
@@ -166,15 +166,6 @@ impl Func {
                 }
                 _ => Err("limit() takes a whole number; the query is false".into()),
             },
-            "redact" => {
-                for arg in args {
-                    match crate::compile::literal_text(arg) {
-                        Some(path) => notes.redactions.push(path),
-                        None => return Err("redact() takes strings (dot paths); the query is false".into()),
-                    }
-                }
-                Ok(Func::True)
-            }
             other => Err(format!("{other}() is not a KFL helper; the query is false")),
         }
     }

@@ -14,6 +14,7 @@ mod eval;
 mod helpers;
 mod lexer;
 mod parser;
+mod redact;
 mod variables;
 
 use std::fmt;
@@ -82,9 +83,26 @@ impl Query {
         self.matches_value_at(item, wall_ms())
     }
 
-    /// Whether the item matches, with `now()` at `now_ms` (ms since the epoch).
+    /// Whether the item matches, with `now()` at `now_ms` (ms since the epoch). The item
+    /// is left as it is; a query that redacts is decided on a redacted copy, since what
+    /// follows a `redact()` sees the redacted values.
     pub fn matches_value_at(&self, item: &Value, now_ms: i64) -> bool {
-        eval::truthy(&eval::eval(&self.root, item, now_ms))
+        if self.notes.redactions.is_empty() {
+            eval::truthy(&eval::eval(&self.root, item, now_ms))
+        } else {
+            eval::decide(&self.root, &mut item.clone(), now_ms)
+        }
+    }
+
+    /// Whether the item matches, redacting it as evaluation goes (each `redact()` the
+    /// evaluation reaches, where it stands): what a query answer shows.
+    pub fn evaluate(&self, item: &mut Value) -> bool {
+        self.evaluate_at(item, wall_ms())
+    }
+
+    /// [`Query::evaluate`] with `now()` at `now_ms`.
+    pub fn evaluate_at(&self, item: &mut Value, now_ms: i64) -> bool {
+        eval::decide(&self.root, item, now_ms)
     }
 
     /// Whether an item matches (through its JSON view).
@@ -103,26 +121,10 @@ impl Query {
         self.notes.limit
     }
 
-    /// `redact(...)` paths.
+    /// `redact(...)` paths, as written: a query with any redacts what it answers (see
+    /// [`Query::evaluate`]).
     pub fn redactions(&self) -> &[String] {
         &self.notes.redactions
-    }
-
-    /// Replaces the value at each `redact(...)` path that exists with `[REDACTED]`.
-    pub fn apply_redactions(&self, item: &mut Value) {
-        for path in &self.notes.redactions {
-            let mut target = Some(&mut *item);
-            for part in path.split('.') {
-                target = target.and_then(|t| match t {
-                    Value::Object(map) => map.get_mut(part),
-                    Value::Array(list) => part.parse::<usize>().ok().and_then(|i| list.get_mut(i)),
-                    _ => None,
-                });
-            }
-            if let Some(value) = target {
-                *value = Value::String("[REDACTED]".into());
-            }
-        }
     }
 
     /// The query with every operation in parentheses: how it was read.

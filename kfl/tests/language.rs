@@ -114,12 +114,54 @@ fn limit_redact_and_undefined_helpers() {
     assert_eq!(query.redactions(), ["request.headers.authorization", "response.body"]);
     let mut doc = json!({"protocol": {"name": "http"}, "request": {"headers": {"authorization": "secret"}}, "response": {"body": "x"}});
     assert!(query.matches_value(&doc));
-    query.apply_redactions(&mut doc);
+    assert_eq!(doc["request"]["headers"]["authorization"], "secret", "deciding leaves the item whole");
+    assert!(query.evaluate(&mut doc));
     assert_eq!(doc["request"]["headers"]["authorization"], "[REDACTED]");
     assert_eq!(doc["response"]["body"], "[REDACTED]");
     let undefined = Query::compile("http and frobnicate(1)").expect("an unknown helper still parses");
     assert!(!undefined.matches_value(&doc), "and makes the whole query false");
     assert_eq!(undefined.warnings(), ["frobnicate() is not a KFL helper; the query is false"]);
+}
+
+/// KFL v1's `redact()` takes effect where evaluation reaches it: conditions after it see
+/// the redacted value, one in a branch not taken redacts nothing, and its paths are
+/// selectors (`..name`, wildcards, indexes) that reach inside JSON and XML bodies. The
+/// rows with a KFL v1 counterpart are its own evaluation table's.
+#[test]
+fn redact_takes_effect_where_it_stands() {
+    let car = json!({"id": 114905, "model": "Camaro", "brand": {"name": "Chevrolet"}, "year": 2021});
+    let cases = [
+        ("id == 114905 and redact(\"model\", \"brand.name\")", true, json!({"id": 114905, "model": "[REDACTED]", "brand": {"name": "[REDACTED]"}, "year": 2021})),
+        ("id == 114905 and redact(\"modelx\", \"brand.name\")", true, json!({"id": 114905, "model": "Camaro", "brand": {"name": "[REDACTED]"}, "year": 2021})),
+        ("id == 114906 and redact(\"model\", \"brand.name\")", false, car.clone()),
+        ("redact(\"model\", \"brand.name\") and id == 114906", false, json!({"id": 114905, "model": "[REDACTED]", "brand": {"name": "[REDACTED]"}, "year": 2021})),
+        ("redact(\"id\", \"brand.name\") and id == 114905", false, json!({"id": "[REDACTED]", "model": "Camaro", "brand": {"name": "[REDACTED]"}, "year": 2021})),
+        ("model == \"Camaro\" or redact(\"model\")", true, car.clone()),
+        ("redact(\"..name\") and brand.name == \"[REDACTED]\"", true, json!({"id": 114905, "model": "Camaro", "brand": {"name": "[REDACTED]"}, "year": 2021})),
+        ("redact(\"$..name\", \"brand.*\") and !(brand.name == \"Chevrolet\")", true, json!({"id": 114905, "model": "Camaro", "brand": {"name": "[REDACTED]"}, "year": 2021})),
+    ];
+    for (query, truth, after) in cases {
+        let compiled = Query::compile(query).expect(query);
+        assert_eq!(compiled.matches_value(&car), truth, "{query}: deciding on its own");
+        let mut item = car.clone();
+        assert_eq!(compiled.evaluate(&mut item), truth, "{query}");
+        assert_eq!(item, after, "{query}");
+    }
+
+    // Inside an encoded body: the body is decoded, redacted and written back as it came.
+    let login = json!({"request": {"body": "{\"user\":\"ann\",\"password\":\"hunter2\"}"}});
+    let query = Query::compile("redact(\"request.body.json().password\") and request.body.json().user == \"ann\"").expect("compiles");
+    let mut item = login.clone();
+    assert!(query.evaluate(&mut item));
+    assert_eq!(item["request"]["body"], "{\"password\":\"[REDACTED]\",\"user\":\"ann\"}");
+
+    // Where it cannot take effect where it stands, or a path is no path: false, and said.
+    let inside = Query::compile("redact(\"model\") == true").expect("parses");
+    assert!(!inside.matches_value(&car));
+    assert!(inside.warnings()[0].starts_with("redact() stands as a condition of its own"), "{:?}", inside.warnings());
+    let bad = Query::compile("redact(\"a == 1\")").expect("parses");
+    assert!(!bad.matches_value(&car));
+    assert!(bad.warnings()[0].starts_with("redact(\"a == 1\"): not a path"), "{:?}", bad.warnings());
 }
 
 /// KFL v1's recursive descent: `..name` selects every value under that key at any depth,
