@@ -10,7 +10,8 @@
 //! fragments), ICMP messages (type, code, echo identifier and sequence), Kafka (each
 //! request's API key, version, correlation id, client id and topics with its response's
 //! topics and first error) and AMQP 0-9-1 (each method frame: class and method, channel,
-//! exchange, routing key, queue, consumer and delivery tags, reply code) from `remora
+//! exchange (an Exchange.Bind's source and destination), routing key, queue, consumer and delivery
+//! tags, reply code) from `remora
 //! replay` must equal what
 //! tshark extracts, except for the differences listed with their reasons in
 //! tests/data/pcaps/tshark-differences.tsv. A listed difference that no longer occurs
@@ -717,8 +718,8 @@ fn tshark_kafka(path: &Path) -> Records {
 
 /// One AMQP method frame as a record: the method, then channel, exchange, routing key,
 /// queue, consumer tag, delivery tag and reply code.
-fn amqp_record(method: &str, fields: [&str; 7]) -> String {
-    let labels = ["ch", "x", "rk", "q", "ct", "dt", "code"];
+fn amqp_record(method: &str, fields: [&str; 8]) -> String {
+    let labels = ["ch", "x", "dest", "rk", "q", "ct", "dt", "code"];
     let fields: Vec<String> = labels.iter().zip(fields).map(|(label, value)| format!("{label}={value}")).collect();
     format!("amqp\t{method} {}", fields.join(" "))
 }
@@ -732,10 +733,10 @@ fn remora_amqp(items: &[Value]) -> Records {
         let (r, s) = (&item["request"], &item["response"]);
         let channel = r["channel"].to_string();
         if !text(&r["method"]).is_empty() {
-            out.push(amqp_record(text(&r["method"]), [&channel, text(&r["exchange"]), text(&r["routingKey"]), text(&r["queue"]), text(&r["consumerTag"]), &number(&r["deliveryTag"]), &number(&r["replyCode"])]));
+            out.push(amqp_record(text(&r["method"]), [&channel, text(&r["exchange"]), text(&r["destination"]), text(&r["routingKey"]), text(&r["queue"]), text(&r["consumerTag"]), &number(&r["deliveryTag"]), &number(&r["replyCode"])]));
         }
         if s.is_object() && !text(&s["method"]).ends_with(".Close") {
-            out.push(amqp_record(text(&s["method"]), [&channel, text(&s["exchange"]), text(&s["routingKey"]), text(&s["queue"]), text(&s["consumerTag"]), &number(&s["deliveryTag"]), ""]));
+            out.push(amqp_record(text(&s["method"]), [&channel, text(&s["exchange"]), "", text(&s["routingKey"]), text(&s["queue"]), text(&s["consumerTag"]), &number(&s["deliveryTag"]), ""]));
         }
     }
     out
@@ -757,7 +758,9 @@ fn tshark_amqp(path: &Path) -> Records {
             let name = amqp_method(id("amqp.method.class"), id("amqp.method.method")).map_or_else(|| "?".to_string(), |(name, _)| name);
             let arg = |name: &str| text(&frame["amqp.method.arguments"][format!("amqp.method.arguments.{name}")]).to_string();
             let code = if name.ends_with(".Close") || name == "Basic.Return" { arg("reply_code") } else { String::new() };
-            out.push(amqp_record(&name, [text(&frame["amqp.channel"]), &arg("exchange"), &arg("routing_key"), &arg("queue"), &arg("consumer_tag"), &arg("delivery_tag"), &code]));
+            // Exchange.Bind and Unbind name a source exchange and a destination instead.
+            let exchange = if name == "Exchange.Bind" || name == "Exchange.Unbind" { arg("source") } else { arg("exchange") };
+            out.push(amqp_record(&name, [text(&frame["amqp.channel"]), &exchange, &arg("destination"), &arg("routing_key"), &arg("queue"), &arg("consumer_tag"), &arg("delivery_tag"), &code]));
         }
     }
     out

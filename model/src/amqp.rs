@@ -16,6 +16,10 @@ pub struct AmqpRequest {
     /// The exchange (Exchange.*, Queue.Bind, Basic.Publish/Deliver/Return; the source of
     /// Exchange.Bind), else empty.
     pub exchange: String,
+    /// Exchange.Bind and Unbind (RabbitMQ's exchange-to-exchange bindings): the exchange
+    /// bound to the source.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub destination: String,
     pub routing_key: String,
     pub queue: String,
     pub consumer_tag: String,

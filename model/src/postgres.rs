@@ -24,6 +24,9 @@ pub struct PostgresRequest {
     pub user: String,
     pub database: String,
     pub application: String,
+    /// Startup only: the protocol version asked for (`3.0`; `3.2` from PostgreSQL 18).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub version: String,
 }
 
 /// `response` of a PostgreSQL item.
@@ -43,6 +46,10 @@ pub struct PostgresResponse {
     /// The transaction status at Ready for Query: `idle`, `transaction`, `failed`; for an
     /// SSLRequest, `accepted` or `refused`; for startup, `ready` or empty.
     pub status: String,
+    /// Startup only: the version the server offered instead (NegotiateProtocolVersion),
+    /// when it speaks an older minor version than the client asked for.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub version: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -542,7 +542,10 @@ fn a_mesh_proxy_in_the_pod_is_seen_through() {
     });
     wait_ready(&net);
     // The application asks for the peer's address; the proxy carries it (once it listens).
+    // Tries made: a slow machine may need more than one, each its own request.
+    let mut tries = 0;
     let body = remora_testkit::eventually(Duration::from_secs(10), "an answer through the mesh's proxy", || {
+        tries += 1;
         let out = net.exec(&client, &["curl", "-s", "--max-time", "5", &format!("http://{SERVER_V4}:8080/menu")]).output().ok()?;
         out.status.success().then(|| String::from_utf8_lossy(&out.stdout).to_string())
     });
@@ -562,10 +565,15 @@ fn a_mesh_proxy_in_the_pod_is_seen_through() {
         .map(|i| format!("{} {}:{} -> {}:{} outgoing={}", i["request"]["path"].as_str().unwrap_or(""), i["src"]["ip"].as_str().unwrap_or(""), i["src"]["port"].as_str().unwrap_or(""), i["dst"]["ip"].as_str().unwrap_or(""), i["dst"]["port"].as_str().unwrap_or(""), i["outgoing"]))
         .collect();
     let menu: Vec<&Value> = http.iter().filter(|i| i["request"]["path"] == "/menu").collect();
-    assert_eq!(menu.len(), 1, "one request, seen once (on lo; eth0 carries TLS): {shown:#?}");
-    assert_eq!((menu[0]["src"]["ip"].as_str(), menu[0]["dst"]["ip"].as_str(), menu[0]["dst"]["port"].as_str()), (Some(CLIENT_V4), Some(SERVER_V4), Some("8080")), "the peer the application asked for: {shown:#?}");
-    assert_eq!(menu[0]["outgoing"], true);
-    assert_eq!(menu[0]["response"]["status"], 200);
+    // Each request seen once (on lo; eth0 carries TLS): one item per client port, no more
+    // items than tries.
+    let ports: std::collections::BTreeSet<&str> = menu.iter().filter_map(|i| i["src"]["port"].as_str()).collect();
+    assert!(!menu.is_empty() && menu.len() <= tries && ports.len() == menu.len(), "each of {tries} tries seen at most once: {shown:#?}");
+    // The try that was answered is the last.
+    let answered = menu[menu.len() - 1];
+    assert_eq!((answered["src"]["ip"].as_str(), answered["dst"]["ip"].as_str(), answered["dst"]["port"].as_str()), (Some(CLIENT_V4), Some(SERVER_V4), Some("8080")), "the peer the application asked for: {shown:#?}");
+    assert_eq!(answered["outgoing"], true);
+    assert_eq!(answered["response"]["status"], 200);
     assert!(http.iter().all(|i| i["dst"]["port"] != hub_port.as_str() && i["dst"]["port"] != proxy_port.as_str()), "neither the hub session nor the proxy's address: {shown:#?}");
     // The sidecar reached the hub itself, from the pod's address: not through the proxy
     // (which would have carried it to the peer's application instead).

@@ -18,10 +18,18 @@ use crate::flow::{Dir, Timestamp};
 
 const POSTGRES: Protocol = Protocol::new("postgres", "3.0", "PG", "PostgreSQL frontend/backend protocol", "tcp");
 
+/// Protocol 3.0's startup code; 3.2 (PostgreSQL 18) is 196_610: any 3.x is read alike.
 const PROTOCOL_3: u32 = 196_608;
 const SSL_REQUEST: u32 = 80_877_103;
 const GSSENC_REQUEST: u32 = 80_877_104;
 const CANCEL_REQUEST: u32 = 80_877_102;
+/// A CancelRequest's length: 16 with 3.0's 4-byte key; from 3.2 the key is 4 to 256 bytes.
+const CANCEL_LENGTHS: std::ops::RangeInclusive<usize> = 16..=268;
+
+/// A startup packet's code for protocol 3.x, as `3.<minor>`.
+fn protocol_3(code: u32) -> Option<String> {
+    (code >> 16 == PROTOCOL_3 >> 16).then(|| format!("3.{}", code & 0xffff))
+}
 /// Largest message read whole; longer ones (a big COPY row, a huge query) are skipped
 /// past, their content unread.
 const MAX_MESSAGE: usize = 1 << 20;
@@ -43,9 +51,9 @@ pub fn detect(first: &[u8]) -> Detection {
     let len = u32::from_be_bytes([first[0], first[1], first[2], first[3]]) as usize;
     let code = u32::from_be_bytes([first[4], first[5], first[6], first[7]]);
     match code {
-        PROTOCOL_3 if (9..10_000).contains(&len) => return Detection::Postgres,
         SSL_REQUEST | GSSENC_REQUEST if len == 8 => return Detection::Postgres,
-        CANCEL_REQUEST if len == 16 => return Detection::Postgres,
+        CANCEL_REQUEST if CANCEL_LENGTHS.contains(&len) => return Detection::Postgres,
+        code if protocol_3(code).is_some() && (9..10_000).contains(&len) => return Detection::Postgres,
         _ => {}
     }
     let len = u32::from_be_bytes([first[1], first[2], first[3], first[4]]) as usize;
@@ -230,8 +238,9 @@ impl PostgresFlow {
                     SSL_REQUEST => request.kind = "ssl".into(),
                     GSSENC_REQUEST => request.kind = "gssenc".into(),
                     CANCEL_REQUEST => request.kind = "cancel".into(),
-                    _ => {
+                    code => {
                         request.kind = "startup".into();
+                        request.version = protocol_3(code).unwrap_or_default();
                         let mut words = cstrings(&body[4.min(body.len())..]);
                         while let (Some(key), Some(value)) = (words.next(), words.next()) {
                             match key.as_str() {
@@ -318,6 +327,9 @@ impl PostgresFlow {
             b'T' => self.answer.columns = columns(body),
             b'E' => self.answer.error = Some(error_fields(body)),
             b'N' => self.answer.notices += 1,
+            // NegotiateProtocolVersion: the newest minor version the server speaks, when
+            // the client asked for a newer one (or for options it does not know).
+            b'v' => self.answer.version = body.get(..4).map(|m| format!("3.{}", u32::from_be_bytes([m[0], m[1], m[2], m[3]]))).unwrap_or_default(),
             b'Z' => {
                 self.answer.status = match body.first() {
                     Some(b'T') => "transaction",
@@ -354,7 +366,7 @@ impl StreamDissector for PostgresFlow {
             Some(client) => client,
             None => {
                 // The client sends first: the startup packet, or (mid-way) a typed message.
-                let startup = data.get(4..8).is_some_and(|c| matches!(u32::from_be_bytes([c[0], c[1], c[2], c[3]]), PROTOCOL_3 | SSL_REQUEST | GSSENC_REQUEST | CANCEL_REQUEST));
+                let startup = data.get(4..8).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]])).is_some_and(|code| matches!(code, SSL_REQUEST | GSSENC_REQUEST | CANCEL_REQUEST) || protocol_3(code).is_some());
                 self.readers[dir.index()].startup = startup;
                 self.client = Some(dir);
                 dir
@@ -510,5 +522,31 @@ mod tests {
         assert_eq!((request(&out[0]).kind.as_str(), answer(&out[0]).status.as_str()), ("ssl", "accepted"));
         assert_eq!(detect(b"Q\0\0\0\x0dSELECT 1;\0"), Detection::Postgres);
         assert_eq!(detect(b"GET / HTTP/1.1\r\n"), Detection::Unknown);
+    }
+
+    /// Protocol 3.2 (PostgreSQL 18): the startup asks for 3.2, BackendKeyData carries a
+    /// longer key, a CancelRequest is longer; a server that speaks only 3.0 answers with
+    /// NegotiateProtocolVersion.
+    #[test]
+    fn protocol_3_2_and_its_negotiation() {
+        let mut startup = 196_610u32.to_be_bytes().to_vec();
+        startup.extend_from_slice(b"user\0alice\0_pq_.x\0y\0\0");
+        let mut packet = ((startup.len() + 4) as u32).to_be_bytes().to_vec();
+        packet.extend_from_slice(&startup);
+        assert_eq!(detect(&packet), Detection::Postgres);
+        let mut server = message(b'v', b"\0\0\0\0\0\0\0\x01_pq_.x\0");
+        server.extend(message(b'R', &[0, 0, 0, 0]));
+        server.extend(message(b'K', &[7; 36]));
+        server.extend(message(b'Z', b"I"));
+        let out = run(&[(Dir::Forward, packet), (Dir::Reverse, server)]);
+        assert_eq!((request(&out[0]).kind.as_str(), request(&out[0]).version.as_str(), request(&out[0]).user.as_str()), ("startup", "3.2", "alice"));
+        assert_eq!((answer(&out[0]).version.as_str(), answer(&out[0]).status.as_str()), ("3.0", "idle"));
+
+        let mut cancel = 44u32.to_be_bytes().to_vec();
+        cancel.extend_from_slice(&80_877_102u32.to_be_bytes());
+        cancel.extend_from_slice(&[1; 36]);
+        assert_eq!(detect(&cancel), Detection::Postgres, "a 3.2 cancel request, with a 32-byte key");
+        let out = run(&[(Dir::Forward, cancel)]);
+        assert_eq!(request(&out[0]).kind, "cancel");
     }
 }

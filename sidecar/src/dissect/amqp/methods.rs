@@ -180,7 +180,7 @@ pub fn request_arguments(class: u16, id: u16, args: &[u8], r: &mut AmqpRequest) 
         }
         (40, 30 | 40) => {
             c.skip(2)?;
-            c.shortstr()?; // destination
+            r.destination = c.shortstr()?;
             r.exchange = c.shortstr()?;
             r.routing_key = c.shortstr()?;
             return no_wait(&mut c, 0);
