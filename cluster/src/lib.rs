@@ -7,6 +7,7 @@
 pub mod access_review;
 pub mod check;
 pub mod coverage;
+pub mod hub_tokens;
 pub mod names;
 pub mod pod_events;
 pub mod probe;

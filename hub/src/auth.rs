@@ -89,6 +89,25 @@ impl Tokens {
         Ok(Tokens { path: path.to_path_buf(), check_every, current: RwLock::new(loaded) })
     }
 
+    /// The token file's tokens or, while it is not there yet, `seed`'s (the Secret it
+    /// will be mounted from, as read through the API: a Secret the hub has just made
+    /// reaches the mount up to a minute later). The file takes over once it appears.
+    pub fn from_file_or(path: &Path, seed: Option<String>) -> anyhow::Result<Tokens> {
+        Self::seeded(path, seed, CHECK_EVERY)
+    }
+
+    fn seeded(path: &Path, seed: Option<String>, check_every: Duration) -> anyhow::Result<Tokens> {
+        let loaded = match (read(path), seed) {
+            (Ok(loaded), _) => loaded,
+            (Err(_), Some(seed)) if !path.exists() => {
+                let tokens = parse(&seed, &format!("the Secret for {}", path.display()))?;
+                Loaded { tokens, stamp: None, checked: Instant::now() }
+            }
+            (Err(e), _) => return Err(e),
+        };
+        Ok(Tokens { path: path.to_path_buf(), check_every, current: RwLock::new(loaded) })
+    }
+
     /// Reads the file again if it changed since; a file that no longer reads keeps the
     /// tokens in force (and says why in the log).
     fn refresh(&self) {
@@ -141,6 +160,12 @@ fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
 fn read(path: &Path) -> anyhow::Result<Loaded> {
     let stamp = stamp(path);
     let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("--token-file {}: {e}", path.display()))?;
+    let tokens = parse(&text, &format!("--token-file {}", path.display()))?;
+    Ok(Loaded { tokens, stamp, checked: Instant::now() })
+}
+
+/// Tokens text, one a line; `origin` names where it came from in errors.
+fn parse(text: &str, origin: &str) -> anyhow::Result<Vec<(String, Principal)>> {
     let mut tokens = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
         let parts: Vec<&str> = line.splitn(3, ':').collect();
@@ -151,14 +176,14 @@ fn read(path: &Path) -> anyhow::Result<Loaded> {
         };
         let role = role.unwrap_or(Role::Admin);
         if token.is_empty() {
-            anyhow::bail!("--token-file {}: the {} token {name:?} is empty", path.display(), role.name());
+            anyhow::bail!("{origin}: the {} token {name:?} is empty", role.name());
         }
         tokens.push((token.to_string(), Principal { name, role }));
     }
     if tokens.is_empty() {
-        anyhow::bail!("--token-file {}: no token in it; without one nobody could connect", path.display());
+        anyhow::bail!("{origin}: no token in it; without one nobody could connect");
     }
-    Ok(Loaded { tokens, stamp, checked: Instant::now() })
+    Ok(tokens)
 }
 
 /// The bearer token of a request.
@@ -220,6 +245,23 @@ mod tests {
         assert_eq!(role("new-22"), Some(Role::Editor));
         std::fs::write(&path, "# emptied by mistake\n").expect("write");
         assert_eq!(role("new-22"), Some(Role::Editor), "a file with no token keeps the tokens in force");
+    }
+
+    #[test]
+    fn the_secrets_tokens_stand_in_until_the_mount_shows_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tokens");
+        let tokens = Tokens::seeded(&path, Some("made-by-the-hub\n".into()), Duration::ZERO).expect("tokens");
+        let role = |token: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("authorization", format!("Bearer {token}").parse().expect("header"));
+            tokens.principal(&headers).map(|p| p.role)
+        };
+        assert_eq!(role("made-by-the-hub"), Some(Role::Admin), "before the mount shows the Secret");
+        std::fs::write(&path, "admin:changed-since\n").expect("write");
+        assert_eq!(role("made-by-the-hub"), None, "the mounted file takes over");
+        assert_eq!(role("changed-since"), Some(Role::Admin));
+        assert!(Tokens::seeded(&dir.path().join("absent"), None, Duration::ZERO).is_err(), "no file and no Secret: no tokens");
     }
 
     #[test]

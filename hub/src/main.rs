@@ -30,6 +30,11 @@ struct Args {
     /// Valid bearer tokens, one per line.
     #[arg(long, env = "REMORA_HUB_TOKEN_FILE", required_unless_present = "print_settings")]
     token_file: Option<PathBuf>,
+    /// With --kube: the Secret (in --namespace) the token file is mounted from; the hub
+    /// makes it, with one random token, if it does not exist, and uses its tokens until
+    /// the mount shows them (the chart renders no random value).
+    #[arg(long, env = "REMORA_HUB_TOKEN_SECRET")]
+    token_secret: Option<String>,
     /// Items kept (the newest).
     #[arg(long, default_value_t = 100_000)]
     max_items: usize,
@@ -109,7 +114,25 @@ async fn main() -> std::process::ExitCode {
     remora_service::init_logging(&args.log);
     let result = async {
         let token_file = args.token_file.as_ref().ok_or_else(|| anyhow::anyhow!("--token-file is required"))?;
-        let tokens = Tokens::from_file(token_file)?;
+        let kube = if args.kube {
+            Some(remora_cluster::client().await.map_err(|e| anyhow::anyhow!("--kube: no Kubernetes API to talk to: {e}"))?)
+        } else {
+            None
+        };
+        let seed = match (&args.token_secret, &kube) {
+            (Some(name), Some(client)) => {
+                let ensured = remora_cluster::hub_tokens::ensure(client.clone(), &args.namespace, name)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("--token-secret {}/{name}: {e}", args.namespace))?;
+                if ensured.created {
+                    tracing::info!(secret = %format!("{}/{name}", args.namespace), "made the API tokens Secret, with one random admin token");
+                }
+                Some(ensured.tokens)
+            }
+            (Some(_), None) => anyhow::bail!("--token-secret needs --kube (the hub reads and makes the Secret through the API)"),
+            (None, _) => None,
+        };
+        let tokens = Tokens::from_file_or(token_file, seed)?;
         let mut store = ItemStore::new(args.max_items, args.max_bytes);
         let journal = match &args.data_dir {
             None => None,
@@ -127,11 +150,6 @@ async fn main() -> std::process::ExitCode {
             let _ = std::fs::remove_dir_all(&exports);
             let _ = hub.scratch_dir.set(exports);
         }
-        let kube = if args.kube {
-            Some(remora_cluster::client().await.map_err(|e| anyhow::anyhow!("--kube: no Kubernetes API to talk to: {e}"))?)
-        } else {
-            None
-        };
         let store = match (&args.scripts_configmap, &args.scripts_dir, &kube) {
             (Some(configmap), _, Some(client)) => {
                 let source = ScriptsInCluster::new(client.clone(), &args.namespace, configmap, &args.env_secret);

@@ -37,6 +37,11 @@ struct Args {
     /// in-cluster default), `none`, or a YAML file of Namespace objects.
     #[arg(long, env = "REMORA_NAMESPACES", default_value = "kube")]
     namespaces: String,
+    /// Seconds `/prestop` (the pod's preStop hook) keeps answering reviews while not ready,
+    /// before SIGTERM closes the listener: time for the API servers to stop sending
+    /// reviews here during a rollout.
+    #[arg(long, env = "REMORA_DRAIN_SECONDS", default_value_t = 10)]
+    drain_seconds: u64,
     /// Log filter (tracing syntax: info, debug, remora_injector=debug, ...).
     #[arg(long, env = "REMORA_LOG", default_value = "info")]
     log: String,
@@ -91,6 +96,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         injector,
         namespaces,
         nodes,
+        drain: std::time::Duration::from_secs(args.drain_seconds),
     };
     server::run(config, remora_service::shutdown_signal()).await
 }

@@ -460,3 +460,61 @@ fn on_openshift_no_uid_or_group_is_fixed() {
     let plain = render(&[]).expect("render");
     assert!(fixed(&plain).iter().any(|f| f == "remora-hub: fsGroup") && fixed(&plain).iter().any(|f| f.ends_with(": runAsUser")), "{:?}", fixed(&plain));
 }
+
+/// Day-two behaviour the chart owes its users: one hub at a time (Recreate), its journal
+/// on a claim when asked (kept by `helm uninstall`), no value made up at render time (the
+/// hub makes its tokens Secret), an injector that drains before it stops, and `helm test`.
+#[test]
+fn upgrades_gitops_and_helm_test() {
+    let defaults = render(&[]).expect("render");
+    let hub = defaults.find("Deployment", "remora-hub");
+    assert_eq!(hub["spec"]["strategy"]["type"], "Recreate", "a rolling update would run two hubs");
+    let volumes = hub["spec"]["template"]["spec"]["volumes"].as_array().expect("volumes");
+    let volume = |name: &str| volumes.iter().find(|v| v["name"] == name).unwrap_or_else(|| panic!("volume {name}")).clone();
+    assert_eq!(volume("data")["emptyDir"]["sizeLimit"], "2Gi", "without persistence, an emptyDir");
+    assert!(defaults.all("PersistentVolumeClaim").is_empty());
+
+    let persisted = render(&[repo().join("charts/remora/ci/persistence-values.yaml")]).expect("render");
+    let claim = persisted.find("PersistentVolumeClaim", "remora-hub-data");
+    assert_eq!((&claim["spec"]["resources"]["requests"]["storage"], &claim["spec"]["storageClassName"]), (&Value::from("10Gi"), &Value::from("fast-ssd")));
+    assert_eq!(claim["metadata"]["annotations"]["helm.sh/resource-policy"], "keep", "helm uninstall keeps the history");
+    let data = persisted.find("Deployment", "remora-hub")["spec"]["template"]["spec"]["volumes"].as_array().expect("volumes").iter().find(|v| v["name"] == "data").expect("data").clone();
+    assert_eq!(data["persistentVolumeClaim"]["claimName"], "remora-hub-data");
+
+    // GitOps: two renders are the same, and no Secret of tokens is rendered; the hub is
+    // told which Secret to make, may read and create it, and starts before it exists.
+    let again = render(&[]).expect("render");
+    assert_eq!(defaults.objects, again.objects, "a render-time random value would differ between renders");
+    assert!(defaults.objects.iter().all(|o| o["metadata"]["name"] != "remora-hub-tokens"), "the tokens Secret is the hub's to make");
+    let args: Vec<&str> = hub["spec"]["template"]["spec"]["containers"][0]["args"].as_array().expect("args").iter().filter_map(Value::as_str).collect();
+    assert!(args.contains(&"--token-secret=remora-hub-tokens") && args.contains(&"--token-file=/etc/remora/hub/tokens"), "{args:?}");
+    assert_eq!((volume("tokens")["secret"]["secretName"].as_str(), &volume("tokens")["secret"]["optional"]), (Some("remora-hub-tokens"), &Value::Bool(true)));
+    let role = defaults.find("Role", "remora-hub");
+    let rules = role["rules"].as_array().expect("rules");
+    let may = |verb: &str, name: Option<&str>| {
+        rules.iter().any(|r| {
+            r["resources"].as_array().is_some_and(|s| s.iter().any(|s| s == "secrets"))
+                && r["verbs"].as_array().is_some_and(|v| v.iter().any(|v| v == verb))
+                && name.is_none_or(|n| r["resourceNames"].as_array().is_some_and(|names| names.iter().any(|x| x == n)))
+        })
+    };
+    assert!(may("get", Some("remora-hub-tokens")) && may("create", None), "{rules:#?}");
+
+    // The injector drains: its preStop hook on the admin port, within the grace period.
+    let injector = &defaults.find("Deployment", "remora-injector")["spec"]["template"]["spec"];
+    let container = &injector["containers"][0];
+    let pre_stop = &container["lifecycle"]["preStop"]["httpGet"];
+    assert_eq!((&pre_stop["path"], &pre_stop["port"]), (&Value::from("/prestop"), &Value::from("admin")));
+    assert!(container["args"].as_array().expect("args").iter().any(|a| a == "--drain-seconds=10"));
+    assert!(injector["terminationGracePeriodSeconds"].as_u64().is_some_and(|g| g > 10), "{}", injector["terminationGracePeriodSeconds"]);
+
+    // `helm test`: remora check, with the install's names, as a test hook.
+    let test = defaults.find("Pod", "remora-check");
+    assert_eq!(test["metadata"]["annotations"]["helm.sh/hook"], "test");
+    let args: Vec<&str> = test["spec"]["containers"][0]["args"].as_array().expect("args").iter().filter_map(Value::as_str).collect();
+    assert_eq!(args, ["check", "--namespace=remora", "--webhook=remora", "--secret=remora-injector-tls"]);
+    assert_eq!(test["spec"]["serviceAccountName"], "remora-check");
+    for (kind, name) in [("ServiceAccount", "remora-check"), ("ClusterRole", "remora-check"), ("ClusterRoleBinding", "remora-check"), ("Role", "remora-check"), ("RoleBinding", "remora-check")] {
+        assert_eq!(defaults.find(kind, name)["metadata"]["annotations"]["helm.sh/hook"], "test", "{kind} {name} goes with the test");
+    }
+}

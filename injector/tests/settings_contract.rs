@@ -79,12 +79,14 @@ impl Reads {
     }
 }
 
-/// Every container of the chart's Deployments and Jobs, with the binary its image runs.
+/// Every container of the chart's Deployments, Jobs and Pods (`helm test`), with the
+/// binary its image runs.
 fn chart_containers(rendered: &chart::Rendered) -> Vec<(String, String, Value)> {
     let mut found = Vec::new();
     for object in &rendered.objects {
         let spec = match object["kind"].as_str() {
             Some("Deployment" | "Job") => &object["spec"]["template"]["spec"],
+            Some("Pod") => &object["spec"],
             _ => continue,
         };
         for list in ["initContainers", "containers"] {

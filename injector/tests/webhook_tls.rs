@@ -68,7 +68,7 @@ fn start(cert_dir: &Path, namespaces: &Path) -> Injector {
         .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
         .arg("--namespaces")
         .arg(namespaces)
-        .args(["--log", "info"])
+        .args(["--log", "info", "--drain-seconds", "2"])
         .env("NO_COLOR", "1");
     let process = Logged::spawn(command);
     let address = |line: &str| -> Option<SocketAddr> {
@@ -318,6 +318,25 @@ async fn webhook_over_tls_reloads_its_certificate_without_failing_a_request() {
     ] {
         assert!(metrics.contains(needle), "missing {needle} in\n{metrics}");
     }
+
+    // The preStop hook: not ready from its start, reviews still answered meanwhile,
+    // and it returns once the drain time is over (then the kubelet sends SIGTERM).
+    let admin = injector.admin;
+    let hook = tokio::spawn(async move { admin_get(admin, "/prestop").await });
+    let mut readyz = admin_get(injector.admin, "/readyz").await;
+    for _ in 0..50 {
+        if readyz.0 == 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        readyz = admin_get(injector.admin, "/readyz").await;
+    }
+    assert_eq!(readyz.0, 503, "not ready while draining: {}", readyz.1);
+    assert!(readyz.1.contains("draining"), "{}", readyz.1);
+    let during = post(&fresh, port, "application/json", review_body("drain", false)).await.expect("a review while draining");
+    assert_eq!((during.status, &during.body["response"]["allowed"]), (200, &serde_json::json!(true)));
+    assert!(during.body["response"]["patch"].is_string(), "still injecting while draining: {}", during.body);
+    assert_eq!(hook.await.expect("hook"), (200, "drained\n".to_string()));
 
     // SIGTERM: drains and exits cleanly.
     let mut injector = injector;

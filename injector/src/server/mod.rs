@@ -1,5 +1,6 @@
 //! The webhook server: `POST /mutate` over TLS, and a plain-HTTP admin port with
-//! `/healthz`, `/readyz` (ready once a certificate is loaded) and `/metrics`.
+//! `/healthz`, `/readyz` (ready once a certificate is loaded, until draining),
+//! `/metrics` and `/prestop` (the pod's preStop hook: drain before SIGTERM).
 
 pub mod metrics;
 
@@ -36,6 +37,9 @@ pub struct Config {
     pub namespaces: Arc<dyn NamespaceSource>,
     /// The API, to follow the nodes for `sidecar.mode: auto` (none: `auto` is classic).
     pub nodes: Option<kube::Client>,
+    /// How long `/prestop` keeps answering reviews while not ready, so that the API
+    /// server stops sending them here before the listener closes.
+    pub drain: std::time::Duration,
 }
 
 struct AppState {
@@ -43,6 +47,9 @@ struct AppState {
     namespaces: Arc<dyn NamespaceSource>,
     metrics: Metrics,
     certs: Arc<CertStore>,
+    /// Set by `/prestop`: not ready any more, reviews still answered.
+    draining: std::sync::atomic::AtomicBool,
+    drain: std::time::Duration,
 }
 
 /// Serves until `shutdown` completes, then drains open connections.
@@ -54,6 +61,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> a
         namespaces: config.namespaces,
         metrics: Metrics::default(),
         certs: certs.clone(),
+        draining: std::sync::atomic::AtomicBool::new(false),
+        drain: config.drain,
     });
     report_reload(&state, &certs.reload());
     if let Some(client) = config.nodes {
@@ -149,11 +158,26 @@ fn admin_router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
+        .route("/prestop", get(prestop))
         .with_state(state)
 }
 
+/// The kubelet calls this before it sends SIGTERM: the pod turns not ready (its address
+/// leaves the Service's endpoints) but goes on answering reviews for the drain time,
+/// for the API servers that still send them here; SIGTERM then drains what is in flight.
+/// Without it, pods created during a rollout would meet a closed port and get no sidecar.
+async fn prestop(State(state): State<Arc<AppState>>) -> Response {
+    if !state.draining.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        tracing::info!(seconds = state.drain.as_secs_f32(), "preStop: not ready any more; answering reviews while the endpoints catch up");
+    }
+    tokio::time::sleep(state.drain).await;
+    (StatusCode::OK, "drained\n").into_response()
+}
+
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
-    if state.certs.is_loaded() {
+    if state.draining.load(std::sync::atomic::Ordering::SeqCst) {
+        (StatusCode::SERVICE_UNAVAILABLE, "draining: the pod is stopping\n").into_response()
+    } else if state.certs.is_loaded() {
         (StatusCode::OK, "ready\n").into_response()
     } else {
         (

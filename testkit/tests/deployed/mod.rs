@@ -88,6 +88,9 @@ impl Deployment {
         // A v1.34 cluster: the injector's `auto` mode chooses native sidecars.
         server.list("/api/v1/nodes", api::data("nodes-list.json"));
         server.answer_always("GET", "/version", StatusCode::OK, api::data("version.json"));
+        // The hub's API tokens Secret does not exist yet: the hub makes it at its start.
+        server.answer("GET", "/api/v1/namespaces/remora/secrets/remora-hub-tokens", StatusCode::NOT_FOUND, api::data("status-secret-tokens-not-found.json"));
+        server.answer("POST", "/api/v1/namespaces/remora/secrets", StatusCode::CREATED, api::data("secret-remora-hub-tokens.json"));
 
         let rendered = render(work.path());
         let injector_deployment = object(&rendered, "Deployment", "remora-injector").clone();
@@ -113,6 +116,13 @@ impl Deployment {
         let hub_api = format!("https://{HUB_HOST}:8899");
         let hub_client = http_client(Some(&webhook_ca), Some((HUB_HOST, format!("{hub_ip}:8899").parse().expect("address"))));
         wait_http(&hub_client, &format!("{hub_api}/readyz"), "the hub's readiness", &hub).await;
+        // The kubelet's part once the hub made its Secret: the mount shows it.
+        let made = server.bodies().into_iter().find(|(call, ..)| call == "POST /api/v1/namespaces/remora/secrets").expect("the hub made its tokens Secret");
+        let made: Value = serde_json::from_str(&made.2).expect("a Secret");
+        let tokens = base64::engine::general_purpose::STANDARD.decode(made["data"]["tokens"].as_str().expect("tokens")).expect("base64");
+        let mount = work.path().join("pods").join(HUB_POD).join("tokens");
+        std::fs::write(mount.join("tokens"), tokens).expect("the Secret's key in its mount");
+        std::fs::set_permissions(mount.join("tokens"), std::os::unix::fs::PermissionsExt::from_mode(0o644)).expect("chmod");
 
         // The injector, as its Deployment says; ready once its certificate is loaded.
         let injector_spec = &injector_deployment["spec"]["template"]["spec"];

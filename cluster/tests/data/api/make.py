@@ -180,6 +180,22 @@ def scripts_objects():
                            "creationTimestamp": "2026-11-28T09:00:00Z", "labels": {"app.kubernetes.io/component": "scripts"}},
               "type": "Opaque", "data": {"SLACK_WEBHOOK": "aHR0cHM6Ly9ob29rcy5zbGFjay5jb20vc2VydmljZXMvVDAwL0IwMC9YWFg="}}
     write("secrets-list.json", {"kind": "SecretList", "apiVersion": "v1", "metadata": {"resourceVersion": "2010"}, "items": [secret]})
+    # The hub's tokens Secret: not there at the first start (GET 404), then as created
+    # (POST 201), and a create that lost a race with another hub (409).
+    write("status-secret-tokens-not-found.json", status(404, "NotFound", "secrets \"remora-hub-tokens\" not found",
+                                                       {"name": "remora-hub-tokens", "kind": "secrets"}))
+    write("status-secret-tokens-exists.json", status(409, "AlreadyExists", "secrets \"remora-hub-tokens\" already exists",
+                                                     {"name": "remora-hub-tokens", "kind": "secrets"}))
+    write("secret-remora-hub-tokens.json", {
+        "kind": "Secret", "apiVersion": "v1",
+        "metadata": {"name": "remora-hub-tokens", "namespace": "remora", "uid": UID.format(22), "resourceVersion": "2030",
+                     "creationTimestamp": "2026-11-28T09:00:05Z",
+                     "labels": {"app.kubernetes.io/component": "hub", "app.kubernetes.io/managed-by": "remora-hub",
+                                "app.kubernetes.io/name": "remora"},
+                     "managedFields": [{"manager": "remora-hub", "operation": "Update", "apiVersion": "v1",
+                                        "time": "2026-11-28T09:00:05Z", "fieldsType": "FieldsV1",
+                                        "fieldsV1": {"f:data": {".": {}, "f:tokens": {}}, "f:metadata": {"f:labels": {}}, "f:type": {}}}]},
+        "type": "Opaque", "data": {"tokens": "cjBtM3JhVG9rZW5NYWRlQnlUaGVIdWJBdEZpcnN0U3RhcnQxMgo="}})
     write("status-configmap-forbidden-patch.json", {
         "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
         "message": "configmaps \"remora-scripts\" is forbidden: User \"system:serviceaccount:remora:remora-hub\" cannot patch resource \"configmaps\" in API group \"\" in the namespace \"remora\"",
