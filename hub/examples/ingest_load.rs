@@ -59,7 +59,7 @@ async fn sidecar(index: usize, args: &Args, until: Instant) -> Result<u64, Strin
     let (socket, _) = tokio_tungstenite::connect_async(request).await.map_err(|e| e.to_string())?;
     let (mut write, mut read) = socket.split();
     let identity = PodIdentity { pod: format!("load-{index}"), namespace: "bench".into(), node: format!("node-{}", index % 3), ..Default::default() };
-    let hello = serde_json::to_string(&FromSidecar::Hello { v: VERSION, identity }).map_err(|e| e.to_string())?;
+    let hello = serde_json::to_string(&FromSidecar::Hello { v: VERSION, identity, build: "ingest-load".into(), protocols: vec![VERSION] }).map_err(|e| e.to_string())?;
     write.send(Message::Text(hello.into())).await.map_err(|e| e.to_string())?;
     let (mut seq, mut acked_seq, mut next_item) = (0u64, 0u64, index * 7);
     let mut acked_items = 0u64;

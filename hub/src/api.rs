@@ -199,6 +199,7 @@ async fn metrics(State(hub): State<Arc<Hub>>) -> String {
     let lines = [
         ("remora_hub_sessions", "gauge", "Sidecars connected now", hub.sessions.count() as u64),
         ("remora_hub_sessions_refused_total", "counter", "Connections and API calls refused for their token", hub.refused.load(Ordering::Relaxed)),
+        ("remora_hub_unknown_frames_total", "counter", "Frames of a type this hub does not know (from newer sidecars), skipped", hub.unknown_frames.load(Ordering::Relaxed)),
         ("remora_hub_items_received_total", "counter", "Items received from sidecars", hub.received.load(Ordering::Relaxed)),
         ("remora_hub_items_stored", "gauge", "Items in the store", stored as u64),
         ("remora_hub_store_bytes", "gauge", "Bytes of the items in the store", bytes as u64),

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use remora_model::wire::{stamp_identity, FromSidecar, PcapChunk, PodIdentity, ToSidecar, SIDECAR_PATH, VERSION};
+use remora_model::wire::{session_version, stamp_identity, FromSidecar, PcapChunk, PodIdentity, ToSidecar, OLDEST_VERSION, SIDECAR_PATH, VERSION};
 use remora_scripting::ScriptSet;
 use tokio_rustls::TlsAcceptor;
 
@@ -70,6 +70,8 @@ pub struct Hub {
     /// Addresses → pods and services (`cluster_watch`).
     pub(crate) names: Mutex<remora_cluster::names::NameIndex>,
     pub refused: AtomicU64,
+    /// Frames of a type this hub does not know (newer sidecars'), skipped.
+    pub unknown_frames: AtomicU64,
     pub received: AtomicU64,
     pub dropped_by_sidecars: AtomicU64,
     pub hub_actions: AtomicU64,
@@ -98,6 +100,7 @@ impl Hub {
             scratch_dir: OnceLock::new(),
             follows_cluster: AtomicBool::new(false),
             refused: AtomicU64::new(0),
+            unknown_frames: AtomicU64::new(0),
             received: AtomicU64::new(0),
             dropped_by_sidecars: AtomicU64::new(0),
             hub_actions: AtomicU64::new(0),
@@ -213,9 +216,16 @@ async fn send(socket: &mut WebSocket, frame: &ToSidecar) -> bool {
 /// scripts, PCAP requests) come from its queue.
 async fn session(hub: Arc<Hub>, mut socket: WebSocket, caller: Caller) {
     // The hello comes first.
-    let identity = match socket.recv().await {
+    let (identity, version, build) = match socket.recv().await {
         Some(Ok(Message::Text(text))) => match FromSidecar::read(text.as_str()) {
-            Ok(FromSidecar::Hello { identity, .. }) => identity,
+            Ok(FromSidecar::Hello { identity, v, build, protocols }) => match session_version(v, &protocols) {
+                Ok(version) => (identity, version, build),
+                Err(reason) => {
+                    tracing::warn!(pod = %identity.pod, namespace = %identity.namespace, "sidecar refused: {reason}");
+                    send(&mut socket, &ToSidecar::Refused { v: VERSION, reason }.in_version(v.clamp(OLDEST_VERSION, VERSION))).await;
+                    return;
+                }
+            },
             Ok(_) => {
                 send(&mut socket, &ToSidecar::Refused { v: VERSION, reason: "the first frame must be a hello".into() }).await;
                 return;
@@ -248,8 +258,8 @@ async fn session(hub: Arc<Hub>, mut socket: WebSocket, caller: Caller) {
             return;
         }
     }
-    tracing::info!(pod = %identity.pod, namespace = %identity.namespace, node = %identity.node, "sidecar connected");
-    let (id, mut queued) = hub.sessions.add(identity.clone());
+    tracing::info!(pod = %identity.pod, namespace = %identity.namespace, node = %identity.node, protocol = version, build = %build, "sidecar connected");
+    let (id, mut queued) = hub.sessions.add(identity.clone(), version, build);
     hub.greet(id);
     loop {
         tokio::select! {
@@ -275,12 +285,12 @@ async fn session(hub: Arc<Hub>, mut socket: WebSocket, caller: Caller) {
                     Ok(frame) => frame,
                     Err(reason) => {
                         tracing::warn!(pod = %identity.pod, "{reason}");
-                        send(&mut socket, &ToSidecar::Refused { v: VERSION, reason }).await;
+                        send(&mut socket, &ToSidecar::Refused { v: VERSION, reason }.in_version(version)).await;
                         break;
                     }
                 };
                 if let Some(answer) = hub.handle_frame(id, &identity, frame) {
-                    if !send(&mut socket, &answer).await {
+                    if !send(&mut socket, &answer.in_version(version)).await {
                         break;
                     }
                 }
@@ -296,6 +306,12 @@ impl Hub {
     fn handle_frame(&self, session: u64, identity: &PodIdentity, frame: FromSidecar) -> Option<ToSidecar> {
         match frame {
             FromSidecar::Hello { .. } => None,
+            FromSidecar::Unknown => {
+                if self.unknown_frames.fetch_add(1, Ordering::Relaxed) == 0 {
+                    tracing::info!(pod = %identity.pod, "a sidecar sent a frame type this hub does not know (a newer sidecar); such frames are skipped");
+                }
+                None
+            }
             FromSidecar::Items { seq, mut items, .. } => {
                 let count = items.len() as u64;
                 for item in &mut items {

@@ -13,6 +13,10 @@ const QUEUE: usize = 1024;
 
 struct Session {
     identity: PodIdentity,
+    /// The protocol version the session runs in: every frame to it is stamped with it.
+    version: u32,
+    /// The sidecar's build, as its hello said (empty from version-1 sidecars).
+    build: String,
     frames: mpsc::Sender<String>,
     since: std::time::SystemTime,
     stats: Option<SidecarStats>,
@@ -28,6 +32,10 @@ pub struct SidecarInfo {
     pub connected_since: u64,
     /// As last reported (every 10 s).
     pub stats: Option<SidecarStats>,
+    /// The protocol version the session runs in.
+    pub protocol: u32,
+    /// The sidecar's build (empty: a version-1 sidecar, which does not say).
+    pub build: String,
 }
 
 #[derive(Default)]
@@ -54,10 +62,10 @@ impl Sessions {
     }
 
     /// Registers a sidecar after its hello; frames for it come out of the receiver.
-    pub fn add(&self, identity: PodIdentity) -> (u64, mpsc::Receiver<String>) {
+    pub fn add(&self, identity: PodIdentity, version: u32, build: String) -> (u64, mpsc::Receiver<String>) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (frames, receiver) = mpsc::channel(QUEUE);
-        self.live().insert(id, Session { identity, frames, since: std::time::SystemTime::now(), stats: None });
+        self.live().insert(id, Session { identity, version, build, frames, since: std::time::SystemTime::now(), stats: None });
         (id, receiver)
     }
 
@@ -71,10 +79,15 @@ impl Sessions {
 
     /// Queues a frame for one sidecar; false when it is gone or too far behind.
     pub fn send(&self, id: u64, frame: &ToSidecar) -> bool {
-        let Ok(text) = serde_json::to_string(frame) else { return false };
         let live = self.live();
         let Some(session) = live.get(&id) else { return false };
+        let Ok(text) = serde_json::to_string(&frame.clone().in_version(session.version)) else { return false };
         self.queue(session, text)
+    }
+
+    /// The protocol version of a session (none when it is gone).
+    pub fn version(&self, id: u64) -> Option<u32> {
+        self.live().get(&id).map(|s| s.version)
     }
 
     fn queue(&self, session: &Session, text: String) -> bool {
@@ -91,9 +104,13 @@ impl Sessions {
 
     /// Queues a frame for every sidecar.
     pub fn broadcast(&self, frame: &ToSidecar) {
-        let Ok(text) = serde_json::to_string(frame) else { return };
+        // Written once per version in use (nearly always one).
+        let mut texts: HashMap<u32, Option<String>> = HashMap::new();
         for session in self.live().values() {
-            self.queue(session, text.clone());
+            let text = texts.entry(session.version).or_insert_with(|| serde_json::to_string(&frame.clone().in_version(session.version)).ok());
+            if let Some(text) = text {
+                self.queue(session, text.clone());
+            }
         }
     }
 
@@ -112,6 +129,8 @@ impl Sessions {
                 identity: s.identity.clone(),
                 connected_since: s.since.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
                 stats: s.stats.clone(),
+                protocol: s.version,
+                build: s.build.clone(),
             })
             .collect();
         list.sort_by(|a, b| (&a.identity.namespace, &a.identity.pod).cmp(&(&b.identity.namespace, &b.identity.pod)));

@@ -142,7 +142,7 @@ async fn hello_in(url: &str, token: &str, namespace: &str, pod: &str) -> Result<
     };
     let (mut write, mut read) = socket.split();
     let identity = PodIdentity { pod: pod.into(), namespace: namespace.into(), ..Default::default() };
-    let frame = serde_json::to_string(&FromSidecar::Hello { v: VERSION, identity }).expect("json");
+    let frame = serde_json::to_string(&FromSidecar::Hello { v: VERSION, identity, build: String::new(), protocols: vec![VERSION] }).expect("json");
     write.send(Message::Text(frame.into())).await.expect("send");
     loop {
         match tokio::time::timeout(std::time::Duration::from_secs(5), read.next()).await.expect("an answer") {

@@ -1,11 +1,23 @@
 //! The sidecar↔hub messages: JSON text frames on one WebSocket per sidecar. Every
 //! frame carries the protocol version; a peer refuses a version it does not speak
 //! instead of misreading it.
+//!
+//! Version skew: a sidecar's hello says which versions it speaks (`protocols`; a
+//! version-1 hello says only its `v`) and its build. The hub serves the session in the
+//! newest version both speak and stamps every frame to that sidecar with it, so a hub
+//! serves sidecars one version older while they roll. Both sides skip frames of a type
+//! they do not know (counted), so a newer peer's additions never end a session. A frame
+//! type added in version N is sent only to sessions of version N or later.
+//!
+//! - 1: the frames below.
+//! - 2: the hello's `build` and `protocols`; unknown frame types are skipped.
 
 use serde::{Deserialize, Serialize};
 
-/// The version this build speaks.
-pub const VERSION: u32 = 1;
+/// The newest version this build speaks.
+pub const VERSION: u32 = 2;
+/// The oldest version this build still speaks.
+pub const OLDEST_VERSION: u32 = 1;
 /// The WebSocket path sidecars connect to.
 pub const SIDECAR_PATH: &str = "/sidecars";
 
@@ -25,7 +37,16 @@ pub struct PodIdentity {
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum FromSidecar {
     /// First frame of a session.
-    Hello { v: u32, identity: PodIdentity },
+    Hello {
+        v: u32,
+        identity: PodIdentity,
+        /// The sidecar's build (its crate version); empty from version-1 sidecars.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        build: String,
+        /// The protocol versions it speaks; empty from version-1 sidecars (only `v`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        protocols: Vec<u32>,
+    },
     /// A batch of items, numbered so the hub can acknowledge it.
     Items { v: u32, seq: u64, items: Vec<serde_json::Value> },
     /// Console lines of the sidecar's scripts.
@@ -42,6 +63,9 @@ pub enum FromSidecar {
     /// The answer to a `pcapRequest` comes as binary frames (see [`PcapChunk`]), then
     /// this: which of the asked streams the sidecar no longer has.
     PcapDone { v: u32, id: u64, missing: Vec<String> },
+    /// A frame type this build does not know (a newer sidecar's): skipped.
+    #[serde(other)]
+    Unknown,
 }
 
 /// A sidecar's counters since it started.
@@ -106,6 +130,37 @@ pub enum ToSidecar {
     Names { v: u32, at: i64, full: bool, names: std::collections::BTreeMap<String, Option<NameInfo>> },
     /// For `onPodEvent(event)`: the event object (docs/SCRIPTING.md).
     PodEvent { v: u32, event: String },
+    /// A frame type this build does not know (a newer hub's): skipped.
+    #[serde(other)]
+    Unknown,
+}
+
+impl ToSidecar {
+    /// The frame in protocol version `v` (the session's): every frame type here is the
+    /// same in versions 1 and 2 but for its `v`.
+    pub fn in_version(mut self, version: u32) -> ToSidecar {
+        match &mut self {
+            ToSidecar::Ack { v, .. }
+            | ToSidecar::Refused { v, .. }
+            | ToSidecar::RunJobs { v, .. }
+            | ToSidecar::Jobs { v, .. }
+            | ToSidecar::Scripts { v, .. }
+            | ToSidecar::PcapRequest { v, .. }
+            | ToSidecar::Names { v, .. }
+            | ToSidecar::PodEvent { v, .. } => *v = version,
+            ToSidecar::Unknown => {}
+        }
+        self
+    }
+}
+
+/// The version a session runs in: the newest that both this build and a sidecar whose
+/// hello said `v` and `protocols` speak; `Err` says why there is none.
+pub fn session_version(v: u32, protocols: &[u32]) -> Result<u32, String> {
+    let spoken: &[u32] = if protocols.is_empty() { std::slice::from_ref(&v) } else { protocols };
+    spoken.iter().copied().filter(|p| (OLDEST_VERSION..=VERSION).contains(p)).max().ok_or_else(|| {
+        format!("the sidecar speaks protocol versions {spoken:?}, this hub {OLDEST_VERSION} to {VERSION}: upgrade the older of the two (the hub first, then restart the workloads)")
+    })
 }
 
 /// What an address is: a pod or a service.
@@ -152,18 +207,22 @@ impl<'a> PcapChunk<'a> {
 }
 
 impl FromSidecar {
-    /// Reads one text frame from a sidecar as a frame of this protocol version; `Err`
-    /// says why the session must end. Any text is read without panicking
-    /// (fuzz/fuzz_targets/hub_frames.rs).
+    /// Reads one text frame from a sidecar, of a protocol version this build speaks
+    /// (a hello may name newer ones: see [`session_version`]); a frame of an unknown type
+    /// comes back as [`FromSidecar::Unknown`]; `Err` says why the session must end. Any
+    /// text is read without panicking (fuzz/fuzz_targets/hub_frames.rs).
     pub fn read(text: &str) -> Result<FromSidecar, String> {
         let frame: FromSidecar = serde_json::from_str(text).map_err(|e| format!("unreadable frame: {e}"))?;
-        if frame.version() != VERSION {
-            return Err(format!("protocol version {} is not {VERSION}", frame.version()));
+        match frame.version() {
+            Some(v) if !(OLDEST_VERSION..=VERSION).contains(&v) && !matches!(frame, FromSidecar::Hello { .. }) => {
+                Err(format!("protocol version {v} is not one of {OLDEST_VERSION} to {VERSION}"))
+            }
+            _ => Ok(frame),
         }
-        Ok(frame)
     }
 
-    pub fn version(&self) -> u32 {
+    /// The frame's protocol version (none for an unknown frame type).
+    pub fn version(&self) -> Option<u32> {
         match self {
             FromSidecar::Hello { v, .. }
             | FromSidecar::Items { v, .. }
@@ -172,7 +231,8 @@ impl FromSidecar {
             | FromSidecar::Jobs { v, .. }
             | FromSidecar::HubAction { v, .. }
             | FromSidecar::Stats { v, .. }
-            | FromSidecar::PcapDone { v, .. } => *v,
+            | FromSidecar::PcapDone { v, .. } => Some(*v),
+            FromSidecar::Unknown => None,
         }
     }
 }
@@ -209,15 +269,37 @@ mod tests {
 
     #[test]
     fn a_frame_of_another_version_or_shape_is_refused_with_why() {
-        assert!(FromSidecar::read(r#"{"type": "hello", "v": 99, "identity": {"pod": "p", "namespace": "n", "podIp": "", "node": "", "nodeIp": ""}}"#).expect_err("version").contains("protocol version 99"));
+        assert!(FromSidecar::read(r#"{"type": "items", "v": 99, "seq": 1, "items": []}"#).expect_err("version").contains("protocol version 99"));
         assert!(FromSidecar::read("{").expect_err("broken").starts_with("unreadable frame"));
+        // A hello is read whatever it speaks; the session's version is decided from it.
+        let hello = FromSidecar::read(r#"{"type": "hello", "v": 99, "identity": {"pod": "p", "namespace": "n", "podIp": "", "node": "", "nodeIp": ""}}"#).expect("a hello");
+        assert!(matches!(hello, FromSidecar::Hello { v: 99, .. }));
+        assert!(session_version(99, &[]).expect_err("none in common").contains("speaks protocol versions [99]"));
+    }
+
+    /// Skew: a version-1 hello (no `protocols`) gets a version-1 session, a newer
+    /// sidecar's the newest in common; frame types a build does not know are skipped, not
+    /// fatal; frames to a session carry its version.
+    #[test]
+    fn sessions_run_in_the_newest_version_both_speak() {
+        assert_eq!(session_version(1, &[]), Ok(1));
+        assert_eq!(session_version(2, &[1, 2]), Ok(2));
+        assert_eq!(session_version(3, &[1, 2, 3]), Ok(VERSION), "a newer sidecar, served in this hub's newest");
+        assert_eq!(FromSidecar::read(r#"{"type": "traceSpans", "v": 3, "spans": [1, 2]}"#), Ok(FromSidecar::Unknown));
+        assert_eq!(serde_json::from_str::<ToSidecar>(r#"{"type":"captureFilter","v":3,"bpf":"tcp"}"#).expect("read"), ToSidecar::Unknown);
+        let ack = serde_json::to_string(&ToSidecar::Ack { v: VERSION, seq: 4 }.in_version(1)).expect("json");
+        assert_eq!(ack, r#"{"type":"ack","v":1,"seq":4}"#);
+        // A version-1 sidecar's hello, as its build wrote it.
+        let old: FromSidecar = serde_json::from_str(r#"{"type":"hello","v":1,"identity":{"pod":"p","namespace":"n","podIp":"","node":"","nodeIp":""}}"#).expect("hello");
+        assert!(matches!(old, FromSidecar::Hello { v: 1, ref build, ref protocols, .. } if build.is_empty() && protocols.is_empty()));
     }
 
     #[test]
     fn frames_are_tagged_json() {
-        let hello = FromSidecar::Hello { v: VERSION, identity: PodIdentity { pod: "p".into(), ..Default::default() } };
+        let hello = FromSidecar::Hello { v: VERSION, identity: PodIdentity { pod: "p".into(), ..Default::default() }, build: "0.1.0".into(), protocols: vec![1, 2] };
         let text = serde_json::to_string(&hello).expect("json");
-        assert!(text.starts_with(r#"{"type":"hello","v":1,"identity":{"pod":"p""#), "{text}");
+        assert!(text.starts_with(r#"{"type":"hello","v":2,"identity":{"pod":"p""#), "{text}");
+        assert!(text.ends_with(r#""build":"0.1.0","protocols":[1,2]}"#), "{text}");
         let back: FromSidecar = serde_json::from_str(&text).expect("parse");
         assert_eq!(back, hello);
         let ack: ToSidecar = serde_json::from_str(r#"{"type":"ack","v":1,"seq":7}"#).expect("ack");

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use std::collections::BTreeMap;
 
-use remora_model::wire::{FromSidecar, JobInfo, JobRequest, PcapChunk, PodIdentity, SidecarStats, ToSidecar, PCAP_CHUNK, SIDECAR_PATH, VERSION};
+use remora_model::wire::{FromSidecar, JobInfo, JobRequest, PcapChunk, PodIdentity, SidecarStats, ToSidecar, PCAP_CHUNK, SIDECAR_PATH, OLDEST_VERSION, VERSION};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -31,6 +31,22 @@ pub const MAX_ITEM_BYTES: usize = 8 << 20;
 const LINGER: Duration = Duration::from_millis(100);
 const BACKOFF_MIN: Duration = Duration::from_millis(200);
 const BACKOFF_MAX: Duration = Duration::from_secs(10);
+/// Unreachable this long, the hub is taken as gone (uninstalled, or down for long): the
+/// sidecar goes dormant, trying (and saying so) once a minute. Capture and scripts go on;
+/// the outbox stays bounded, keeping the newest items.
+const DORMANT_AFTER: Duration = Duration::from_secs(300);
+const DORMANT_RETRY: Duration = Duration::from_secs(60);
+
+/// The wait before the next try after a failure, when the last wait was `last` and the
+/// hub has been unreachable for `unreachable_for`: doubling up to [`BACKOFF_MAX`], then
+/// [`DORMANT_RETRY`] once dormant.
+fn retry_after(last: Duration, unreachable_for: Duration) -> Duration {
+    if unreachable_for >= DORMANT_AFTER {
+        DORMANT_RETRY
+    } else {
+        (last * 2).clamp(BACKOFF_MIN, BACKOFF_MAX)
+    }
+}
 
 /// Where the hub is and how to prove who we are.
 #[derive(Debug, Clone)]
@@ -153,6 +169,8 @@ pub struct HubStats {
     pub acked: AtomicU64,
     pub dropped: AtomicU64,
     pub connects: AtomicU64,
+    /// Frames of a type this build does not know (a newer hub's), skipped.
+    pub unknown_frames: AtomicU64,
 }
 
 #[derive(Clone)]
@@ -294,14 +312,29 @@ struct Session {
 impl Session {
     async fn run(self) {
         let mut backoff = BACKOFF_MIN;
+        // When the failures began, and how many since.
+        let mut failing: Option<(std::time::Instant, u64)> = None;
         loop {
             match self.connected().await {
-                Ok(()) => backoff = BACKOFF_MIN,
-                Err(e) => tracing::warn!("hub {}: {e}; retrying in {backoff:?}", self.config.url),
+                Ok(()) => {
+                    backoff = BACKOFF_MIN;
+                    failing = None;
+                }
+                Err(e) => {
+                    let (since, tries) = failing.get_or_insert((std::time::Instant::now(), 0));
+                    *tries += 1;
+                    let unreachable_for = since.elapsed();
+                    let first_try = *tries == 1;
+                    backoff = if first_try { BACKOFF_MIN } else { retry_after(backoff, unreachable_for) };
+                    if backoff == DORMANT_RETRY {
+                        tracing::warn!("hub {}: {e}; unreachable for {} min ({tries} tries): dormant, trying once a minute (capture and scripts go on, the outbox keeps the newest items)", self.config.url, unreachable_for.as_secs() / 60);
+                    } else {
+                        tracing::warn!("hub {}: {e}; retrying in {backoff:?}", self.config.url);
+                    }
+                }
             }
             self.stats.connected.store(false, Ordering::Relaxed);
             tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(BACKOFF_MAX);
         }
     }
 
@@ -371,7 +404,7 @@ impl Session {
             .map_err(|_| "no answer within 10 s".to_string())?
             .map_err(|e| e.to_string())?;
         let (mut write, mut read) = socket.split();
-        let hello = FromSidecar::Hello { v: VERSION, identity: self.config.identity.clone() };
+        let hello = FromSidecar::Hello { v: VERSION, identity: self.config.identity.clone(), build: env!("CARGO_PKG_VERSION").into(), protocols: (OLDEST_VERSION..=VERSION).collect() };
         send(&mut write, encode(&hello)?).await?;
         let announcement = self.outbox.lock().unwrap_or_else(|p| p.into_inner()).announcement();
         if let Some(jobs) = announcement {
@@ -410,6 +443,12 @@ impl Session {
                             }
                         }
                         Ok(ToSidecar::Refused { reason, .. }) => break Err(format!("refused: {reason}")),
+                        // A newer hub's frame type: skipped (and counted), the session goes on.
+                        Ok(ToSidecar::Unknown) => {
+                            if self.stats.unknown_frames.fetch_add(1, Ordering::Relaxed) == 0 {
+                                tracing::info!("the hub sent a frame type this sidecar does not know (a newer hub); such frames are skipped");
+                            }
+                        }
                         Ok(ToSidecar::PcapRequest { id, streams, .. }) => {
                             if let Err(e) = self.send_pcaps(&mut write, id, streams).await {
                                 break Err(e);
@@ -537,6 +576,24 @@ fn items_frame(seq: u64, items: &[String]) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// Retries double up to 10 s; after five minutes without the hub, once a minute.
+    #[test]
+    fn an_unreachable_hub_is_tried_less_and_less_then_once_a_minute() {
+        let mut waits = vec![BACKOFF_MIN];
+        let mut elapsed = Duration::ZERO;
+        while elapsed < Duration::from_secs(900) {
+            let last = *waits.last().expect("a wait");
+            elapsed += last;
+            waits.push(retry_after(last, elapsed));
+        }
+        assert_eq!(&waits[..7], [200, 400, 800, 1600, 3200, 6400, 10_000].map(Duration::from_millis));
+        let dormant_from = waits.iter().position(|w| *w == DORMANT_RETRY).expect("dormant");
+        assert!(waits[..dormant_from].iter().all(|w| *w <= BACKOFF_MAX));
+        assert!(waits[dormant_from..].iter().all(|w| *w == DORMANT_RETRY), "once dormant, it stays so until a session");
+        let tries_in_the_last_ten_minutes = waits[dormant_from..].len();
+        assert!((9..=11).contains(&tries_in_the_last_ten_minutes), "{tries_in_the_last_ten_minutes}");
+    }
+
     use super::*;
 
     #[test]

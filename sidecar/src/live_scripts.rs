@@ -109,7 +109,7 @@ impl LiveScripts {
                         host.on_pod_event(&event);
                     }
                 }
-                ToSidecar::Ack { .. } | ToSidecar::Refused { .. } | ToSidecar::PcapRequest { .. } => {}
+                ToSidecar::Ack { .. } | ToSidecar::Refused { .. } | ToSidecar::PcapRequest { .. } | ToSidecar::Unknown => {}
             }
         }
         let version = self.names.version();
