@@ -22,6 +22,15 @@ pub struct CheckArgs {
     /// A certificate ending within this many days is a warning.
     #[arg(long, default_value_t = 30)]
     warn_days: i64,
+    /// The hub's Deployment.
+    #[arg(long, default_value = "remora-hub")]
+    hub: String,
+    /// The hub's TLS Secret (none: the hub serves without TLS).
+    #[arg(long, default_value = "remora-hub-tls")]
+    hub_secret: String,
+    /// The injector's settings ConfigMap: the sidecar image this install injects.
+    #[arg(long, default_value = "remora-injector")]
+    injector_config: String,
     /// The application image of the probe pod dry-run created in each opted-in namespace
     /// (never pulled); one your image policies admit.
     #[arg(long, default_value = remora_cluster::probe::DEFAULT_IMAGE)]
@@ -39,6 +48,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             expiry_warning_days: args.warn_days,
             now,
             probe_image: args.probe_image.clone(),
+            hub: args.hub.clone(),
+            hub_tls_secret: args.hub_secret.clone(),
+            injector_config: args.injector_config.clone(),
         };
         anyhow::Ok(check(client, &install).await)
     })?;

@@ -28,6 +28,8 @@ async fn install(server: &ApiServer, with_webhook: bool) {
     server.list("/apis/discovery.k8s.io/v1/namespaces/remora/endpointslices", api::data("endpointslices-remora-injector.json"));
     server.list("/api/v1/namespaces", api::data("namespaces-list.json"));
     server.list("/api/v1/pods", api::data("pods-list-coverage.json"));
+    server.answer("GET", "/apis/apps/v1/namespaces/remora/deployments/remora-hub", StatusCode::OK, api::data("deployment-remora-hub.json"));
+    server.answer("GET", "/api/v1/namespaces/remora/configmaps/remora-injector", StatusCode::OK, api::data("configmap-remora-injector.json"));
     for namespace in ["shop", "payments"] {
         let mut refusal: Value = serde_json::from_str(&api::data("status-probe-rbac.json")).expect("status");
         refusal["message"] = refusal["message"].as_str().expect("message").replace("\"search\"", &format!("\"{namespace}\"")).into();

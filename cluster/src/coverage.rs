@@ -62,7 +62,7 @@ pub fn owner(pod: &Pod) -> String {
     }
 }
 
-fn restart_command(namespace: &str, owner: &str) -> String {
+pub fn restart_command(namespace: &str, owner: &str) -> String {
     match owner.split_once('/') {
         Some(("deployment" | "statefulset" | "daemonset", _)) => format!("kubectl -n {namespace} rollout restart {owner}"),
         Some(("replicaset" | "job", _)) | Some(("pod", _)) | None => format!("kubectl -n {namespace} delete pod NAME (its {owner} makes a new one; a bare pod must be created again)"),

@@ -35,6 +35,11 @@ struct Cluster {
     namespaces: &'static str,
     pods: &'static str,
     metrics: &'static str,
+    /// The hub's Deployment and the injector's settings, as replayed; the hub's TLS
+    /// Secret when it has one.
+    hub: &'static str,
+    injector_config: &'static str,
+    hub_tls: Option<Value>,
     /// Namespace → the replayed refusal of the admission step after the webhook there;
     /// `unreachable`: the API server cannot reach the webhook (and fails open).
     refusals: BTreeMap<&'static str, &'static str>,
@@ -114,6 +119,9 @@ impl Cluster {
             namespaces: "namespaces-list.json",
             pods: "pods-list-coverage.json",
             metrics: "apiserver-metrics.txt",
+            hub: "deployment-remora-hub.json",
+            injector_config: "configmap-remora-injector.json",
+            hub_tls: None,
             refusals: BTreeMap::new(),
         }
     }
@@ -135,6 +143,11 @@ impl Cluster {
         server.list("/api/v1/resourcequotas", api::data("resourcequotas-list.json"));
         server.answer_always("GET", "/version", StatusCode::OK, api::data("version.json"));
         server.answer_always("GET", "/metrics", StatusCode::OK, api::data(self.metrics));
+        server.answer("GET", "/apis/apps/v1/namespaces/remora/deployments/remora-hub", StatusCode::OK, api::data(self.hub));
+        server.answer("GET", "/api/v1/namespaces/remora/configmaps/remora-injector", StatusCode::OK, api::data(self.injector_config));
+        if let Some(secret) = &self.hub_tls {
+            server.answer("GET", "/api/v1/namespaces/remora/secrets/remora-hub-tls", StatusCode::OK, secret.to_string());
+        }
         server.handle("POST", "/api/v1/namespaces/", admission(self.namespaces, self.refusals.clone()));
         check(server.client(), &Install::chart_defaults(now)).await
     }
@@ -299,4 +312,54 @@ async fn failed_webhook_calls_are_counted_from_the_api_servers_metrics() {
         (Level::Fail, "7 of 419 call(s) failed (timed out or could not connect): 7 pod(s) admitted without the sidecar (failurePolicy Ignore)")
     );
     assert!(calls.fix.as_deref().is_some_and(|f| f.contains("Reaching the webhook")));
+}
+
+/// The install's own workloads: the Kubernetes version, the hub (not available; its
+/// certificate near its end), and injected sidecars that crash-loop, are not ready, or
+/// were injected before an upgrade — each with the command that fixes it.
+#[tokio::test]
+async fn the_hub_and_the_sidecars_of_the_install() {
+    let mut cluster = Cluster::healthy(&bundle());
+    cluster.pods = "pods-list-sidecars.json";
+    cluster.hub = "deployment-remora-hub-unavailable.json";
+    cluster.injector_config = "configmap-remora-injector-upgraded.json";
+    let soon = remora_certs::issue(&remora_certs::Request { service: "remora-hub".into(), namespace: "remora".into(), cert_days: 12, ca_days: 365 }, None).expect("certificates");
+    cluster.hub_tls = Some(serde_json::json!({
+        "kind": "Secret", "apiVersion": "v1", "metadata": {"name": "remora-hub-tls", "namespace": "remora", "resourceVersion": "2060"},
+        "type": "kubernetes.io/tls", "data": {"tls.crt": b64(soon.cert.as_bytes()), "tls.key": b64(soon.key.as_bytes())}
+    }));
+    let findings = cluster.check(now()).await;
+    let shown = lines(&findings);
+    let find = |subject: &str| findings.iter().find(|f| f.subject == subject).unwrap_or_else(|| panic!("no {subject}: {shown:#?}"));
+
+    let kubernetes = find("kubernetes");
+    assert_eq!((kubernetes.level, kubernetes.detail.as_str()), (Level::Ok, "v1.34.1 (the chart needs 1.29 or later)"));
+    let hub = find("hub remora/remora-hub");
+    assert_eq!((hub.level, hub.detail.as_str()), (Level::Fail, "not available (Deployment does not have minimum availability.): sidecars cannot report, queries and jobs stop"));
+    assert_eq!(hub.fix.as_deref(), Some("kubectl -n remora describe deployment remora-hub; kubectl -n remora logs deployment/remora-hub"));
+    let certificate = find("hub certificate remora/remora-hub-tls");
+    assert_eq!(certificate.level, Level::Warn);
+    assert!(certificate.detail.starts_with("ends in 11 day(s)") || certificate.detail.starts_with("ends in 12 day(s)"), "{certificate:?}");
+
+    let crashing = find("sidecars of shop/deployment/cart");
+    assert_eq!((crashing.level, crashing.detail.as_str()), (Level::Fail, "crash-looping in 1: cart-6f9c7d5b8-p7q2x (5 restarts)"));
+    assert_eq!(crashing.fix.as_deref(), Some("kubectl -n shop logs cart-6f9c7d5b8-p7q2x -c remora-sidecar --previous"));
+    let unready = findings.iter().find(|f| f.subject == "sidecars of shop/statefulset/db" && f.detail.starts_with("not ready")).expect("not ready");
+    assert_eq!((unready.level, unready.detail.as_str()), (Level::Warn, "not ready in 1: db-0 (capture has not started)"));
+    // Every pod's sidecar is 0.1.0, the install now injects 0.2.0: restart each workload.
+    let older: Vec<(&str, Option<&str>)> = findings.iter().filter(|f| f.detail.contains("injected before the install's")).map(|f| (f.subject.as_str(), f.fix.as_deref())).collect();
+    assert_eq!(
+        older,
+        [
+            ("sidecars of shop/deployment/cart", Some("kubectl -n shop rollout restart deployment/cart")),
+            ("sidecars of shop/deployment/web", Some("kubectl -n shop rollout restart deployment/web")),
+            ("sidecars of shop/statefulset/db", Some("kubectl -n shop rollout restart statefulset/db")),
+        ]
+    );
+    assert!(find("sidecars of shop/deployment/web").detail.starts_with("1 pod(s) run ghcr.io/remora-dev/remora-sidecar:0.1.0, injected before the install's ghcr.io/remora-dev/remora-sidecar:0.2.0"));
+
+    // In a healthy install none of these speak up.
+    let healthy = lines(&Cluster::healthy(&bundle()).check(now()).await);
+    assert!(healthy.contains(&"Ok hub remora/remora-hub: 1 available".to_string()), "{healthy:#?}");
+    assert!(!healthy.iter().any(|l| l.contains("sidecars of")), "{healthy:#?}");
 }

@@ -42,6 +42,24 @@ struct Args {
     /// reviews here during a rollout.
     #[arg(long, env = "REMORA_DRAIN_SECONDS", default_value_t = 10)]
     drain_seconds: u64,
+    /// Without cert-manager: the Secret --cert-dir mounts, which the injector keeps
+    /// renewed itself (a third of the certificate's life before its end, the CA kept),
+    /// along with the caBundle of --renew-webhook; the hook Jobs alone renew only at
+    /// `helm upgrade`. Needs the API (--namespaces=kube).
+    #[arg(long, env = "REMORA_RENEW_SECRET")]
+    renew_secret: Option<String>,
+    /// The MutatingWebhookConfiguration whose caBundle must trust the Secret's CA.
+    #[arg(long, default_value = "remora")]
+    renew_webhook: String,
+    /// The webhook's Service (the certificate's names), in --renew-namespace.
+    #[arg(long, default_value = "remora-injector")]
+    renew_service: String,
+    /// The namespace of the Secret and the Service: the injector's own.
+    #[arg(long, env = "REMORA_POD_NAMESPACE", default_value = "remora")]
+    renew_namespace: String,
+    /// Days a renewed serving certificate lasts.
+    #[arg(long, default_value_t = 365)]
+    cert_days: u32,
     /// Log filter (tracing syntax: info, debug, remora_injector=debug, ...).
     #[arg(long, env = "REMORA_LOG", default_value = "info")]
     log: String,
@@ -50,6 +68,9 @@ struct Args {
     #[arg(long)]
     print_settings: bool,
 }
+
+/// How often the injector looks at its certificate (with --renew-secret).
+const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
 
 /// Environment variables read by something other than a flag: the allocator's (the
 /// images set it), and the in-cluster API address the kubelet gives every pod.
@@ -88,6 +109,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     if nodes.is_none() {
         tracing::info!("no Kubernetes API to follow the nodes: sidecar mode auto injects classic sidecars");
+    }
+    if let Some(secret) = &args.renew_secret {
+        let Some(client) = nodes.clone() else { anyhow::bail!("--renew-secret needs the Kubernetes API (--namespaces=kube in a cluster)") };
+        let options = remora_certs::install::Options {
+            request: remora_certs::Request { service: args.renew_service.clone(), namespace: args.renew_namespace.clone(), cert_days: args.cert_days, ca_days: 3650 },
+            secret: secret.clone(),
+            webhook: args.renew_webhook.clone(),
+            renew_before_days: remora_certs::install::renew::renew_before_days(args.cert_days),
+        };
+        tracing::info!(secret = %format!("{}/{secret}", args.renew_namespace), every_hours = RENEW_EVERY.as_secs() / 3600, "keeping the serving certificate renewed (a third of its life before the end)");
+        tokio::spawn(remora_certs::install::renew::keep_renewed(client, options, RENEW_EVERY, |result| match result {
+            Ok(report) if matches!(report.secret_action, remora_certs::install::SecretAction::Kept { .. }) => tracing::debug!("{report}"),
+            Ok(report) => tracing::info!("{report}"),
+            Err(e) => tracing::warn!("the serving certificate could not be renewed ({e}); trying again in {} h", RENEW_EVERY.as_secs() / 3600),
+        }));
     }
     let config = Config {
         cert_dir: args.cert_dir,

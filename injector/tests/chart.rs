@@ -220,6 +220,10 @@ fn check_wiring(set: &str, r: &Rendered) {
     if r.settings().sidecar.sidecar_mode == "auto" {
         rules.push(serde_json::json!({"apiGroups": [""], "resources": ["nodes"], "verbs": ["list", "watch"]}));
     }
+    // Without cert-manager, it keeps its certificate's CA in that one webhook configuration.
+    if r.all("Certificate").is_empty() {
+        rules.push(serde_json::json!({"apiGroups": ["admissionregistration.k8s.io"], "resources": ["mutatingwebhookconfigurations"], "resourceNames": ["remora"], "verbs": ["get", "patch"]}));
+    }
     assert_eq!(role["rules"], serde_json::Value::Array(rules), "{set}");
     // Secrets never land in a ConfigMap.
     for config_map in r.all("ConfigMap") {
@@ -512,9 +516,32 @@ fn upgrades_gitops_and_helm_test() {
     let test = defaults.find("Pod", "remora-check");
     assert_eq!(test["metadata"]["annotations"]["helm.sh/hook"], "test");
     let args: Vec<&str> = test["spec"]["containers"][0]["args"].as_array().expect("args").iter().filter_map(Value::as_str).collect();
-    assert_eq!(args, ["check", "--namespace=remora", "--webhook=remora", "--secret=remora-injector-tls"]);
+    assert_eq!(args, ["check", "--namespace=remora", "--webhook=remora", "--secret=remora-injector-tls", "--hub=remora-hub", "--hub-secret=remora-hub-tls", "--injector-config=remora-injector"]);
     assert_eq!(test["spec"]["serviceAccountName"], "remora-check");
     for (kind, name) in [("ServiceAccount", "remora-check"), ("ClusterRole", "remora-check"), ("ClusterRoleBinding", "remora-check"), ("Role", "remora-check"), ("RoleBinding", "remora-check")] {
         assert_eq!(defaults.find(kind, name)["metadata"]["annotations"]["helm.sh/hook"], "test", "{kind} {name} goes with the test");
     }
+}
+
+/// Without cert-manager the injector keeps its own certificate renewed (the hook Jobs
+/// renew it only at upgrades), with RBAC for exactly that Secret and that webhook
+/// configuration; with cert-manager it is cert-manager's job and the injector has neither.
+#[test]
+fn without_cert_manager_the_injector_renews_its_certificate() {
+    let plain = render(&[repo().join("charts/remora/ci/no-cert-manager-values.yaml")]).expect("render");
+    let args: Vec<&str> = plain.find("Deployment", "remora-injector")["spec"]["template"]["spec"]["containers"][0]["args"].as_array().expect("args").iter().filter_map(Value::as_str).collect();
+    for wanted in ["--renew-secret=remora-injector-tls", "--renew-webhook=remora", "--renew-service=remora-injector", "--renew-namespace=remora", "--cert-days=365"] {
+        assert!(args.contains(&wanted), "{wanted} in {args:?}");
+    }
+    let role = plain.find("Role", "remora-injector");
+    assert_eq!(role["rules"], serde_json::json!([{"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["remora-injector-tls"], "verbs": ["get", "update"]}]));
+    let cluster_role = plain.find("ClusterRole", "remora-injector");
+    let webhook_rule = cluster_role["rules"].as_array().expect("rules").iter().find(|r| r["resources"][0] == "mutatingwebhookconfigurations").expect("the webhook rule");
+    assert_eq!((&webhook_rule["resourceNames"], &webhook_rule["verbs"]), (&serde_json::json!(["remora"]), &serde_json::json!(["get", "patch"])));
+
+    let managed = render(&[]).expect("render");
+    let args = managed.find("Deployment", "remora-injector")["spec"]["template"]["spec"]["containers"][0]["args"].to_string();
+    assert!(!args.contains("--renew-secret"), "cert-manager renews: {args}");
+    assert!(managed.all("Role").iter().all(|r| r["metadata"]["name"] != "remora-injector"));
+    assert!(!managed.find("ClusterRole", "remora-injector").to_string().contains("mutatingwebhookconfigurations"));
 }

@@ -431,3 +431,30 @@ async fn no_api_server_and_bad_options_are_explained() {
         "--renew-before-days (365) must be less than --days (365), or every run would renew"
     );
 }
+
+/// The injector's own renewal: a 365-day certificate with a third of its life left is
+/// renewed (keeping the CA, so the webhook's caBundle stays) at the first turn, and kept
+/// at the next; nothing waits for a `helm upgrade`.
+#[tokio::test]
+async fn the_injector_renews_its_certificate_a_third_before_the_end() {
+    use remora_certs::install::renew::{keep_renewed, renew_before_days};
+
+    assert_eq!(renew_before_days(365), 121);
+    let expiring = issue(&request(120), None).expect("issue");
+    let api = cluster_with(full_secret(&expiring), Some(webhook_trusting(&expiring.ca_cert))).await;
+    let options = Options { renew_before_days: renew_before_days(365), ..options() };
+    let (runs, mut outcomes) = tokio::sync::mpsc::unbounded_channel();
+    let renewing = tokio::spawn(keep_renewed(api.client(), options, std::time::Duration::from_millis(20), move |result| {
+        let _ = runs.send(result.as_ref().map(|r| matches!(r.secret_action, SecretAction::Replaced { .. })).map_err(|e| e.to_string()));
+    }));
+    let first = outcomes.recv().await.expect("a first turn");
+    let second = outcomes.recv().await.expect("a second turn");
+    renewing.abort();
+    assert_eq!((first, second), (Ok(true), Ok(false)), "renewed at the first turn, kept at the next");
+    let stored = api.with(|c| c.secret.clone()).expect("the Secret");
+    assert_eq!(pem_in(&stored, "ca.crt"), expiring.ca_cert, "the CA is kept");
+    let (days, _, signed) = serving_cert(&stored);
+    assert!((364..=365).contains(&days) && signed, "{days}");
+    let webhook = api.with(|c| c.webhook.clone()).expect("webhook");
+    assert_eq!(ca_bundle_of(&webhook, 0), json!(base64_of(&expiring.ca_cert)), "the caBundle did not have to change");
+}

@@ -5,7 +5,9 @@
 //! namespace that should have the sidecar has it (coverage), with the command that
 //! recreates those that do not, and no sidecar image fails to pull. Then what the webhook
 //! cannot see (admission.rs): a dry-run probe pod in each opted-in namespace, quota
-//! headroom, and the API server's account of its calls to the webhook.
+//! headroom, and the API server's account of its calls to the webhook. And the install's
+//! own workloads (workloads.rs): the Kubernetes version, the hub and its certificate,
+//! sidecars that crash-loop, are not ready or are older than the install.
 
 use std::collections::BTreeMap;
 
@@ -18,6 +20,7 @@ use kube::{Api, ResourceExt};
 use crate::coverage::{opted_in, uncovered, SIDECAR};
 
 mod admission;
+mod workloads;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -48,6 +51,11 @@ pub struct Install {
     pub now: i64,
     /// The probe pod's application image (never pulled: the probe is a dry run).
     pub probe_image: String,
+    /// The hub's Deployment, its TLS Secret (absent: no TLS), and the injector's
+    /// settings ConfigMap (the sidecar image this install injects).
+    pub hub: String,
+    pub hub_tls_secret: String,
+    pub injector_config: String,
 }
 
 impl Install {
@@ -59,6 +67,9 @@ impl Install {
             expiry_warning_days: 30,
             now,
             probe_image: crate::probe::DEFAULT_IMAGE.into(),
+            hub: "remora-hub".into(),
+            hub_tls_secret: "remora-hub-tls".into(),
+            injector_config: "remora-injector".into(),
         }
     }
 }
@@ -100,9 +111,12 @@ fn subject_key_id(cert: &x509_parser::certificate::X509Certificate<'_>) -> Optio
 /// Runs every check; the findings in the order checked.
 pub async fn check(client: kube::Client, install: &Install) -> Vec<Finding> {
     let mut findings = Findings(Vec::new());
+    workloads::check_kubernetes(&client, &mut findings).await;
     let webhooks = check_webhook(&client, install, &mut findings).await;
     check_certificate(&client, install, webhooks.ca_bundle.as_deref(), &mut findings).await;
-    let opted = check_namespaces_and_coverage(&client, &mut findings).await;
+    workloads::check_hub(&client, install, &mut findings).await;
+    let installed = workloads::installed_sidecar_image(&client, install, &mut findings).await;
+    let opted = check_namespaces_and_coverage(&client, installed.as_deref(), &mut findings).await;
     if !opted.is_empty() {
         let sidecar = admission::check_probes(&client, install, &opted, &mut findings).await;
         admission::check_quotas(&client, &opted, sidecar.as_ref(), &mut findings).await;
@@ -280,7 +294,7 @@ async fn check_certificate(client: &kube::Client, install: &Install, ca_bundle: 
 
 /// The opted-in namespaces, their Pod Security labels, coverage and sidecar images;
 /// returns the opted-in namespaces' names.
-async fn check_namespaces_and_coverage(client: &kube::Client, findings: &mut Findings) -> Vec<String> {
+async fn check_namespaces_and_coverage(client: &kube::Client, installed: Option<&str>, findings: &mut Findings) -> Vec<String> {
     let namespaces = match Api::<Namespace>::all(client.clone()).list(&ListParams::default()).await {
         Ok(list) => list.items,
         Err(e) => {
@@ -322,6 +336,7 @@ async fn check_namespaces_and_coverage(client: &kube::Client, findings: &mut Fin
     let level = if missing.is_empty() { Level::Ok } else { Level::Warn };
     findings.add(level, "coverage", format!("{} of {in_scope} pod(s) in opted-in namespaces have the sidecar", in_scope - missing.len()), None);
     check_sidecar_images(&pods, findings);
+    workloads::check_sidecars(&pods, installed, findings);
     names
 }
 

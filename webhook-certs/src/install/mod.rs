@@ -4,6 +4,7 @@
 //! so every run does both steps and changes only what is not right already.
 
 mod error;
+pub mod renew;
 mod secret;
 mod webhook;
 

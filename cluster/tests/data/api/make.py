@@ -408,8 +408,67 @@ def probe_objects():
             owner=("ReplicaSet", "api-6b8d9f7c5"), labels={"app": "api", "pod-template-hash": "6b8d9f7c5"},
             sidecar_image=private, sidecar_waiting=pull),
     ]))
+    lifecycle_objects()
     write_text("apiserver-metrics.txt", metrics(fail_open=0))
     write_text("apiserver-metrics-fail-open.txt", metrics(fail_open=7))
+
+
+def lifecycle_objects():
+    """What `remora check` reads of the install's own workloads: the injector's settings
+    ConfigMap as the chart renders it (the sidecar image of the install: 0.1.0, and 0.2.0
+    after an upgrade), the hub's Deployment available and not, and pods whose sidecar
+    crash-loops, is not ready, or was injected by the older install."""
+    def settings(tag):
+        return {"kind": "ConfigMap", "apiVersion": "v1",
+                "metadata": {"name": "remora-injector", "namespace": "remora", "uid": UID.format(23), "resourceVersion": "2040",
+                             "creationTimestamp": "2026-11-28T09:00:00Z",
+                             "labels": {"app.kubernetes.io/component": "injector", "app.kubernetes.io/managed-by": "Helm"},
+                             "annotations": {"meta.helm.sh/release-name": "remora", "meta.helm.sh/release-namespace": "remora"}},
+                "data": {"settings.yaml": f'image: "ghcr.io/remora-dev/remora-sidecar:{tag}"\nimagePullPolicy: "IfNotPresent"\n'
+                                          'imagePullSecrets: []\ncontrolPlaneNamespace: "remora"\nhealthPort: 15090\n'}}
+    write("configmap-remora-injector.json", settings("0.1.0"))
+    write("configmap-remora-injector-upgraded.json", settings("0.2.0"))
+
+    def deployment(available):
+        status = {"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1}
+        if available:
+            status.update({"readyReplicas": 1, "availableReplicas": 1, "conditions": [
+                {"type": "Available", "status": "True", "lastUpdateTime": "2026-11-28T09:01:10Z", "lastTransitionTime": "2026-11-28T09:01:10Z",
+                 "reason": "MinimumReplicasAvailable", "message": "Deployment has minimum availability."},
+                {"type": "Progressing", "status": "True", "lastUpdateTime": "2026-11-28T09:01:10Z", "lastTransitionTime": "2026-11-28T09:00:02Z",
+                 "reason": "NewReplicaSetAvailable", "message": "ReplicaSet \"remora-hub-5f6d7c8b9\" has successfully progressed."}]})
+        else:
+            status.update({"unavailableReplicas": 1, "conditions": [
+                {"type": "Available", "status": "False", "lastUpdateTime": "2026-11-28T10:12:40Z", "lastTransitionTime": "2026-11-28T10:12:40Z",
+                 "reason": "MinimumReplicasUnavailable", "message": "Deployment does not have minimum availability."},
+                {"type": "Progressing", "status": "True", "lastUpdateTime": "2026-11-28T10:12:40Z", "lastTransitionTime": "2026-11-28T09:00:02Z",
+                 "reason": "ReplicaSetUpdated", "message": "ReplicaSet \"remora-hub-5f6d7c8b9\" is progressing."}]})
+        return {"kind": "Deployment", "apiVersion": "apps/v1",
+                "metadata": {"name": "remora-hub", "namespace": "remora", "uid": UID.format(24), "resourceVersion": "2050", "generation": 2,
+                             "creationTimestamp": "2026-11-28T09:00:00Z", "labels": {"app.kubernetes.io/component": "hub"}},
+                "spec": {"replicas": 1, "strategy": {"type": "Recreate"},
+                         "selector": {"matchLabels": {"app.kubernetes.io/component": "hub"}},
+                         "template": {"metadata": {"labels": {"app.kubernetes.io/component": "hub"}},
+                                      "spec": {"containers": [{"name": "hub", "image": "ghcr.io/remora-dev/remora-hub:0.1.0"}]}}},
+                "status": status}
+    write("deployment-remora-hub.json", deployment(True))
+    write("deployment-remora-hub-unavailable.json", deployment(False))
+
+    crash = ("CrashLoopBackOff", "back-off 2m40s restarting failed container=remora-sidecar pod=cart-6f9c7d5b8-p7q2x_shop(" + UID.format(31) + ")")
+    crashing = pod("cart-6f9c7d5b8-p7q2x", "shop", 1971, "10.244.1.21", "kind-worker", generate="cart-6f9c7d5b8-", n=31,
+                   owner=("ReplicaSet", "cart-6f9c7d5b8"), labels={"app": "cart", "pod-template-hash": "6f9c7d5b8"},
+                   sidecar_waiting=crash)
+    crashing["status"]["phase"] = "Pending"
+    crashing["status"]["initContainerStatuses"][0].update({"restartCount": 5, "lastState": {"terminated": {
+        "exitCode": 1, "reason": "Error", "startedAt": "2026-11-28T10:20:01Z", "finishedAt": "2026-11-28T10:20:02Z",
+        "containerID": "containerd://" + "%064x" % 331}}})
+    unready = pod("db-0", "shop", 1972, "10.244.2.22", "kind-worker2", n=32, owner=("StatefulSet", "db"), labels={"app": "db"})
+    unready["status"]["initContainerStatuses"][0]["ready"] = False
+    write("pods-list-sidecars.json", pod_list(1980, [
+        pod("web-7c9f8b6d4-x2lkq", "shop", 1201, "10.244.1.5", "kind-worker", generate="web-7c9f8b6d4-", n=1,
+            owner=("ReplicaSet", "web-7c9f8b6d4"), labels={"app": "web", "pod-template-hash": "7c9f8b6d4"}),
+        crashing, unready,
+    ]))
 
 
 def metrics(fail_open):
