@@ -46,6 +46,16 @@ pub enum CertsCommand {
         #[arg(long, default_value_t = 1)]
         webhooks: usize,
     },
+    /// In the cluster (the Helm post-delete hook): delete the Secret `install` made (Helm
+    /// does not own it; it holds the CA's key). Nothing there is fine.
+    Uninstall {
+        /// Its namespace.
+        #[arg(long, default_value = "remora")]
+        namespace: String,
+        /// The Secret.
+        #[arg(long, default_value = "remora-injector-tls")]
+        secret: String,
+    },
     /// In the cluster (the Helm hook): create or renew the Secret the injector mounts,
     /// keeping its CA, and set the webhook configuration's caBundle to that CA.
     Install {
@@ -130,6 +140,14 @@ pub fn run(command: CertsCommand) -> anyhow::Result<ExitCode> {
             } else {
                 println!("{}", ca_bundle(&pem));
             }
+        }
+        CertsCommand::Uninstall { namespace, secret } => {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
+            let deleted = runtime.block_on(async {
+                let client = remora_certs::install::client().await?;
+                remora_certs::install::uninstall(client, &namespace, &secret).await
+            })?;
+            println!("{}", if deleted { format!("deleted Secret {namespace}/{secret}") } else { format!("Secret {namespace}/{secret} was not there") });
         }
         CertsCommand::Install {
             target,

@@ -181,7 +181,8 @@ fn check_wiring(set: &str, r: &Rendered) {
         assert!(root["spec"]["selfSigned"].is_object(), "{set}: the CA must be self-signed");
         assert!(r.all("Job").is_empty(), "{set}: no certificate Jobs with cert-manager");
     } else {
-        let jobs = r.all("Job");
+        // The cleanup Job of `helm uninstall` is checked in no_hook_leftovers_after_uninstall.
+        let jobs: Vec<&Value> = r.all("Job").into_iter().filter(|j| j["metadata"]["annotations"]["helm.sh/hook"] != "post-delete").collect();
         assert_eq!(jobs.len(), 2, "{set}: a pre and a post hook Job");
         let mut phases = Vec::new();
         for job in jobs {
@@ -544,4 +545,26 @@ fn without_cert_manager_the_injector_renews_its_certificate() {
     assert!(!args.contains("--renew-secret"), "cert-manager renews: {args}");
     assert!(managed.all("Role").iter().all(|r| r["metadata"]["name"] != "remora-injector"));
     assert!(!managed.find("ClusterRole", "remora-injector").to_string().contains("mutatingwebhookconfigurations"));
+}
+
+/// Without cert-manager nothing of the hooks outlives them: their RBAC goes once each
+/// phase's Job succeeded, and `helm uninstall` runs `remora certs uninstall` for the
+/// certificate Secret the hooks made (Helm does not own it).
+#[test]
+fn no_hook_leftovers_after_uninstall() {
+    let plain = render(&[repo().join("charts/remora/ci/no-cert-manager-values.yaml")]).expect("render");
+    for object in &plain.objects {
+        let annotations = &object["metadata"]["annotations"];
+        if annotations["helm.sh/hook"].is_string() {
+            let policy = annotations["helm.sh/hook-delete-policy"].as_str().unwrap_or_default();
+            assert!(policy.contains("hook-succeeded"), "{} {} stays after its hook: {policy:?}", object["kind"], object["metadata"]["name"]);
+        }
+    }
+    let cleanup = plain.find("Job", "remora-certs-cleanup");
+    assert_eq!(cleanup["metadata"]["annotations"]["helm.sh/hook"], "post-delete");
+    let args: Vec<&str> = cleanup["spec"]["template"]["spec"]["containers"][0]["args"].as_array().expect("args").iter().filter_map(Value::as_str).collect();
+    assert_eq!(args, ["certs", "uninstall", "--namespace=remora", "--secret=remora-injector-tls"]);
+    let role = plain.find("Role", "remora-certs-cleanup");
+    assert_eq!(role["rules"], serde_json::json!([{"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["remora-injector-tls"], "verbs": ["delete"]}]));
+    assert!(render(&[]).expect("render").objects.iter().all(|o| o["metadata"]["name"] != "remora-certs-cleanup"), "with cert-manager there is nothing to clean");
 }

@@ -8,7 +8,7 @@ mod api_server;
 use api_server::*;
 use axum::http::Method;
 use remora_certs::install::{
-    install, CaOrigin, InstallError, Options, Report, SecretAction, WebhookAction,
+    install, uninstall, CaOrigin, InstallError, Options, Report, SecretAction, WebhookAction,
 };
 use remora_certs::{issue, Bundle, Request};
 use serde_json::{json, Value};
@@ -457,4 +457,17 @@ async fn the_injector_renews_its_certificate_a_third_before_the_end() {
     assert!((364..=365).contains(&days) && signed, "{days}");
     let webhook = api.with(|c| c.webhook.clone()).expect("webhook");
     assert_eq!(ca_bundle_of(&webhook, 0), json!(base64_of(&expiring.ca_cert)), "the caBundle did not have to change");
+}
+
+/// `helm uninstall`'s post-delete hook: the Secret the hooks made (Helm does not own
+/// it) goes, with the CA's key; run again, or with nothing there, it is fine.
+#[tokio::test]
+async fn uninstall_deletes_the_secret_the_hooks_made() {
+    let made = issue(&request(365), None).expect("issue");
+    let api = cluster_with(full_secret(&made), Some(webhook_trusting(&made.ca_cert))).await;
+    assert!(uninstall(api.client(), NAMESPACE, SECRET).await.expect("deleted"));
+    assert!(api.with(|c| c.secret.is_none()), "the Secret is gone");
+    assert!(!uninstall(api.client(), NAMESPACE, SECRET).await.expect("nothing to delete"), "gone already is fine");
+    let sent: Vec<String> = api.take_requests().iter().map(|r| r.line()).collect();
+    assert!(sent.iter().all(|l| l.starts_with("DELETE ")), "{sent:?}");
 }

@@ -9,6 +9,7 @@ pub enum Op {
     GetSecret,
     CreateSecret,
     ReplaceSecret,
+    DeleteSecret,
     GetWebhook,
     PatchWebhook,
 }
@@ -19,6 +20,7 @@ impl Op {
             Op::GetSecret | Op::GetWebhook => "get",
             Op::CreateSecret => "create",
             Op::ReplaceSecret => "update",
+            Op::DeleteSecret => "delete",
             Op::PatchWebhook => "patch",
         }
     }
@@ -28,13 +30,14 @@ impl Op {
             Op::GetSecret => "reading Secret",
             Op::CreateSecret => "creating Secret",
             Op::ReplaceSecret => "replacing Secret",
+            Op::DeleteSecret => "deleting Secret",
             Op::GetWebhook => "reading MutatingWebhookConfiguration",
             Op::PatchWebhook => "patching MutatingWebhookConfiguration",
         }
     }
 
     fn is_secret(self) -> bool {
-        matches!(self, Op::GetSecret | Op::CreateSecret | Op::ReplaceSecret)
+        matches!(self, Op::GetSecret | Op::CreateSecret | Op::ReplaceSecret | Op::DeleteSecret)
     }
 }
 

@@ -12,7 +12,7 @@ use std::fmt;
 
 use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 use time::OffsetDateTime;
 
@@ -93,6 +93,18 @@ pub async fn client() -> Result<Client, InstallError> {
     Client::try_default()
         .await
         .map_err(|e| InstallError::no_client(&e))
+}
+
+/// `remora certs uninstall`, the chart's post-delete hook: deletes the Secret `install`
+/// made. Helm does not own it (a hook made it), so `helm uninstall` would leave it
+/// behind, with the CA's private key in it. Returns whether it was there.
+pub async fn uninstall(client: Client, namespace: &str, secret: &str) -> Result<bool, InstallError> {
+    let target = Target { namespace: Some(namespace), name: secret };
+    match Api::<Secret>::namespaced(client, namespace).delete(secret, &DeleteParams::default()).await {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
+        Err(e) => Err(InstallError::api(Op::DeleteSecret, target, e)),
+    }
 }
 
 /// Makes the Secret hold a valid serving certificate and the webhook trust its CA.

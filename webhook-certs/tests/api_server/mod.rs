@@ -242,6 +242,11 @@ async fn answer(
             cluster.secret = Some(sent.clone());
             object(StatusCode::OK, &sent)
         }
+        // The API server answers a delete with the object as it was (graceful deletion).
+        ("DELETE", SECRET_PATH) => match cluster.secret.take() {
+            Some(secret) => object(StatusCode::OK, &secret),
+            None => json_response(StatusCode::NOT_FOUND, SECRET_NOT_FOUND),
+        },
         ("GET", WEBHOOK_PATH) => match &cluster.webhook {
             Some(webhook) => object(StatusCode::OK, webhook),
             None => json_response(StatusCode::NOT_FOUND, WEBHOOK_NOT_FOUND),
