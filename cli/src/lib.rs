@@ -5,6 +5,7 @@ pub mod check;
 pub mod dashboard;
 mod env_config;
 mod hub_api;
+pub mod inject;
 pub mod jobs;
 pub mod kfl;
 pub mod pcap;

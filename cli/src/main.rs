@@ -49,6 +49,11 @@ enum Command {
     /// Whether Remora's install works: webhook, Service, certificate, namespaces, and
     /// pods running without the sidecar (with the command that fixes each).
     Check(remora::check::CheckArgs),
+    /// Add the sidecar to manifests as the webhook would (Pods, workloads' pod
+    /// templates, Lists): for GitOps, for review, or where no webhook can run.
+    Inject(remora::inject::InjectArgs),
+    /// Take out of manifests what `remora inject` (or the webhook) added.
+    Uninject(remora::inject::UninjectArgs),
     /// The injector's webhook certificates, for installs without cert-manager.
     #[command(subcommand)]
     Certs(remora::certs::CertsCommand),
@@ -79,6 +84,8 @@ fn main() -> ExitCode {
         Command::Jobs(command) => remora::jobs::run(command),
         Command::Pcap(command) => remora::pcap::run(command),
         Command::Sidecars(args) => remora::sidecars::run(args),
+        Command::Inject(args) => remora::inject::inject(args),
+        Command::Uninject(args) => remora::inject::uninject(args),
     };
     match result {
         Ok(code) => code,

@@ -9,6 +9,7 @@ pub mod annotations;
 pub mod bpf;
 pub mod inject;
 pub mod limit_range;
+pub mod manifest;
 pub mod mesh;
 pub mod namespaces;
 pub mod nodes;

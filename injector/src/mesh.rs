@@ -153,6 +153,55 @@ pub fn exclude_ports(pod: &mut Pod, mesh: Mesh, outbound: u16, inbound: u16) -> 
     done
 }
 
+/// Takes `ports` back out of the mesh's settings in a pod (or pod template) as JSON: its
+/// annotations (dropped when nothing is left) and its init container's flags (`remora
+/// uninject`). `code` is the mesh's `REMORA_MESH` value, as the status records it.
+pub fn restore_ports(pod: &mut serde_json::Value, code: &str, ports: [u64; 2]) {
+    let Some(shape) = [&ISTIO, &LINKERD].into_iter().find(|s| s.code == code) else { return };
+    let without = |list: &str| -> String { list.split(',').map(str::trim).filter(|p| !p.is_empty() && !ports.iter().any(|port| port.to_string() == *p)).collect::<Vec<_>>().join(",") };
+    // `pointer_mut`, not indexing: indexing a missing key would add it as null.
+    if let Some(annotations) = pod.pointer_mut("/metadata/annotations").and_then(|a| a.as_object_mut()) {
+        for key in [shape.annotations.0, shape.annotations.1] {
+            let Some(value) = annotations.get(key).and_then(|v| v.as_str()).map(without) else { continue };
+            if value.is_empty() {
+                annotations.remove(key);
+            } else {
+                annotations.insert(key.into(), value.into());
+            }
+        }
+    }
+    let inits = pod.pointer_mut("/spec/initContainers").and_then(|i| i.as_array_mut()).into_iter().flatten();
+    for init in inits.filter(|c| c["name"] == shape.init) {
+        for list in ["args", "command"] {
+            let Some(args) = init.get_mut(list).and_then(|a| a.as_array_mut()) else { continue };
+            let mut i = 0;
+            while i < args.len() {
+                let arg = args[i].as_str().unwrap_or_default().to_string();
+                let joined = [shape.init_flags.0, shape.init_flags.1].into_iter().find(|f| arg.starts_with(&format!("{f}=")));
+                if [shape.init_flags.0, shape.init_flags.1].contains(&arg.as_str()) && i + 1 < args.len() {
+                    let value = without(args[i + 1].as_str().unwrap_or_default());
+                    if value.is_empty() {
+                        args.drain(i..i + 2);
+                        continue;
+                    }
+                    args[i + 1] = value.into();
+                    i += 2;
+                } else if let Some(flag) = joined {
+                    let value = without(&arg[flag.len() + 1..]);
+                    if value.is_empty() {
+                        args.remove(i);
+                        continue;
+                    }
+                    args[i] = format!("{flag}={value}").into();
+                    i += 1;
+                } else {
+                    i += 1;
+                }
+            }
+        }
+    }
+}
+
 /// The port of the hub address (`wss://host:port`, `host:port`), or the scheme's.
 pub fn hub_port(address: &str) -> u16 {
     let (scheme, rest) = address.split_once("://").unwrap_or(("ws", address));

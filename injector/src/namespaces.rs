@@ -79,6 +79,13 @@ impl FromFile {
     }
 }
 
+impl FromFile {
+    /// The namespace named `name`, if the file has it.
+    pub fn namespace(&self, name: &str) -> Option<NamespaceInfo> {
+        self.namespaces.get(name).cloned()
+    }
+}
+
 impl NamespaceSource for FromFile {
     fn get<'a>(&'a self, name: &'a str) -> Lookup<'a> {
         let found = self.namespaces.get(name).cloned();
