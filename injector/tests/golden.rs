@@ -8,7 +8,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use base64::Engine;
 use remora_injector::{review, Injector, NamespaceInfo, Settings};
@@ -184,39 +183,9 @@ fn golden_pods() {
     validate_with_kubernetes_schemas(&injected);
 }
 
-/// Every injected pod must be valid for the API server: checked with the Kubernetes
-/// JSON schemas (PyPI kubernetes-validate, strict: unknown fields are errors).
+/// Every injected pod must be valid for the API server (common::validate_with_kubernetes_schemas).
 fn validate_with_kubernetes_schemas(pods: &[(String, Value)]) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut files = Vec::new();
-    for (name, pod) in pods {
-        // The API server names a generateName pod before storing it; the validator
-        // needs a name to report on. JSON, because YAML 1.1 readers turn unquoted
-        // timestamps into dates.
-        let mut pod = pod.clone();
-        if pod["metadata"]["name"].is_null() {
-            let prefix = pod["metadata"]["generateName"].as_str().unwrap_or("pod-").to_string();
-            pod["metadata"]["name"] = format!("{prefix}x7k2p").into();
-        }
-        let path = dir.path().join(format!("{name}.json"));
-        std::fs::write(&path, serde_json::to_string(&pod).expect("json")).expect("write");
-        files.push(path);
-    }
-    for version in ["1.34.0", "1.37.0"] {
-        let output = Command::new("kubernetes-validate")
-            .args(["--strict", "--kubernetes-version", version])
-            .args(&files)
-            .output()
-            .expect("kubernetes-validate is not installed: run `bash scripts/setup.sh --test`");
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            output.status.success(),
-            "kubernetes-validate {version} rejected an injected pod:\n{stdout}\n{stderr}"
-        );
-        let passed = stdout.lines().filter(|l| l.starts_with("INFO") && l.contains(" passed ")).count();
-        assert_eq!(passed, files.len(), "kubernetes-validate {version} did not pass every file:\n{stdout}");
-    }
+    common::validate_with_kubernetes_schemas(pods, &["1.34.0", "1.37.0"]);
 }
 
 /// What a reviewer checks in the goldens of the do-no-harm cases, written out by hand

@@ -10,7 +10,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use remora_injector::manifest::{inject, uninject};
 use remora_injector::{Injector, NamespaceInfo, Settings};
@@ -35,33 +34,17 @@ fn yaml(docs: &[Value]) -> String {
     docs.iter().map(|d| format!("---\n{}", serde_norway::to_string(d).expect("YAML"))).collect()
 }
 
-/// kubernetes-validate --strict over every object (JSON files: YAML 1.1 readers turn
-/// unquoted timestamps into dates).
+/// kubernetes-validate --strict over every object of `docs` (a List's items each).
 fn validate(name: &str, docs: &[Value]) {
-    let work = tempfile::tempdir().expect("tempdir");
-    let mut files = Vec::new();
-    let mut objects: Vec<&Value> = Vec::new();
+    let mut objects = Vec::new();
     for doc in docs {
         match doc["items"].as_array() {
-            Some(items) if doc["kind"] == "List" => objects.extend(items),
-            _ => objects.push(doc),
+            Some(items) if doc["kind"] == "List" => objects.extend(items.iter().cloned()),
+            _ => objects.push(doc.clone()),
         }
     }
-    for (i, object) in objects.iter().enumerate() {
-        // The API server names a generateName pod before storing it; the validator needs one.
-        let mut object = (*object).clone();
-        if object["metadata"]["name"].is_null() {
-            let prefix = object["metadata"]["generateName"].as_str().unwrap_or("pod-").to_string();
-            object["metadata"]["name"] = format!("{prefix}x7k2p").into();
-        }
-        let path = work.path().join(format!("{name}-{i}.json"));
-        std::fs::write(&path, serde_json::to_vec(&object).expect("JSON")).expect("write");
-        files.push(path);
-    }
-    let output = Command::new("kubernetes-validate").args(["--strict", "--kubernetes-version", "1.34.0"]).args(&files).output().expect("kubernetes-validate is not installed: run `bash scripts/setup.sh --test`");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{name}: kubernetes-validate rejected an injected object:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    assert_eq!(stdout.lines().filter(|l| l.starts_with("INFO") && l.contains(" passed ")).count(), files.len(), "{name}: {stdout}");
+    let named: Vec<(String, Value)> = objects.into_iter().enumerate().map(|(i, o)| (format!("{name}-{i}"), o)).collect();
+    common::validate_with_kubernetes_schemas(&named, &["1.34.0"]);
 }
 
 #[test]
