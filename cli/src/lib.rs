@@ -1,5 +1,6 @@
 //! The `remora` command line's library: each subcommand in its own module.
 
+pub mod capture;
 pub mod certs;
 pub mod check;
 pub mod dashboard;

@@ -26,6 +26,9 @@ struct Cli {
 enum Command {
     /// Replay capture files offline: items on stdout, a summary on stderr.
     Replay(remora::replay::ReplayArgs),
+    /// Capture live on this machine's interfaces, as replay does with files (until
+    /// Ctrl-C, --duration or --count).
+    Capture(remora::capture::CaptureArgs),
     /// Work with scripts: sync a folder to the cluster (--source DIR [--watch]), list,
     /// get, delete, check.
     Scripts(remora::scripts::ScriptsArgs),
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
     };
     let result = match command {
         Command::Replay(args) => remora::replay::run(args),
+        Command::Capture(args) => remora::capture::run(args),
         Command::Scripts(args) => remora::scripts::run(args),
         Command::Kfl(command) => remora::kfl::run(command),
         Command::Certs(command) => remora::certs::run(command),

@@ -1,4 +1,6 @@
-//! `remora replay FILE...`: capture files through the sidecar's pipeline, offline.
+//! `remora replay FILE...`: capture files through the sidecar's pipeline, offline. The
+//! processing (pipeline, scripts, `--kfl`, output, summary) is shared with `remora
+//! capture` (capture.rs), which feeds it live packets instead: see [`process`].
 
 use std::io::{BufWriter, IsTerminal, Write};
 use std::net::IpAddr;
@@ -15,7 +17,7 @@ use remora_sidecar::dissect::DissectLimits;
 use remora_sidecar::pcap_store::PcapStore;
 use remora_scripting::Clock;
 use remora_sidecar::pipeline::{Pipeline, PipelineConfig, Sink};
-use remora_sidecar::replay::{replay_file, ReplayError};
+use remora_sidecar::replay::replay_file;
 
 use remora_sidecar::scripted::{flush_before_snapshot, ScriptedSink};
 use crate::summary::Summary;
@@ -36,6 +38,13 @@ pub struct ReplayArgs {
     /// Capture files (pcap or pcapng).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub processing: Processing,
+}
+
+/// What happens to packets, wherever they come from.
+#[derive(Debug, clap::Args)]
+pub struct Processing {
     /// How to print items [default: table on a terminal, json otherwise].
     #[arg(long, short, value_enum)]
     pub output: Option<Output>,
@@ -52,9 +61,9 @@ pub struct ReplayArgs {
     /// An address of "our" pod: requests from it are `outgoing` (repeatable).
     #[arg(long = "local-ip", value_name = "IP")]
     pub local_ips: Vec<IpAddr>,
-    /// The items' `worker` name.
-    #[arg(long, default_value = "replay")]
-    pub worker: String,
+    /// The items' `worker` name [default: replay, or capture].
+    #[arg(long)]
+    pub worker: Option<String>,
     /// Item fields to replace with `[REDACTED]`, comma separated, as the sidecar's
     /// `remora.dev/redact` does (`request.headers.authorization,...`). Default: none.
     #[arg(long, value_name = "PATHS", default_value = "", value_parser = parse_redaction)]
@@ -106,6 +115,66 @@ fn parse_redaction(list: &str) -> Result<Redaction, String> {
 }
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
+    let mut files = Files { files: args.files };
+    process(&args.processing, "replay", Clock::Capture, &mut files)
+}
+
+/// Where packets come from: files, or live interfaces.
+pub(crate) trait Source {
+    /// A progress bar for this source.
+    fn progress(&self) -> ProgressBar;
+    /// Feeds every packet to `pipeline` (and its items to `sink`), the flows finished at
+    /// the end; returns what failed, each said once.
+    fn feed(&mut self, pipeline: &mut Pipeline, sink: &mut impl Sink, progress: &ProgressBar) -> Vec<String>;
+    /// The summary's first words: `replayed 5 file(s)`, `captured on eth0 for 3.0 s`.
+    fn what(&self, failures: usize) -> String;
+    /// More summary lines (the kernel's drop counters).
+    fn more(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+struct Files {
+    files: Vec<PathBuf>,
+}
+
+impl Source for Files {
+    fn progress(&self) -> ProgressBar {
+        let total_bytes: u64 = self.files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+        let progress = ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr());
+        progress.set_style(
+            ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        progress
+    }
+
+    /// Replays each file in turn; a file that fails is reported and the next one goes on.
+    fn feed(&mut self, pipeline: &mut Pipeline, sink: &mut impl Sink, progress: &ProgressBar) -> Vec<String> {
+        let mut failures = Vec::new();
+        let mut done_bytes = 0u64;
+        for file in &self.files {
+            progress.set_message(file.display().to_string());
+            let mut on_progress = |read: u64| progress.set_position(done_bytes + read);
+            if let Err(e) = replay_file(file, pipeline, sink, &mut on_progress) {
+                progress.suspend(|| eprintln!("remora: error: {e}"));
+                failures.push(e.to_string());
+            }
+            done_bytes += std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+        }
+        failures
+    }
+
+    fn what(&self, failures: usize) -> String {
+        let failed = if failures > 0 { format!(" ({failures} failed)") } else { String::new() };
+        format!("replayed {} file(s){failed}", self.files.len())
+    }
+}
+
+/// Runs `source`'s packets through the pipeline, the scripts and `--kfl`, prints the
+/// items and a summary; fails when the source reported a failure.
+pub(crate) fn process(args: &Processing, worker: &str, clock: Clock, source: &mut impl Source) -> anyhow::Result<ExitCode> {
     let output = args.output.unwrap_or(if std::io::stdout().is_terminal() { Output::Table } else { Output::Json });
     let filter = match &args.kfl {
         Some(text) => Some(remora_kfl::Query::compile(text).map_err(|e| anyhow::anyhow!("--kfl: {e}\n{}", e.caret()))?),
@@ -116,7 +185,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     }
     let mut scripts = match args.scripting.scripts.is_empty() {
         true => None,
-        false => Some(crate::scripts::start_host(&args.scripting, Clock::Capture)?),
+        false => Some(crate::scripts::start_host(&args.scripting, clock)?),
     };
     // Scripts that call pcap.* get per-stream PCAPs in their data directory (writing one
     // file per stream costs more than dissecting it, so only when needed).
@@ -126,7 +195,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let config = PipelineConfig {
-        worker: args.worker.as_str().into(),
+        worker: args.worker.as_deref().unwrap_or(worker).into(),
         node: std::sync::Arc::new(Node { name: host_name(), ip: String::new() }),
         local_ips: args.local_ips.clone(),
         dissect: DissectLimits { max_body_bytes: args.max_body, protocols: args.protocols, ..DissectLimits::default() },
@@ -139,23 +208,16 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         flush_before_snapshot(&mut scripts.host, pipeline.pcap_store());
     }
 
-    let total_bytes: u64 = args.files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
-    let progress = ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr());
-    progress.set_style(
-        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-
+    let progress = source.progress();
     let (writer, batches, empties) = spawn_writer(output).context("cannot start the item writer thread")?;
     let mut batcher = ItemBatcher { batch: Vec::with_capacity(ITEM_BATCH), to_writer: batches, empties, discard: output == Output::None, filter, printed: 0, unprintable: 0 };
     let started = Instant::now();
     let failures = match &mut scripts {
         Some(scripts) => {
             let mut sink = ScriptedSink::new(&mut scripts.host, &mut batcher, args.scripting.query);
-            replay_files(&args.files, &mut pipeline, &mut sink, &progress)
+            source.feed(&mut pipeline, &mut sink, &progress)
         }
-        None => replay_files(&args.files, &mut pipeline, &mut batcher, &progress),
+        None => source.feed(&mut pipeline, &mut batcher, &progress),
     };
     progress.finish_and_clear();
     let printed = batcher.filter.is_some().then_some(batcher.printed);
@@ -173,8 +235,8 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     if !args.quiet {
         let pcap = pipeline.pcap_store().and_then(|store| store.lock().ok().map(|s| (s.stats, s.last_error().map(str::to_string))));
         let summary = Summary {
-            files: args.files.len(),
-            failed_files: failures.len(),
+            what: source.what(failures.len()),
+            more: source.more(),
             elapsed: started.elapsed(),
             stats: pipeline.stats(),
             pcap,
@@ -185,22 +247,6 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         eprint!("{summary}");
     }
     Ok(if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
-}
-
-/// Replays each file in turn; a file that fails is reported and the next one goes on.
-fn replay_files(files: &[PathBuf], pipeline: &mut Pipeline, sink: &mut impl Sink, progress: &ProgressBar) -> Vec<ReplayError> {
-    let mut failures = Vec::new();
-    let mut done_bytes = 0u64;
-    for file in files {
-        progress.set_message(file.display().to_string());
-        let mut on_progress = |read: u64| progress.set_position(done_bytes + read);
-        if let Err(e) = replay_file(file, pipeline, sink, &mut on_progress) {
-            progress.suspend(|| eprintln!("remora: error: {e}"));
-            failures.push(e);
-        }
-        done_bytes += std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
-    }
-    failures
 }
 
 /// Items handed to the writer thread at a time.

@@ -12,8 +12,10 @@ use remora_sidecar::pipeline::PipelineStats;
 pub const METRICS_HEADING: &str = "scripts: metrics (prometheus.*) at the end of the capture:";
 
 pub struct Summary<'a> {
-    pub files: usize,
-    pub failed_files: usize,
+    /// The first words: `replayed 5 file(s)`, `captured on eth0 for 3.0 s`.
+    pub what: String,
+    /// Lines after the first (a live capture's kernel drop counters).
+    pub more: Vec<String>,
     pub elapsed: Duration,
     pub stats: PipelineStats,
     /// The per-stream PCAP store's counts and first error.
@@ -30,17 +32,19 @@ impl fmt::Display for Summary<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = &self.stats;
         let secs = self.elapsed.as_secs_f64().max(1e-9);
-        let failed = if self.failed_files > 0 { format!(" ({} failed)", self.failed_files) } else { String::new() };
         writeln!(
             f,
-            "replayed {} file(s){failed}: {} packets, {} bytes in {:.2}s ({:.0} packets/s, {:.1} MB/s)",
-            self.files,
+            "{}: {} packets, {} bytes in {:.2}s ({:.0} packets/s, {:.1} MB/s)",
+            self.what,
             s.packets,
             s.bytes,
             secs,
             s.packets as f64 / secs,
             s.bytes as f64 / secs / 1e6
         )?;
+        for line in &self.more {
+            writeln!(f, "{line}")?;
+        }
         let total: u64 = s.items.values().sum();
         let per_protocol: Vec<String> = s.items.iter().map(|(p, n)| format!("{p} {n}")).collect();
         writeln!(f, "items: {total} ({}), {} without a response", if per_protocol.is_empty() { "none".into() } else { per_protocol.join(", ") }, s.unanswered)?;

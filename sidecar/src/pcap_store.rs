@@ -90,12 +90,7 @@ impl PcapStore {
         }
         let Some(open) = self.open.get_mut(&stream_id) else { return };
         open.last_use = self.clock;
-        let header = pcap::PacketHeader {
-            ts: libc::timeval { tv_sec: ts.0.div_euclid(Timestamp::SECOND) as libc::time_t, tv_usec: ts.0.rem_euclid(Timestamp::SECOND) as libc::suseconds_t },
-            caplen: frame.len() as u32,
-            len: wire_len,
-        };
-        open.file.write(&pcap::Packet::new(&header, frame));
+        open.file.write(&pcap::Packet::new(&record_header(ts, frame.len(), wire_len), frame));
         self.stats.packets += 1;
     }
 
@@ -149,5 +144,45 @@ impl PcapStore {
             self.close(id);
         }
         self.created.clear();
+    }
+}
+
+
+/// A record's header in a nanosecond pcap file.
+fn record_header(ts: Timestamp, caplen: usize, wire_len: u32) -> pcap::PacketHeader {
+    pcap::PacketHeader {
+        ts: libc::timeval { tv_sec: ts.0.div_euclid(Timestamp::SECOND) as libc::time_t, tv_usec: ts.0.rem_euclid(Timestamp::SECOND) as libc::suseconds_t },
+        caplen: caplen as u32,
+        len: wire_len,
+    }
+}
+
+/// One pcap file of everything captured (`remora capture -w`), nanosecond timestamps.
+pub struct CaptureFile {
+    file: Savefile,
+    link: i32,
+    pub packets: u64,
+}
+
+impl CaptureFile {
+    /// A new file at `path` for frames of link type `link` (libpcap's number).
+    pub fn create(path: &Path, link: i32) -> Result<CaptureFile, String> {
+        let dead = Capture::dead_with_precision(Linktype(link), Precision::Nano).map_err(|e| e.to_string())?;
+        let file = dead.savefile(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(CaptureFile { file, link, packets: 0 })
+    }
+
+    /// Appends a frame; one of another link type than the file's is not written (false).
+    pub fn write(&mut self, link: i32, ts: Timestamp, frame: &[u8], wire_len: u32) -> bool {
+        if link != self.link {
+            return false;
+        }
+        self.file.write(&pcap::Packet::new(&record_header(ts, frame.len(), wire_len), frame));
+        self.packets += 1;
+        true
+    }
+
+    pub fn flush(&mut self) -> Result<(), String> {
+        self.file.flush().map_err(|e| e.to_string())
     }
 }
