@@ -19,5 +19,10 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
     let token: String = form_urlencoded::byte_serialize(hub.token.as_bytes()).collect();
     println!("{}/#token={token}", hub.address);
     eprintln!("open that address in a browser ({sidecars} sidecar(s) connected to {}); it holds your token: do not share it", hub.address);
+    if hub.forwarded {
+        // The address is this process's port-forward: it lasts as long as the process.
+        eprintln!("the port-forward stays open until Ctrl-C");
+        block_on(async { tokio::signal::ctrl_c().await.map_err(anyhow::Error::from) })?;
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -15,9 +15,13 @@ use serde_json::Value;
 
 #[derive(Debug, clap::Args)]
 pub struct HubArgs {
-    /// The hub's API [default: the config file's `hub`, else http://127.0.0.1:8899].
+    /// The hub's API [default: the config file's `hub`, else the hub in the kubeconfig's
+    /// cluster through a port-forward (--hub-namespace), else http://127.0.0.1:8899].
     #[arg(long, env = "REMORA_HUB_API")]
     hub: Option<String>,
+    /// Where the hub runs, when it is reached through the kubeconfig's cluster.
+    #[arg(long, env = "REMORA_HUB_NAMESPACE", default_value = "remora")]
+    hub_namespace: String,
     /// The bearer token (or --token-file, or the config file's `token`/`tokenFile`).
     #[arg(long, env = "REMORA_TOKEN", hide_env_values = true)]
     token: Option<String>,
@@ -43,6 +47,8 @@ pub struct Hub {
     pub address: String,
     pub token: String,
     pub client: reqwest::Client,
+    /// Reached through a port-forward this process keeps open.
+    pub forwarded: bool,
 }
 
 const DEFAULT_HUB: &str = "http://127.0.0.1:8899";
@@ -81,8 +87,24 @@ impl HubArgs {
         let needs_config = self.hub.is_none() || (self.token.is_none() && self.token_file.is_none()) || self.ca_file.is_none();
         let config = if needs_config { read_config()? } else { ConfigFile::default() };
         let ca_file = self.ca_file.clone().or(config.ca_file);
-        let address = self.hub.clone().or(config.hub).unwrap_or_else(|| DEFAULT_HUB.to_string());
-        let token = match (&self.token, &self.token_file, config.token, config.token_file) {
+        // No hub named: the one in the kubeconfig's cluster, through a port-forward.
+        let forwarded = match self.hub.clone().or(config.hub.clone()) {
+            Some(_) => None,
+            None => crate::port_forward::forward(&self.hub_namespace)?,
+        };
+        if let Some(forwarded) = &forwarded {
+            eprintln!("remora: the hub is pod {}/{}, reached through the API server's port-forward ({})", self.hub_namespace, forwarded.pod, forwarded.address);
+            for note in &forwarded.notes {
+                eprintln!("remora: {note}");
+            }
+        }
+        let address = match (&forwarded, self.hub.clone().or(config.hub)) {
+            (_, Some(named)) => named,
+            (Some(forwarded), None) => forwarded.address.clone(),
+            (None, None) => DEFAULT_HUB.to_string(),
+        };
+        let found_token = forwarded.as_ref().and_then(|f| f.token.clone());
+        let token = match (&self.token, &self.token_file, config.token.or(found_token), config.token_file) {
             (Some(token), _, _, _) => token.clone(),
             (None, Some(path), _, _) => read_token(path, "--token-file")?,
             (None, None, Some(token), _) => token,
@@ -90,16 +112,21 @@ impl HubArgs {
             (None, None, None, None) => bail!("the hub needs a token: --token, --token-file, REMORA_TOKEN, REMORA_TOKEN_FILE or `token:` in ~/.config/remora/config.yaml"),
         };
         let mut client = reqwest::Client::builder().connect_timeout(std::time::Duration::from_secs(10));
-        if let Some(path) = &ca_file {
-            let pem = std::fs::read(path).with_context(|| format!("CA file {}", path.display()))?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).with_context(|| format!("CA file {}", path.display()))?;
+        let ca = match (&ca_file, forwarded.as_ref().and_then(|f| f.ca_pem.clone())) {
+            (Some(path), _) => Some((std::fs::read(path).with_context(|| format!("CA file {}", path.display()))?, format!("CA file {}", path.display()))),
+            (None, Some(pem)) => Some((pem, "the hub's CA (from its certificate Secret)".to_string())),
+            (None, None) => None,
+        };
+        if let Some((pem, what)) = ca {
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).with_context(|| what.clone())?;
             if certs.is_empty() {
-                bail!("CA file {}: no certificate in it", path.display());
+                bail!("{what}: no certificate in it");
             }
             client = client.tls_certs_only(certs);
         }
         let client = client.build()?;
-        Ok(Hub { address: address.trim_end_matches('/').to_string(), token, client })
+        let forwarded = forwarded.is_some() && self.hub.is_none();
+        Ok(Hub { address: address.trim_end_matches('/').to_string(), token, client, forwarded })
     }
 }
 

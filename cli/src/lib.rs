@@ -10,6 +10,7 @@ pub mod inject;
 pub mod jobs;
 pub mod kfl;
 pub mod pcap;
+mod port_forward;
 pub mod query;
 pub mod replay;
 pub mod scripts;

@@ -40,6 +40,8 @@ pub struct Script {
     /// `METHOD` → a function of (path, query, body), for calls whose path starts with the
     /// prefix it was registered with.
     handlers: Vec<(String, String, Handler)>,
+    /// `namespace/pod` → where its ports are, for port-forward upgrades.
+    pods: BTreeMap<String, std::net::IpAddr>,
 }
 
 pub struct ApiServer {
@@ -50,7 +52,7 @@ pub struct ApiServer {
 impl ApiServer {
     pub async fn start() -> ApiServer {
         let script = Arc::new(Mutex::new(Script::default()));
-        let router = Router::new().fallback(answer).with_state(script.clone());
+        let router = Router::new().route("/api/v1/namespaces/{namespace}/pods/{pod}/portforward", axum::routing::get(port_forward)).fallback(answer).with_state(script.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
         tokio::spawn(async move { axum::serve(listener, router).await });
@@ -134,10 +136,82 @@ impl ApiServer {
         self.script.lock().expect("script").handlers.push((method.to_string(), prefix.to_string(), Arc::new(f)));
     }
 
+    /// Port-forwards to `namespace/pod` reach `ip`'s ports (a process the test runs).
+    pub fn pod_at(&self, namespace: &str, pod: &str, ip: std::net::IpAddr) {
+        self.script.lock().expect("script").pods.insert(format!("{namespace}/{pod}"), ip);
+    }
+
     /// From now on `METHOD path` gets this answer (the ones scripted before are dropped).
     pub fn answer_always(&self, method: &str, path: &str, status: StatusCode, body: String) {
         self.script.lock().expect("script").lists.insert(format!("{method} {path}"), VecDeque::from([(status, body)]));
     }
+}
+
+/// `GET .../pods/NAME/portforward?ports=P` upgraded to a WebSocket (`v4.channel.k8s.io`), as
+/// the API server serves kubectl and kube-rs: each port has a data channel (2i) and an
+/// error channel (2i+1), each opened by the server with the port number (2 bytes, little
+/// endian); then every message is a channel byte and data. Data is relayed to the pod's
+/// address (`pod_at`), one TCP connection per upgrade.
+async fn port_forward(
+    State(script): State<Arc<Mutex<Script>>>,
+    axum::extract::Path((namespace, pod)): axum::extract::Path<(String, String)>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+    upgrade: axum::extract::ws::WebSocketUpgrade,
+) -> Response {
+    use axum::extract::ws::Message;
+    use futures_util::{SinkExt, StreamExt};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let query = query.unwrap_or_default();
+    let target = {
+        let mut script = script.lock().expect("script");
+        script.requests.push(format!("GET /api/v1/namespaces/{namespace}/pods/{pod}/portforward?{query}"));
+        script.pods.get(&format!("{namespace}/{pod}")).copied()
+    };
+    let Some(ip) = target else { return (StatusCode::NOT_FOUND, format!("pods \"{pod}\" not found")).into_response() };
+    let Some(port) = query.split('&').find_map(|p| p.strip_prefix("ports=")).and_then(|p| p.parse::<u16>().ok()) else {
+        return (StatusCode::BAD_REQUEST, "one port expected").into_response();
+    };
+    upgrade.protocols(["v4.channel.k8s.io"]).on_upgrade(move |socket| async move {
+        let (mut to_client, mut from_client) = socket.split();
+        let [lo, hi] = port.to_le_bytes();
+        for channel in [0u8, 1] {
+            if to_client.send(Message::Binary(vec![channel, lo, hi].into())).await.is_err() {
+                return;
+            }
+        }
+        let Ok(stream) = tokio::net::TcpStream::connect((ip, port)).await else {
+            let _ = to_client.send(Message::Binary([&[1u8][..], b"connection refused"].concat().into())).await;
+            return;
+        };
+        let (mut pod_read, mut pod_write) = stream.into_split();
+        let upstream = async move {
+            while let Some(Ok(message)) = from_client.next().await {
+                if let Message::Binary(data) = message {
+                    if data.first() == Some(&0) && pod_write.write_all(&data[1..]).await.is_err() {
+                        break;
+                    }
+                }
+            }
+            let _ = pod_write.shutdown().await;
+        };
+        let downstream = async move {
+            let mut buffer = vec![0u8; 16 << 10];
+            loop {
+                match pod_read.read(&mut buffer[1..]).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        buffer[0] = 0;
+                        if to_client.send(Message::Binary(buffer[..=n].to_vec().into())).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+            let _ = to_client.close().await;
+        };
+        tokio::join!(upstream, downstream);
+    })
 }
 
 async fn answer(State(script): State<Arc<Mutex<Script>>>, request: Request) -> Response {

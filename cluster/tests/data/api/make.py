@@ -452,6 +452,30 @@ def lifecycle_objects():
                                       "spec": {"containers": [{"name": "hub", "image": "ghcr.io/remora-dev/remora-hub:0.1.0"}]}}},
                 "status": status}
     write("deployment-remora-hub.json", deployment(True))
+
+    # `GET /api/v1/namespaces/remora/pods?labelSelector=app.kubernetes.io/component=hub`:
+    # the hub's pod as the chart runs it (without hub TLS), Running and Ready.
+    hub_pod = {"metadata": {"name": "remora-hub-5f6d7c8b9-k2x7q", "generateName": "remora-hub-5f6d7c8b9-", "namespace": "remora",
+                            "uid": UID.format(25), "resourceVersion": "2055", "creationTimestamp": "2026-11-28T09:00:03Z",
+                            "labels": {"app.kubernetes.io/component": "hub", "app.kubernetes.io/instance": "remora",
+                                       "app.kubernetes.io/name": "remora", "pod-template-hash": "5f6d7c8b9", "remora.dev/inject": "false"}},
+               "spec": {"serviceAccountName": "remora-hub", "nodeName": "kind-worker",
+                        "containers": [{"name": "hub", "image": "ghcr.io/remora-dev/remora-hub:0.1.0",
+                                        "args": ["--listen=0.0.0.0:8898", "--api-listen=0.0.0.0:8899", "--data-dir=/var/lib/remora",
+                                                 "--token-file=/etc/remora/hub/tokens", "--token-secret=remora-hub-tokens", "--kube",
+                                                 "--scripts-configmap=remora-scripts", "--env-secret=remora-env",
+                                                 "--token-review-audience=remora-hub", "--log=info"],
+                                        "ports": [{"name": "sidecars", "containerPort": 8898, "protocol": "TCP"},
+                                                  {"name": "api", "containerPort": 8899, "protocol": "TCP"}]}],
+                        "volumes": [{"name": "data", "emptyDir": {"sizeLimit": "2Gi"}},
+                                    {"name": "tokens", "secret": {"secretName": "remora-hub-tokens", "optional": True, "defaultMode": 420}}]},
+               "status": {"phase": "Running", "podIP": "10.244.1.40", "podIPs": [{"ip": "10.244.1.40"}], "hostIP": "172.18.0.3",
+                          "startTime": "2026-11-28T09:00:03Z", "qosClass": "Burstable",
+                          "conditions": [{"type": "Ready", "status": "True", "lastProbeTime": None, "lastTransitionTime": "2026-11-28T09:00:09Z"}],
+                          "containerStatuses": [{"name": "hub", "image": "ghcr.io/remora-dev/remora-hub:0.1.0", "imageID": "ghcr.io/remora-dev/remora-hub@sha256:" + "ef" * 32,
+                                                 "containerID": "containerd://" + "%064x" % 250, "ready": True, "restartCount": 0, "started": True,
+                                                 "state": {"running": {"startedAt": "2026-11-28T09:00:05Z"}}, "lastState": {}}]}}
+    write("pods-list-hub.json", {"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "2056"}, "items": [hub_pod]})
     write("deployment-remora-hub-unavailable.json", deployment(False))
 
     crash = ("CrashLoopBackOff", "back-off 2m40s restarting failed container=remora-sidecar pod=cart-6f9c7d5b8-p7q2x_shop(" + UID.format(31) + ")")
