@@ -55,19 +55,23 @@ async fn remora_in_cluster(server: &ApiServer, args: &[&str]) -> std::process::O
     .expect("joined")
 }
 
-fn cluster(ip: IpAddr, server: &ApiServer) {
+/// A hub on a loopback address of this test's own (`127.0.NET.x`, so that port 8899 is
+/// its), and the API stand-in listing its pod and forwarding to it.
+async fn cluster(net: u8) -> (tempfile::TempDir, ApiServer) {
+    let ip = IpAddr::V4(Ipv4Addr::new(127, 0, net, 1 + (std::process::id() % 200) as u8));
+    let hub = hub_on(ip).await;
+    let server = ApiServer::start().await;
     server.list("/api/v1/namespaces/remora/pods", api::data("pods-list-hub.json"));
     server.pod_at("remora", POD, ip);
+    (hub, server)
 }
+
+const TOKENS: &str = "/api/v1/namespaces/remora/secrets/remora-hub-tokens";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_hub_named_reaches_the_clusters_hub_through_a_port_forward() {
-    // A loopback address of its own, so that port 8899 is this test's.
-    let ip = IpAddr::V4(Ipv4Addr::new(127, 0, 88, 1 + (std::process::id() % 200) as u8));
-    let _hub = hub_on(ip).await;
-    let server = ApiServer::start().await;
-    cluster(ip, &server);
-    server.answer("GET", "/api/v1/namespaces/remora/secrets/remora-hub-tokens", StatusCode::OK, api::data("secret-remora-hub-tokens.json"));
+    let (_hub, server) = cluster(88).await;
+    server.answer("GET", TOKENS, StatusCode::OK, api::data("secret-remora-hub-tokens.json"));
     let out = remora_in_cluster(&server, &["query", "-o", "json", "http"]).await;
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(out.status.success(), "{stderr}");
@@ -80,13 +84,10 @@ async fn no_hub_named_reaches_the_clusters_hub_through_a_port_forward() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_secret_it_may_not_read_is_said_and_a_given_token_works() {
-    let ip = IpAddr::V4(Ipv4Addr::new(127, 0, 89, 1 + (std::process::id() % 200) as u8));
-    let _hub = hub_on(ip).await;
-    let server = ApiServer::start().await;
-    cluster(ip, &server);
+    let (_hub, server) = cluster(89).await;
     let mut forbidden: serde_json::Value = serde_json::from_str(&api::data("status-configmap-forbidden-patch.json")).expect("status");
     forbidden["message"] = "secrets \"remora-hub-tokens\" is forbidden: User \"jane\" cannot get resource \"secrets\" in API group \"\" in the namespace \"remora\"".into();
-    server.answer("GET", "/api/v1/namespaces/remora/secrets/remora-hub-tokens", StatusCode::FORBIDDEN, forbidden.to_string());
+    server.answer("GET", TOKENS, StatusCode::FORBIDDEN, forbidden.to_string());
     let refused = remora_in_cluster(&server, &["query", "-o", "json", "http"]).await;
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(!refused.status.success());
@@ -101,11 +102,8 @@ async fn a_secret_it_may_not_read_is_said_and_a_given_token_works() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_stays_reachable_while_it_runs() {
     use std::io::BufRead;
-    let ip = IpAddr::V4(Ipv4Addr::new(127, 0, 90, 1 + (std::process::id() % 200) as u8));
-    let _hub = hub_on(ip).await;
-    let server = ApiServer::start().await;
-    cluster(ip, &server);
-    server.answer("GET", "/api/v1/namespaces/remora/secrets/remora-hub-tokens", StatusCode::OK, api::data("secret-remora-hub-tokens.json"));
+    let (_hub, server) = cluster(90).await;
+    server.answer("GET", TOKENS, StatusCode::OK, api::data("secret-remora-hub-tokens.json"));
     let dir = tempfile::tempdir().expect("tempdir");
     let kubeconfig = server.kubeconfig(dir.path());
     let mut dashboard = std::process::Command::new(env!("CARGO_BIN_EXE_remora"))
