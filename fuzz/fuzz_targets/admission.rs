@@ -20,6 +20,7 @@ fn namespace() -> NamespaceInfo {
         name: "shop".into(),
         labels: [("remora.dev/inject".to_string(), "enabled".to_string())].into(),
         annotations: [("remora.dev/log-level".to_string(), "debug".to_string())].into(),
+        ..Default::default()
     }
 }
 
