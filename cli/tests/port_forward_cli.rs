@@ -20,8 +20,13 @@ use remora_testkit::api_server::{self as api, ApiServer};
 const TOKEN: &str = "r0m3raTokenMadeByTheHubAtFirstStart12";
 const POD: &str = "remora-hub-5f6d7c8b9-k2x7q";
 
-/// A hub with one item, its API on `ip`:8899 (the chart's port).
+/// A hub with one item, its API on `ip`:8899 (the chart's port), plain.
 async fn hub_on(ip: IpAddr) -> tempfile::TempDir {
+    hub_serving(ip, None).await
+}
+
+/// The same, serving TLS with `acceptor` when given.
+async fn hub_serving(ip: IpAddr, tls: Option<tokio_rustls::TlsAcceptor>) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     let token_file = dir.path().join("tokens");
     std::fs::write(&token_file, format!("{TOKEN}\n")).expect("write");
@@ -29,7 +34,7 @@ async fn hub_on(ip: IpAddr) -> tempfile::TempDir {
     hub.ingest(vec![serde_json::json!({"id": "w/s-0", "protocol": {"name": "http"}, "request": {"method": "GET", "path": "/through-the-forward"}, "timestamp": 1796667545266i64})]).expect("ingest");
     let sidecars = tokio::net::TcpListener::bind((ip, 0)).await.expect("bind");
     let api = tokio::net::TcpListener::bind((ip, 8899)).await.expect("bind the hub's API port");
-    tokio::spawn(serve_listeners(hub, sidecars, api, None, std::future::pending()));
+    tokio::spawn(serve_listeners(hub, sidecars, api, tls, std::future::pending()));
     dir
 }
 
@@ -124,4 +129,41 @@ async fn the_dashboard_stays_reachable_while_it_runs() {
     let _ = dashboard.kill();
     let _ = dashboard.wait();
     assert!(String::from_utf8_lossy(&answer.stdout).contains("/through-the-forward"), "{}", String::from_utf8_lossy(&answer.stdout));
+}
+
+/// A hub serving TLS, as the chart's default: the CLI reads the CA from the Secret of
+/// the pod's `tls` volume and reaches `https://localhost:PORT` (the chart's hub
+/// certificate names localhost for this).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_serving_tls_is_trusted_with_the_ca_of_its_secret() {
+    use base64::Engine;
+    let ip = IpAddr::V4(Ipv4Addr::new(127, 0, 91, 1 + (std::process::id() % 200) as u8));
+    let certs = tempfile::tempdir().expect("tempdir");
+    let (ca_pem, cert_pem, key_pem) = remora_testkit::api_server::ip_certificate("localhost");
+    std::fs::write(certs.path().join(remora_service::tls::CERT_FILE), &cert_pem).expect("write");
+    std::fs::write(certs.path().join(remora_service::tls::KEY_FILE), &key_pem).expect("write");
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let store = Arc::new(remora_service::tls::CertStore::new(certs.path(), provider));
+    store.reload().expect("the certificate loads");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(remora_service::tls::server_config(store).expect("TLS config")));
+    let _hub = hub_serving(ip, Some(acceptor)).await;
+
+    let server = ApiServer::start().await;
+    let mut pods: serde_json::Value = serde_json::from_str(&api::data("pods-list-hub.json")).expect("JSON");
+    let pod = &mut pods["items"][0]["spec"];
+    pod["containers"][0]["args"].as_array_mut().expect("args").push("--tls-dir=/etc/remora/hub-tls".into());
+    pod["volumes"].as_array_mut().expect("volumes").push(serde_json::json!({"name": "tls", "secret": {"secretName": "remora-hub-tls", "defaultMode": 420}}));
+    server.list("/api/v1/namespaces/remora/pods", pods.to_string());
+    server.pod_at("remora", POD, ip);
+    server.answer("GET", TOKENS, StatusCode::OK, api::data("secret-remora-hub-tokens.json"));
+    let b64 = |text: &str| base64::engine::general_purpose::STANDARD.encode(text);
+    let tls_secret = serde_json::json!({"kind": "Secret", "apiVersion": "v1", "metadata": {"name": "remora-hub-tls", "namespace": "remora", "resourceVersion": "2061"},
+        "type": "kubernetes.io/tls", "data": {"ca.crt": b64(&ca_pem), "tls.crt": b64(&cert_pem), "tls.key": b64(&key_pem)}});
+    server.answer("GET", "/api/v1/namespaces/remora/secrets/remora-hub-tls", StatusCode::OK, tls_secret.to_string());
+
+    let out = remora_in_cluster(&server, &["query", "-o", "json", "http"]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("(https://localhost:"), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("/through-the-forward"), "{stderr}");
 }

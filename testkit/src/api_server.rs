@@ -260,7 +260,8 @@ async fn answer(State(script): State<Arc<Mutex<Script>>>, request: Request) -> R
     (status, [("content-type", "application/json")], body).into_response()
 }
 
-/// A CA, and a server certificate for `ip` signed by it: (CA, certificate, key) as PEM.
+/// A CA, and a server certificate for `ip` (an address, or a DNS name such as
+/// `localhost`) signed by it: (CA, certificate, key) as PEM.
 pub fn ip_certificate(ip: &str) -> (String, String, String) {
     let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
     ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
