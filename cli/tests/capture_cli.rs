@@ -63,3 +63,32 @@ fn an_unknown_interface_is_named_with_those_there_are() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("-i no-such0: no interface \"no-such0\" here (there are: "), "{stderr}");
 }
+
+/// Ctrl-C (SIGINT) ends the capture, not the process: what was captured is printed and
+/// the summary written, and the exit is clean.
+#[test]
+fn ctrl_c_ends_the_capture_with_its_summary() {
+    let mut net = Netns::new();
+    let work = tempfile::tempdir().expect("tempdir");
+    std::fs::write(work.path().join("menu"), "menu").expect("write");
+    let server = net.server.clone();
+    net.spawn(&server, &["python3", "-m", "http.server", "8080", "--bind", SERVER_V4, "--directory", work.path().to_str().expect("path")]);
+    net.wait_for_http(&net.client, &format!("http://{SERVER_V4}:8080/"));
+    let capture = net
+        .exec(&net.client, &[env!("CARGO_BIN_EXE_remora"), "capture", "-i", &net.client_dev, "-o", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("remora capture");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(output(net.exec(&net.client, &["curl", "-s", "--max-time", "3", &format!("http://{SERVER_V4}:8080/menu")])), "menu");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let interrupted = std::process::Command::new("kill").args(["-INT", &capture.id().to_string()]).status().expect("kill");
+    assert!(interrupted.success());
+    let done = capture.wait_with_output().expect("capture ends at SIGINT");
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "{stderr}");
+    let items: Vec<Value> = String::from_utf8_lossy(&done.stdout).lines().map(|l| serde_json::from_str(l).expect("a JSON item")).collect();
+    assert_eq!(paths(&items), ["/menu"], "{stderr}");
+    assert!(stderr.contains(&format!("captured on {} for ", net.client_dev)) && stderr.contains("items: "), "{stderr}");
+}
