@@ -60,11 +60,6 @@ struct Live {
     started: Instant,
 }
 
-fn now() -> Timestamp {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    Timestamp(i64::try_from(since.as_nanos()).unwrap_or(i64::MAX))
-}
-
 impl Source for Live {
     fn progress(&self) -> ProgressBar {
         let progress = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
@@ -107,7 +102,7 @@ impl Source for Live {
                     capture.recycle(frames);
                 }
                 // Quiet: flows still age on the clock.
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => pipeline.advance(now(), sink),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => pipeline.advance(Timestamp::now(), sink),
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
             }
         }

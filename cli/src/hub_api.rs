@@ -125,8 +125,7 @@ impl HubArgs {
             client = client.tls_certs_only(certs);
         }
         let client = client.build()?;
-        let forwarded = forwarded.is_some() && self.hub.is_none();
-        Ok(Hub { address: address.trim_end_matches('/').to_string(), token, client, forwarded })
+        Ok(Hub { address: address.trim_end_matches('/').to_string(), token, client, forwarded: forwarded.is_some() })
     }
 }
 

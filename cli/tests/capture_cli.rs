@@ -17,16 +17,23 @@ fn paths(items: &[Value]) -> Vec<String> {
     paths
 }
 
-#[test]
-fn live_packets_become_items_and_a_pcap_file() {
+/// Two namespaces joined by a veth, and an HTTP server in the server's serving `files`
+/// (each holding its own name) on port 8080.
+fn serving(files: &[&str]) -> (Netns, tempfile::TempDir) {
     let mut net = Netns::new();
     let work = tempfile::tempdir().expect("tempdir");
-    for name in ["menu", "cart"] {
+    for name in files {
         std::fs::write(work.path().join(name), name).expect("write");
     }
     let server = net.server.clone();
     net.spawn(&server, &["python3", "-m", "http.server", "8080", "--bind", SERVER_V4, "--directory", work.path().to_str().expect("path")]);
     net.wait_for_http(&net.client, &format!("http://{SERVER_V4}:8080/"));
+    (net, work)
+}
+
+#[test]
+fn live_packets_become_items_and_a_pcap_file() {
+    let (net, work) = serving(&["menu", "cart"]);
 
     // Capture on the client's veth for a while, in its namespace, while curl asks.
     let pcap = work.path().join("live.pcap");
@@ -68,12 +75,7 @@ fn an_unknown_interface_is_named_with_those_there_are() {
 /// the summary written, and the exit is clean.
 #[test]
 fn ctrl_c_ends_the_capture_with_its_summary() {
-    let mut net = Netns::new();
-    let work = tempfile::tempdir().expect("tempdir");
-    std::fs::write(work.path().join("menu"), "menu").expect("write");
-    let server = net.server.clone();
-    net.spawn(&server, &["python3", "-m", "http.server", "8080", "--bind", SERVER_V4, "--directory", work.path().to_str().expect("path")]);
-    net.wait_for_http(&net.client, &format!("http://{SERVER_V4}:8080/"));
+    let (net, _work) = serving(&["menu"]);
     let capture = net
         .exec(&net.client, &[env!("CARGO_BIN_EXE_remora"), "capture", "-i", &net.client_dev, "-o", "json"])
         .stdout(Stdio::piped())

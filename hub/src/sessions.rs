@@ -85,10 +85,6 @@ impl Sessions {
         self.queue(session, text)
     }
 
-    /// The protocol version of a session (none when it is gone).
-    pub fn version(&self, id: u64) -> Option<u32> {
-        self.live().get(&id).map(|s| s.version)
-    }
 
     fn queue(&self, session: &Session, text: String) -> bool {
         match session.frames.try_send(text) {

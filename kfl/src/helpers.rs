@@ -108,12 +108,16 @@ impl Method {
     }
 }
 
-/// JSON inside base64 text (standard alphabet, padded or not).
+/// JSON inside base64 text.
 fn from_base64_json(text: &str) -> Option<Value> {
+    serde_json::from_slice(&from_base64(text)?).ok()
+}
+
+/// Base64 text (standard alphabet, padded or not) decoded, as bodies travel.
+pub(crate) fn from_base64(text: &str) -> Option<Vec<u8>> {
     use base64::Engine;
     let trimmed = text.trim();
-    let bytes = base64::engine::general_purpose::STANDARD.decode(trimmed).or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(trimmed)).ok()?;
-    serde_json::from_slice(&bytes).ok()
+    base64::engine::general_purpose::STANDARD.decode(trimmed).or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(trimmed)).ok()
 }
 
 fn size<'a>(v: &Val<'a>) -> Val<'a> {

@@ -11,6 +11,7 @@ use quick_xml::events::{BytesStart, BytesText, Event};
 use serde_json::Value;
 
 use crate::compile::Seg;
+use crate::helpers::from_base64;
 use crate::parser::{parse, Expr};
 
 pub const REDACTED: &str = "[REDACTED]";
@@ -173,11 +174,6 @@ fn descend(value: &mut Value, key: &str, rest: &[Step]) {
         Value::Array(items) => items.iter_mut().for_each(|child| descend(child, key, rest)),
         _ => {}
     }
-}
-
-fn from_base64(text: &str) -> Option<Vec<u8>> {
-    let trimmed = text.trim();
-    base64::engine::general_purpose::STANDARD.decode(trimmed).or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(trimmed)).ok()
 }
 
 /// The XML document with the text of every element at `names` (from the root element

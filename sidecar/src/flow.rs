@@ -9,6 +9,12 @@ pub struct Timestamp(pub i64);
 impl Timestamp {
     pub const SECOND: i64 = 1_000_000_000;
 
+    /// The wall clock (live capture ages its flows on it).
+    pub fn now() -> Timestamp {
+        let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        Timestamp(i64::try_from(since.as_nanos()).unwrap_or(i64::MAX))
+    }
+
     pub fn millis(self) -> i64 {
         self.0.div_euclid(1_000_000)
     }

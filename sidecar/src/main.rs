@@ -11,7 +11,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use clap::{CommandFactory, Parser};
 use remora_model::redact::{Redaction, DEFAULT_PATHS};
@@ -408,7 +408,7 @@ fn capture_loop(capture: &LiveCapture, pipeline: &mut Pipeline, sink: &mut impl 
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                 if advanced.elapsed() >= Duration::from_millis(250) {
                     advanced = std::time::Instant::now();
-                    pipeline.advance(wall_clock(), sink);
+                    pipeline.advance(Timestamp::now(), sink);
                 }
             }
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
@@ -510,11 +510,6 @@ fn hub_addresses(hub: &str) -> Vec<SocketAddr> {
     let port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("wss") { 443 } else { 80 });
     let host = host.trim_start_matches('[').trim_end_matches(']');
     std::net::ToSocketAddrs::to_socket_addrs(&(host, port)).map(Iterator::collect).unwrap_or_default()
-}
-
-fn wall_clock() -> Timestamp {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    Timestamp(since.as_nanos() as i64)
 }
 
 /// Items to the hub and/or as JSON lines on stdout, counted for /metrics.

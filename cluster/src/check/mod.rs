@@ -252,16 +252,8 @@ async fn check_certificate(client: &kube::Client, install: &Install, ca_bundle: 
         findings.add(Level::Fail, subject, "tls.crt does not parse as X.509", None);
         return;
     };
-    let not_after = parsed.validity().not_after.timestamp();
-    let days = (not_after - install.now).div_euclid(86_400);
-    let renew = Some(format!("kubectl -n {} delete secret {} (cert-manager or `remora certs install` issues a new one)", install.namespace, install.secret));
-    if not_after <= install.now {
-        findings.add(Level::Fail, subject.clone(), format!("expired {} day(s) ago: the API server refuses the webhook's TLS", -days), renew);
-    } else if days < install.expiry_warning_days {
-        findings.add(Level::Warn, subject.clone(), format!("ends in {days} day(s); is renewal running?"), renew);
-    } else {
-        findings.add(Level::Ok, subject.clone(), format!("valid for {days} more day(s)"), None);
-    }
+    let renew = format!("kubectl -n {} delete secret {} (cert-manager or `remora certs install` issues a new one)", install.namespace, install.secret);
+    expiry(findings, install, subject.clone(), parsed.validity().not_after.timestamp(), "the API server refuses the webhook's TLS", renew);
     // The caBundle must hold the CA that signed the serving certificate.
     let bundle = match ca_bundle {
         Some(bundle) if !bundle.is_empty() => certificates(bundle),
@@ -289,6 +281,19 @@ async fn check_certificate(client: &kube::Client, install: &Install, ca_bundle: 
             format!("no CA in it signed the serving certificate (issued by {issuer}): the API server refuses the webhook's TLS"),
             Some("restart cert-manager's cainjector, or run `remora certs install` again".into()),
         );
+    }
+}
+
+/// A certificate ending at `not_after` (UNIX seconds): failed once it has ended (`then`
+/// says what breaks), a warning within `--warn-days` of its end, with `renew` as the fix.
+fn expiry(findings: &mut Findings, install: &Install, subject: String, not_after: i64, then: &str, renew: String) {
+    let days = (not_after - install.now).div_euclid(86_400);
+    if not_after <= install.now {
+        findings.add(Level::Fail, subject, format!("expired {} day(s) ago: {then}", -days), Some(renew));
+    } else if days < install.expiry_warning_days {
+        findings.add(Level::Warn, subject, format!("ends in {days} day(s); is renewal running?"), Some(renew));
+    } else {
+        findings.add(Level::Ok, subject, format!("valid for {days} more day(s)"), None);
     }
 }
 

@@ -9,7 +9,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret};
 use kube::{Api, ResourceExt};
 
-use super::{api_error, certificates, Findings, Install, Level};
+use super::{api_error, certificates, expiry, Findings, Install, Level};
 use crate::coverage::{has_sidecar, owner, restart_command, SIDECAR};
 
 /// The oldest Kubernetes the chart installs on (its Chart.yaml `kubeVersion`).
@@ -67,15 +67,8 @@ pub(super) async fn check_hub(client: &kube::Client, install: &Install, findings
     let Some(not_after) = leaf.as_deref().and_then(|der| x509_parser::parse_x509_certificate(der).ok()).map(|(_, c)| c.validity().not_after.timestamp()) else {
         return findings.add(Level::Fail, subject, "tls.crt holds no readable certificate", None);
     };
-    let days = (not_after - install.now).div_euclid(86_400);
-    let renew = Some(format!("kubectl -n {} describe certificate {} (cert-manager renews it)", install.namespace, install.hub_tls_secret));
-    if not_after <= install.now {
-        findings.add(Level::Fail, subject, format!("expired {} day(s) ago: sidecars and clients refuse the hub", -days), renew);
-    } else if days < install.expiry_warning_days {
-        findings.add(Level::Warn, subject, format!("ends in {days} day(s); is renewal running?"), renew);
-    } else {
-        findings.add(Level::Ok, subject, format!("valid for {days} more day(s)"), None);
-    }
+    let renew = format!("kubectl -n {} describe certificate {} (cert-manager renews it)", install.namespace, install.hub_tls_secret);
+    expiry(findings, install, subject, not_after, "sidecars and clients refuse the hub", renew);
 }
 
 /// The sidecar image this install injects now: the injector's settings `image`.
