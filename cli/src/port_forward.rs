@@ -65,7 +65,7 @@ async fn prepare(client: &kube::Client, namespace: &str) -> anyhow::Result<(Forw
     let mut notes = Vec::new();
     let tokens_secret = secret_of("--token-secret=").unwrap_or_else(|| "remora-hub-tokens".into());
     let token = match secrets.get_opt(&tokens_secret).await {
-        Ok(Some(secret)) => secret.data.as_ref().and_then(|d| d.get("tokens")).and_then(|t| first_token(&String::from_utf8_lossy(&t.0))),
+        Ok(Some(secret)) => secret.data.as_ref().and_then(|d| d.get("tokens")).and_then(|t| remora_model::tokens::token_lines(&String::from_utf8_lossy(&t.0)).next().map(|l| l.token.to_string())),
         Ok(None) => {
             notes.push(format!("the Secret {namespace}/{tokens_secret} does not exist yet: give --token"));
             None
@@ -113,16 +113,4 @@ async fn serve(client: kube::Client, namespace: &str, listener: tokio::net::TcpL
             let _ = forwarder.join().await;
         });
     }
-}
-
-/// The first token of a tokens file's text (`ROLE:NAME:TOKEN`, `ROLE:TOKEN` or `TOKEN`).
-fn first_token(text: &str) -> Option<String> {
-    let line = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#'))?;
-    let parts: Vec<&str> = line.splitn(3, ':').collect();
-    let role = |r: &str| matches!(r, "viewer" | "editor" | "admin");
-    Some(match parts.as_slice() {
-        [r, _, token] if role(r) => token.to_string(),
-        [r, token] if role(r) => token.to_string(),
-        _ => line.to_string(),
-    })
 }

@@ -167,14 +167,8 @@ fn read(path: &Path) -> anyhow::Result<Loaded> {
 /// Tokens text, one a line; `origin` names where it came from in errors.
 fn parse(text: &str, origin: &str) -> anyhow::Result<Vec<(String, Principal)>> {
     let mut tokens = Vec::new();
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-        let parts: Vec<&str> = line.splitn(3, ':').collect();
-        let (role, name, token) = match parts.as_slice() {
-            [role, name, token] if Role::parse(role).is_some() => (Role::parse(role), name.to_string(), *token),
-            [role, token] if Role::parse(role).is_some() => (Role::parse(role), role.to_string(), *token),
-            _ => (Some(Role::Admin), "admin".to_string(), line),
-        };
-        let role = role.unwrap_or(Role::Admin);
+    for line in remora_model::tokens::token_lines(text) {
+        let (role, name, token) = (Role::parse(line.role).unwrap_or(Role::Admin), line.name.to_string(), line.token);
         if token.is_empty() {
             anyhow::bail!("{origin}: the {} token {name:?} is empty", role.name());
         }

@@ -24,6 +24,7 @@ pub mod native_sidecars;
 pub mod quantity;
 pub mod redact;
 pub mod summary;
+pub mod tokens;
 pub mod wire;
 
 pub use amqp::{AmqpError, AmqpProperties, AmqpRequest, AmqpResponse};
