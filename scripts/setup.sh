@@ -8,8 +8,10 @@
 #   bash scripts/setup.sh --test   the images' needs plus the test peers (tshark, tcpdump,
 #                                  dnsmasq, dig, iproute2, and from PyPI kubernetes-validate,
 #                                  helm-python-sdk, and the vendor servers moto,
-#                                  gcp-storage-emulator and fakellm; Debian's chromium and the
-#                                  dashboard's npm packages for its browser tests)
+#                                  gcp-storage-emulator and fakellm, grafana-foundation-sdk;
+#                                  Debian's chromium and the dashboard's npm packages for its
+#                                  browser tests; Debian's prometheus for promtool and the
+#                                  monitoring test)
 set -euo pipefail
 
 need_pkgs=()
@@ -45,6 +47,9 @@ if [[ "${1:-}" == "--test" ]]; then
   want bind9-dnsutils
   want curl
   want chromium
+  # promtool and a real Prometheus for the monitoring tests (hub/tests/prometheus.rs);
+  # the package's service is not started where no init system runs.
+  want prometheus
 fi
 
 if ((${#need_pkgs[@]})); then
@@ -78,6 +83,8 @@ if [[ "${1:-}" == "--test" ]]; then
   python3 -c "import moto.server, flask_cors" 2>/dev/null && command -v moto_server >/dev/null || py_need+=("moto[server]==5.2.1")
   command -v gcp-storage-emulator >/dev/null || py_need+=("gcp-storage-emulator==2026.7.19")
   command -v fakellm >/dev/null || py_need+=("fakellm==0.3.5")
+  # Grafana's typed dashboard SDK: builds and checks the chart's Grafana dashboard.
+  python3 -c "import grafana_foundation_sdk" 2>/dev/null || py_need+=("grafana-foundation-sdk==1769699379!11.6.0")
   if ((${#py_need[@]})); then
     echo "setup: installing ${py_need[*]} (PyPI)" >&2
     python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${py_need[@]}"

@@ -186,9 +186,9 @@ async fn items(State(hub): State<Arc<Hub>>, UrlQuery(params): UrlQuery<ItemsPara
 }
 
 async fn metrics(State(hub): State<Arc<Hub>>) -> String {
-    let (stored, bytes, evicted) = {
+    let (stored, bytes, max_bytes, evicted) = {
         let stored = hub.stored();
-        (stored.store.len(), stored.store.bytes(), stored.store.evicted)
+        (stored.store.len(), stored.store.bytes(), stored.store.max_bytes(), stored.store.evicted)
     };
     let jobs = hub.jobs().list().len();
     let reported: Vec<_> = hub.sessions.list().into_iter().filter_map(|s| s.stats).collect();
@@ -196,6 +196,9 @@ async fn metrics(State(hub): State<Arc<Hub>>) -> String {
     let not_capturing = reported.iter().filter(|s| !s.capturing).count() as u64;
     let (covered, uncovered) = hub.coverage().counts();
     let script_drops = hub.scripts.get().map_or(0, |s| s.dropped.load(Ordering::Relaxed));
+    let script_failures = hub.scripts.get().map_or(0, |s| s.failures.load(Ordering::Relaxed));
+    let injected = hub.coverage().injected_running();
+    let not_connected = injected.iter().filter(|(namespace, pod)| hub.sessions.find(namespace, pod).is_none()).count() as u64;
     let lines = [
         ("remora_hub_sessions", "gauge", "Sidecars connected now", hub.sessions.count() as u64),
         ("remora_hub_sessions_refused_total", "counter", "Connections and API calls refused for their token", hub.refused.load(Ordering::Relaxed)),
@@ -203,6 +206,7 @@ async fn metrics(State(hub): State<Arc<Hub>>) -> String {
         ("remora_hub_items_received_total", "counter", "Items received from sidecars", hub.received.load(Ordering::Relaxed)),
         ("remora_hub_items_stored", "gauge", "Items in the store", stored as u64),
         ("remora_hub_store_bytes", "gauge", "Bytes of the items in the store", bytes as u64),
+        ("remora_hub_store_max_bytes", "gauge", "The store's bound (--max-bytes): past it the oldest items are evicted", max_bytes as u64),
         ("remora_hub_items_evicted_total", "counter", "Items pushed out of the store by newer ones", evicted),
         ("remora_hub_items_dropped_by_sidecars_total", "counter", "Items sidecars dropped while the hub was unreachable", hub.dropped_by_sidecars.load(Ordering::Relaxed)),
         ("remora_hub_actions_total", "counter", "hub.action calls received from sidecars", hub.hub_actions.load(Ordering::Relaxed)),
@@ -210,9 +214,11 @@ async fn metrics(State(hub): State<Arc<Hub>>) -> String {
         ("remora_hub_frames_dropped_total", "counter", "Frames for sidecars dropped because a sidecar was too far behind", hub.sessions.overflowed.load(Ordering::Relaxed)),
         ("remora_hub_pcap_answers_foreign_total", "counter", "PCAP answers dropped because they came from a sidecar that was not asked", hub.pcap_requests.foreign.load(Ordering::Relaxed)),
         ("remora_hub_script_calls_dropped_total", "counter", "Calls into the hub's scripts dropped because they were too far behind", script_drops),
+        ("remora_hub_script_failures_total", "counter", "Failures of the hub's scripts (a hook, job or load that threw or ran out of time or memory)", script_failures),
         ("remora_hub_sidecars_kernel_dropped", "gauge", "Packets the kernel dropped, summed over the connected sidecars' last reports", kernel_dropped),
         ("remora_hub_sidecars_not_capturing", "gauge", "Connected sidecars that report they are not capturing", not_capturing),
         ("remora_hub_pods_with_sidecar", "gauge", "Pods of opted-in namespaces that run the sidecar (with --kube or --objects-dir)", covered),
+        ("remora_hub_sidecars_not_connected", "gauge", "Running pods the webhook injected whose sidecar has no session with this hub (with --kube or --objects-dir)", not_connected),
         ("remora_hub_pods_without_sidecar", "gauge", "Pods of opted-in namespaces that should run the sidecar and do not (remora check names them)", uncovered),
     ];
     let mut out = String::new();

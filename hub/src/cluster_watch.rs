@@ -59,6 +59,18 @@ impl Coverage {
         (wanting - missing, missing)
     }
 
+    /// `namespace/name` of the running pods the webhook injected in opted-in namespaces:
+    /// each should have a sidecar session.
+    pub fn injected_running(&self) -> Vec<(String, String)> {
+        self.pods
+            .values()
+            .filter(|p| p.annotations().contains_key(STATUS) && p.metadata.deletion_timestamp.is_none())
+            .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+            .filter_map(|p| Some((p.metadata.namespace.clone()?, p.metadata.name.clone()?)))
+            .filter(|(namespace, _)| self.namespaces.get(&format!("/{namespace}")).is_some_and(opted_in))
+            .collect()
+    }
+
     /// Whether a sidecar session for this pod may join: the pod exists, the webhook
     /// injected it (its status annotation), and its namespace is opted in. `Err` says why
     /// not, for the sidecar and the hub's log.

@@ -54,6 +54,8 @@ pub struct HubScripts {
     pub dropped: AtomicU64,
     /// The scripts' `prometheus.*` metrics, kept across script reloads (/metrics).
     pub metrics: ScriptMetrics,
+    /// Every failure of the hub's scripts, across reloads (/metrics).
+    pub failures: Arc<AtomicU64>,
 }
 
 impl HubScripts {
@@ -65,12 +67,14 @@ impl HubScripts {
         let (hook, runs, errors) = (query_hook.clone(), running.clone(), load_errors.clone());
         let metrics = ScriptMetrics::new();
         let kept = metrics.clone();
+        let failures = Arc::new(AtomicU64::new(0));
+        let counted = failures.clone();
         std::thread::Builder::new().name("hub-scripts".into()).spawn(move || {
             // Made on its thread: a script host never moves between threads.
-            let thread = ScriptThread { data_dir, node_ip, callbacks, host: None, query_hook: hook, running: runs, load_errors: errors, jobs: (Vec::new(), true), metrics: kept };
+            let thread = ScriptThread { data_dir, node_ip, callbacks, host: None, query_hook: hook, running: runs, load_errors: errors, jobs: (Vec::new(), true), metrics: kept, failures: counted };
             thread.run(receiver)
         })?;
-        Ok(HubScripts { calls, query_hook, running, load_errors, dropped: AtomicU64::new(0), metrics })
+        Ok(HubScripts { calls, query_hook, running, load_errors, dropped: AtomicU64::new(0), metrics, failures })
     }
 
     /// Queues a call; false (and counted) when the thread is too far behind.
@@ -122,6 +126,7 @@ struct ScriptThread {
     /// The cluster's jobs as last announced: a new host starts from it.
     jobs: (Vec<JobInfo>, bool),
     metrics: ScriptMetrics,
+    failures: Arc<AtomicU64>,
 }
 
 impl ScriptThread {
@@ -171,6 +176,7 @@ impl ScriptThread {
         // Uploads from the hub's scripts go under `hub_<POD_IP>_<run>/`.
         config.node = remora_scripting::Node::new(crate::jobs::HUB_NODE.into(), self.node_ip.clone());
         config.metrics = self.metrics.clone();
+        config.failures_total = self.failures.clone();
         // The hub's data volume (2 GiB in the chart) also holds the journal and exports.
         config.data_usage = remora_scripting::DataUsage::new(HUB_SCRIPT_FILES, None);
         let console = self.callbacks.console.clone();

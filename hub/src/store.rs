@@ -46,6 +46,11 @@ impl ItemStore {
         self.items.is_empty()
     }
 
+    /// The bound on `bytes` (`--max-bytes`): past it the oldest items go.
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
+    }
+
     pub fn bytes(&self) -> usize {
         self.bytes
     }

@@ -330,7 +330,8 @@ fn pods_file(dir: &Path, restarts: i32) {
         };
         serde_json::json!({
             "kind": "Pod", "apiVersion": "v1",
-            "metadata": {"name": name, "namespace": "shop", "resourceVersion": version.to_string(), "labels": {"app": name}},
+            "metadata": {"name": name, "namespace": "shop", "resourceVersion": version.to_string(), "labels": {"app": name},
+                         "annotations": if name == "checkout-c" { serde_json::json!({"remora.dev/status": "{}"}) } else { serde_json::json!({}) }},
             "spec": {"nodeName": node, "containers": [{"name": "app", "image": "registry.example/shop:1"}],
                      "initContainers": if name.starts_with("checkout") { serde_json::json!([{"name": "remora-sidecar", "restartPolicy": "Always"}]) } else { serde_json::json!([]) }},
             "status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
@@ -343,6 +344,8 @@ fn pods_file(dir: &Path, restarts: i32) {
         pod("shop-web-0", "192.0.2.10", "node-0", 0, 10),
         pod("checkout-a", "192.0.2.11", "node-1", restarts, 20 + restarts),
         pod("checkout-b", "192.0.2.12", "node-2", 0, 30),
+        // Injected, running, and its sidecar never connects.
+        pod("checkout-c", "192.0.2.13", "node-2", 0, 40),
     ]});
     let temp = dir.join(".pods.json.new");
     std::fs::write(&temp, list.to_string()).expect("write");
@@ -416,10 +419,11 @@ fn scripts_synced_from_a_folder_names_and_pod_events_reach_both_pods() {
         assert!(lines.iter().any(|l| l == &format!("[{source}] [watch.js] pod crashed checkout-a app OOMKilled")), "{source}: {lines:#?}");
     }
 
-    // Coverage: shop-web-0 runs without the sidecar.
+    // Coverage: shop-web-0 runs without the sidecar; checkout-c's sidecar never connected.
     let (_, metrics) = api(&pods.cluster, &["http://192.0.2.10:8899/metrics"]);
     let metrics = String::from_utf8_lossy(&metrics).to_string();
-    assert!(metrics.contains("\nremora_hub_pods_with_sidecar 2\n") && metrics.contains("\nremora_hub_pods_without_sidecar 1\n"), "{metrics}");
+    assert!(metrics.contains("\nremora_hub_pods_with_sidecar 3\n") && metrics.contains("\nremora_hub_pods_without_sidecar 1\n"), "{metrics}");
+    assert!(metrics.contains("\nremora_hub_sidecars_not_connected 1\n"), "{metrics}");
 
     // The file deleted from the folder is deleted from the cluster.
     std::fs::remove_file(local.join("watch.js")).expect("rm");

@@ -10,7 +10,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use remora_testkit::process::Logged;
-use remora_testkit::{output, Netns, CLIENT_V4};
+use remora_testkit::{output, Netns, NetnsHosts, CLIENT_V4, SERVER_V4};
 
 const TOKEN: &str = "tls-token-77c1";
 const HUB_NAME: &str = "remora-hub.remora.svc";
@@ -19,24 +19,6 @@ fn beside_hub(name: &str) -> PathBuf {
     let path = PathBuf::from(env!("CARGO_BIN_EXE_remora-hub")).with_file_name(name);
     assert!(path.exists(), "{} is missing: the workspace build makes it", path.display());
     path
-}
-
-/// `/etc/netns/NS/hosts` naming the hub; removed on drop.
-struct Hosts(PathBuf);
-
-impl Hosts {
-    fn new(ns: &str) -> Hosts {
-        let dir = Path::new("/etc/netns").join(ns);
-        std::fs::create_dir_all(&dir).expect("mkdir /etc/netns/NS");
-        std::fs::write(dir.join("hosts"), format!("127.0.0.1 localhost\n192.0.2.2 {HUB_NAME}\n")).expect("write hosts");
-        Hosts(dir)
-    }
-}
-
-impl Drop for Hosts {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn write_certs(dir: &Path) -> remora_certs::Bundle {
@@ -67,8 +49,8 @@ fn sidecar(net: &Netns, hub: &str, ca: &Path, inline: bool, token: &Path, health
 #[test]
 fn sidecars_and_clients_reach_the_hub_over_tls_only_with_its_ca() {
     let mut net = Netns::new();
-    let _client_hosts = Hosts::new(&net.client);
-    let _server_hosts = Hosts::new(&net.server);
+    let _client_hosts = NetnsHosts::new(&net.client, SERVER_V4, HUB_NAME);
+    let _server_hosts = NetnsHosts::new(&net.server, SERVER_V4, HUB_NAME);
     let work = tempfile::tempdir().expect("tempdir");
     let tls_dir = work.path().join("tls");
     write_certs(&tls_dir);

@@ -72,13 +72,14 @@ fn every_value_set_renders_lints_clean_and_validates() {
 }
 
 /// kubernetes-validate knows every built-in kind; cert-manager's are checked by hand in
-/// check_wiring (their CRD schemas are not available offline here).
+/// check_wiring, the Prometheus Operator's in `monitors_reach_what_the_chart_serves` and
+/// hub/tests/prometheus.rs (their CRD schemas are not available offline here).
 fn validate(set: &str, objects: &[Value]) {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut files = Vec::new();
     for (i, object) in objects.iter().enumerate() {
         let api = object["apiVersion"].as_str().unwrap_or("");
-        if api.starts_with("cert-manager.io/") {
+        if api.starts_with("cert-manager.io/") || api.starts_with("monitoring.coreos.com/") {
             continue;
         }
         let path = dir.path().join(format!("{i:02}.json"));
@@ -322,19 +323,7 @@ fn chart_defaults_are_the_injector_defaults() {
 fn chart_values_reach_the_injected_sidecar() {
     let classic = repo().join("charts/remora/ci/classic-sidecar-values.yaml");
     let rendered = render(&[classic]).expect("render");
-    let injector = Injector::new(rendered.settings()).expect("injector");
-    let pod = common::read_docs(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/deployment-pod.in.yaml")).remove(0);
-    let body = serde_json::to_vec(&review::pod_create_review("chart", &pod)).expect("json");
-    let request = review::parse(&body).expect("review");
-    let (answer, record) = review::respond(&request, &injector, None, None);
-    assert_eq!(record.decision, review::Decision::Injected, "{:?}", record.warnings);
-    let answer: Value = serde_json::from_slice(&answer).expect("json");
-    let patch = base64::engine::general_purpose::STANDARD
-        .decode(answer["response"]["patch"].as_str().expect("patch"))
-        .expect("base64");
-    let patch: json_patch::Patch = serde_json::from_slice(&patch).expect("patch");
-    let mut injected = pod.clone();
-    json_patch::patch(&mut injected, &patch).expect("applies");
+    let injected = injected_pod(&rendered);
     let sidecar = injected["spec"]["containers"]
         .as_array()
         .expect("containers")
@@ -353,6 +342,105 @@ fn chart_values_reach_the_injected_sidecar() {
     assert_eq!(env["REMORA_PCAP_RETENTION_BYTES"], (1u64 << 30).to_string());
     assert_eq!(env["REMORA_HUB"], "wss://remora-hub.remora.svc:8898", "TLS with cert-manager, by default");
     assert_eq!(sidecar["resources"]["limits"]["memory"], "512Mi");
+}
+
+/// The injected pod that `rendered`'s injector makes of the Deployment pod golden.
+fn injected_pod(rendered: &Rendered) -> Value {
+    let injector = Injector::new(rendered.settings()).expect("injector");
+    let pod = common::read_docs(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/deployment-pod.in.yaml")).remove(0);
+    let body = serde_json::to_vec(&review::pod_create_review("chart", &pod)).expect("json");
+    let request = review::parse(&body).expect("review");
+    let (answer, record) = review::respond(&request, &injector, None, None);
+    assert_eq!(record.decision, review::Decision::Injected, "{:?}", record.warnings);
+    let answer: Value = serde_json::from_slice(&answer).expect("json");
+    let patch = base64::engine::general_purpose::STANDARD
+        .decode(answer["response"]["patch"].as_str().expect("patch"))
+        .expect("base64");
+    let patch: json_patch::Patch = serde_json::from_slice(&patch).expect("patch");
+    let mut injected = pod.clone();
+    json_patch::patch(&mut injected, &patch).expect("applies");
+    injected
+}
+
+/// The container port a Service port named `port` leads to, in the component's
+/// Deployment: (Service port name, container port number).
+fn service_port_to_container(r: &Rendered, component: &str, port: &str) -> i64 {
+    let service = r.find("Service", &format!("remora-{component}"));
+    let target = service["spec"]["ports"].as_array().expect("ports").iter().find(|p| p["name"] == port).unwrap_or_else(|| panic!("Service remora-{component} has no port {port}"))["targetPort"].clone();
+    let deployment = r.find("Deployment", &format!("remora-{component}"));
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    container["ports"].as_array().expect("container ports").iter().find(|p| p["name"] == target).unwrap_or_else(|| panic!("remora-{component}'s container has no port {target}"))["containerPort"]
+        .as_i64()
+        .expect("number")
+}
+
+#[test]
+fn monitors_reach_what_the_chart_serves() {
+    let off = render(&[]).expect("render");
+    for kind in ["ServiceMonitor", "PodMonitor", "PrometheusRule"] {
+        assert!(off.all(kind).is_empty(), "{kind} rendered by default");
+    }
+    assert!(!off.objects.iter().any(|o| o["metadata"]["name"] == "remora-grafana-dashboard"), "dashboard ConfigMap by default");
+
+    let on = render(&[repo().join("charts/remora/ci/monitoring-values.yaml")]).expect("render");
+    // ServiceMonitors select their component's Service, whose port leads to the
+    // container port the binary listens on (its flag).
+    for (component, port, flag) in [("injector", "http-metrics", "--admin-listen=0.0.0.0:"), ("hub", "http-api", "--api-listen=0.0.0.0:")] {
+        let monitor = on.find("ServiceMonitor", &format!("remora-{component}"));
+        assert_eq!(monitor["metadata"]["labels"]["release"], "kube-prometheus-stack", "metrics.serviceMonitor.labels");
+        let service = on.find("Service", &format!("remora-{component}"));
+        for (key, value) in monitor["spec"]["selector"]["matchLabels"].as_object().expect("matchLabels") {
+            assert_eq!(&service["metadata"]["labels"][key], value, "ServiceMonitor remora-{component} selects its Service by {key}");
+        }
+        let endpoint = &monitor["spec"]["endpoints"][0];
+        assert_eq!(endpoint["port"], port);
+        assert_eq!(endpoint["path"], "/metrics");
+        let number = service_port_to_container(&on, component, port);
+        let args = remora_testkit::chart::container_args(&on, "Deployment", &format!("remora-{component}"));
+        assert!(args.iter().any(|a| a == &format!("{flag}{number}")), "remora-{component} listens on {number}: {args:?}");
+    }
+    // The hub serves TLS (cert-manager, the default): scraped over https with the CA of
+    // the hub's certificate, by a name the certificate holds.
+    let hub = &on.find("ServiceMonitor", "remora-hub")["spec"]["endpoints"][0];
+    assert_eq!(hub["scheme"], "https");
+    let certificate = on.find("Certificate", "remora-hub-tls");
+    assert_eq!(hub["tlsConfig"]["ca"]["secret"]["name"], certificate["spec"]["secretName"]);
+    assert_eq!(hub["tlsConfig"]["ca"]["secret"]["key"], "ca.crt");
+    assert!(certificate["spec"]["dnsNames"].as_array().expect("dnsNames").contains(&hub["tlsConfig"]["serverName"]), "{hub}");
+    // Without hub TLS, plain http and no tlsConfig.
+    let plain = render(&[repo().join("charts/remora/ci/monitoring-values.yaml"), repo().join("charts/remora/ci/no-cert-manager-values.yaml")]).expect("render");
+    let plain_hub = &plain.find("ServiceMonitor", "remora-hub")["spec"]["endpoints"][0];
+    assert_eq!(plain_hub["scheme"], "http");
+    assert!(plain_hub.get("tlsConfig").is_none(), "{plain_hub}");
+
+    // The PodMonitor selects what the webhook puts on injected pods, in every namespace.
+    let injected = injected_pod(&on);
+    let monitor = on.find("PodMonitor", "remora-sidecars");
+    assert_eq!(monitor["spec"]["namespaceSelector"]["any"], true);
+    for (key, value) in monitor["spec"]["selector"]["matchLabels"].as_object().expect("matchLabels") {
+        assert_eq!(&injected["metadata"]["labels"][key], value, "the PodMonitor selects injected pods by {key}");
+    }
+    let containers = ["initContainers", "containers"].iter().filter_map(|k| injected["spec"][k].as_array()).flatten();
+    let sidecar = containers.into_iter().find(|c| c["name"] == "remora-sidecar").expect("the sidecar");
+    let port = monitor["spec"]["podMetricsEndpoints"][0]["port"].as_str().expect("port");
+    let health = sidecar["ports"].as_array().expect("ports").iter().find(|p| p["name"] == port).unwrap_or_else(|| panic!("the sidecar has no port {port}: {sidecar}"));
+    let listen = sidecar["env"].as_array().expect("env").iter().find(|e| e["name"] == "REMORA_HEALTH_LISTEN").expect("REMORA_HEALTH_LISTEN");
+    assert_eq!(listen["value"], format!("0.0.0.0:{}", health["containerPort"]), "the sidecar serves /metrics on the port the PodMonitor names");
+
+    // Prometheus may reach the hub's API port through the NetworkPolicy.
+    let policy = on.find("NetworkPolicy", "remora-hub");
+    let scrape = policy["spec"]["ingress"].as_array().expect("ingress").iter().find(|r| r["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "prometheus").expect("a rule for Prometheus");
+    assert_eq!(scrape["ports"][0]["port"], "api");
+
+    // The Grafana dashboard ConfigMap: labelled for Grafana's sidecar, in the namespace
+    // asked, holding the repository's dashboard as it is.
+    let dashboard = on.find("ConfigMap", "remora-grafana-dashboard");
+    assert_eq!(dashboard["metadata"]["namespace"], "monitoring");
+    assert_eq!(dashboard["metadata"]["labels"]["grafana_dashboard"], "1");
+    assert_eq!(dashboard["metadata"]["annotations"]["grafana_folder"], "Remora");
+    let file = std::fs::read_to_string(repo().join("charts/remora/dashboards/remora.json")).expect("dashboard");
+    assert_eq!(dashboard["data"]["remora.json"].as_str().map(str::trim_end), Some(file.trim_end()));
+    assert!(on.find("PrometheusRule", "remora")["spec"]["groups"][0]["rules"].as_array().is_some_and(|r| r.len() >= 8));
 }
 
 #[test]

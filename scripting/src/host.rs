@@ -51,6 +51,9 @@ pub struct HostConfig {
     /// Where `prometheus.*` keep the scripts' metrics (the process shows them on its
     /// /metrics; pass the same one to every host it starts).
     pub metrics: ScriptMetrics,
+    /// Every script failure (each throw, not only the first of its kind), shared by the
+    /// hosts of a process for its /metrics.
+    pub failures_total: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl HostConfig {
@@ -67,6 +70,7 @@ impl HostConfig {
             clock: Clock::Wall,
             role: Role::Offline,
             metrics: ScriptMetrics::new(),
+            failures_total: Default::default(),
         }
     }
 }
@@ -192,6 +196,7 @@ pub struct ScriptHost {
     runtime: Runtime,
     budget: Rc<Budget>,
     failures: Failures,
+    failures_total: std::sync::Arc<std::sync::atomic::AtomicU64>,
     hook_calls: u64,
     job_runs: u64,
     /// Whether any script defines each hook.
@@ -289,6 +294,7 @@ impl ScriptHost {
             runtime,
             budget,
             failures: Failures::default(),
+            failures_total: config.failures_total.clone(),
             hook_calls: 0,
             job_runs: 0,
             hook_present: [false; 7],
@@ -419,6 +425,7 @@ impl ScriptHost {
     }
 
     fn fail(&mut self, script: &str, during: &str, location: &str, message: &str) {
+        self.failures_total.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if self.failures.record(script, during, location, message) {
             let at = if location.is_empty() { String::new() } else { format!(" at {location}") };
             self.shared.borrow_mut().console.line(ConsoleLine {

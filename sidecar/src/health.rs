@@ -36,6 +36,8 @@ pub struct Status {
     pub packets: AtomicU64,
     /// The scripts' `prometheus.*` metrics, shown after the sidecar's own.
     pub script_metrics: ScriptMetrics,
+    /// Every script failure (the scripts' hosts add to it).
+    pub script_failures: Arc<AtomicU64>,
 }
 
 impl Default for Status {
@@ -46,6 +48,7 @@ impl Default for Status {
             items: AtomicU64::new(0),
             packets: AtomicU64::new(0),
             script_metrics: ScriptMetrics::new(),
+            script_failures: Arc::default(),
         }
     }
 }
@@ -119,6 +122,9 @@ async fn metrics(State(status): State<Arc<Status>>) -> String {
     let _ = writeln!(out, "# HELP remora_sidecar_items_total Items (request/response pairs) produced");
     let _ = writeln!(out, "# TYPE remora_sidecar_items_total counter");
     let _ = writeln!(out, "remora_sidecar_items_total {}", status.items.load(Ordering::Relaxed));
+    let _ = writeln!(out, "# HELP remora_sidecar_script_failures_total Script failures (a hook, job or load that threw or ran out of time or memory)");
+    let _ = writeln!(out, "# TYPE remora_sidecar_script_failures_total counter");
+    let _ = writeln!(out, "remora_sidecar_script_failures_total {}", status.script_failures.load(Ordering::Relaxed));
     let interfaces = status.interfaces.lock().unwrap_or_else(|p| p.into_inner()).clone();
     for (name, help) in [
         ("kernel_received", "Packets the kernel passed to the capture filter"),
@@ -153,8 +159,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = HostConfig::new(dir.path().to_path_buf());
         config.metrics = status.script_metrics.clone();
+        config.failures_total = status.script_failures.clone();
         let mut host = ScriptHost::new(config, Box::new(|_| {})).expect("host");
         host.load_source("m.js", "prometheus.vector('shop_requests', 'Requests by path', 1, 2, {path: '/a'}); prometheus.metric('shop_up', 'Up', 2, 1);").expect("loads");
+        // Two throws of one kind: reported once, counted twice.
+        host.load_source("bad.js", "function onPodEvent(e) { throw new Error('no'); }").expect("loads");
+        host.on_pod_event("{}");
+        host.on_pod_event("{}");
         let address = serve("127.0.0.1:0".parse().expect("address"), status).expect("serves");
         let body = fetch(address, "/metrics");
         let scrape = prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string()))).expect("Prometheus text");
@@ -164,6 +175,7 @@ mod tests {
         assert_eq!(scrape.samples.iter().find(|s| s.metric == "shop_requests").map(|s| s.labels.get("path")), Some(Some("/a")));
         assert_eq!(scrape.docs.get("shop_requests").map(String::as_str), Some("Requests by path"));
         assert_eq!(value("remora_sidecar_capturing"), Some(prometheus_parse::Value::Gauge(0.0)), "{body}");
+        assert_eq!(value("remora_sidecar_script_failures_total"), Some(prometheus_parse::Value::Counter(2.0)), "{body}");
     }
 
     /// One plain HTTP/1.0 GET; the body.

@@ -299,6 +299,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     template.node = ScriptNode::new(args.node_name.clone(), args.node_ip.clone());
     template.network_budget = Duration::from_millis(args.script_network_budget_ms);
     template.metrics = status.script_metrics.clone();
+    template.failures_total = status.script_failures.clone();
     let (selection, pcap_store, scripts_dir, env_dir) = (args.scripts.clone(), pipeline.pcap_store(), args.scripts_dir.clone(), args.env_dir.clone());
     let start_scripts = move || {
         let mut scripts = LiveScripts::new(selection, template, pcap_store, hub, names);

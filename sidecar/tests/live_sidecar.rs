@@ -364,16 +364,8 @@ fn the_hub_session_stays_out_of_capture_when_its_address_changes() {
     net.wait_for_http(&net.client, "http://192.0.2.2:8080/a");
     net.wait_for_http(&net.client, "http://192.0.2.3:8080/a");
 
-    struct Hosts(std::path::PathBuf);
-    impl Drop for Hosts {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-    let etc = Hosts(std::path::PathBuf::from("/etc/netns").join(&net.client));
-    std::fs::create_dir_all(&etc.0).expect("mkdir /etc/netns/NAME");
-    let hosts = etc.0.join("hosts");
-    std::fs::write(&hosts, "127.0.0.1 localhost\n192.0.2.3 hub.test\n").expect("hosts");
+    let etc = remora_testkit::NetnsHosts::new(&net.client, "192.0.2.3", "hub.test");
+    let hosts = etc.file();
 
     let data = tempfile::tempdir().expect("tempdir");
     let sidecar = start_sidecar(

@@ -137,3 +137,27 @@ impl Drop for Netns {
         let _ = Command::new("ip").args(["netns", "del", &self.server]).status();
     }
 }
+
+/// `/etc/netns/NS/hosts` for namespace `ns` (`ip netns exec` puts it in place of
+/// /etc/hosts), naming `name` at `ip` beside localhost; removed on drop.
+pub struct NetnsHosts(std::path::PathBuf);
+
+impl NetnsHosts {
+    pub fn new(ns: &str, ip: &str, name: &str) -> NetnsHosts {
+        let dir = std::path::Path::new("/etc/netns").join(ns);
+        std::fs::create_dir_all(&dir).expect("mkdir /etc/netns/NS");
+        std::fs::write(dir.join("hosts"), format!("127.0.0.1 localhost\n{ip} {name}\n")).expect("write hosts");
+        NetnsHosts(dir)
+    }
+
+    /// The hosts file, for a test that moves the name.
+    pub fn file(&self) -> std::path::PathBuf {
+        self.0.join("hosts")
+    }
+}
+
+impl Drop for NetnsHosts {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -42,6 +42,8 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    const ALL: [ErrorKind; 5] = [ErrorKind::ContentType, ErrorKind::TooLarge, ErrorKind::Unreadable, ErrorKind::Internal, ErrorKind::NamespaceLookup];
+
     fn label(self) -> &'static str {
         match self {
             ErrorKind::ContentType => "content_type",
@@ -106,6 +108,19 @@ impl Default for Metrics {
             "UNIX time at which the serving certificate in force expires",
             cert_expiry.clone(),
         );
+        // Every series an alert or a dashboard panel reads exists from the start, at 0:
+        // a series that appears only with the first error makes rate() blind to that error.
+        for kind in ErrorKind::ALL {
+            let _ = errors.get_or_create(&KindLabels { kind: kind.label() });
+        }
+        for outcome in ["injected", "skipped", "error"] {
+            for dry_run in ["false", "true"] {
+                let _ = requests.get_or_create(&OutcomeLabels { outcome, dry_run });
+            }
+        }
+        for result in ["loaded", "failed"] {
+            let _ = reloads.get_or_create(&ResultLabels { result });
+        }
         Metrics {
             registry,
             requests,
