@@ -164,10 +164,15 @@ fn decide(
     let pod = Pod::deserialize(raw).map_err(|e| format!("the pod could not be read: {e}"))?;
     let report = injector.inject(&pod, namespace, ns);
     Ok(match report.outcome {
-        Outcome::Injected { patch, .. } => {
+        Outcome::Injected { mut patch, .. } => {
             // The patch is a diff of typed pods; the API server applies it to the JSON
-            // it sent. Where the two differ (no `metadata` at all, say) an op could miss
-            // its target and fail the pod's creation: check before answering.
+            // it sent. Where the two differ an op could miss its target and fail the
+            // pod's creation: a pod sent without `metadata` (which the typed pod has,
+            // empty) gets it first, and the whole patch is checked before answering.
+            if !raw.get("metadata").is_some_and(serde_json::Value::is_object) {
+                let metadata = json_patch::AddOperation { path: json_patch::jsonptr::PointerBuf::from_tokens(["metadata"]), value: serde_json::json!({}) };
+                patch.0.insert(0, json_patch::PatchOperation::Add(metadata));
+            }
             let mut applied = raw.clone();
             json_patch::patch(&mut applied, &patch).map_err(|e| {
                 format!("the patch does not apply to the pod as sent ({e}); the pod is admitted unchanged")

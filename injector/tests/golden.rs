@@ -7,6 +7,7 @@
 
 mod common;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
@@ -277,4 +278,159 @@ fn do_no_harm_cases_by_hand() {
     assert_eq!(after("--inbound-ports-to-ignore"), Some("4190,4191,4567,4568,15090"));
     assert_eq!(pod["metadata"]["annotations"]["config.linkerd.io/skip-outbound-ports"], "4567,4568,8898");
     assert_eq!(pod["metadata"]["annotations"]["config.linkerd.io/skip-inbound-ports"], "15090");
+}
+
+/// The sidecar's settings a reviewer expects with no annotation anywhere: the injector's
+/// defaults (docs/INJECTOR.md, the chart's values).
+const DEFAULT_ENV: [(&str, &str); 8] = [
+    ("REMORA_CAPTURE_FILTER", ""),
+    ("REMORA_INTERFACES", "all"),
+    ("REMORA_PROTOCOLS", "all"),
+    ("REMORA_SCRIPTS", "all"),
+    ("REMORA_PCAP_RETENTION_BYTES", "536870912"),
+    ("REMORA_REDACT", "request.headers.authorization,request.headers.proxy-authorization,request.headers.cookie,response.headers.set-cookie,secrets"),
+    ("REMORA_LOG_LEVEL", "info"),
+    ("REMORA_HEALTH_LISTEN", "0.0.0.0:15090"),
+];
+
+/// Every golden's outcome and the fields a reviewer would check, written out by hand:
+/// the `.out.yaml` files are the code's own output, these are not. A new golden input
+/// must be added here.
+#[test]
+fn every_golden_by_hand() {
+    // (name, outcome, where the sidecar goes, settings that differ from DEFAULT_ENV,
+    // a warning that must be there)
+    type Case = (&'static str, &'static str, &'static str, &'static [(&'static str, &'static str)], &'static str);
+    const CASES: &[Case] = &[
+        ("already-injected", "skipped: already_injected", "", &[], ""),
+        ("annotations-bad", "injected", "native", &[], "remora.dev/capture-filter on pod: libpcap rejects it"),
+        (
+            "annotations-good",
+            "injected",
+            "native",
+            &[
+                ("REMORA_CAPTURE_FILTER", "tcp port 8080 or udp port 53"),
+                ("REMORA_INTERFACES", "eth0,lo"),
+                ("REMORA_PROTOCOLS", "http,dns,grpc"),
+                ("REMORA_SCRIPTS", "errors-and-slow-calls.js,traffic-per-minute.js"),
+                ("REMORA_PCAP_RETENTION_BYTES", "2147483648"),
+                ("REMORA_REDACT", "request.headers.authorization,request.headers.cookie"),
+                ("REMORA_LOG_LEVEL", "debug"),
+            ],
+            "",
+        ),
+        ("bare-pod", "injected", "native", &[], ""),
+        ("classic", "injected", "classic", &[], ""),
+        ("control-plane-namespace", "skipped: control_plane_namespace", "", &[], "(control_plane_namespace)"),
+        ("deployment-pod", "injected", "native", &[], ""),
+        ("guaranteed-pod", "injected", "native", &[], ""),
+        ("health-port-taken", "injected", "native", &[("REMORA_HEALTH_LISTEN", "0.0.0.0:15091")], "port 15090 is declared by the pod"),
+        ("host-network", "skipped: host_network", "", &[], "(host_network)"),
+        ("init-containers", "injected", "native", &[], ""),
+        ("inject-value-unknown", "injected", "native", &[], "\"maybe\" is neither \"true\" nor \"false\""),
+        ("job-pod", "injected", "native", &[], ""),
+        ("job-pod-classic", "injected", "classic", &[], "keeps this Job's pod running"),
+        ("limitrange-adjust", "injected", "native", &[], "for LimitRange shop/container-limits"),
+        ("limitrange-skip", "skipped: limit_range", "", &[], "LimitRange shop/tiny"),
+        ("mesh-istio", "injected", "native", &[("REMORA_HEALTH_LISTEN", "0.0.0.0:15091")], "Istio's proxy is in this pod"),
+        ("mesh-linkerd", "injected", "classic", &[], "Linkerd's proxy is in this pod"),
+        ("mounts-sidecar-volume", "skipped: mounts_sidecar_volume", "", &[], "(mounts_sidecar_volume)"),
+        ("namespace-defaults", "injected", "native", &[("REMORA_PROTOCOLS", "http"), ("REMORA_PCAP_RETENTION_BYTES", "1073741824"), ("REMORA_LOG_LEVEL", "trace")], "on namespace shop"),
+        ("namespace-not-enabled", "skipped: namespace_not_enabled", "", &[], "(namespace_not_enabled)"),
+        ("namespace-unknown", "injected", "native", &[], ""),
+        ("no-metadata", "injected", "native", &[], ""),
+        ("opted-out-annotation", "skipped: opted_out", "", &[], ""),
+        ("opted-out-label", "skipped: opted_out", "", &[], ""),
+        ("pod-run-as-non-root", "injected", "native", &[], ""),
+        ("pod-security-enforce-baseline", "skipped: pod_security_forbids_net_raw", "", &[], "(pod_security_forbids_net_raw)"),
+        ("pod-security-warn-restricted", "injected", "native", &[], "Pod Security warn=\"restricted\""),
+        ("requests-above-limits", "injected", "native", &[], "is above the cpu limit 500m; using 500m for both"),
+        ("volume-name-taken", "skipped: name_conflict", "", &[], "(name_conflict)"),
+        ("windows-affinity", "skipped: windows_pod", "", &[], "(windows_pod)"),
+        ("windows-pod", "skipped: windows_pod", "", &[], "(windows_pod)"),
+    ];
+    let inputs: BTreeSet<String> = std::fs::read_dir(golden_dir())
+        .expect("golden dir")
+        .filter_map(|e| e.expect("entry").file_name().to_str()?.strip_suffix(".in.yaml").map(String::from))
+        .collect();
+    let covered: BTreeSet<String> = CASES.iter().map(|c| c.0.to_string()).collect();
+    assert_eq!(inputs, covered, "every golden input has its row here");
+
+    let injector = injector();
+    for &(name, outcome, placement, env, warning) in CASES {
+        let docs = read_docs(&golden_dir().join(format!("{name}.in.yaml")));
+        let pod = &docs[0];
+        let answer = admit(&injector, name, pod, namespace_of(&docs).as_ref());
+        assert_eq!(answer.outcome, outcome, "{name}");
+        if !warning.is_empty() {
+            assert!(answer.warnings.iter().any(|w| w.contains(warning)), "{name}: no warning with {warning:?}: {:?}", answer.warnings);
+        }
+        let Some(after) = answer.pod else {
+            assert!(placement.is_empty(), "{name}: no pod");
+            continue;
+        };
+        // Where the sidecar is: first init container with restartPolicy Always (native), or
+        // the last container (classic).
+        let sidecar = match placement {
+            "native" => {
+                let first = &after["spec"]["initContainers"][0];
+                assert_eq!(first["restartPolicy"], "Always", "{name}");
+                first
+            }
+            "classic" => {
+                let last = after["spec"]["containers"].as_array().and_then(|c| c.last()).expect("containers");
+                assert!(last.get("restartPolicy").is_none(), "{name}");
+                last
+            }
+            other => panic!("{name}: placement {other}"),
+        };
+        assert_eq!(sidecar["name"], "remora-sidecar", "{name}");
+        let actual: BTreeMap<&str, &str> = sidecar["env"].as_array().expect("env").iter().filter_map(|e| Some((e["name"].as_str()?, e["value"].as_str()?))).collect();
+        for (key, default) in DEFAULT_ENV {
+            let want = env.iter().find(|(k, _)| *k == key).map_or(default, |(_, v)| *v);
+            assert_eq!(actual.get(key).copied(), Some(want), "{name}: {key}");
+        }
+        // NET_RAW and nothing else.
+        assert_eq!(sidecar["securityContext"]["capabilities"], json!({"add": ["NET_RAW"], "drop": ["ALL"]}), "{name}");
+        assert_eq!(sidecar["securityContext"]["allowPrivilegeEscalation"], false, "{name}");
+        // The application's own containers are untouched (a mesh's init container gains
+        // Remora's ports, checked in do_no_harm_cases_by_hand), and so is the pod's
+        // restart policy.
+        for list in ["containers", "initContainers"] {
+            for container in pod["spec"][list].as_array().into_iter().flatten() {
+                if container["name"] == "istio-init" || container["name"] == "linkerd-init" {
+                    continue;
+                }
+                let kept = after["spec"][list].as_array().and_then(|c| c.iter().find(|c| c["name"] == container["name"]));
+                assert_eq!(kept, Some(container), "{name}: {} changed", container["name"]);
+            }
+        }
+        assert_eq!(after["spec"]["restartPolicy"], pod["spec"]["restartPolicy"], "{name}");
+        assert!(after["metadata"]["annotations"][remora_injector::annotations::STATUS].is_string(), "{name}: no status annotation");
+    }
+}
+
+/// The redaction a golden locks in does what it says: `remora replay` with the
+/// REMORA_REDACT of bare-pod.out.yaml's sidecar on a real capture whose three requests
+/// carry cookies (tshark: `http.cookie`) shows them `[REDACTED]`, values and all.
+#[test]
+fn the_goldens_redaction_redacts_a_real_capture() {
+    let golden: Value = serde_norway::from_str(&std::fs::read_to_string(golden_dir().join("bare-pod.out.yaml")).expect("golden")).expect("yaml");
+    let sidecar = &golden["pod"]["spec"]["initContainers"][0];
+    let redact = sidecar["env"].as_array().expect("env").iter().find(|e| e["name"] == "REMORA_REDACT").and_then(|e| e["value"].as_str()).expect("REMORA_REDACT");
+    let remora = remora_testkit::process::workspace_binary(env!("CARGO_BIN_EXE_remora-injector"), "remora");
+    let capture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/captures/http1__zeek__pipelined-requests.pcap");
+    let replay = |extra: &[&str]| {
+        let out = std::process::Command::new(&remora).args(["replay", "--output", "json", "-q"]).args(extra).arg(&capture).output().expect("remora replay");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("utf-8")
+    };
+    // The cookie's value, as tshark shows it, is in the capture ...
+    const VALUE: &str = "150903082.601193709.1258578040";
+    assert!(replay(&[]).contains(VALUE));
+    // ... and gone with the golden's redaction.
+    let redacted = replay(&["--redact", redact]);
+    assert!(!redacted.contains(VALUE), "{redacted}");
+    let cookies = redacted.lines().map(|l| serde_json::from_str::<Value>(l).expect("item")).filter(|i| i["request"]["headers"]["cookie"] == "[REDACTED]").count();
+    assert_eq!(cookies, 3);
 }
