@@ -275,9 +275,61 @@ pub fn type_name_of(number: u16) -> String {
 
 fn type_name(t: RecordType) -> String {
     match t {
-        RecordType::Unknown(n) => format!("TYPE{n}"),
+        RecordType::Unknown(n) => iana_type_name(n).map_or_else(|| format!("TYPE{n}"), str::to_string),
         other => other.to_string(),
     }
+}
+
+/// IANA's names of the registered types hickory's RecordType does not know (tshark
+/// names them so); any other number is `TYPEn`, RFC 3597's form.
+fn iana_type_name(number: u16) -> Option<&'static str> {
+    Some(match number {
+        3 => "MD",
+        4 => "MF",
+        7 => "MB",
+        8 => "MG",
+        9 => "MR",
+        11 => "WKS",
+        14 => "MINFO",
+        17 => "RP",
+        18 => "AFSDB",
+        19 => "X25",
+        20 => "ISDN",
+        21 => "RT",
+        22 => "NSAP",
+        24 => "SIG",
+        25 => "KEY",
+        26 => "PX",
+        27 => "GPOS",
+        29 => "LOC",
+        36 => "KX",
+        37 => "CERT",
+        38 => "A6",
+        39 => "DNAME",
+        42 => "APL",
+        45 => "IPSECKEY",
+        49 => "DHCID",
+        50 => "NSEC3",
+        51 => "NSEC3PARAM",
+        53 => "SMIMEA",
+        55 => "HIP",
+        59 => "CDS",
+        60 => "CDNSKEY",
+        62 => "CSYNC",
+        63 => "ZONEMD",
+        99 => "SPF",
+        104 => "NID",
+        105 => "L32",
+        106 => "L64",
+        107 => "LP",
+        108 => "EUI48",
+        109 => "EUI64",
+        249 => "TKEY",
+        250 => "TSIG",
+        251 => "IXFR",
+        256 => "URI",
+        _ => return None,
+    })
 }
 
 fn class_name(c: DNSClass) -> String {

@@ -58,43 +58,15 @@ pub fn is_grease(value: u16) -> bool {
 
 /// The IANA name of a cipher suite, or `0x....`.
 pub fn cipher_suite_name(suite: u16) -> String {
-    let name = match suite {
-        0x1301 => "TLS_AES_128_GCM_SHA256",
-        0x1302 => "TLS_AES_256_GCM_SHA384",
-        0x1303 => "TLS_CHACHA20_POLY1305_SHA256",
-        0x1304 => "TLS_AES_128_CCM_SHA256",
-        0x1305 => "TLS_AES_128_CCM_8_SHA256",
-        0xc02b => "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
-        0xc02c => "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
-        0xc02f => "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-        0xc030 => "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-        0xcca8 => "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
-        0xcca9 => "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
-        0xccaa => "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
-        0xc009 => "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
-        0xc00a => "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
-        0xc013 => "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
-        0xc014 => "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
-        0xc023 => "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
-        0xc024 => "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
-        0xc027 => "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
-        0xc028 => "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
-        0x009c => "TLS_RSA_WITH_AES_128_GCM_SHA256",
-        0x009d => "TLS_RSA_WITH_AES_256_GCM_SHA384",
-        0x009e => "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
-        0x009f => "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
-        0x002f => "TLS_RSA_WITH_AES_128_CBC_SHA",
-        0x0035 => "TLS_RSA_WITH_AES_256_CBC_SHA",
-        0x003c => "TLS_RSA_WITH_AES_128_CBC_SHA256",
-        0x003d => "TLS_RSA_WITH_AES_256_CBC_SHA256",
-        0x0033 => "TLS_DHE_RSA_WITH_AES_128_CBC_SHA",
-        0x0039 => "TLS_DHE_RSA_WITH_AES_256_CBC_SHA",
-        0x000a => "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
-        0x00ff => "TLS_EMPTY_RENEGOTIATION_INFO_SCSV",
-        0x5600 => "TLS_FALLBACK_SCSV",
-        other => return format!("0x{other:04x}"),
-    };
-    name.into()
+    // IANA's registry as rustls lists it (its TLS 1.3 suites are spelt TLS13_); the
+    // fallback signal is not a suite rustls knows.
+    if suite == 0x5600 {
+        return "TLS_FALLBACK_SCSV".into();
+    }
+    match rustls::CipherSuite::from(suite).as_str() {
+        Some(name) => name.strip_prefix("TLS13_").map_or_else(|| name.to_string(), |rest| format!("TLS_{rest}")),
+        None => format!("0x{suite:04x}"),
+    }
 }
 
 /// TLS's readers: length-prefixed vectors and extension lists.
