@@ -71,7 +71,8 @@ struct Run {
     items: Vec<Value>,
     /// What each vendor server received during the run.
     sent: BTreeMap<String, u64>,
-    /// Objects in the bucket after the run (it starts empty).
+    /// Objects in the bucket after the run (it starts empty, or with the case's
+    /// `s3_seed` keys).
     s3_objects: u64,
     /// The scripts' metrics at the end of the summary, as a Prometheus parser reads them.
     metrics: prometheus_parse::Scrape,
@@ -83,9 +84,16 @@ fn run_case(case: &Value, data: &Path, peers: &Peers) -> Run {
     let name = script.file_name().and_then(|n| n.to_str()).expect("name").to_string();
     let capture = match case["capture"].as_str() {
         Some("dns") => data_dir().join("dns__zeek__long-connection.pcap"),
-        _ => data_dir().join("http1__zeek__pipelined-requests.pcap"),
+        Some("http500") => conformance.join("captures/http-500.pcap"),
+        Some("http") => data_dir().join("http1__zeek__pipelined-requests.pcap"),
+        other => panic!("{name}: unknown capture {other:?}"),
     };
-    let mut args: Vec<String> = vec!["replay".into(), "--output".into(), "json".into(), "--scripts".into(), script.display().to_string(), "--data-dir".into(), data.display().to_string()];
+    let mut args: Vec<String> = vec!["replay".into(), "--output".into(), "json".into()];
+    // Scripts loaded before the example (conformance/companions/): the state it acts on.
+    for before in case["before"].as_array().into_iter().flatten() {
+        args.extend(["--scripts".into(), conformance.join(before.as_str().expect("before")).display().to_string()]);
+    }
+    args.extend(["--scripts".into(), script.display().to_string(), "--data-dir".into(), data.display().to_string()]);
     if let Some(config) = case["config"].as_str() {
         args.extend(["--config".into(), conformance.join(config).display().to_string()]);
     }
@@ -105,6 +113,10 @@ fn run_case(case: &Value, data: &Path, peers: &Peers) -> Run {
         command.env(key, peers.fill(value.as_str().unwrap_or("")));
     }
     peers.moto.empty(BUCKET);
+    for key in case["s3_seed"].as_array().into_iter().flatten() {
+        // `{node}`: this node's folder prefix offline (`<host name>_127.0.0.1`).
+        peers.moto.put_object(BUCKET, &key.as_str().expect("key").replace("{node}", &format!("{}_127.0.0.1", hostname())), b"seeded by the case");
+    }
     let before = peers.counts();
     let out = command.output().expect("remora runs");
     let sent = peers.counts().into_iter().map(|(name, after)| (name.clone(), after - before.get(&name).copied().unwrap_or(0))).collect();

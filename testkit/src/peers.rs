@@ -100,6 +100,12 @@ impl Moto {
         }
     }
 
+    /// Puts an object (a test's starting state).
+    pub fn put_object(&self, bucket: &str, key: &str, body: &[u8]) {
+        let (status, answer) = send(as_aws(reqwest::Client::new().put(format!("{}/{bucket}/{key}", self.endpoint)).body(body.to_vec()), "s3")).expect("put");
+        assert_eq!(status, 200, "put {bucket}/{key}: {}", String::from_utf8_lossy(&answer));
+    }
+
     pub fn object(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
         let (status, body) = send(as_aws(reqwest::Client::new().get(format!("{}/{bucket}/{key}", self.endpoint)), "s3")).ok()?;
         (status == 200).then_some(body)
