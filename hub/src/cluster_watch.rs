@@ -79,6 +79,19 @@ impl Coverage {
         Ok(())
     }
 
+    /// The controller of pod `namespace/pod`, when the hub follows it: for the service
+    /// map's workloads.
+    pub fn owner(&self, namespace: &str, pod: &str) -> Option<crate::servicemap::PodOwner> {
+        let found = self.pods.get(&format!("{namespace}/{pod}"))?;
+        let template_hash = found.labels().get("pod-template-hash").cloned();
+        // A pod with no controller is its own workload.
+        let (kind, name) = match found.metadata.owner_references.iter().flatten().find(|o| o.controller == Some(true)) {
+            Some(owner) => (owner.kind.clone(), owner.name.clone()),
+            None => ("Pod".to_string(), pod.to_string()),
+        };
+        Some(crate::servicemap::PodOwner { kind, name, template_hash })
+    }
+
     /// `hub.targeted()`'s answer (JSON text).
     pub fn targeted(&self) -> String {
         let namespaces: Vec<Namespace> = self.namespaces.values().cloned().collect();
