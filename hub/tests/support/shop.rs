@@ -22,8 +22,6 @@ use serde_json::{json, Value};
 pub const WEB_1: &str = "web-7d4b9c8f6d-x2kqz";
 pub const WEB_2: &str = "web-7d4b9c8f6d-b4c5d";
 pub const CHECKOUT_POD: &str = "checkout-5c9f8b7d-4xk2p";
-/// Items within the last five minutes, and one two hours old.
-pub const RECENT: usize = 15;
 
 fn end(ip: &str, port: &str, name: &str, namespace: &str) -> Value {
     json!({"ip": ip, "port": port, "name": name, "namespace": namespace})
