@@ -129,6 +129,7 @@ export function ServiceMap() {
             the busiest shown: {omitted.nodes} nodes, {omitted.edges} edges ({omitted.items.toLocaleString()} items) left out; narrow the filter
           </span>
         )}
+        {map?.nodes.some((n) => n.membersOmitted > 0) && <span class="warning">some workloads carry more than 50 names: an edge's Items filter lists the first 50</span>}
         {(map?.warnings || []).map((w) => (
           <span class="warning">{w}</span>
         ))}
