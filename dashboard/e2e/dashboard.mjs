@@ -2,13 +2,13 @@
 // playwright-core. hub/tests/dashboard.rs starts a hub and hands over (environment):
 //   REMORA_E2E_HUB          the hub's API, http://127.0.0.1:PORT
 //   REMORA_E2E_TOKEN        a token it accepts
-//   REMORA_E2E_SIGNED_IN    (volume) the address `remora dashboard` printed
+//   REMORA_E2E_SIGNED_IN    (volume, map) the address `remora dashboard` printed
 //   REMORA_E2E_SIDECAR      JSON [program, ...args]: a sidecar replaying captures to it
 //                           (views: started once the list is open, to see it fill live)
 //   REMORA_E2E_ITEMS        how many items those captures make
 //   REMORA_E2E_SCREENSHOTS  where each view's screenshot goes
 //   REMORA_E2E_EXAMPLE      path of examples/scripts/errors-and-slow-calls.js
-// node e2e/dashboard.mjs views|volume
+// node e2e/dashboard.mjs views|volume|map
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, openSync } from 'node:fs';
@@ -248,10 +248,87 @@ async function volume() {
   });
 }
 
+/** The edge table's rows: [client → server protocol, requests, errors, p50, p95, p99]. */
+const edgeRows = () =>
+  page.locator('.edge-table tbody tr').evaluateAll((rows) => rows.map((r) => [r.dataset.edge, ...[...r.cells].slice(2).map((c) => c.textContent)]));
+const mapSummary = (text) => page.locator('[data-testid=map-summary]', { hasText: text }).waitFor();
+
+async function map() {
+  // The hub holds a small shop's items (hub/tests/support/shop.rs: the last minute, and
+  // one two hours old) and the example captures' (replayed by a sidecar, years old).
+  await step('the map of every stored item: workloads, addresses and exact counts', async () => {
+    await page.goto(env('REMORA_E2E_SIGNED_IN'));
+    await page.getByRole('link', { name: 'Map' }).click();
+    await page.getByLabel('Window').selectOption('all');
+    await mapSummary(`${expectedItems} items · 15 nodes · 9 edges`);
+    assert.deepEqual(await edgeRows(), [
+      ['192.168.170.8 → 192.168.170.20 dns', '11', '1 (9.1%)', '72 ms', '832 ms', '832 ms'],
+      ['shop/web → shop/checkout http', '7', '2 (29%)', '20 ms', '50 ms', '50 ms'],
+      ['192.168.122.1 → 192.168.122.87 http', '6', '0 (0%)', '1 ms', '30.9 s', '30.9 s'],
+      ['192.168.1.104 → 63.245.209.11 http', '5', '0 (0%)', '7 ms', '18 ms', '18 ms'],
+      ['shop/checkout → shop/db postgres', '4', '1 (25%)', '4 ms', '8 ms', '8 ms'],
+      ['shop/web → kube-system/kube-dns dns', '3', '1 (33%)', '1 ms', '3 ms', '3 ms'],
+      ['172.18.34.76 → 172.25.7.97 dns', '3', '2 (67%)', '0 ms', '0 ms', '0 ms'],
+      ['shop/checkout → 93.184.216.34 http', '2', '0 (0%)', '100 ms', '300 ms', '300 ms'],
+      ['192.168.3.103 → 128.146.216.51 http', '1', '0 (0%)', '1.1 s', '1.1 s', '1.1 s'],
+    ]);
+    assert.equal(await page.locator('svg g.node').count(), 15);
+    assert.equal(await page.locator('svg g.edge').count(), 9);
+    await shot('10-map-all');
+  });
+
+  await step('the last hour, narrowed by the KFL box', async () => {
+    await page.getByLabel('Window').selectOption('1h');
+    await mapSummary('15 items · 5 nodes · 4 edges');
+    const nodes = await page.locator('svg g.node').evaluateAll((els) => els.map((e) => e.dataset.node).sort());
+    assert.deepEqual(nodes, ['93.184.216.34', 'kube-system/kube-dns', 'shop/checkout', 'shop/db', 'shop/web']);
+    // Clients left of the servers they call.
+    const x = (id) => page.locator(`svg g.node[data-node="${id}"]`).evaluate((e) => e.getBoundingClientRect().x);
+    assert.ok((await x('shop/web')) < (await x('shop/checkout')) && (await x('shop/checkout')) < (await x('shop/db')), 'web, checkout, db from left to right');
+    const label = page.locator('svg g.edge[data-edge="shop/web → shop/checkout http"] text.label');
+    assert.equal(await label.textContent(), 'HTTP 6 · 33%');
+    await label.hover();
+    assert.match(await page.locator('.edge-table tr[data-edge="shop/web → shop/checkout http"]').getAttribute('class'), /\bhovered\b/);
+    await shot('11-map');
+    await filter('dns');
+    await mapSummary('3 items · 2 nodes · 1 edge');
+    assert.deepEqual(await edgeRows(), [['shop/web → kube-system/kube-dns dns', '3', '1 (33%)', '1 ms', '3 ms', '3 ms']]);
+    await filter('dns and');
+    assert.match(await page.locator('.kfl-error').textContent(), /expected a value after 'and'/);
+    await filter('');
+    await mapSummary('15 items · 5 nodes · 4 edges');
+  });
+
+  await step('an edge clicked opens Items filtered to exactly its items', async () => {
+    await page.locator('svg g.edge[data-edge="shop/web → shop/checkout http"] text.label').click();
+    await page.locator('.items').waitFor();
+    await waitForCount(6);
+    const kfl = await page.locator('input[name=kfl]').inputValue();
+    assert.match(kfl, /^src\.namespace == "shop" and src\.name in \["web-7d4b9c8f6d-b4c5d", "web-7d4b9c8f6d-x2kqz"\] and dst\.namespace == "shop" and dst\.name in \["checkout", "checkout-5c9f8b7d-4xk2p"\] and protocol\.macro == "http" and timestamp >= \d+$/);
+    const cells = await rows().evaluateAll((els) => els.map((e) => [e.children[2].textContent, e.children[3].textContent, e.children[5].textContent]));
+    assert.deepEqual(new Set(cells.map((c) => c[0])), new Set(['shop/web-7d4b9c8f6d-x2kqz', 'shop/web-7d4b9c8f6d-b4c5d']));
+    assert.deepEqual(new Set(cells.map((c) => c[1])), new Set(['shop/checkout']));
+    assert.deepEqual(cells.map((c) => c[2]).sort(), ['-', '200', '200', '200', '404', '500']);
+    await shot('12-map-edge-items');
+  });
+
+  await step('back on the map, the filter carries over; an address edge selects its items', async () => {
+    await page.getByRole('link', { name: 'Map' }).click();
+    await mapSummary('6 items · 2 nodes · 1 edge');
+    await filter('');
+    await page.getByLabel('Window').selectOption('all');
+    await mapSummary(`${expectedItems} items · 15 nodes · 9 edges`);
+    await page.locator('.edge-table tr[data-edge="192.168.170.8 → 192.168.170.20 dns"]').click();
+    await waitForCount(11);
+    assert.equal(await page.locator('input[name=kfl]').inputValue(), 'src.name == "" and src.ip == "192.168.170.8" and dst.name == "" and dst.ip == "192.168.170.20" and protocol.macro == "dns"');
+  });
+}
+
 try {
   if (scenario === 'views') await views();
   else if (scenario === 'volume') await volume();
-  else throw new Error(`unknown scenario ${scenario}: views or volume`);
+  else if (scenario === 'map') await map();
+  else throw new Error(`unknown scenario ${scenario}: views, volume or map`);
   assert.deepEqual(pageErrors, [], 'no error in the page');
 } finally {
   await browser.close();

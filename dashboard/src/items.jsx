@@ -8,19 +8,10 @@ import { addClause } from './kfl.js';
 import { endpoint, time } from './format.js';
 import { ItemDetail } from './detail.jsx';
 import { Kept, MAX_ROWS } from './kept.js';
+import { FilterForm, KflError, keepQuery, kflError, startingQuery } from './filter.jsx';
 
 const PAGE = 1000;
 const ROW_HEIGHT = 26;
-
-function initialQuery() {
-  return new URLSearchParams(location.hash.split('?')[1] || '').get('kfl') || '';
-}
-
-/** The hub's 400 for a bad query, as `{message, position, query}`. */
-function kflError(e, query) {
-  const position = typeof e.body?.position === 'number' ? e.body.position : null;
-  return { message: e.message, position, query };
-}
 
 function rowClass(item, selected) {
   const verdict = item.failed ? ' failed' : item.passed ? ' passed' : '';
@@ -28,8 +19,8 @@ function rowClass(item, selected) {
 }
 
 export function Items() {
-  const [input, setInput] = useState(initialQuery);
-  const [kfl, setKfl] = useState(initialQuery);
+  const [input, setInput] = useState(startingQuery);
+  const [kfl, setKfl] = useState(startingQuery);
   const [rows, setRows] = useState([]);
   const [next, setNext] = useState(null);
   const [error, setError] = useState(null);
@@ -127,34 +118,13 @@ export function Items() {
   const apply = (query) => {
     setInput(query);
     setKfl(query);
-    history.replaceState(null, '', `#/items?kfl=${encodeURIComponent(query)}`);
+    keepQuery('items', query);
   };
   const addFilter = (clause) => apply(addClause(input, clause));
 
   return (
     <div class="items">
-      <form
-        class="filter"
-        onSubmit={(e) => {
-          e.preventDefault();
-          apply(input);
-        }}
-      >
-        <input
-          name="kfl"
-          class={error ? 'invalid' : ''}
-          placeholder='KFL filter, e.g. http and response.status >= 500'
-          value={input}
-          spellcheck={false}
-          onInput={(e) => setInput(e.currentTarget.value)}
-        />
-        <button type="submit">Apply</button>
-        {kfl && (
-          <button type="button" onClick={() => apply('')}>
-            Clear
-          </button>
-        )}
-      </form>
+      <FilterForm input={input} setInput={setInput} kfl={kfl} error={error} apply={apply} />
       {error && <KflError error={error} />}
       <div class="status-line">
         <span data-testid="item-count">{rows.length.toLocaleString()}</span> items
@@ -220,28 +190,6 @@ export function Items() {
         </div>
         {selected && <ItemDetail item={selected} onFilter={addFilter} onClose={() => setSelected(null)} />}
       </div>
-    </div>
-  );
-}
-
-function KflError({ error }) {
-  const { query, position, message } = error;
-  if (position === null) {
-    return (
-      <div class="kfl-error" role="alert">
-        {message}
-      </div>
-    );
-  }
-  const chars = [...query];
-  return (
-    <div class="kfl-error" role="alert">
-      <code>
-        {chars.slice(0, position).join('')}
-        <mark>{chars[position] ?? ' '}</mark>
-        {chars.slice(position + 1).join('')}
-      </code>
-      <div>{message}</div>
     </div>
   );
 }

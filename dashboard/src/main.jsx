@@ -1,17 +1,18 @@
 // The dashboard's shell: the token form, the header with the hub's sidecars, and the
-// four views (#/items, #/scripts, #/console, #/jobs).
+// five views (#/items, #/map, #/scripts, #/console, #/jobs).
 
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { json, setToken, token } from './api.js';
 import { Items } from './items.jsx';
+import { ServiceMap } from './map.jsx';
 import { Scripts } from './scripts.jsx';
 import { Console } from './console.jsx';
 import { Jobs } from './jobs.jsx';
 import './style.css';
 
-const VIEWS = { items: Items, scripts: Scripts, console: Console, jobs: Jobs };
-const TITLES = { items: 'Items', scripts: 'Scripts', console: 'Console', jobs: 'Jobs' };
+const VIEWS = { items: Items, map: ServiceMap, scripts: Scripts, console: Console, jobs: Jobs };
+const TITLES = { items: 'Items', map: 'Map', scripts: 'Scripts', console: 'Console', jobs: 'Jobs' };
 
 function currentView() {
   const name = location.hash.replace(/^#\/?/, '').split('?')[0];

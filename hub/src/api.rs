@@ -86,6 +86,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/api/items", get(items))
         .route("/api/console", get(console_stream))
         .route("/api/tail", get(tail))
+        .route("/api/servicemap", get(service_map))
         .route("/api/jobs", get(jobs))
         .route("/api/jobs/{tag}/run", post(run_job))
         .route("/api/pcap", get(pcap))
@@ -183,6 +184,48 @@ async fn items(State(hub): State<Arc<Hub>>, UrlQuery(params): UrlQuery<ItemsPara
     let (items, warning) = answer(&hub, page.items, params.summary).await;
     warnings.extend(warning);
     Json(serde_json::json!({"items": items, "next": page.next, "warnings": warnings})).into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct ServiceMapParams {
+    #[serde(default)]
+    kfl: String,
+    /// The last this many seconds (of the hub's clock).
+    window: Option<u64>,
+    /// Or from/to, milliseconds since the epoch (from inclusive, to exclusive).
+    from: Option<i64>,
+    to: Option<i64>,
+}
+
+/// `GET /api/servicemap?kfl=Q&window=SECONDS` (or `from`/`to`): workloads and the calls
+/// between them over the stored items matching the query (`servicemap`).
+async fn service_map(State(hub): State<Arc<Hub>>, UrlQuery(params): UrlQuery<ServiceMapParams>) -> Response {
+    let query = match compile(&params.kfl) {
+        Ok(query) => query,
+        Err(bad) => return *bad,
+    };
+    let window = match (params.window, params.from, params.to) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => return error(StatusCode::BAD_REQUEST, "give window (seconds) or from/to (milliseconds), not both".into()),
+        (Some(0), ..) => return error(StatusCode::BAD_REQUEST, "window: at least 1 second (leave it out for every stored item)".into()),
+        (Some(seconds), ..) => {
+            let now = crate::cluster::now_ns() / 1_000_000;
+            crate::servicemap::Window { from: Some(now.saturating_sub(i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX))), to: None }
+        }
+        (None, from, to) => crate::servicemap::Window { from, to },
+    };
+    // Off the async workers, as item queries are: the whole store is scanned.
+    let scanning = hub.clone();
+    let (query, mut map) = match tokio::task::spawn_blocking(move || {
+        let map = scanning.service_map(&query, window);
+        (query, map)
+    })
+    .await
+    {
+        Ok(done) => done,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, format!("the service map failed: {e}")),
+    };
+    map.warnings.extend(query.warnings().iter().map(|w| w.to_string()));
+    Json(map).into_response()
 }
 
 async fn metrics(State(hub): State<Arc<Hub>>) -> String {

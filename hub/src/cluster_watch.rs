@@ -91,6 +91,19 @@ impl Coverage {
         Ok(())
     }
 
+    /// The controller of pod `namespace/pod`, when the hub follows it: for the service
+    /// map's workloads.
+    pub fn owner(&self, namespace: &str, pod: &str) -> Option<crate::servicemap::PodOwner> {
+        let found = self.pods.get(&format!("{namespace}/{pod}"))?;
+        let template_hash = found.labels().get("pod-template-hash").cloned();
+        // A pod with no controller is its own workload.
+        let (kind, name) = match found.metadata.owner_references.iter().flatten().find(|o| o.controller == Some(true)) {
+            Some(owner) => (owner.kind.clone(), owner.name.clone()),
+            None => ("Pod".to_string(), pod.to_string()),
+        };
+        Some(crate::servicemap::PodOwner { kind, name, template_hash })
+    }
+
     /// `hub.targeted()`'s answer (JSON text).
     pub fn targeted(&self) -> String {
         let namespaces: Vec<Namespace> = self.namespaces.values().cloned().collect();
@@ -250,4 +263,42 @@ fn each_change<K: Send + 'static>(hub: &Arc<Hub>, watch: Box<dyn Watch<K>>, mut 
             on(&hub, change);
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::servicemap::{workload, PodOwner};
+
+    fn pod(name: &str, owner: Option<(&str, &str, bool)>, hash: Option<&str>) -> Pod {
+        let mut pod = Pod::default();
+        pod.metadata.name = Some(name.into());
+        pod.metadata.namespace = Some("shop".into());
+        pod.metadata.labels = hash.map(|h| std::collections::BTreeMap::from([("pod-template-hash".to_string(), h.to_string())]));
+        pod.metadata.owner_references = owner.map(|(kind, name, controller)| {
+            vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference { kind: kind.into(), name: name.into(), controller: Some(controller), ..Default::default() }]
+        });
+        pod
+    }
+
+    #[test]
+    fn a_pods_owner_is_its_controller_or_itself() {
+        let mut coverage = Coverage::default();
+        let pods = vec![
+            pod("web-7d4b9c8f6d-x2kqz", Some(("ReplicaSet", "web-7d4b9c8f6d", true)), Some("7d4b9c8f6d")),
+            pod("debug-x2kqz", None, None),
+            pod("helper-b4c5d", Some(("Node", "node-1", false)), None),
+        ];
+        apply(&mut coverage.pods, &Change::Reset(pods), slim);
+        let web = coverage.owner("shop", "web-7d4b9c8f6d-x2kqz");
+        assert_eq!(web, Some(PodOwner { kind: "ReplicaSet".into(), name: "web-7d4b9c8f6d".into(), template_hash: Some("7d4b9c8f6d".into()) }));
+        assert_eq!(workload("web-7d4b9c8f6d-x2kqz", web.as_ref()), "web");
+        // Known, with no controller: itself, though its name looks generated.
+        let bare = coverage.owner("shop", "debug-x2kqz");
+        assert_eq!(workload("debug-x2kqz", bare.as_ref()), "debug-x2kqz");
+        let owned_by_no_controller = coverage.owner("shop", "helper-b4c5d");
+        assert_eq!(workload("helper-b4c5d", owned_by_no_controller.as_ref()), "helper-b4c5d");
+        assert_eq!(coverage.owner("shop", "unknown"), None);
+        assert_eq!(workload("debug-x2kqz", None), "debug", "not known to the hub: its suffix is taken off");
+    }
 }

@@ -14,5 +14,6 @@ pub mod pcap_export;
 pub mod script_store;
 pub mod scripts;
 pub mod server;
+pub mod servicemap;
 pub mod sessions;
 pub mod store;

@@ -3,7 +3,8 @@
 //! `remora-sidecar --replay` of the example captures: sign-in, the list filling live,
 //! pass/fail colours from the hub script's `onItemQueried`, KFL filters and their errors,
 //! item detail and PCAP download, scripts edited in the page taking effect, the console
-//! and jobs; and a list of 99,990 items paged in with the rows virtualised. Screenshots
+//! and jobs; the service map (exact counts per edge, windows, an edge clicked opening its
+//! items); and a list of 99,990 items paged in with the rows virtualised. Screenshots
 //! of each view are left in `target/tmp/dashboard/<scenario>/`.
 //!
 //! Needs node, `npm ci` in dashboard/ and Debian's chromium (scripts/setup.sh --test
@@ -17,6 +18,9 @@ use std::time::{Duration, Instant};
 
 use remora_testkit::peers::free_port;
 use remora_testkit::process::{workspace_binary, Logged};
+
+#[path = "support/shop.rs"]
+mod shop;
 
 const TOKEN: &str = "dashboard-e2e-7d41";
 
@@ -64,7 +68,7 @@ struct TestHub {
     token_file: PathBuf,
 }
 
-fn start_hub(work: &Path, scripts: Option<&Path>) -> TestHub {
+fn start_hub(work: &Path, scripts: Option<&Path>, objects: Option<&Path>) -> TestHub {
     let token_file = work.join("token");
     std::fs::write(&token_file, format!("{TOKEN}\n")).expect("token");
     let (sessions, api) = (free_port(), free_port());
@@ -80,6 +84,9 @@ fn start_hub(work: &Path, scripts: Option<&Path>) -> TestHub {
         .stdout(Stdio::null());
     if let Some(dir) = scripts {
         command.arg("--scripts-dir").arg(dir);
+    }
+    if let Some(dir) = objects {
+        command.arg("--objects-dir").arg(dir);
     }
     let process = Logged::spawn(command);
     process.wait_for("API (/api/items", &mut Vec::new());
@@ -159,20 +166,25 @@ fn the_dashboard_shows_items_scripts_console_and_jobs() {
     let scripts = work.path().join("scripts");
     std::fs::create_dir_all(&scripts).expect("mkdir");
     std::fs::write(scripts.join("verdict.js"), VERDICT).expect("script");
-    let hub = start_hub(work.path(), Some(&scripts));
+    let hub = start_hub(work.path(), Some(&scripts), None);
     // The five example captures make 26 items: 14 DNS, 12 HTTP (`bash scripts/demo.sh`).
     let sidecar = sidecar_command(&hub, work.path(), &scripts, &example_captures());
     run_browser("views", &hub, 26, Some(sidecar), "");
 }
 
-/// `remora_hub_items_stored` from the hub's /metrics.
-fn stored(api: &str) -> usize {
+/// The body of `GET path` from the hub's API (empty when it cannot be reached).
+fn fetch(api: &str, path: &str) -> String {
     let address = api.trim_start_matches("http://");
-    let Ok(mut stream) = TcpStream::connect(address) else { return 0 };
-    let _ = stream.write_all(b"GET /metrics HTTP/1.0\r\n\r\n");
+    let Ok(mut stream) = TcpStream::connect(address) else { return String::new() };
+    let _ = write!(stream, "GET {path} HTTP/1.0\r\nAuthorization: Bearer {TOKEN}\r\n\r\n");
     let mut text = String::new();
     let _ = stream.read_to_string(&mut text);
-    text.lines().find_map(|l| l.strip_prefix("remora_hub_items_stored ")).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+    text.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default()
+}
+
+/// `remora_hub_items_stored` from the hub's /metrics.
+fn stored(api: &str) -> usize {
+    fetch(api, "/metrics").lines().find_map(|l| l.strip_prefix("remora_hub_items_stored ")).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
 }
 
 #[test]
@@ -180,7 +192,7 @@ fn a_long_list_pages_in_and_stays_virtualised() {
     const ITEMS: usize = 99_990;
     check_browser_tools();
     let work = tempfile::tempdir().expect("tempdir");
-    let hub = start_hub(work.path(), None);
+    let hub = start_hub(work.path(), None, None);
     // The 11 exchanges of the long DNS capture, replayed 9,090 times: 99,990 items.
     let capture = repo().join("examples/captures/dns__zeek__long-connection.pcap");
     let files = vec![capture; 9090];
@@ -201,6 +213,35 @@ fn a_long_list_pages_in_and_stays_virtualised() {
     let address = String::from_utf8(printed.stdout).expect("utf-8").trim().to_string();
     assert_eq!(address, format!("{}/#token={TOKEN}", hub.api));
     run_browser("volume", &hub, ITEMS, None, &address);
+}
+
+/// The Map view: a small shop's items (support/shop.rs: named pods and services, one
+/// unnamed address) in the hub's journal with its pods in `--objects-dir`, and the example
+/// captures replayed by a sidecar; exact counts per edge, windows, the KFL box, and an
+/// edge clicked opening Items filtered to exactly its items.
+#[test]
+fn the_service_map_shows_workloads_and_an_edge_opens_its_items() {
+    check_browser_tools();
+    let work = tempfile::tempdir().expect("tempdir");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as i64;
+    let shop_items = shop::items(now, &shop::templates(&remora_binary(), &repo()));
+    shop::write_journal(&work.path().join("hub-data"), &shop_items);
+    let objects = work.path().join("objects");
+    shop::write_objects(&objects);
+    let hub = start_hub(work.path(), None, Some(&objects));
+    let mut args = sidecar_command(&hub, work.path(), &work.path().join("no-scripts"), &example_captures());
+    args.splice(1..1, ["--pcap-retention-bytes".to_string(), "0".to_string()]);
+    let mut sidecar = Command::new(&args[0]);
+    sidecar.args(&args[1..]).stdout(Stdio::null());
+    let _sidecar = Logged::spawn(sidecar);
+    let items = shop_items.len() + 26;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // Every item stored, and the pods read (db-0 is then the StatefulSet db).
+    while stored(&hub.api) < items || !fetch(&hub.api, "/api/servicemap").contains(r#""id":"shop/db""#) {
+        assert!(Instant::now() < deadline, "the hub stored {} of {items} items, or did not read its pods", stored(&hub.api));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    run_browser("map", &hub, items, None, &format!("{}/#token={TOKEN}", hub.api));
 }
 
 /// hub/dashboard/ (what the binary serves) is the build of dashboard/ as it is now:

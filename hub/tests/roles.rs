@@ -38,9 +38,10 @@ fn every_route_answers_by_role() {
     let work = tempfile::tempdir().expect("tempdir");
     let (_hub, api, _sidecars) = start(work.path());
     // (method, path, viewer, editor, admin); without a token every one is 401.
-    let table: [(&str, &str, u16, u16, u16); 12] = [
+    let table: [(&str, &str, u16, u16, u16); 13] = [
         ("GET", "/api/items", 200, 200, 200),
         ("GET", "/api/tail", 200, 200, 200),
+        ("GET", "/api/servicemap?window=900", 200, 200, 200),
         ("GET", "/api/console", 200, 200, 200),
         ("GET", "/api/jobs", 200, 200, 200),
         ("GET", "/api/sidecars", 200, 200, 200),
