@@ -378,7 +378,10 @@ fn chatgpt_prompt_on_an_openai_compatible_server() {
     assert!(printed.contains(&"chatgpt.prompt: maxTokens must be a whole number of at least 1, not 0.5".to_string()), "{printed:?}");
     assert!(!stderr(&out).contains("sk-remora-test"));
     let stats = llm.stats();
-    assert!(stats.to_string().contains('6') || stats.is_object(), "fakellm served the calls: {stats}");
+    // Five prompts (one per item), the rate-limited one once (a 429 is not retried), and
+    // none for the refused maxTokens.
+    assert_eq!(stats["total_requests"], 6, "{stats}");
+    assert_eq!(stats["by_rule"], serde_json::json!({"failed": 5, "limited": 1}), "{stats}");
 }
 
 #[test]

@@ -194,12 +194,20 @@ impl HalfStream {
             }
             return;
         }
-        budget.stats.out_of_order_segments += 1;
-        // Keep the longer of two segments that start at the same offset.
+        // A second copy of a segment already waiting here is a retransmission, not more
+        // reordering; of two that start at the same offset the longer is kept.
         let replaced = match self.pending.get(&offset) {
-            Some(existing) if existing.len() >= payload.len() => return,
-            Some(existing) => existing.len(),
-            None => 0,
+            Some(existing) => {
+                budget.stats.retransmitted_segments += 1;
+                if existing.len() >= payload.len() {
+                    return;
+                }
+                existing.len()
+            }
+            None => {
+                budget.stats.out_of_order_segments += 1;
+                0
+            }
         };
         self.pending.insert(offset, payload.to_vec());
         self.pending_bytes = self.pending_bytes + payload.len() - replaced;
@@ -281,6 +289,17 @@ mod tests {
         assert_eq!(budget.stats.out_of_order_segments, 1);
         assert_eq!(budget.stats.retransmitted_segments, 2);
         assert_eq!(budget.buffered_bytes, 0);
+    }
+
+    /// A segment that arrives twice while it waits behind a hole is reordered once and
+    /// retransmitted once.
+    #[test]
+    fn a_copy_of_a_waiting_segment_is_a_retransmission() {
+        let mut budget = ReassemblyBudget::default();
+        let mut s = HalfStream::default();
+        let out = run(&mut s, &mut budget, &[seg(99, tcp_flags::SYN, b""), seg(106, 0, b"world"), seg(106, 0, b"world"), seg(100, 0, b"hello ")]);
+        assert_eq!(out, "hello world");
+        assert_eq!((budget.stats.out_of_order_segments, budget.stats.retransmitted_segments), (1, 1));
     }
 
     #[test]
