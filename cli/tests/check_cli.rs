@@ -98,8 +98,7 @@ async fn remora_kube(server: &ApiServer, args: &[&str]) -> std::process::Output 
 async fn without_a_hub_scripts_go_straight_to_the_configmap() {
     const OBJECT: &str = "/api/v1/namespaces/remora/configmaps/remora-scripts";
     let server = ApiServer::start().await;
-    server.answer("GET", OBJECT, StatusCode::OK, api::data("configmap-remora-scripts.json"));
-    server.answer("PATCH", OBJECT, StatusCode::OK, api::data("configmap-remora-scripts.json"));
+    server.object(OBJECT, api::data("configmap-remora-scripts.json"));
     let folder = tempfile::tempdir().expect("tempdir");
     std::fs::write(folder.path().join("new.js"), "// New agent\nconsole.log('new');\n").expect("write");
     let out = remora_kube(&server, &["scripts", "--source", folder.path().to_str().expect("path")]).await;
@@ -113,7 +112,12 @@ async fn without_a_hub_scripts_go_straight_to_the_configmap() {
     assert_eq!(bodies[0].1, "application/merge-patch+json");
     assert_eq!(bodies[0].2, r#"{"data":{"new.js":"// New agent\nconsole.log('new');\n"}}"#);
 
+    // The ConfigMap now holds both, and `scripts list` reads them back.
+    let now = server.object_now(OBJECT);
+    assert_eq!(now["data"]["new.js"], "// New agent\nconsole.log('new');\n", "{now}");
     let out = remora_kube(&server, &["scripts", "list"]).await;
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("errors.js"), "{}", String::from_utf8_lossy(&out.stdout));
+    let listed = String::from_utf8_lossy(&out.stdout);
+    let names: Vec<&str> = listed.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    assert_eq!(names, ["errors.js", "new.js"], "{listed}");
 }

@@ -38,8 +38,7 @@ async fn the_hub_follows_the_configmap_and_the_secret() {
 #[tokio::test]
 async fn scripts_are_written_one_key_at_a_time() {
     let server = api::ApiServer::start().await;
-    server.answer("GET", OBJECT, StatusCode::OK, api::data("configmap-remora-scripts.json"));
-    server.answer("PATCH", OBJECT, StatusCode::OK, api::data("configmap-remora-scripts.json"));
+    server.object(OBJECT, api::data("configmap-remora-scripts.json"));
     let scripts = ScriptsInCluster::new(server.client(), "remora", "remora-scripts", "remora-env");
     assert_eq!(scripts.scripts().await.expect("scripts").keys().collect::<Vec<_>>(), ["errors.js"]);
 
@@ -59,6 +58,10 @@ async fn scripts_are_written_one_key_at_a_time() {
             ("application/merge-patch+json", r#"{"data":{"errors.js":null}}"#),
         ]
     );
+    // What the ConfigMap holds after the writes, and what the code reads back.
+    let now = server.object_now(OBJECT);
+    assert_eq!(now["data"], serde_json::json!({"new.js": "console.log('hi');\n"}), "{now}");
+    assert_eq!(scripts.scripts().await.expect("scripts").keys().collect::<Vec<_>>(), ["new.js"]);
 
     // Without the permission: an error that says which.
     server.answer_always("PATCH", OBJECT, StatusCode::FORBIDDEN, api::data("status-configmap-forbidden-patch.json"));

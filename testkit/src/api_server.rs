@@ -4,7 +4,9 @@
 //! scripted list; a watch call gets the next scripted event stream (newline-delimited
 //! JSON), or, once none is left, a stream that stays open with nothing in it, as a quiet
 //! watch does until its timeout. Any other call (a GET of one object, a PATCH) gets the
-//! next answer scripted for its path and method; its body is recorded. A call can also be
+//! next answer scripted for its path and method; its body is recorded. An object kept with
+//! `object` is read and patched as the API server would, so a test can check the state a
+//! write left. A call can also be
 //! answered by a function of its query and body (`handle`), for what the API server
 //! computes, such as a dry-run create going through admission.
 
@@ -42,6 +44,9 @@ pub struct Script {
     handlers: Vec<(String, String, Handler)>,
     /// `namespace/pod` → where its ports are, for port-forward upgrades.
     pods: BTreeMap<String, std::net::IpAddr>,
+    /// Path → an object kept as the API server keeps it: GET answers it as it is now, a
+    /// PATCH changes it and answers the result.
+    objects: BTreeMap<String, serde_json::Value>,
 }
 
 pub struct ApiServer {
@@ -141,6 +146,20 @@ impl ApiServer {
         self.script.lock().expect("script").pods.insert(format!("{namespace}/{pod}"), ip);
     }
 
+    /// Keeps `body` (a recorded object) at `path`: GETs answer it as it stands, PATCHes
+    /// change it as the API server would — a JSON merge patch (RFC 7386, also standing in
+    /// for a strategic merge) or a JSON patch (RFC 6902) — and answer the new object with
+    /// its resourceVersion moved on.
+    pub fn object(&self, path: &str, body: String) {
+        let value = serde_json::from_str(&body).expect("a recorded object is JSON");
+        self.script.lock().expect("script").objects.insert(path.to_string(), value);
+    }
+
+    /// The object at `path` as it stands now.
+    pub fn object_now(&self, path: &str) -> serde_json::Value {
+        self.script.lock().expect("script").objects.get(path).cloned().unwrap_or_else(|| panic!("no object kept at {path}"))
+    }
+
     /// From now on `METHOD path` gets this answer (the ones scripted before are dropped).
     pub fn answer_always(&self, method: &str, path: &str, status: StatusCode, body: String) {
         self.script.lock().expect("script").lists.insert(format!("{method} {path}"), VecDeque::from([(status, body)]));
@@ -224,7 +243,7 @@ async fn answer(State(script): State<Arc<Mutex<Script>>>, request: Request) -> R
     let mut script = script.lock().expect("script");
     script.requests.push(format!("{method} {path}?{query}"));
     if !body.is_empty() {
-        script.bodies.push((format!("{method} {path}"), content_type, String::from_utf8_lossy(&body).into_owned()));
+        script.bodies.push((format!("{method} {path}"), content_type.clone(), String::from_utf8_lossy(&body).into_owned()));
     }
     let handler = script.handlers.iter().find(|(m, prefix, _)| *m == method && path.starts_with(prefix.as_str())).map(|(_, _, f)| f.clone());
     if let Some(handler) = handler {
@@ -242,6 +261,28 @@ async fn answer(State(script): State<Arc<Mutex<Script>>>, request: Request) -> R
     if let Some(answers) = script.lists.get_mut(&format!("{method} {path}")) {
         let (status, body) = if answers.len() > 1 { answers.pop_front().expect("answer") } else { answers.front().cloned().expect("answer") };
         return (status, [("content-type", "application/json")], body).into_response();
+    }
+    if let Some(object) = script.objects.get_mut(&path) {
+        match method.as_str() {
+            "GET" => return (StatusCode::OK, [("content-type", "application/json")], object.to_string()).into_response(),
+            "PATCH" => {
+                let Ok(patch) = serde_json::from_slice::<serde_json::Value>(&body) else {
+                    return (StatusCode::BAD_REQUEST, "the patch is not JSON").into_response();
+                };
+                if content_type.starts_with("application/json-patch+json") {
+                    let applied = serde_json::from_value::<json_patch::Patch>(patch).map_err(|e| e.to_string()).and_then(|p| json_patch::patch(object, &p).map_err(|e| e.to_string()));
+                    if let Err(e) = applied {
+                        return (StatusCode::UNPROCESSABLE_ENTITY, e).into_response();
+                    }
+                } else {
+                    json_patch::merge(object, &patch);
+                }
+                let version = object["metadata"]["resourceVersion"].as_str().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) + 1;
+                object["metadata"]["resourceVersion"] = serde_json::Value::String(version.to_string());
+                return (StatusCode::OK, [("content-type", "application/json")], object.to_string()).into_response();
+            }
+            _ => {}
+        }
     }
     if watching {
         let events = script.watches.get_mut(&path).and_then(VecDeque::pop_front);
