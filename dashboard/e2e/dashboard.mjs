@@ -10,7 +10,7 @@
 //   REMORA_E2E_EXAMPLE      path of examples/scripts/errors-and-slow-calls.js
 // node e2e/dashboard.mjs views|volume|map
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -83,9 +83,16 @@ async function views() {
     startSidecar();
     await waitForCount(expectedItems);
     await page.locator('header.top', { hasText: '1 sidecar connected' }).waitFor();
-    // Newest first: the first row started no earlier than the last.
-    const times = await rows().evaluateAll((els) => els.map((e) => e.firstChild.textContent));
-    assert.ok(times.length >= 20, `rows shown: ${times.length}`);
+    // Newest first: the rows in the order the hub stored the items, the last stored on
+    // top (the hub's own answer, newest first, read beside the list).
+    const shown = await rows().locator('.request').allTextContents();
+    assert.ok(shown.length >= 20, `rows shown: ${shown.length}`);
+    const stored = await page.evaluate(async (t) => {
+      const answer = await fetch('/api/items?limit=1000&summary=true', { headers: { Authorization: `Bearer ${t}` } });
+      return (await answer.json()).items.map((i) => i.summary.request);
+    }, token);
+    assert.deepEqual(shown, stored.slice(0, shown.length), 'the list is the hub\'s order, newest first');
+    assert.notDeepEqual(stored, [...stored].reverse(), 'the order tells newest from oldest');
     await shot('02-items');
   });
 
@@ -136,10 +143,20 @@ async function views() {
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid=detail]').getByRole('button', { name: 'PCAP' }).click()]);
     const path = join(shots, 'item-stream.pcap');
     await download.saveAs(path);
-    const bytes = readFileSync(path);
-    const magic = bytes.readUInt32LE(0);
-    assert.ok([0xa1b2c3d4, 0xa1b23c4d].includes(magic), `pcap magic, got ${magic.toString(16)}`);
-    assert.ok(bytes.length > 24 + 16, `packets in the file: ${bytes.length} bytes`);
+    // tshark reads the file: one TCP connection, between the ports the detail shows, and
+    // it carries the request the detail shows.
+    const detail = page.locator('[data-testid=detail]');
+    // The header's own text (the endpoints), not its status or verdict.
+    const heading = await detail.locator('header').first().evaluate((h) => [...h.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join(''));
+    const ports = [...heading.matchAll(/:(\d+)\b/g)].map((m) => m[1]).sort();
+    assert.equal(ports.length, 2, `two endpoints in ${heading}`);
+    const pathRow = detail.locator('tr', { has: page.locator('th', { hasText: /^path$/ }) }).first();
+    const itemPath = (await pathRow.locator('.value > span').textContent()).trim();
+    const fields = execFileSync('tshark', ['-r', path, '-T', 'fields', '-e', 'tcp.srcport', '-e', 'tcp.dstport', '-e', 'http.request.uri'], { encoding: 'utf8' });
+    const packets = fields.trim().split('\n').map((line) => line.split('\t'));
+    assert.ok(packets.length > 2, `packets in the file: ${packets.length}`);
+    assert.deepEqual([...new Set(packets.flatMap((p) => [p[0], p[1]]))].sort(), ports, `the stream's ports: ${fields}`);
+    assert.ok(packets.some((p) => p[2] === itemPath || (p[2] || '').startsWith(`${itemPath}?`)), `${itemPath} among ${fields}`);
   });
 
   await step('scripts: list, view, examples, and an edit that takes effect', async () => {
