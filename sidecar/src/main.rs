@@ -385,6 +385,10 @@ fn replay_files(files: &[PathBuf], pipeline: &mut Pipeline, sink: &mut impl Sink
     }
 }
 
+/// How often an idle sidecar's loops wake (capture, scripts): an idle pod's sidecar must
+/// cost next to nothing (bench/idle_sidecar.py).
+const IDLE_TICK: Duration = Duration::from_millis(500);
+
 /// Feeds captured frames to the pipeline until `stop`; moves its clock on with the
 /// wall clock when nothing arrives, so timeouts and jobs run in quiet periods too. The
 /// scripts run on their own thread behind `sink`.
@@ -398,7 +402,8 @@ fn capture_loop(capture: &LiveCapture, pipeline: &mut Pipeline, sink: &mut impl 
             flushed = std::time::Instant::now();
             flush_pcaps(pipeline);
         }
-        match capture.next(Duration::from_millis(50)) {
+        // Idle, the loop wakes twice a second: to move the clock on and flush the PCAPs.
+        match capture.next(IDLE_TICK) {
             Ok(frames) => {
                 for (ts, wire, frame) in frames.iter() {
                     pipeline.packet(frames.link, frames.link_number, ts, frame, wire, sink);
@@ -407,7 +412,7 @@ fn capture_loop(capture: &LiveCapture, pipeline: &mut Pipeline, sink: &mut impl 
                 capture.recycle(frames);
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                if advanced.elapsed() >= Duration::from_millis(250) {
+                if advanced.elapsed() >= IDLE_TICK {
                     advanced = std::time::Instant::now();
                     pipeline.advance(Timestamp::now(), sink);
                 }
@@ -432,7 +437,7 @@ fn wait_for_stop(stop: &AtomicBool) {
     }
 }
 
-/// SIGTERM (the kubelet) or Ctrl-C set `stop`; the capture loop sees it within 250 ms.
+/// SIGTERM (the kubelet) or Ctrl-C set `stop`; the capture loop sees it within half a second.
 fn watch_signals(stop: Arc<AtomicBool>) {
     let spawned = std::thread::Builder::new().name("signals".into()).spawn(move || {
         let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
@@ -461,8 +466,8 @@ fn follow_hub_address(args: &Args, update: Arc<FilterUpdate>, stop: Arc<AtomicBo
     let spawned = std::thread::Builder::new().name("hub-address".into()).spawn(move || {
         let mut waited = Duration::ZERO;
         while !stop.load(Ordering::Relaxed) {
-            std::thread::sleep(Duration::from_millis(200));
-            waited += Duration::from_millis(200);
+            std::thread::sleep(Duration::from_secs(1));
+            waited += Duration::from_secs(1);
             if waited < every {
                 continue;
             }

@@ -216,8 +216,8 @@ fn run<O: Sink>(mut scripts: LiveScripts, mut output: O, inbox: Receiver<Event>,
         wants.items.store(items, Ordering::Relaxed);
         wants.packets.store(packets, Ordering::Relaxed);
         wants.said.store(true, Ordering::Relaxed);
-        // A job the hub fires runs within this wait.
-        let first = match inbox.recv_timeout(Duration::from_millis(50)) {
+        // A job the hub fires runs within this wait; idle, the thread wakes twice a second.
+        let first = match inbox.recv_timeout(Duration::from_millis(500)) {
             Ok(event) => event,
             Err(RecvTimeoutError::Timeout) => continue,
             Err(RecvTimeoutError::Disconnected) => return,

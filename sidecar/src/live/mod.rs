@@ -16,10 +16,12 @@ use crate::flow::Timestamp;
 
 /// A partial batch waits at most this long before it goes to the pipeline.
 const POLL_MS: i32 = 100;
-/// With nothing to read, a reader sleeps this long. The captures are non-blocking:
-/// libpcap's read timeout is not honoured on every kernel path (TPACKET_V3 may wait for
-/// a first packet), and a reader must see its stop flag and refresh its counters.
-const IDLE_SLEEP: Duration = Duration::from_millis(5);
+/// With nothing to read, a reader waits on the capture's descriptor (poll) at most this
+/// long: it then sees its stop flag and refreshes its counters. The captures are
+/// non-blocking (libpcap's read timeout is not honoured on every kernel path: TPACKET_V3
+/// may wait for a first packet); the wait is what keeps an idle sidecar asleep — two
+/// wakeups a second per interface instead of a 5 ms poll's two hundred.
+const IDLE_WAIT: Duration = Duration::from_millis(500);
 const BATCH_PACKETS: usize = 512;
 const BATCH_BYTES: usize = 512 << 10;
 /// Batches queued for the pipeline. When it falls behind, readers wait and the kernel
@@ -203,6 +205,28 @@ struct Reader {
     filter: Arc<FilterUpdate>,
 }
 
+/// Waits until a capture's descriptor is readable (epoll through mio).
+struct Waiter {
+    poll: mio::Poll,
+    events: mio::Events,
+}
+
+impl Waiter {
+    fn new(capture: &Capture<Active>) -> std::io::Result<Waiter> {
+        use std::os::fd::AsRawFd;
+        let poll = mio::Poll::new()?;
+        // Registered once; mio's registration is edge-triggered, and the reader only
+        // waits after reading the capture dry, so no readiness is missed.
+        poll.registry().register(&mut mio::unix::SourceFd(&capture.as_raw_fd()), mio::Token(0), mio::Interest::READABLE)?;
+        Ok(Waiter { poll, events: mio::Events::with_capacity(1) })
+    }
+
+    fn wait(&mut self, at_most: Duration) {
+        // An interrupted or failed wait only means looking at the capture sooner.
+        let _ = self.poll.poll(&mut self.events, Some(at_most));
+    }
+}
+
 impl Reader {
     fn fresh(&self) -> Frames {
         if let Ok(frames) = self.used.try_recv() {
@@ -218,6 +242,7 @@ impl Reader {
     }
 
     fn run(self, mut capture: Capture<Active>) -> Result<(), String> {
+        let mut waiter = Waiter::new(&capture).map_err(|e| format!("{}: cannot wait on the capture: {e}", self.stats.name))?;
         let mut batch = self.fresh();
         let mut oldest = Instant::now();
         let mut last_stats = Instant::now();
@@ -243,7 +268,12 @@ impl Reader {
                     batch.data.extend_from_slice(packet.data);
                     batch.packets.push((ts, header.len, batch.data.len()));
                 }
-                Err(pcap::Error::TimeoutExpired) => std::thread::sleep(IDLE_SLEEP),
+                Err(pcap::Error::TimeoutExpired) => {
+                    // Nothing buffered: sleep until the kernel has packets, a partial batch
+                    // is due, or it is time to look at the stop flag.
+                    let due = if batch.packets.is_empty() { IDLE_WAIT } else { Duration::from_millis(POLL_MS as u64).saturating_sub(oldest.elapsed()) };
+                    waiter.wait(due.min(IDLE_WAIT));
+                }
                 Err(e) => return Err(format!("{}: capture stopped: {e}", self.stats.name)),
             }
             let full = batch.packets.len() >= BATCH_PACKETS || batch.data.len() >= BATCH_BYTES;
