@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 
 use remora_model::redact::Redaction;
 use remora_model::{Endpoint, Item, Node};
-use rustc_hash::FxHashMap;
 
 use crate::decode::{decode, tcp_flags, DecodeError, LinkType, Transport as Wire};
 use crate::dissect::{CloseReason, DissectLimits, DissectStats, Exchange, StreamDissector};
@@ -161,8 +160,10 @@ struct Flow {
 
 pub struct Pipeline {
     config: PipelineConfig,
-    /// Boxed: the table rehashes as it grows, and a flow is large.
-    flows: FxHashMap<FlowKey, Box<Flow>>,
+    /// Boxed: the table rehashes as it grows, and a flow is large. Kept in the order
+    /// flows were last seen (a packet moves its flow to the front), so the one to evict
+    /// at the cap is at hand: O(1), not a scan of every flow.
+    flows: lru::LruCache<FlowKey, Box<Flow>, rustc_hash::FxBuildHasher>,
     next_stream: u64,
     budget: ReassemblyBudget,
     stats: PipelineStats,
@@ -182,7 +183,7 @@ impl Pipeline {
         Pipeline {
             budget: ReassemblyBudget { limits: config.reassembly, ..Default::default() },
             config,
-            flows: FxHashMap::default(),
+            flows: lru::LruCache::unbounded_with_hasher(rustc_hash::FxBuildHasher),
             next_stream: 0,
             stats: PipelineStats::default(),
             exchanges: Vec::new(),
@@ -197,7 +198,7 @@ impl Pipeline {
     pub fn stats(&self) -> PipelineStats {
         let mut stats = self.stats.clone();
         stats.reassembly = self.budget.stats;
-        for flow in self.flows.values() {
+        for (_, flow) in self.flows.iter() {
             if let FlowState::Dissecting(d) = &flow.state {
                 add_dissect_stats(&mut stats.dissect, d.as_ref());
             }
@@ -272,19 +273,20 @@ impl Pipeline {
             // A new SYN on a finished connection's 4-tuple starts a new connection.
             let reused = seg.has(tcp_flags::SYN)
                 && !seg.has(tcp_flags::ACK)
-                && self.flows.get(&key).is_some_and(|f| matches!(f.state, FlowState::Closed) || f.tcp[0].finished() || f.tcp[1].finished());
+                && self.flows.peek(&key).is_some_and(|f| matches!(f.state, FlowState::Closed) || f.tcp[0].finished() || f.tcp[1].finished());
             if reused {
                 self.close_flow(&key, CloseReason::Closed, sink);
             }
         }
-        if self.flows.len() >= self.config.max_flows && !self.flows.contains_key(&key) {
+        if self.flows.len() >= self.config.max_flows && !self.flows.contains(&key) {
             self.stats.flow_cap_hits += 1;
-            if let Some(oldest) = self.flows.iter().min_by_key(|(_, f)| f.last_seen).map(|(k, _)| *k) {
+            if let Some(oldest) = self.flows.peek_lru().map(|(k, _)| *k) {
                 self.close_flow(&oldest, CloseReason::Idle, sink);
             }
         }
         let (next_stream, stats, names) = (&mut self.next_stream, &mut self.stats, self.config.names.as_ref());
-        let flow = self.flows.entry(key).or_insert_with(|| Box::new(new_flow(next_stream, stats, transport, src, dst, ts, names)));
+        // Found or made, the flow moves to the front: the most recently seen.
+        let flow = self.flows.get_or_insert_mut(key, || Box::new(new_flow(next_stream, stats, transport, src, dst, ts, names)));
         flow.last_seen = ts;
         if let Some(store) = &self.pcap {
             if let Ok(mut store) = store.lock() {
@@ -385,7 +387,7 @@ impl Pipeline {
     fn close_flow(&mut self, key: &FlowKey, reason: CloseReason, sink: &mut impl Sink) {
         self.end_flow(key, reason, sink);
         self.timed.remove(key);
-        if let Some(flow) = self.flows.remove(key) {
+        if let Some(flow) = self.flows.pop(key) {
             if let Some(store) = &self.pcap {
                 if let Ok(mut store) = store.lock() {
                     store.close(flow.id);
@@ -397,7 +399,7 @@ impl Pipeline {
     /// Ends a flow's dissection: buffered bytes are flushed and pending requests become
     /// items. The flow stays in the table as `Closed` until removed.
     fn end_flow(&mut self, key: &FlowKey, reason: CloseReason, sink: &mut impl Sink) {
-        let Some(flow) = self.flows.get_mut(key) else { return };
+        let Some(flow) = self.flows.peek_mut(key) else { return };
         let now = self.now;
         let limits = self.config.dissect;
         let detect_bytes = self.config.detect_bytes;
@@ -423,7 +425,7 @@ impl Pipeline {
         let now = self.now;
         let timed = std::mem::take(&mut self.timed);
         for key in timed {
-            let Some(flow) = self.flows.get_mut(&key) else { continue };
+            let Some(flow) = self.flows.peek_mut(&key) else { continue };
             if let FlowState::Dissecting(d) = &mut flow.state {
                 d.tick(now, &mut self.exchanges);
                 if d.has_timers() {
@@ -452,7 +454,7 @@ impl Pipeline {
         }
         idle.sort_unstable_by_key(|(id, _)| *id);
         for (_, key) in idle {
-            if self.flows.get(&key).is_some_and(|f| !matches!(f.state, FlowState::Closed)) {
+            if self.flows.peek(&key).is_some_and(|f| !matches!(f.state, FlowState::Closed)) {
                 self.stats.idle_flows_closed += 1;
             }
             self.close_flow(&key, CloseReason::Idle, sink);
@@ -652,6 +654,23 @@ mod tests {
         let stats = p.stats();
         assert_eq!((stats.tcp_flows, stats.flow_cap_hits), (5, 3));
         assert_eq!(items.len(), 3, "each evicted flow's request became an item");
+    }
+
+    /// At the cap the flow seen least recently goes, whatever order the flows began in.
+    #[test]
+    fn the_flow_seen_least_recently_is_evicted() {
+        let config = PipelineConfig { max_flows: 2, ..PipelineConfig::default() };
+        let mut p = Pipeline::new(config, None);
+        let mut items = Vec::new();
+        let get = |port: u16, seq: u32| frame(CLIENT, SERVER, port, 80, Some((seq, PSH)), format!("GET /{port} HTTP/1.1\r\n\r\n").as_bytes());
+        feed(&mut p, &mut items, 1, &get(4001, 1));
+        feed(&mut p, &mut items, 2, &get(4002, 1));
+        // 4001 sends again, after 4002: 4002 is now the one seen least recently.
+        feed(&mut p, &mut items, 3, &get(4001, 25));
+        feed(&mut p, &mut items, 4, &get(4003, 1));
+        let ports: Vec<&str> = items.iter().map(|i| i.src.port.as_str()).collect();
+        assert_eq!(ports, ["4002"], "the evicted flow's request is the one item");
+        assert_eq!(p.stats().flow_cap_hits, 1);
     }
 
     #[test]
