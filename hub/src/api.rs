@@ -234,14 +234,17 @@ async fn metrics(State(hub): State<Arc<Hub>>) -> String {
         (stored.store.len(), stored.store.bytes(), stored.store.max_bytes(), stored.store.evicted)
     };
     let jobs = hub.jobs().list().len();
-    let reported: Vec<_> = hub.sessions.list().into_iter().filter_map(|s| s.stats).collect();
+    let sessions = hub.sessions.list();
+    let reported: Vec<_> = sessions.iter().filter_map(|s| s.stats.as_ref()).collect();
     let kernel_dropped: u64 = reported.iter().map(|s| s.kernel_dropped).sum();
     let not_capturing = reported.iter().filter(|s| !s.capturing).count() as u64;
     let (covered, uncovered) = hub.coverage().counts();
     let script_drops = hub.scripts.get().map_or(0, |s| s.dropped.load(Ordering::Relaxed));
     let script_failures = hub.scripts.get().map_or(0, |s| s.failures.load(Ordering::Relaxed));
+    // One set of the connected pods, not a scan of every session per injected pod.
+    let connected: std::collections::HashSet<(&str, &str)> = sessions.iter().map(|s| (s.identity.namespace.as_str(), s.identity.pod.as_str())).collect();
     let injected = hub.coverage().injected_running();
-    let not_connected = injected.iter().filter(|(namespace, pod)| hub.sessions.find(namespace, pod).is_none()).count() as u64;
+    let not_connected = injected.iter().filter(|(namespace, pod)| !connected.contains(&(namespace.as_str(), pod.as_str()))).count() as u64;
     let lines = [
         ("remora_hub_sessions", "gauge", "Sidecars connected now", hub.sessions.count() as u64),
         ("remora_hub_sessions_refused_total", "counter", "Connections and API calls refused for their token", hub.refused.load(Ordering::Relaxed)),
