@@ -20,6 +20,10 @@ use remora_testkit::process::Logged;
 use remora_testkit::{eventually, Netns, NetnsHosts, CLIENT_V4, SERVER_V4};
 use serde_json::Value;
 
+#[path = "support/certs.rs"]
+mod certs;
+use certs::write_certs;
+
 const TOKEN: &str = "prometheus-e2e-5c1a";
 const HUB_NAME: &str = "remora-hub.remora.svc";
 
@@ -143,13 +147,8 @@ fn prometheus_scrapes_every_part_and_every_query_finds_its_series() {
 
     // Certificates as cert-manager would issue them: the hub's, and the injector's.
     let tls = |service: &str| {
-        let request = remora_certs::Request { service: service.into(), namespace: "remora".into(), cert_days: 2, ca_days: 3 };
-        let bundle = remora_certs::issue(&request, None).expect("certificates");
         let path = dir.join(service);
-        std::fs::create_dir_all(&path).expect("mkdir");
-        std::fs::write(path.join("tls.crt"), &bundle.cert).expect("write");
-        std::fs::write(path.join("tls.key"), &bundle.key).expect("write");
-        std::fs::write(path.join("ca.crt"), &bundle.ca_cert).expect("write");
+        write_certs(&path, service);
         path
     };
     let (hub_tls, injector_tls) = (tls("remora-hub"), tls("remora-injector"));

@@ -12,6 +12,10 @@ use std::time::{Duration, Instant};
 use remora_testkit::process::Logged;
 use remora_testkit::{output, Netns, NetnsHosts, CLIENT_V4, SERVER_V4};
 
+#[path = "support/certs.rs"]
+mod certs;
+use certs::write_certs;
+
 const TOKEN: &str = "tls-token-77c1";
 const HUB_NAME: &str = "remora-hub.remora.svc";
 
@@ -19,16 +23,6 @@ fn beside_hub(name: &str) -> PathBuf {
     let path = PathBuf::from(env!("CARGO_BIN_EXE_remora-hub")).with_file_name(name);
     assert!(path.exists(), "{} is missing: the workspace build makes it", path.display());
     path
-}
-
-fn write_certs(dir: &Path) -> remora_certs::Bundle {
-    let request = remora_certs::Request { service: "remora-hub".into(), namespace: "remora".into(), cert_days: 2, ca_days: 3 };
-    let bundle = remora_certs::issue(&request, None).expect("certificates");
-    std::fs::create_dir_all(dir).expect("mkdir");
-    std::fs::write(dir.join("tls.crt"), &bundle.cert).expect("write");
-    std::fs::write(dir.join("tls.key"), &bundle.key).expect("write");
-    std::fs::write(dir.join("ca.crt"), &bundle.ca_cert).expect("write");
-    bundle
 }
 
 /// A sidecar trusting the CA in `ca`: as a file (`REMORA_HUB_CA_FILE`), or, as the
@@ -53,9 +47,9 @@ fn sidecars_and_clients_reach_the_hub_over_tls_only_with_its_ca() {
     let _server_hosts = NetnsHosts::new(&net.server, SERVER_V4, HUB_NAME);
     let work = tempfile::tempdir().expect("tempdir");
     let tls_dir = work.path().join("tls");
-    write_certs(&tls_dir);
+    write_certs(&tls_dir, "remora-hub");
     let other_ca = work.path().join("other");
-    write_certs(&other_ca);
+    write_certs(&other_ca, "remora-hub");
     let token = work.path().join("token");
     std::fs::write(&token, format!("{TOKEN}\n")).expect("write");
     std::fs::write(work.path().join("page"), "hello").expect("write");
