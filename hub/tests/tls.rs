@@ -20,9 +20,7 @@ const TOKEN: &str = "tls-token-77c1";
 const HUB_NAME: &str = "remora-hub.remora.svc";
 
 fn beside_hub(name: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_BIN_EXE_remora-hub")).with_file_name(name);
-    assert!(path.exists(), "{} is missing: the workspace build makes it", path.display());
-    path
+    remora_testkit::process::workspace_binary(env!("CARGO_BIN_EXE_remora-hub"), name)
 }
 
 /// A sidecar trusting the CA in `ca`: as a file (`REMORA_HUB_CA_FILE`), or, as the
