@@ -99,12 +99,8 @@ fn the_dashboard_refuses_a_field_grafana_does_not_have() {
 fn monitored_port(r: &Rendered, component: &str) -> (String, u16) {
     let name = format!("remora-{component}");
     let endpoint = &find(r, "ServiceMonitor", &name)["spec"]["endpoints"][0];
-    let port = endpoint["port"].as_str().expect("port");
-    let service = find(r, "Service", &name);
-    let target = &service["spec"]["ports"].as_array().expect("ports").iter().find(|p| p["name"] == port).expect("the Service port")["targetPort"];
-    let container = &find(r, "Deployment", &name)["spec"]["template"]["spec"]["containers"][0];
-    let number = container["ports"].as_array().expect("ports").iter().find(|p| &p["name"] == target).expect("the container port")["containerPort"].as_u64().expect("number");
-    (endpoint["scheme"].as_str().unwrap_or("http").to_string(), u16::try_from(number).expect("port"))
+    let port = remora_testkit::chart::service_port_to_container(r, &name, endpoint["port"].as_str().expect("port"));
+    (endpoint["scheme"].as_str().unwrap_or("http").to_string(), port)
 }
 
 /// One query to Prometheus's HTTP API from inside `ns`; its `data`.

@@ -362,18 +362,6 @@ fn injected_pod(rendered: &Rendered) -> Value {
     injected
 }
 
-/// The container port a Service port named `port` leads to, in the component's
-/// Deployment: (Service port name, container port number).
-fn service_port_to_container(r: &Rendered, component: &str, port: &str) -> i64 {
-    let service = r.find("Service", &format!("remora-{component}"));
-    let target = service["spec"]["ports"].as_array().expect("ports").iter().find(|p| p["name"] == port).unwrap_or_else(|| panic!("Service remora-{component} has no port {port}"))["targetPort"].clone();
-    let deployment = r.find("Deployment", &format!("remora-{component}"));
-    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
-    container["ports"].as_array().expect("container ports").iter().find(|p| p["name"] == target).unwrap_or_else(|| panic!("remora-{component}'s container has no port {target}"))["containerPort"]
-        .as_i64()
-        .expect("number")
-}
-
 #[test]
 fn monitors_reach_what_the_chart_serves() {
     let off = render(&[]).expect("render");
@@ -395,7 +383,7 @@ fn monitors_reach_what_the_chart_serves() {
         let endpoint = &monitor["spec"]["endpoints"][0];
         assert_eq!(endpoint["port"], port);
         assert_eq!(endpoint["path"], "/metrics");
-        let number = service_port_to_container(&on, component, port);
+        let number = remora_testkit::chart::service_port_to_container(&on, &format!("remora-{component}"), port);
         let args = remora_testkit::chart::container_args(&on, "Deployment", &format!("remora-{component}"));
         assert!(args.iter().any(|a| a == &format!("{flag}{number}")), "remora-{component} listens on {number}: {args:?}");
     }

@@ -74,6 +74,18 @@ pub fn unknown_flags(binary: &str, help_args: &[&str], args: &[String]) -> Vec<S
         .collect()
 }
 
+/// The container port that port `port` of Service `name` leads to: the Service's
+/// `targetPort`, named on the first container of the Deployment of the same name.
+pub fn service_port_to_container(rendered: &Rendered, name: &str, port: &str) -> u16 {
+    let find = |kind: &str| rendered.objects.iter().find(|o| o["kind"] == kind && o["metadata"]["name"] == name).unwrap_or_else(|| panic!("no {kind} {name} rendered"));
+    let ports = find("Service")["spec"]["ports"].as_array().expect("Service ports");
+    let target = &ports.iter().find(|p| p["name"] == port).unwrap_or_else(|| panic!("Service {name} has no port {port}"))["targetPort"];
+    let container = &find("Deployment")["spec"]["template"]["spec"]["containers"][0];
+    let declared = container["ports"].as_array().expect("container ports");
+    let number = declared.iter().find(|p| &p["name"] == target).unwrap_or_else(|| panic!("{name}'s container has no port {target}"))["containerPort"].as_u64();
+    number.and_then(|n| u16::try_from(n).ok()).expect("a port number")
+}
+
 /// The args of the first container of the Deployment or Job named `name`.
 pub fn container_args(rendered: &Rendered, kind: &str, name: &str) -> Vec<String> {
     let object = rendered
