@@ -46,7 +46,23 @@ def make_items(work):
     return path, len(lines), sum(len(line) for line in lines) / max(len(lines), 1)
 
 
-def run(work, items, args, journal, port):
+QUERY = "http and response.status == 404"
+
+
+def query_loop(port, stop, answered):
+    """Asks the hub's API for a page of items again and again until `stop` is set: a
+    query the index leaves open (every HTTP item is parsed)."""
+    import urllib.parse
+    import urllib.request
+    url = f"http://127.0.0.1:{port}/api/items?" + urllib.parse.urlencode({"kfl": QUERY, "limit": 1000})
+    request = urllib.request.Request(url, headers={"Authorization": "Bearer bench-token"})
+    while not stop.is_set():
+        with urllib.request.urlopen(request, timeout=60) as response:
+            json.loads(response.read())
+        answered.append(time.monotonic())
+
+
+def run(work, items, args, journal, port, querying=False):
     tokens = os.path.join(work, "tokens")
     command = ["taskset", "-c", "0", os.path.join(RELEASE, "remora-hub"), "--listen", f"127.0.0.1:{port}",
                "--api-listen", f"127.0.0.1:{port + 1}", "--token-file", tokens, "--log", "warn",
@@ -57,17 +73,25 @@ def run(work, items, args, journal, port):
     try:
         time.sleep(1)
         cpu0 = cpu_seconds(hub.pid)
+        import threading
+        stop, answered = threading.Event(), []
+        querier = threading.Thread(target=query_loop, args=(port + 1, stop, answered)) if querying else None
+        if querier:
+            querier.start()
         load = subprocess.run(["taskset", "-c", "1", os.path.join(RELEASE, "examples", "ingest_load"),
                                "--url", f"ws://127.0.0.1:{port}", "--token-file", tokens, "--items", items,
                                "--sidecars", str(args.sidecars), "--seconds", str(args.seconds)],
                               check=True, capture_output=True, text=True)
+        stop.set()
+        if querier:
+            querier.join()
         result = json.loads(load.stdout)
         cpu = cpu_seconds(hub.pid) - cpu0
         rss = rss_kib(hub.pid) / 1024
     finally:
         hub.terminate()
         hub.wait(timeout=30)
-    return result["items"] / result["seconds"], cpu / result["seconds"], rss
+    return result["items"] / result["seconds"], cpu / result["seconds"], rss, len(answered)
 
 
 def main():
@@ -84,9 +108,12 @@ def main():
     items, count, size = make_items(work)
     rows = [("items sent", f"{count} real items from examples/captures, cycled (mean {size:.0f} bytes of JSON)"),
             ("load", f"{args.sidecars} sidecar sessions for {args.seconds:.0f} s, hub on CPU 0, load on CPU 1")]
-    for journal, port in ((False, 18898), (True, 18908)):
-        rate, cores, rss = run(work, items, args, journal, port)
+    for journal, querying, port in ((False, False, 18898), (True, False, 18908), (False, True, 18918)):
+        rate, cores, rss, queries = run(work, items, args, journal, port, querying)
         name = "journal on (--data-dir)" if journal else "memory only"
+        if querying:
+            name = "memory only, queried meanwhile"
+            rows.append((f"{name}: queries answered", f"{queries} pages of `{QUERY}` (up to 1,000 items) over the store as it filled"))
         rows.append((f"{name}: items/s acknowledged", f"{rate:,.0f}"))
         rows.append((f"{name}: hub CPU", f"{cores * 100:.0f}% of a core"))
         rows.append((f"{name}: hub RSS at the end", f"{rss:.0f} MiB (store bounded at 100,000 items)"))

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use remora_kfl::Query;
+use serde_json::value::RawValue;
 use remora_model::wire::JobRequest;
 
 use crate::auth::{Principal, Role};
@@ -146,20 +147,38 @@ const MAX_PAGE: usize = 1000;
 
 /// Items as a query answers them (`/api/items` and `/api/tail` alike): through the hub
 /// scripts' `onItemQueried` when they run, then with `summary` when asked; the warning
-/// says when the scripts did not answer in time.
-async fn answer(hub: &Hub, items: Vec<serde_json::Value>, summary: bool) -> (Vec<serde_json::Value>, Option<String>) {
-    let (mut items, warning) = match hub.scripts.get() {
+/// says when the scripts did not answer in time. Items go as their stored text unless
+/// something changes them.
+async fn answer(hub: &Hub, items: Vec<Arc<str>>, summary: bool) -> (Vec<Box<RawValue>>, Option<String>) {
+    let (texts, warning): (Vec<std::borrow::Cow<'_, str>>, _) = match hub.scripts.get() {
         Some(scripts) => {
-            let texts: Vec<String> = items.iter().map(|i| i.to_string()).collect();
-            let (answered, warning) = scripts.queried(texts).await;
-            (answered.iter().map(|t| serde_json::from_str(t).unwrap_or(serde_json::Value::Null)).collect(), warning)
+            let (answered, warning) = scripts.queried(items.iter().map(|t| t.to_string()).collect()).await;
+            (answered.into_iter().map(std::borrow::Cow::Owned).collect(), warning)
         }
-        None => (items, None),
+        None => (items.iter().map(|t| std::borrow::Cow::Borrowed(&**t)).collect(), None),
     };
-    if summary {
-        items.iter_mut().for_each(add_summary);
-    }
-    (items, warning)
+    let raw = |text: String| RawValue::from_string(text).unwrap_or_else(|_| RawValue::from_string("null".into()).expect("null is JSON"));
+    let answered = texts
+        .into_iter()
+        .map(|text| match summary {
+            // A script's answer that is not JSON goes as null.
+            true => {
+                let mut item = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+                add_summary(&mut item);
+                raw(item.to_string())
+            }
+            false => raw(text.into_owned()),
+        })
+        .collect();
+    (answered, warning)
+}
+
+/// The answer of `GET /api/items`.
+#[derive(serde::Serialize)]
+struct ItemsAnswer {
+    items: Vec<Box<RawValue>>,
+    next: Option<u64>,
+    warnings: Vec<String>,
 }
 
 async fn items(State(hub): State<Arc<Hub>>, UrlQuery(params): UrlQuery<ItemsParams>) -> Response {
@@ -183,7 +202,7 @@ async fn items(State(hub): State<Arc<Hub>>, UrlQuery(params): UrlQuery<ItemsPara
     let mut warnings: Vec<String> = query.warnings().iter().map(|w| w.to_string()).collect();
     let (items, warning) = answer(&hub, page.items, params.summary).await;
     warnings.extend(warning);
-    Json(serde_json::json!({"items": items, "next": page.next, "warnings": warnings})).into_response()
+    Json(ItemsAnswer { items, next: page.next, warnings }).into_response()
 }
 
 #[derive(serde::Deserialize)]
@@ -250,6 +269,7 @@ async fn metrics(State(hub): State<Arc<Hub>>) -> String {
         ("remora_hub_sessions_refused_total", "counter", "Connections and API calls refused for their token", hub.refused.load(Ordering::Relaxed)),
         ("remora_hub_unknown_frames_total", "counter", "Frames of a type this hub does not know (from newer sidecars), skipped", hub.unknown_frames.load(Ordering::Relaxed)),
         ("remora_hub_items_received_total", "counter", "Items received from sidecars", hub.received.load(Ordering::Relaxed)),
+        ("remora_hub_items_refused_total", "counter", "Items in sidecars' batches that were not JSON objects, left out", hub.refused_items.load(Ordering::Relaxed)),
         ("remora_hub_items_stored", "gauge", "Items in the store", stored as u64),
         ("remora_hub_store_bytes", "gauge", "Bytes of the items in the store", bytes as u64),
         ("remora_hub_store_max_bytes", "gauge", "The store's bound (--max-bytes): past it the oldest items are evicted", max_bytes as u64),
@@ -341,8 +361,10 @@ async fn tail(State(hub): State<Arc<Hub>>, UrlQuery(params): UrlQuery<TailParams
             if !query.evaluate(&mut item) {
                 continue;
             }
-            let (answered, _) = answer(&hub, vec![item], summary).await;
-            let mut line = answered.into_iter().next().unwrap_or_default().to_string();
+            // Redacted, the item shows as the query left it.
+            let shown = if query.redactions().is_empty() { text } else { Arc::from(item.to_string()) };
+            let (answered, _) = answer(&hub, vec![shown], summary).await;
+            let mut line = answered.into_iter().next().map(|raw| raw.get().to_string()).unwrap_or_else(|| "null".into());
             line.push('\n');
             return Some((Ok(line), (receiver, hub, query)));
         }

@@ -7,8 +7,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
+use crate::item_text::Incoming;
 use crate::store::ItemStore;
 
 pub struct Journal {
@@ -37,7 +36,7 @@ impl Journal {
             for line in BufReader::new(file).lines() {
                 let line = line?;
                 lines += 1;
-                match serde_json::from_str::<Value>(&line) {
+                match Incoming::from_text(&line, None) {
                     Ok(item) => store.push(item),
                     Err(_) => unreadable += 1,
                 }
@@ -74,8 +73,8 @@ impl Journal {
         let tmp = self.path.with_extension("jsonl.tmp");
         {
             let mut out = BufWriter::new(File::create(&tmp)?);
-            for item in store.iter() {
-                serde_json::to_writer(&mut out, item)?;
+            for item in store.texts() {
+                out.write_all(item.as_bytes())?;
                 out.write_all(b"\n")?;
             }
             out.flush()?;
@@ -105,7 +104,7 @@ mod tests {
             let item = json!({"n": n});
             let text = item.to_string();
             journal.append(&text).expect("append");
-            store.push(item);
+            store.push_value(&item);
         }
         journal.flush().expect("flush");
         drop(journal);
@@ -116,7 +115,8 @@ mod tests {
         let (_, unreadable) = Journal::open(dir.path(), &mut reloaded).expect("reopen");
         assert_eq!(unreadable, 1);
         let page = reloaded.query(&Query::compile("true").expect("kfl"), 10, None);
-        assert_eq!(page.items, [json!({"n": 2}), json!({"n": 1}), json!({"n": 0})]);
+        let items: Vec<&str> = page.items.iter().map(|t| &**t).collect();
+        assert_eq!(items, [r#"{"n":2}"#, r#"{"n":1}"#, r#"{"n":0}"#]);
     }
 
     #[test]
@@ -131,7 +131,7 @@ mod tests {
             let item = json!({"n": n, "body": big});
             let text = item.to_string();
             journal.append(&text).expect("append");
-            store.push(item);
+            store.push_value(&item);
             compactions += usize::from(journal.compact_if_needed(&store).expect("compact"));
         }
         journal.flush().expect("flush");
@@ -148,7 +148,7 @@ mod tests {
         for n in 0..2500 {
             let text = json!({"n": n}).to_string();
             journal.append(&text).expect("append");
-            store.push(json!({"n": n}));
+            store.push_value(&json!({"n": n}));
             journal.compact_if_needed(&store).expect("compact");
         }
         journal.flush().expect("flush");
@@ -157,7 +157,7 @@ mod tests {
         let mut reloaded = ItemStore::new(5, 1 << 20);
         Journal::open(dir.path(), &mut reloaded).expect("reopen");
         let page = reloaded.query(&Query::compile("true").expect("kfl"), 10, None);
-        assert_eq!(page.items.first(), Some(&json!({"n": 2499})));
+        assert_eq!(page.items.first().map(|t| &**t), Some(r#"{"n":2499}"#));
         assert_eq!(page.items.len(), 5);
     }
 }

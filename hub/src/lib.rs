@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cluster;
 pub mod cluster_watch;
 pub mod dashboard;
+pub mod item_text;
 pub mod jobs;
 pub mod journal;
 pub mod pcap_export;

@@ -38,8 +38,8 @@ struct Args {
     /// Items kept (the newest).
     #[arg(long, default_value_t = 100_000)]
     max_items: usize,
-    /// Bytes of memory the kept items may take, as parsed JSON (about twice their text;
-    /// the hub counts each string, array slot and map node).
+    /// Bytes of memory the kept items may take: their JSON text, as the store keeps
+    /// them, and 56 bytes each for their slot and index entry.
     #[arg(long, default_value_t = 512 << 20)]
     max_bytes: usize,
     /// Where the item journal is kept (the store survives a restart); empty: memory only.

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use remora_model::wire::{session_version, stamp_identity, FromSidecar, PcapChunk, PodIdentity, ToSidecar, OLDEST_VERSION, SIDECAR_PATH, VERSION};
+use remora_model::wire::{session_version, FromSidecar, PcapChunk, PodIdentity, ToSidecar, OLDEST_VERSION, SIDECAR_PATH, VERSION};
 use remora_scripting::ScriptSet;
 use tokio_rustls::TlsAcceptor;
 
@@ -21,6 +21,7 @@ use crate::journal::Journal;
 use crate::pcap_export::PcapRequests;
 use crate::scripts::HubScripts;
 use crate::sessions::Sessions;
+use crate::item_text::{Batch, Incoming};
 use crate::store::ItemStore;
 
 /// The store and its journal on disk, changed together.
@@ -73,6 +74,8 @@ pub struct Hub {
     /// Frames of a type this hub does not know (newer sidecars'), skipped.
     pub unknown_frames: AtomicU64,
     pub received: AtomicU64,
+    /// Items in sidecars' batches that were not JSON objects (left out).
+    pub refused_items: AtomicU64,
     pub dropped_by_sidecars: AtomicU64,
     pub hub_actions: AtomicU64,
     /// Script changes and job runs made through the API.
@@ -102,6 +105,7 @@ impl Hub {
             refused: AtomicU64::new(0),
             unknown_frames: AtomicU64::new(0),
             received: AtomicU64::new(0),
+            refused_items: AtomicU64::new(0),
             dropped_by_sidecars: AtomicU64::new(0),
             hub_actions: AtomicU64::new(0),
             audit: Default::default(),
@@ -134,23 +138,22 @@ impl Hub {
     }
 
     /// Stores a batch and appends it to the journal; acknowledged only after this.
-    fn store_batch(&self, items: Vec<serde_json::Value>) -> std::io::Result<()> {
+    fn store_batch(&self, items: Vec<Incoming>) -> std::io::Result<()> {
         let mut stored = self.stored();
         let Stored { store, journal } = &mut *stored;
         let mut result = Ok(());
         let tailed = self.tail.receiver_count() > 0;
         for item in items {
-            let text = item.to_string();
             if let Some(journal) = journal.as_mut() {
-                if let Err(e) = journal.append(&text) {
+                if let Err(e) = journal.append(&item.text) {
                     result = Err(e);
                 }
             }
-            store.push(item);
             if tailed {
                 // No reader is fine; a slow one is told what it missed.
-                let _ = self.tail.send(Arc::from(text));
+                let _ = self.tail.send(item.text.clone());
             }
+            store.push(item);
         }
         if let Some(journal) = journal.as_mut() {
             journal.flush()?;
@@ -159,20 +162,38 @@ impl Hub {
         result
     }
 
-    /// Items matching `query`, newest first (`ItemStore::query`), scanned a chunk at a
-    /// time with the store's lock taken for each: sidecars' batches are stored between
-    /// chunks, so a query over the whole store never holds ingestion up.
+    /// Items matching `query`, newest first (`ItemStore::query`): the store's index is
+    /// read a chunk at a time with its lock taken for each, and the items it leaves open
+    /// are parsed with the lock released, so sidecars' batches are stored all along.
     pub fn query_items(&self, query: &remora_kfl::Query, limit: usize, before: Option<u64>) -> crate::store::Page {
-        let mut scan = crate::store::Scan::new(query, limit, before);
-        while !scan.done() {
-            self.stored().store.scan(query, &mut scan);
-        }
-        scan.into_page()
+        crate::store::page(query, limit, before, |filter, from, out| self.stored().store.candidates(filter, from, out))
     }
 
-    /// Stores items directly (tests).
+    /// Shows `visit` the stored items matching `query`, newest first, until it returns
+    /// false (as [`Hub::query_items`] goes through them).
+    pub fn scan_items(&self, query: &remora_kfl::Query, visit: impl FnMut(crate::store::Found) -> bool) {
+        crate::store::scan(query, None, |filter, from, out| self.stored().store.candidates(filter, from, out), visit);
+    }
+
+    /// Stores items directly (tests): each must be a JSON object.
     pub fn ingest(&self, items: Vec<serde_json::Value>) -> std::io::Result<()> {
+        let items = items.iter().map(|item| Incoming::from_value(item, None).map_err(std::io::Error::other)).collect::<Result<Vec<_>, _>>()?;
         self.store_batch(items)
+    }
+
+    /// Stores a batch a sidecar sent, stamped with its session's pod; returns how many
+    /// items were stored.
+    fn store_sidecar_batch(&self, identity: &PodIdentity, items: Vec<Incoming>, refused: usize) -> u64 {
+        if refused > 0 {
+            self.refused_items.fetch_add(refused as u64, Ordering::Relaxed);
+            tracing::warn!(pod = %identity.pod, refused, "items that are not JSON objects were left out of a batch");
+        }
+        let count = items.len() as u64;
+        if let Err(e) = self.store_batch(items) {
+            tracing::error!("the item journal cannot be written ({e}); items are kept in memory only");
+        }
+        self.received.fetch_add(count, Ordering::Relaxed);
+        count
     }
 }
 
@@ -281,6 +302,18 @@ async fn session(hub: Arc<Hub>, mut socket: WebSocket, caller: Caller) {
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                     Some(Ok(_)) => continue,
                 };
+                // Batches of items, the bulk of what comes, are read without parsing their
+                // items; anything else as a frame.
+                if let Some(batch) = Batch::read(text.as_str()) {
+                    let seq = batch.seq;
+                    let mut refused = 0;
+                    let items = batch.stamp(&identity, &mut refused);
+                    hub.store_sidecar_batch(&identity, items, refused);
+                    if !send(&mut socket, &ToSidecar::Ack { v: VERSION, seq }.in_version(version)).await {
+                        break;
+                    }
+                    continue;
+                }
                 let frame = match FromSidecar::read(text.as_str()) {
                     Ok(frame) => frame,
                     Err(reason) => {
@@ -312,15 +345,11 @@ impl Hub {
                 }
                 None
             }
-            FromSidecar::Items { seq, mut items, .. } => {
-                let count = items.len() as u64;
-                for item in &mut items {
-                    stamp_identity(item, identity);
-                }
-                if let Err(e) = self.store_batch(items) {
-                    tracing::error!("the item journal cannot be written ({e}); items are kept in memory only");
-                }
-                self.received.fetch_add(count, Ordering::Relaxed);
+            FromSidecar::Items { seq, items, .. } => {
+                // Read the slow way (`Batch::read` takes them): stamped the same.
+                let mut refused = 0;
+                let items = items.iter().filter_map(|item| Incoming::from_value(item, Some(identity)).map_err(|_| refused += 1).ok()).collect();
+                self.store_sidecar_batch(identity, items, refused);
                 Some(ToSidecar::Ack { v: VERSION, seq })
             }
             FromSidecar::Console { lines, .. } => {

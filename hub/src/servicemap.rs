@@ -380,13 +380,12 @@ impl crate::server::Hub {
     /// the pods' owners are looked up once. Call it off the async workers.
     pub fn service_map(&self, query: &Query, window: Window) -> ServiceMap {
         let mut gathered = Gathered::new(window);
-        let mut from = Some(None);
-        while let Some(at) = from {
-            from = self.stored().store.scan_chunk(query, at, |_, item| {
+        self.scan_items(query, |mut found| {
+            if let Some(item) = found.value() {
                 gathered.add(item);
-                true
-            });
-        }
+            }
+            true
+        });
         let named = gathered.named();
         let owners = {
             let coverage = self.coverage();

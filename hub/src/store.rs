@@ -1,23 +1,68 @@
-//! The hub's item store: newest kept, bounded by item count and by the memory the items
-//! really take (a parsed `Value` costs about twice its JSON text: [`value_cost`]), queried
-//! with KFL newest first with paging, a chunk at a time ([`SCAN_CHUNK`]) so that a long
-//! scan never holds ingestion up for more than one chunk.
+//! The hub's item store: items kept as the JSON text sidecars sent (so `--max-bytes`
+//! bounds exactly what is kept), newest kept, bounded by count and by bytes, with an index
+//! of each item's protocol, namespace and time (`item_text::INDEXED`, `timestamp`).
+//!
+//! A query is decided from the index wherever it can be (`Query::decide_known`): an item
+//! the index rules out is never parsed, one it rules in is answered as its text. Only the
+//! items the index leaves open are parsed and evaluated, and that happens outside the
+//! store's lock: the lock is held for one chunk of the index at a time ([`SCAN_CHUNK`]),
+//! so queries never hold ingestion up for long.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::mem::size_of;
+use std::sync::Arc;
 
 use remora_kfl::Query;
 use serde_json::Value;
 
-/// One stored item and its place in arrival order.
+use crate::item_text::{known_value, Incoming, INDEXED, TIME};
+
+/// One stored item, its place in arrival order and its index entry.
 struct Stored {
     seq: u64,
-    bytes: usize,
-    item: Value,
+    /// `timestamp`, or [`NO_TIME`].
+    time: i64,
+    /// Its indexed values' number in [`Index`], or [`UNINDEXED`].
+    known: u32,
+    text: Arc<str>,
+}
+
+const NO_TIME: i64 = i64::MIN;
+const UNINDEXED: u32 = u32::MAX;
+
+/// What one item costs beyond its text: its slot, and the counts in front of the text.
+pub const ITEM_OVERHEAD: usize = size_of::<Stored>() + 2 * size_of::<usize>();
+
+/// The distinct indexed values of the stored items, each numbered once (protocols times
+/// namespaces: few). Past [`MAX_KNOWN`] new ones are left unindexed, so the index stays
+/// small whatever sidecars send.
+#[derive(Default)]
+struct Index {
+    ids: HashMap<String, u32>,
+    values: Vec<Value>,
+}
+
+const MAX_KNOWN: usize = 16_384;
+
+impl Index {
+    fn id(&mut self, key: Option<&str>) -> u32 {
+        let Some(key) = key else { return UNINDEXED };
+        if let Some(id) = self.ids.get(key) {
+            return *id;
+        }
+        if self.values.len() >= MAX_KNOWN {
+            return UNINDEXED;
+        }
+        let id = self.values.len() as u32;
+        self.values.push(known_value(key));
+        self.ids.insert(key.to_string(), id);
+        id
+    }
 }
 
 pub struct ItemStore {
     items: VecDeque<Stored>,
+    index: Index,
     max_items: usize,
     max_bytes: usize,
     bytes: usize,
@@ -26,16 +71,17 @@ pub struct ItemStore {
     pub evicted: u64,
 }
 
-/// A page of results, newest first; `next` is the cursor of the following page.
-#[derive(Debug, serde::Serialize)]
+/// A page of results, newest first (each item's JSON text); `next` is the cursor of the
+/// following page.
+#[derive(Debug)]
 pub struct Page {
-    pub items: Vec<Value>,
+    pub items: Vec<Arc<str>>,
     pub next: Option<u64>,
 }
 
 impl ItemStore {
     pub fn new(max_items: usize, max_bytes: usize) -> ItemStore {
-        ItemStore { items: VecDeque::new(), max_items: max_items.max(1), max_bytes: max_bytes.max(1), bytes: 0, next_seq: 0, evicted: 0 }
+        ItemStore { items: VecDeque::new(), index: Index::default(), max_items: max_items.max(1), max_bytes: max_bytes.max(1), bytes: 0, next_seq: 0, evicted: 0 }
     }
 
     pub fn len(&self) -> usize {
@@ -51,170 +97,268 @@ impl ItemStore {
         self.max_bytes
     }
 
+    /// The items' text plus [`ITEM_OVERHEAD`] each.
     pub fn bytes(&self) -> usize {
         self.bytes
     }
 
-    /// The stored items, oldest first.
-    pub fn iter(&self) -> impl Iterator<Item = &Value> {
-        self.items.iter().map(|s| &s.item)
+    /// The stored items' JSON text, oldest first.
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        self.items.iter().map(|s| &*s.text)
     }
 
     /// Stores `item`, evicting the oldest past either bound.
-    pub fn push(&mut self, item: Value) {
-        let bytes = value_cost(&item) + size_of::<Stored>();
-        self.items.push_back(Stored { seq: self.next_seq, bytes, item });
+    pub fn push(&mut self, item: Incoming) {
+        let bytes = item.text.len() + ITEM_OVERHEAD;
+        let known = self.index.id(item.known.as_deref());
+        self.items.push_back(Stored { seq: self.next_seq, time: item.time.unwrap_or(NO_TIME), known, text: item.text });
         self.next_seq += 1;
         self.bytes += bytes;
         while self.items.len() > self.max_items || (self.bytes > self.max_bytes && self.items.len() > 1) {
             if let Some(old) = self.items.pop_front() {
-                self.bytes -= old.bytes;
+                self.bytes -= old.text.len() + ITEM_OVERHEAD;
                 self.evicted += 1;
             }
         }
     }
 
+    /// Stores a parsed item (tests); false for one that is not a JSON object.
+    pub fn push_value(&mut self, item: &Value) -> bool {
+        Incoming::from_value(item, None).map(|item| self.push(item)).is_ok()
+    }
+
     /// Items matching `query`, newest first, at most `limit`, older than the cursor
-    /// `before` when given. The query's own `limit(n)` caps the page too. In one go: a
-    /// caller that shares the store with ingestion uses [`Self::scan`] a chunk at a time.
+    /// `before` when given. The query's own `limit(n)` caps the page too.
     pub fn query(&self, query: &Query, limit: usize, before: Option<u64>) -> Page {
-        let mut scan = Scan::new(query, limit, before);
-        while !scan.done() {
-            self.scan(query, &mut scan);
-        }
-        scan.page
+        page(query, limit, before, |filter, from, out| self.candidates(filter, from, out))
     }
 
-    /// Goes on with `scan`: at most [`SCAN_CHUNK`] items, newest first, from where it
-    /// stopped. Items stored meanwhile are newer than the scan began with: not seen.
-    pub fn scan(&self, query: &Query, scan: &mut Scan) {
-        let Some(from) = scan.from.take() else { return };
-        scan.from = self.scan_chunk(query, from, |seq, item| {
-            if scan.page.items.len() == scan.limit {
-                scan.page.next = Some(seq + 1);
-                return false;
-            }
-            scan.page.items.push(item.clone());
-            true
-        });
-    }
-
-    /// Shows `visit` the items matching `query` among at most [`SCAN_CHUNK`] older than
-    /// `from` (`None`: from the newest), newest first, until it returns false; as the
-    /// query's `redact()`s leave them (the stored item stays whole). Returns where to go
-    /// on, or `None` when there is nothing more to see.
-    pub fn scan_chunk(&self, query: &Query, from: Option<u64>, mut visit: impl FnMut(u64, &Value) -> bool) -> Option<Option<u64>> {
+    /// The items among at most [`SCAN_CHUNK`] older than `from` (`None`: from the newest)
+    /// that `filter`'s index does not rule out, newest first, into `out` (at most
+    /// [`MAX_CANDIDATES`]). Returns where to go on, or `None` when there is nothing more.
+    pub fn candidates(&self, filter: &mut Filter, from: Option<u64>, out: &mut Vec<Candidate>) -> Option<Option<u64>> {
         // Sequence numbers grow with position: where the items older than `from` end.
         let end = self.items.partition_point(|s| from.is_none_or(|b| s.seq < b));
         let start = end.saturating_sub(SCAN_CHUNK);
-        let redacts = !query.redactions().is_empty();
         for stored in self.items.range(start..end).rev() {
-            // One evaluation decides and redacts, so what is shown is what was decided.
-            let shown = if redacts {
-                let mut copy = stored.item.clone();
-                query.evaluate(&mut copy).then_some(std::borrow::Cow::Owned(copy))
-            } else {
-                query.matches_value(&stored.item).then_some(std::borrow::Cow::Borrowed(&stored.item))
-            };
-            if shown.is_some_and(|item| !visit(stored.seq, &item)) {
-                return None;
+            let verdict = filter.verdict(&self.index, stored.known, stored.time);
+            if verdict == Some(false) {
+                continue;
+            }
+            out.push(Candidate { seq: stored.seq, text: stored.text.clone(), decided: verdict.is_some() });
+            if out.len() >= MAX_CANDIDATES {
+                return Some(Some(stored.seq));
             }
         }
         (start > 0).then(|| Some(self.items[start].seq))
     }
 }
 
-/// Stored items one hold of the store's lock looks at, at most: about a millisecond of KFL.
-pub const SCAN_CHUNK: usize = 4096;
+/// Index entries one hold of the store's lock looks at, at most (a few nanoseconds each).
+pub const SCAN_CHUNK: usize = 32_768;
+/// Items one hold hands out to be parsed outside the lock, at most.
+pub const MAX_CANDIDATES: usize = 1024;
 
-/// A query under way, newest first ([`ItemStore::scan`]).
-pub struct Scan {
-    page: Page,
-    limit: usize,
-    /// Where to go on: below this sequence number (`None`: from the newest); `None`
-    /// when the scan is done.
-    from: Option<Option<u64>>,
+/// An item the index did not rule out: `decided` when it ruled it in.
+pub struct Candidate {
+    seq: u64,
+    text: Arc<str>,
+    decided: bool,
 }
 
-impl Scan {
-    pub fn new(query: &Query, limit: usize, before: Option<u64>) -> Scan {
-        let limit = query.limit().map_or(limit, |l| usize::try_from(l).unwrap_or(usize::MAX).min(limit)).max(1);
-        Scan { page: Page { items: Vec::new(), next: None }, limit, from: Some(before) }
-    }
-
-    pub fn done(&self) -> bool {
-        self.from.is_none()
-    }
-
-    pub fn into_page(self) -> Page {
-        self.page
-    }
+/// An item that matches, as the query shows it (redacted where it redacts).
+pub struct Found {
+    pub seq: u64,
+    text: Arc<str>,
+    value: Option<Value>,
 }
 
-/// What `value` takes in memory, its own slot included: strings' bytes, arrays' slots, and
-/// objects' B-tree nodes (serde_json's `Map` is a `BTreeMap`, whose nodes hold up to 11
-/// entries each, allocated whole however few are used). Checked against an allocator's
-/// count in tests/store_memory.rs.
-pub fn value_cost(value: &Value) -> usize {
-    size_of::<Value>()
-        + match value {
-            Value::String(text) => text.capacity(),
-            Value::Array(values) => (values.capacity() - values.len()) * size_of::<Value>() + values.iter().map(value_cost).sum::<usize>(),
-            Value::Object(map) => {
-                map_nodes(map.len()) * BTREE_NODE + map.iter().map(|(key, value)| key.capacity() + value_cost(value) - size_of::<Value>()).sum::<usize>()
-            }
-            _ => 0,
+impl Found {
+    pub fn text(&self) -> &Arc<str> {
+        &self.text
+    }
+
+    pub fn into_text(self) -> Arc<str> {
+        self.text
+    }
+
+    /// The item parsed (once; `None` if its text is not JSON, which the store never keeps).
+    pub fn value(&mut self) -> Option<&Value> {
+        if self.value.is_none() {
+            self.value = serde_json::from_str(&self.text).ok();
         }
+        self.value.as_ref()
+    }
 }
 
-/// A B-tree node of `String` keys and `Value`s: 11 of each, parent link, lengths; an
-/// internal node also has 12 child links.
-const BTREE_NODE: usize = 11 * (size_of::<String>() + size_of::<Value>()) + 16;
+/// What the index says of an item's indexed values, for one query.
+#[derive(Clone, Copy, PartialEq)]
+enum Verdict {
+    Unset,
+    No,
+    Yes,
+    Open,
+}
 
-/// The nodes of a B-tree of `len` entries: one leaf up to 11; past that, leaves about
-/// two thirds full (splits leave halves, appends fill them up).
-fn map_nodes(len: usize) -> usize {
-    match len {
-        0 => 0,
-        1..=11 => 1,
-        _ => len.div_ceil(8) + len.div_ceil(64),
+/// The paths the index holds, with the time.
+const COVERED_WITH_TIME: [&[&str]; 7] = [INDEXED[0], INDEXED[1], INDEXED[2], INDEXED[3], INDEXED[4], INDEXED[5], TIME];
+
+/// A query under way: what the index decides for each distinct indexed value (worked out
+/// once), with `now()` fixed for the whole scan.
+pub struct Filter<'q> {
+    query: &'q Query,
+    now_ms: i64,
+    /// Whether the index may decide: not for a query that redacts (what follows a
+    /// `redact()` sees the redacted item).
+    indexed: bool,
+    reads_time: bool,
+    verdicts: Vec<Verdict>,
+    /// The indexed values with a `timestamp` to set, for queries that read the time.
+    timed: HashMap<u32, Value>,
+    /// Text every match holds (`Query::needles`): an item without it is not parsed.
+    needles: Vec<memchr::memmem::Finder<'static>>,
+    /// Items parsed to be decided (what the index could not spare).
+    pub parsed: u64,
+}
+
+impl<'q> Filter<'q> {
+    pub fn new(query: &'q Query) -> Filter<'q> {
+        Filter {
+            query,
+            now_ms: chrono::Utc::now().timestamp_millis(),
+            indexed: query.redactions().is_empty(),
+            reads_time: query.reads_path(TIME),
+            verdicts: Vec::new(),
+            timed: HashMap::new(),
+            needles: query.needles().iter().map(|n| memchr::memmem::Finder::new(n.as_bytes()).into_owned()).collect(),
+            parsed: 0,
+        }
     }
+
+    /// With `now()` at `now_ms` (tests).
+    pub fn at(query: &'q Query, now_ms: i64) -> Filter<'q> {
+        Filter { now_ms, ..Filter::new(query) }
+    }
+
+    fn verdict(&mut self, index: &Index, known: u32, time: i64) -> Option<bool> {
+        if !self.indexed || known == UNINDEXED {
+            return None;
+        }
+        let slot = known as usize;
+        if slot >= self.verdicts.len() {
+            self.verdicts.resize(index.values.len().max(slot + 1), Verdict::Unset);
+        }
+        if self.verdicts[slot] == Verdict::Unset {
+            self.verdicts[slot] = match self.query.decide_known(&index.values[slot], &INDEXED, self.now_ms) {
+                Some(true) => Verdict::Yes,
+                Some(false) => Verdict::No,
+                None => Verdict::Open,
+            };
+        }
+        match self.verdicts[slot] {
+            Verdict::Yes => Some(true),
+            Verdict::No => Some(false),
+            _ if !self.reads_time || time == NO_TIME => None,
+            _ => {
+                let known = self.timed.entry(known).or_insert_with(|| {
+                    let mut value = index.values[slot].clone();
+                    if let Some(object) = value.as_object_mut() {
+                        object.insert(TIME[0].into(), Value::from(0));
+                    }
+                    value
+                });
+                if let Some(slot) = known.get_mut(TIME[0]) {
+                    *slot = Value::from(time);
+                }
+                self.query.decide_known(known, &COVERED_WITH_TIME, self.now_ms)
+            }
+        }
+    }
+
+    /// Decides a candidate the index left open (parsing it) and shows it as the query
+    /// does; `None` when it does not match.
+    pub fn settle(&mut self, candidate: Candidate) -> Option<Found> {
+        let Candidate { seq, text, decided } = candidate;
+        if decided {
+            return Some(Found { seq, text, value: None });
+        }
+        // Items are written by serde_json (the sidecar's, or the hub's own for an item it
+        // had to parse), which writes a string one way only.
+        if !self.needles.iter().all(|needle| needle.find(text.as_bytes()).is_some()) {
+            return None;
+        }
+        self.parsed += 1;
+        let mut value: Value = serde_json::from_str(&text).ok()?;
+        if self.indexed {
+            return self.query.matches_value_at(&value, self.now_ms).then_some(Found { seq, text, value: Some(value) });
+        }
+        // One evaluation decides and redacts, so what is shown is what was decided.
+        self.query.evaluate_at(&mut value, self.now_ms).then(|| Found { seq, text: Arc::from(value.to_string()), value: Some(value) })
+    }
+}
+
+/// Shows `visit` the items matching `query`, newest first from the cursor `before`,
+/// until it returns false: `chunk` hands out one chunk's candidates at a time (taking the
+/// store's lock for it, when the store is shared), which are decided after.
+pub fn scan(query: &Query, before: Option<u64>, chunk: impl FnMut(&mut Filter, Option<u64>, &mut Vec<Candidate>) -> Option<Option<u64>>, visit: impl FnMut(Found) -> bool) -> Filter<'_> {
+    scan_with(Filter::new(query), before, chunk, visit)
+}
+
+/// [`scan`] with a filter made beforehand (a pinned clock).
+pub fn scan_with<'q>(
+    mut filter: Filter<'q>,
+    before: Option<u64>,
+    mut chunk: impl FnMut(&mut Filter, Option<u64>, &mut Vec<Candidate>) -> Option<Option<u64>>,
+    mut visit: impl FnMut(Found) -> bool,
+) -> Filter<'q> {
+    let mut from = Some(before);
+    let mut candidates = Vec::new();
+    while let Some(at) = from {
+        from = chunk(&mut filter, at, &mut candidates);
+        for candidate in candidates.drain(..) {
+            if let Some(found) = filter.settle(candidate) {
+                if !visit(found) {
+                    return filter;
+                }
+            }
+        }
+    }
+    filter
+}
+
+/// A page of the items matching `query` (see [`ItemStore::query`]), through `chunk`.
+pub fn page(query: &Query, limit: usize, before: Option<u64>, chunk: impl FnMut(&mut Filter, Option<u64>, &mut Vec<Candidate>) -> Option<Option<u64>>) -> Page {
+    let limit = query.limit().map_or(limit, |l| usize::try_from(l).unwrap_or(usize::MAX).min(limit)).max(1);
+    let mut page = Page { items: Vec::new(), next: None };
+    scan(query, before, chunk, |found| {
+        if page.items.len() == limit {
+            page.next = Some(found.seq + 1);
+            return false;
+        }
+        page.items.push(found.into_text());
+        true
+    });
+    page
 }
 
 /// The streams of the items matching a query, newest first, at most `max`: each as
-/// (namespace, worker, stream), which names the sidecar holding its PCAP file. Gathered
-/// a chunk at a time, as [`Scan`] is.
-pub struct Streams {
-    seen: std::collections::HashSet<(String, String, String)>,
-    pub found: Vec<(String, String, String)>,
-    max: usize,
-    from: Option<Option<u64>>,
-}
-
-impl Streams {
-    pub fn new(max: usize) -> Streams {
-        Streams { seen: Default::default(), found: Vec::new(), max, from: Some(None) }
-    }
-
-    pub fn done(&self) -> bool {
-        self.from.is_none()
-    }
-
-    /// Goes on through one chunk of `store`.
-    pub fn scan(&mut self, store: &ItemStore, query: &Query) {
-        let Some(from) = self.from.take() else { return };
-        self.from = store.scan_chunk(query, from, |_, item| {
-            if self.found.len() == self.max {
-                return false;
-            }
-            let text = |key: &str| item.get(key).and_then(Value::as_str).unwrap_or("").to_string();
-            let key = (text("namespace"), text("worker"), text("stream"));
-            if !key.2.is_empty() && self.seen.insert(key.clone()) {
-                self.found.push(key);
-            }
-            true
-        });
-    }
+/// (namespace, worker, stream), which names the sidecar holding its PCAP file.
+pub fn streams(query: &Query, max: usize, chunk: impl FnMut(&mut Filter, Option<u64>, &mut Vec<Candidate>) -> Option<Option<u64>>) -> Vec<(String, String, String)> {
+    let mut seen = std::collections::HashSet::new();
+    let mut found = Vec::new();
+    scan(query, None, chunk, |mut item| {
+        if found.len() == max {
+            return false;
+        }
+        let Some(item) = item.value() else { return true };
+        let text = |key: &str| item.get(key).and_then(Value::as_str).unwrap_or("").to_string();
+        let key = (text("namespace"), text("worker"), text("stream"));
+        if !key.2.is_empty() && seen.insert(key.clone()) {
+            found.push(key);
+        }
+        true
+    });
+    found
 }
 
 #[cfg(test)]
@@ -226,85 +370,142 @@ mod tests {
         json!({"protocol": {"name": "http"}, "response": {"status": status}, "request": {"headers": {"authorization": "secret"}}})
     }
 
+    fn values(page: &Page) -> Vec<Value> {
+        page.items.iter().map(|t| serde_json::from_str(t).expect("json")).collect()
+    }
+
     #[test]
     fn newest_first_with_paging_and_bounds() {
         let mut store = ItemStore::new(5, 1 << 20);
         for status in [200, 500, 200, 503, 500, 200, 500] {
-            store.push(item(status));
+            assert!(store.push_value(&item(status)));
         }
         assert_eq!(store.len(), 5);
         assert_eq!(store.evicted, 2);
         let errors = Query::compile("response.status >= 500").expect("kfl");
         let first = store.query(&errors, 2, None);
-        let statuses: Vec<&Value> = first.items.iter().map(|i| &i["response"]["status"]).collect();
-        assert_eq!(statuses, [&json!(500), &json!(500)]);
+        let statuses: Vec<Value> = values(&first).iter().map(|i| i["response"]["status"].clone()).collect();
+        assert_eq!(statuses, [json!(500), json!(500)]);
         let second = store.query(&errors, 2, first.next);
-        assert_eq!(second.items.len(), 1);
-        assert_eq!(second.items[0]["response"]["status"], 503);
+        assert_eq!(values(&second).len(), 1);
+        assert_eq!(values(&second)[0]["response"]["status"], 503);
         assert_eq!(second.next, None);
     }
 
     #[test]
-    fn byte_bound_and_redaction() {
-        let cost = value_cost(&item(200)) + size_of::<Stored>();
+    fn the_byte_bound_is_the_text_kept_and_redaction_shows_a_redacted_copy() {
+        let text = item(200).to_string();
+        let cost = text.len() + ITEM_OVERHEAD;
         let mut store = ItemStore::new(100, cost * 5 / 2);
         for _ in 0..5 {
-            store.push(item(200));
+            store.push_value(&item(200));
         }
         assert_eq!(store.len(), 2);
-        assert!(store.bytes() <= cost * 5 / 2);
+        assert_eq!(store.bytes(), 2 * cost);
+        assert_eq!(store.texts().collect::<Vec<_>>(), [text.as_str(), text.as_str()]);
         let q = Query::compile("http and redact(\"request.headers.authorization\")").expect("kfl");
         let page = store.query(&q, 10, None);
         assert_eq!(page.items.len(), 2);
-        assert_ne!(page.items[0]["request"]["headers"]["authorization"], "secret");
+        assert_ne!(values(&page)[0]["request"]["headers"]["authorization"], "secret");
+        assert!(store.texts().all(|t| t.contains("secret")), "the stored item stays whole");
     }
 
     #[test]
     fn a_scan_goes_a_chunk_at_a_time_and_sees_what_a_single_pass_sees() {
-        let mut store = ItemStore::new(100_000, 1 << 30);
-        for n in 0..3 * SCAN_CHUNK as u64 + 10 {
-            store.push(json!({"n": n, "response": {"status": if n % 1000 == 7 { 500 } else { 200 }}}));
+        let mut store = ItemStore::new(1_000_000, 1 << 30);
+        let total = 2 * SCAN_CHUNK as u64 + 10;
+        for n in 0..total {
+            store.push_value(&json!({"n": n, "response": {"status": if n % 10_000 == 7 { 500 } else { 200 }}}));
         }
         let errors = Query::compile("response.status == 500").expect("kfl");
         let whole = store.query(&errors, 1000, None);
-        let mut scan = Scan::new(&errors, 1000, None);
         let mut chunks = 0;
-        while !scan.done() {
-            store.scan(&errors, &mut scan);
+        let mut numbers = Vec::new();
+        scan(&errors, None, |filter, from, out| {
             chunks += 1;
-            // Ingestion between chunks: newer than the scan, so not in its answer.
-            store.push(json!({"n": -1, "response": {"status": 500}}));
-        }
-        assert_eq!(chunks, 4, "three chunks and the rest");
-        let page = scan.into_page();
-        assert_eq!(page.items, whole.items);
-        let numbers: Vec<i64> = page.items.iter().filter_map(|i| i["n"].as_i64()).collect();
-        assert_eq!(numbers, [12007, 11007, 10007, 9007, 8007, 7007, 6007, 5007, 4007, 3007, 2007, 1007, 7]);
+            store.candidates(filter, from, out)
+        }, |mut found| {
+            numbers.push(found.value().and_then(|v| v["n"].as_i64()).expect("n"));
+            true
+        });
+        // Every item is open to the index (no indexed field is read): MAX_CANDIDATES a hold.
+        assert_eq!(chunks, total.div_ceil(MAX_CANDIDATES as u64));
+        assert_eq!(numbers, [60007, 50007, 40007, 30007, 20007, 10007, 7]);
+        assert_eq!(values(&whole).iter().map(|v| v["n"].as_i64().expect("n")).collect::<Vec<_>>(), numbers);
 
-        // Paging across a chunk's edge: the cursor goes on where the page stopped.
-        let first = store.query(&errors, 10, None);
+        // Paging across a hold's edge: the cursor goes on where the page stopped.
+        let first = store.query(&errors, 3, None);
         let rest = store.query(&errors, 100, first.next);
-        let mut all: Vec<Value> = first.items;
-        all.extend(rest.items);
-        assert_eq!(all.iter().filter(|i| i["n"] == -1).count(), 4);
-        assert_eq!(all.len(), 13 + 4);
+        let mut all = values(&first);
+        all.extend(values(&rest));
+        assert_eq!(all.iter().map(|v| v["n"].as_i64().expect("n")).collect::<Vec<_>>(), numbers);
+        assert!(streams(&Query::compile("true").expect("kfl"), 2, |f, at, out| store.candidates(f, at, out)).is_empty(), "items without a stream name none");
+    }
 
-        let mut streams = Streams::new(2);
-        while !streams.done() {
-            streams.scan(&store, &Query::compile("true").expect("kfl"));
+    /// Items of several protocols, namespaces and times, some odd.
+    fn mixed_store() -> (ItemStore, Vec<Value>) {
+        let mut store = ItemStore::new(100_000, 1 << 30);
+        let mut kept = Vec::new();
+        for n in 0..3000i64 {
+            let protocol = ["http", "dns", "redis"][(n % 3) as usize];
+            let namespace = ["shop", "pay", "ops", "shopping"][(n % 4) as usize];
+            let status = [200, 404, 500][(n % 5 % 3) as usize];
+            let reason = ["OK", "Not Found", "Server Error"][(n % 5 % 3) as usize];
+            let mut item = json!({
+                "protocol": {"name": protocol, "macro": if n % 7 == 0 { "grpc" } else { protocol }, "layer4": if protocol == "dns" { "udp" } else { "tcp" }},
+                "namespace": namespace,
+                "timestamp": 1_764_547_200_000i64 + n * 1000,
+                "response": {"status": status, "reason": reason},
+                "outgoing": n % 2 == 0,
+            });
+            match n % 97 {
+                1 => item["timestamp"] = json!(1.5),
+                2 => item["protocol"] = json!("odd"),
+                3 => item["namespace"] = json!(null),
+                4 => item["protocol"]["name"] = json!("x".repeat(300)),
+                _ => {}
+            }
+            assert!(store.push_value(&item));
+            kept.push(item);
         }
-        assert!(streams.found.is_empty(), "items without a stream name none");
+        (store, kept)
     }
 
     #[test]
-    fn the_byte_bound_counts_what_parsed_items_take() {
-        // 1,000 items of about 200 bytes of JSON each: 200 KB of text, about twice that parsed.
-        let text = r#"{"protocol":{"name":"http","layer4":"tcp"},"request":{"method":"GET","path":"/api/v1/users","headers":{"host":"shop","accept":"*/*"}},"response":{"status":200}}"#;
-        let mut store = ItemStore::new(100_000, 1 << 30);
-        for _ in 0..1000 {
-            store.push(serde_json::from_str(text).expect("json"));
+    fn the_index_answers_what_parsing_every_item_answers_and_parses_only_what_it_must() {
+        let (store, kept) = mixed_store();
+        let now = 1_764_547_200_000i64 + 3000 * 1000;
+        let cases = [
+            ("dns", 0),
+            ("http and namespace == \"shop\"", 0),
+            ("grpc or namespace.startsWith(\"shop\")", 0),
+            ("udp and !outgoing", 0),
+            ("redis and timestamp >= now() - 60000", 0),
+            ("timestamp < now() - 2990000 and namespace == \"pay\"", 0),
+            ("http and response.status == 500", 1000),
+            // Only items whose text holds `Not Found` are parsed: 2 in 5.
+            ("response.reason == \"Not Found\"", 1200),
+            ("response.reason == \"Not Found\" or dns", 3000),
+            ("dns and namespace == \"ops\" and response.status != 200", 250),
+            ("protocol == \"odd\" or ..status == 404", 3000),
+            ("redact(\"namespace\") and namespace == \"[REDACTED]\"", 3000),
+        ];
+        for (source, most_parsed) in cases {
+            let query = Query::compile(source).expect("kfl");
+            let mut expected: Vec<Value> = kept.iter().rev().filter_map(|item| {
+                let mut item = item.clone();
+                query.evaluate_at(&mut item, now).then_some(item)
+            }).collect();
+            expected.truncate(5000);
+            let mut got = Vec::new();
+            let filter = scan_with(Filter::at(&query, now), None, |f, at, out| store.candidates(f, at, out), |mut found| {
+                got.push(found.value().cloned().expect("json"));
+                true
+            });
+            assert_eq!(got.len(), expected.len(), "{source}");
+            assert!(got == expected, "{source}: the index's answer differs");
+            // Odd items (every 97th few) are parsed whatever the query.
+            assert!(filter.parsed as usize <= most_parsed + 4 * 31, "{source}: {} items parsed", filter.parsed);
         }
-        let per_item = store.bytes() / 1000;
-        assert!(per_item > 2 * text.len(), "{per_item} bytes per parsed item of {} bytes of text", text.len());
     }
 }

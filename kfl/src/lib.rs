@@ -12,6 +12,7 @@
 mod compile;
 mod eval;
 mod helpers;
+mod known;
 mod lexer;
 mod parser;
 mod redact;
@@ -64,6 +65,8 @@ pub struct Query {
     parsed: parser::Expr,
     root: compile::Node,
     notes: compile::Notes,
+    /// Text a matching item's JSON must hold (`known::needles`).
+    needles: Vec<String>,
 }
 
 impl Query {
@@ -71,7 +74,8 @@ impl Query {
         let parsed = parser::parse(query)?;
         let mut notes = compile::Notes::default();
         let root = compile::compile(&parsed, &mut notes);
-        Ok(Query { source: query.to_string(), parsed, root, notes })
+        let needles = if notes.redactions.is_empty() { known::needles(&root) } else { Vec::new() };
+        Ok(Query { source: query.to_string(), parsed, root, notes, needles })
     }
 
     pub fn source(&self) -> &str {
@@ -103,6 +107,25 @@ impl Query {
     /// [`Query::evaluate`] with `now()` at `now_ms`.
     pub fn evaluate_at(&self, item: &mut Value, now_ms: i64) -> bool {
         eval::decide(&self.root, item, now_ms)
+    }
+
+    /// The query's truth for every item whose values at the `covered` paths are those
+    /// of `known` (an object holding exactly those), with `now()` at `now_ms`; `None` when
+    /// it depends on other fields. A store's index decides with it what it need not parse.
+    pub fn decide_known(&self, known: &Value, covered: &[&[&str]], now_ms: i64) -> Option<bool> {
+        known::decide(&self.root, known, covered, now_ms)
+    }
+
+    /// Text every item the query matches holds in its JSON (as serde_json writes it): an
+    /// item whose text lacks one need not be parsed to be ruled out.
+    pub fn needles(&self) -> &[String] {
+        &self.needles
+    }
+
+    /// Whether the query reads the item's field at `path` (or reads everything: a `..`
+    /// descent, a wildcard, a `redact()`).
+    pub fn reads_path(&self, path: &[&str]) -> bool {
+        known::reads(&self.root, path)
     }
 
     /// Whether an item matches (through its JSON view).
