@@ -66,6 +66,7 @@ fn main() -> Result<(), String> {
         "amqp and namespace == \"ns-7\" and response != nil".to_string(),
         "http and response.status == 404 and namespace == \"ns-7\"".to_string(),
         "http and response.status == 404".to_string(),
+        "http and request.path == \"/no-such-page\"".to_string(),
     ];
     for source in &queries {
         let query = Query::compile(source).map_err(|e| format!("{source}: {e}"))?;

@@ -17,6 +17,7 @@ use remora_model::wire::JobRequest;
 use crate::auth::{Principal, Role};
 use crate::pcap_export::ExportError;
 use crate::script_store::{ScriptStore, StoreError, MAX_SCRIPT};
+use crate::item_text::ItemText;
 use crate::server::Hub;
 
 fn error(status: StatusCode, message: String) -> Response {
@@ -149,13 +150,13 @@ const MAX_PAGE: usize = 1000;
 /// scripts' `onItemQueried` when they run, then with `summary` when asked; the warning
 /// says when the scripts did not answer in time. Items go as their stored text unless
 /// something changes them.
-async fn answer(hub: &Hub, items: Vec<Arc<str>>, summary: bool) -> (Vec<Box<RawValue>>, Option<String>) {
+async fn answer(hub: &Hub, items: Vec<ItemText>, summary: bool) -> (Vec<Box<RawValue>>, Option<String>) {
     let (texts, warning): (Vec<std::borrow::Cow<'_, str>>, _) = match hub.scripts.get() {
         Some(scripts) => {
             let (answered, warning) = scripts.queried(items.iter().map(|t| t.to_string()).collect()).await;
             (answered.into_iter().map(std::borrow::Cow::Owned).collect(), warning)
         }
-        None => (items.iter().map(|t| std::borrow::Cow::Borrowed(&**t)).collect(), None),
+        None => (items.iter().map(|t| std::borrow::Cow::Borrowed(t.as_str())).collect(), None),
     };
     let raw = |text: String| RawValue::from_string(text).unwrap_or_else(|_| RawValue::from_string("null".into()).expect("null is JSON"));
     let answered = texts
@@ -362,7 +363,7 @@ async fn tail(State(hub): State<Arc<Hub>>, UrlQuery(params): UrlQuery<TailParams
                 continue;
             }
             // Redacted, the item shows as the query left it.
-            let shown = if query.redactions().is_empty() { text } else { Arc::from(item.to_string()) };
+            let shown = if query.redactions().is_empty() { text } else { Arc::new(item.to_string()) };
             let (answered, _) = answer(&hub, vec![shown], summary).await;
             let mut line = answered.into_iter().next().map(|raw| raw.get().to_string()).unwrap_or_else(|| "null".into());
             line.push('\n');

@@ -23,10 +23,14 @@ pub const TIME: &[&str] = &["timestamp"];
 /// queries parse it): the index's memory stays small whatever sidecars send.
 const MAX_INDEXED_VALUE: usize = 128;
 
+/// An item's JSON text, shared by the store, live tails and query answers (an `Arc` of
+/// the `String` it was written into: made without copying it again).
+pub type ItemText = Arc<String>;
+
 /// An item ready for the store.
 #[derive(Debug, Clone)]
 pub struct Incoming {
-    pub text: Arc<str>,
+    pub text: ItemText,
     /// The item's values at the [`INDEXED`] paths as JSON text, in that order, each
     /// ended by `\0` (absent: `\u{1}`); `None` when one could not be indexed.
     pub known: Option<String>,
@@ -211,7 +215,7 @@ fn from_members(members: Members<'_>, identity: Option<&PodIdentity>) -> Result<
     let namespace = stamped.map(|(.., namespace)| json_string(namespace));
     let known = known(&members, namespace.as_deref());
     let time = member(&members, TIME[0]).and_then(|t| t.get().trim().parse::<i64>().ok());
-    Ok(Incoming { text: Arc::from(text), known, time })
+    Ok(Incoming { text: Arc::new(text), known, time })
 }
 
 fn push_member(text: &mut String, key: &str, value: &str) {

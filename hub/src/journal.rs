@@ -115,7 +115,7 @@ mod tests {
         let (_, unreadable) = Journal::open(dir.path(), &mut reloaded).expect("reopen");
         assert_eq!(unreadable, 1);
         let page = reloaded.query(&Query::compile("true").expect("kfl"), 10, None);
-        let items: Vec<&str> = page.items.iter().map(|t| &**t).collect();
+        let items: Vec<&str> = page.items.iter().map(|t| t.as_str()).collect();
         assert_eq!(items, [r#"{"n":2}"#, r#"{"n":1}"#, r#"{"n":0}"#]);
     }
 
@@ -157,7 +157,7 @@ mod tests {
         let mut reloaded = ItemStore::new(5, 1 << 20);
         Journal::open(dir.path(), &mut reloaded).expect("reopen");
         let page = reloaded.query(&Query::compile("true").expect("kfl"), 10, None);
-        assert_eq!(page.items.first().map(|t| &**t), Some(r#"{"n":2499}"#));
+        assert_eq!(page.items.first().map(|t| t.as_str()), Some(r#"{"n":2499}"#));
         assert_eq!(page.items.len(), 5);
     }
 }

@@ -39,7 +39,7 @@ struct Args {
     #[arg(long, default_value_t = 100_000)]
     max_items: usize,
     /// Bytes of memory the kept items may take: their JSON text, as the store keeps
-    /// them, and 56 bytes each for their slot and index entry.
+    /// them, and 72 bytes each for their slot, index entry and counts.
     #[arg(long, default_value_t = 512 << 20)]
     max_bytes: usize,
     /// Where the item journal is kept (the store survives a restart); empty: memory only.

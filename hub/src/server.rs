@@ -21,7 +21,7 @@ use crate::journal::Journal;
 use crate::pcap_export::PcapRequests;
 use crate::scripts::HubScripts;
 use crate::sessions::Sessions;
-use crate::item_text::{Batch, Incoming};
+use crate::item_text::{Batch, Incoming, ItemText};
 use crate::store::ItemStore;
 
 /// The store and its journal on disk, changed together.
@@ -43,7 +43,7 @@ pub struct Hub {
     pub stored: Mutex<Stored>,
     pub(crate) console: tokio::sync::broadcast::Sender<String>,
     /// Every stored item's JSON, for live tails (`GET /api/tail`).
-    pub(crate) tail: tokio::sync::broadcast::Sender<Arc<str>>,
+    pub(crate) tail: tokio::sync::broadcast::Sender<ItemText>,
     pub(crate) recent_console: Mutex<std::collections::VecDeque<String>>,
     pub tokens: Tokens,
     pub sessions: Sessions,

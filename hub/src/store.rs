@@ -15,7 +15,7 @@ use std::sync::Arc;
 use remora_kfl::Query;
 use serde_json::Value;
 
-use crate::item_text::{known_value, Incoming, INDEXED, TIME};
+use crate::item_text::{known_value, Incoming, ItemText, INDEXED, TIME};
 
 /// One stored item, its place in arrival order and its index entry.
 struct Stored {
@@ -24,14 +24,15 @@ struct Stored {
     time: i64,
     /// Its indexed values' number in [`Index`], or [`UNINDEXED`].
     known: u32,
-    text: Arc<str>,
+    text: ItemText,
 }
 
 const NO_TIME: i64 = i64::MIN;
 const UNINDEXED: u32 = u32::MAX;
 
-/// What one item costs beyond its text: its slot, and the counts in front of the text.
-pub const ITEM_OVERHEAD: usize = size_of::<Stored>() + 2 * size_of::<usize>();
+/// What one item costs beyond its text's bytes: its slot, and the shared `String` with
+/// its counts.
+pub const ITEM_OVERHEAD: usize = size_of::<Stored>() + 2 * size_of::<usize>() + size_of::<String>();
 
 /// The distinct indexed values of the stored items, each numbered once (protocols times
 /// namespaces: few). Past [`MAX_KNOWN`] new ones are left unindexed, so the index stays
@@ -75,7 +76,7 @@ pub struct ItemStore {
 /// following page.
 #[derive(Debug)]
 pub struct Page {
-    pub items: Vec<Arc<str>>,
+    pub items: Vec<ItemText>,
     pub next: Option<u64>,
 }
 
@@ -97,26 +98,26 @@ impl ItemStore {
         self.max_bytes
     }
 
-    /// The items' text plus [`ITEM_OVERHEAD`] each.
+    /// The items' text (the bytes allocated for it) plus [`ITEM_OVERHEAD`] each.
     pub fn bytes(&self) -> usize {
         self.bytes
     }
 
     /// The stored items' JSON text, oldest first.
     pub fn texts(&self) -> impl Iterator<Item = &str> {
-        self.items.iter().map(|s| &*s.text)
+        self.items.iter().map(|s| s.text.as_str())
     }
 
     /// Stores `item`, evicting the oldest past either bound.
     pub fn push(&mut self, item: Incoming) {
-        let bytes = item.text.len() + ITEM_OVERHEAD;
+        let bytes = item.text.capacity() + ITEM_OVERHEAD;
         let known = self.index.id(item.known.as_deref());
         self.items.push_back(Stored { seq: self.next_seq, time: item.time.unwrap_or(NO_TIME), known, text: item.text });
         self.next_seq += 1;
         self.bytes += bytes;
         while self.items.len() > self.max_items || (self.bytes > self.max_bytes && self.items.len() > 1) {
             if let Some(old) = self.items.pop_front() {
-                self.bytes -= old.text.len() + ITEM_OVERHEAD;
+                self.bytes -= old.text.capacity() + ITEM_OVERHEAD;
                 self.evicted += 1;
             }
         }
@@ -162,23 +163,23 @@ pub const MAX_CANDIDATES: usize = 1024;
 /// An item the index did not rule out: `decided` when it ruled it in.
 pub struct Candidate {
     seq: u64,
-    text: Arc<str>,
+    text: ItemText,
     decided: bool,
 }
 
 /// An item that matches, as the query shows it (redacted where it redacts).
 pub struct Found {
     pub seq: u64,
-    text: Arc<str>,
+    text: ItemText,
     value: Option<Value>,
 }
 
 impl Found {
-    pub fn text(&self) -> &Arc<str> {
+    pub fn text(&self) -> &ItemText {
         &self.text
     }
 
-    pub fn into_text(self) -> Arc<str> {
+    pub fn into_text(self) -> ItemText {
         self.text
     }
 
@@ -293,7 +294,7 @@ impl<'q> Filter<'q> {
             return self.query.matches_value_at(&value, self.now_ms).then_some(Found { seq, text, value: Some(value) });
         }
         // One evaluation decides and redacts, so what is shown is what was decided.
-        self.query.evaluate_at(&mut value, self.now_ms).then(|| Found { seq, text: Arc::from(value.to_string()), value: Some(value) })
+        self.query.evaluate_at(&mut value, self.now_ms).then(|| Found { seq, text: Arc::new(value.to_string()), value: Some(value) })
     }
 }
 
@@ -395,7 +396,7 @@ mod tests {
     #[test]
     fn the_byte_bound_is_the_text_kept_and_redaction_shows_a_redacted_copy() {
         let text = item(200).to_string();
-        let cost = text.len() + ITEM_OVERHEAD;
+        let cost = Incoming::from_value(&item(200), None).expect("object").text.capacity() + ITEM_OVERHEAD;
         let mut store = ItemStore::new(100, cost * 5 / 2);
         for _ in 0..5 {
             store.push_value(&item(200));
@@ -403,6 +404,7 @@ mod tests {
         assert_eq!(store.len(), 2);
         assert_eq!(store.bytes(), 2 * cost);
         assert_eq!(store.texts().collect::<Vec<_>>(), [text.as_str(), text.as_str()]);
+        assert_eq!(ITEM_OVERHEAD, 72, "docs/api.md and --max-bytes's help say so");
         let q = Query::compile("http and redact(\"request.headers.authorization\")").expect("kfl");
         let page = store.query(&q, 10, None);
         assert_eq!(page.items.len(), 2);
