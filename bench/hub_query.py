@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import shutil
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -52,6 +53,7 @@ def main():
         else:
             rows.append((f"`{m['query']}`", f"{m['best_ms']:.1f} ms best, {m['median_ms']:.1f} ms median of {args.runs}; "
                                            f"{m['matched']} shown, {m['parsed']:,} parsed"))
+    shutil.rmtree(work, ignore_errors=True)
     print_rows(rows, args.markdown)
 
 

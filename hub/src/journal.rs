@@ -1,8 +1,12 @@
-//! The store on disk: every stored item appended as one JSON line to `items.jsonl` in
-//! the data directory, replayed at start so a hub restart keeps what it had. When the
-//! file holds twice what the store keeps — in lines or in bytes, so a few large items
-//! cannot fill the hub's volume — it is rewritten with the store's contents.
+//! The store on disk: every stored item appended as one JSON line to the journal in the
+//! data directory, replayed at start so a hub restart keeps what it had. The journal is a
+//! row of segment files (`items-N.jsonl`, a new one at each start and past
+//! [`Journal::segment_bytes`]); the store evicts oldest first, so once every item of a
+//! segment has been evicted the whole file is deleted. Nothing is ever rewritten (a
+//! rewrite of the store's size under its lock would hold ingestion up), and the files hold
+//! the kept items plus at most two segments.
 
+use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -10,49 +14,91 @@ use std::path::{Path, PathBuf};
 use crate::item_text::Incoming;
 use crate::store::ItemStore;
 
-pub struct Journal {
+/// One file of the journal.
+struct Segment {
     path: PathBuf,
-    file: BufWriter<File>,
-    /// Lines and bytes in the file, to know when to compact.
-    lines: usize,
+    /// The store's sequence number of its first item and how many it holds (lines that
+    /// could not be read are not items).
+    first: u64,
+    items: u64,
     bytes: u64,
 }
 
-/// Below these the journal is never compacted (rewriting a small file often is waste).
-const MIN_LINES: usize = 1_000;
-const MIN_BYTES: u64 = 8 << 20;
+pub struct Journal {
+    dir: PathBuf,
+    /// Oldest first; the last is written to.
+    segments: VecDeque<Segment>,
+    file: BufWriter<File>,
+    /// The number of the segment written to.
+    number: u64,
+    /// A segment is closed past this (an eighth of the store's bound, at least 4 MiB).
+    segment_bytes: u64,
+}
 
-const FILE: &str = "items.jsonl";
+/// The journal of hubs before segments: read first, deleted with its items.
+const LEGACY_FILE: &str = "items.jsonl";
+
+/// Items are kilobytes each and a batch is flushed whole: written a megabyte at a time
+/// rather than an item at a time.
+const WRITE_BUFFER: usize = 1 << 20;
+
+fn segment_number(name: &str) -> Option<u64> {
+    name.strip_prefix("items-")?.strip_suffix(".jsonl")?.parse().ok()
+}
 
 impl Journal {
-    /// Opens (or creates) the journal in `dir` and loads it into `store`; returns the
+    /// Opens the journal in `dir` (creating it) and loads it into `store`; returns the
     /// journal and how many lines could not be read (a torn last line after a crash).
     pub fn open(dir: &Path, store: &mut ItemStore) -> std::io::Result<(Journal, usize)> {
         std::fs::create_dir_all(dir)?;
-        let path = dir.join(FILE);
-        let mut lines = 0;
+        let mut found: Vec<(u64, PathBuf)> = Vec::new();
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            match (name.as_str(), segment_number(&name)) {
+                (LEGACY_FILE, _) => found.push((0, entry.path())),
+                (_, Some(n)) => found.push((n + 1, entry.path())),
+                _ => {}
+            }
+        }
+        found.sort();
+        let mut segments = VecDeque::new();
         let mut unreadable = 0;
-        if let Ok(file) = File::open(&path) {
-            for line in BufReader::new(file).lines() {
-                let line = line?;
-                lines += 1;
-                match Incoming::from_text(&line, None) {
+        for (_, path) in &found {
+            let first = store.next_seq();
+            for line in BufReader::new(File::open(path)?).lines() {
+                match Incoming::from_text(&line?, None) {
                     Ok(item) => store.push(item),
                     Err(_) => unreadable += 1,
                 }
             }
+            let bytes = std::fs::metadata(path)?.len();
+            segments.push_back(Segment { path: path.clone(), first, items: store.next_seq() - first, bytes });
         }
-        let file = OpenOptions::new().create(true).append(true).open(&path)?;
-        let bytes = file.metadata()?.len();
-        Ok((Journal { path, file: BufWriter::new(file), lines, bytes }, unreadable))
+        let number = found.last().map_or(0, |(n, _)| *n);
+        let segment_bytes = (store.max_bytes() as u64 / 8).max(4 << 20);
+        let (file, segment) = Journal::create(dir, number, store.next_seq())?;
+        segments.push_back(segment);
+        let mut journal = Journal { dir: dir.to_path_buf(), segments, file, number, segment_bytes };
+        journal.retire(store)?;
+        Ok((journal, unreadable))
     }
 
-    /// Appends one item's JSON text.
+    fn create(dir: &Path, number: u64, first: u64) -> std::io::Result<(BufWriter<File>, Segment)> {
+        let path = dir.join(format!("items-{number:012}.jsonl"));
+        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        let bytes = file.metadata()?.len();
+        Ok((BufWriter::with_capacity(WRITE_BUFFER, file), Segment { path, first, items: 0, bytes }))
+    }
+
+    /// Appends one item's JSON text (the store's next item).
     pub fn append(&mut self, json: &str) -> std::io::Result<()> {
         self.file.write_all(json.as_bytes())?;
         self.file.write_all(b"\n")?;
-        self.lines += 1;
-        self.bytes += json.len() as u64 + 1;
+        if let Some(segment) = self.segments.back_mut() {
+            segment.items += 1;
+            segment.bytes += json.len() as u64 + 1;
+        }
         Ok(())
     }
 
@@ -61,31 +107,35 @@ impl Journal {
         self.file.flush()
     }
 
-    /// Rewrites the file with `store`'s items once it holds twice as many lines or bytes
-    /// (written beside and renamed over, so a crash leaves one whole file or the other).
-    pub fn compact_if_needed(&mut self, store: &ItemStore) -> std::io::Result<bool> {
-        let too_long = self.lines >= 2 * store.len().max(MIN_LINES);
-        let too_big = self.bytes >= 2 * (store.bytes() as u64).max(MIN_BYTES);
-        if !too_long && !too_big {
-            return Ok(false);
+    /// Deletes the segments whose every item `store` has evicted, and starts a new
+    /// segment once the current one is full. Returns how many files were deleted.
+    pub fn retire(&mut self, store: &ItemStore) -> std::io::Result<usize> {
+        if self.segments.back().is_some_and(|s| s.bytes >= self.segment_bytes) {
+            self.file.flush()?;
+            self.number += 1;
+            let (file, segment) = Journal::create(&self.dir, self.number, store.next_seq())?;
+            self.file = file;
+            self.segments.push_back(segment);
         }
-        self.file.flush()?;
-        let tmp = self.path.with_extension("jsonl.tmp");
-        {
-            let mut out = BufWriter::new(File::create(&tmp)?);
-            for item in store.texts() {
-                out.write_all(item.as_bytes())?;
-                out.write_all(b"\n")?;
+        let oldest = store.next_seq() - store.len() as u64;
+        let mut deleted = 0;
+        while self.segments.len() > 1 && self.segments.front().is_some_and(|s| s.first + s.items <= oldest) {
+            if let Some(segment) = self.segments.pop_front() {
+                std::fs::remove_file(&segment.path)?;
+                deleted += 1;
             }
-            out.flush()?;
-            out.get_ref().sync_all()?;
         }
-        std::fs::rename(&tmp, &self.path)?;
-        let file = OpenOptions::new().append(true).open(&self.path)?;
-        self.file = BufWriter::new(file);
-        self.lines = store.len();
-        self.bytes = std::fs::metadata(&self.path)?.len();
-        Ok(true)
+        Ok(deleted)
+    }
+
+    /// Bytes in the journal's files.
+    pub fn bytes(&self) -> u64 {
+        self.segments.iter().map(|s| s.bytes).sum()
+    }
+
+    /// How large a segment grows before the next one starts.
+    pub fn segment_bytes(&self) -> u64 {
+        self.segment_bytes
     }
 }
 
@@ -95,69 +145,74 @@ mod tests {
     use remora_kfl::Query;
     use serde_json::json;
 
+    fn files(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir).expect("dir").map(|e| e.expect("entry").file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    }
+
+    fn store_and_journal(store: &mut ItemStore, journal: &mut Journal, item: serde_json::Value) {
+        journal.append(&item.to_string()).expect("append");
+        store.push_value(&item);
+        journal.flush().expect("flush");
+        journal.retire(store).expect("retire");
+    }
+
     #[test]
     fn a_restart_keeps_the_items_and_a_torn_line_is_skipped() {
         let dir = tempfile::tempdir().expect("tempdir");
+        // A journal of a hub from before segments is read first.
+        std::fs::write(dir.path().join(LEGACY_FILE), "{\"n\":-1}\n").expect("legacy");
         let mut store = ItemStore::new(10, 1 << 20);
         let (mut journal, _) = Journal::open(dir.path(), &mut store).expect("open");
         for n in 0..3 {
-            let item = json!({"n": n});
-            let text = item.to_string();
-            journal.append(&text).expect("append");
-            store.push_value(&item);
+            store_and_journal(&mut store, &mut journal, json!({"n": n}));
         }
-        journal.flush().expect("flush");
         drop(journal);
         // A crash in the middle of a line.
-        std::fs::OpenOptions::new().append(true).open(dir.path().join(FILE)).and_then(|mut f| f.write_all(b"{\"n\": ")).expect("tear");
+        let last = dir.path().join(files(dir.path()).last().expect("a segment"));
+        std::fs::OpenOptions::new().append(true).open(last).and_then(|mut f| f.write_all(b"{\"n\": ")).expect("tear");
 
         let mut reloaded = ItemStore::new(10, 1 << 20);
         let (_, unreadable) = Journal::open(dir.path(), &mut reloaded).expect("reopen");
         assert_eq!(unreadable, 1);
         let page = reloaded.query(&Query::compile("true").expect("kfl"), 10, None);
         let items: Vec<&str> = page.items.iter().map(|t| t.as_str()).collect();
-        assert_eq!(items, [r#"{"n":2}"#, r#"{"n":1}"#, r#"{"n":0}"#]);
+        assert_eq!(items, [r#"{"n":2}"#, r#"{"n":1}"#, r#"{"n":0}"#, r#"{"n":-1}"#]);
+        assert_eq!(files(dir.path()), ["items-000000000000.jsonl", "items-000000000001.jsonl", "items.jsonl"], "a new segment at each start");
     }
 
     #[test]
-    fn a_few_large_items_cannot_grow_the_file_past_twice_the_store() {
+    fn large_items_never_fill_more_than_the_store_and_two_segments() {
         let dir = tempfile::tempdir().expect("tempdir");
-        // A store of at most 1 MiB; 100 items of 256 KiB: 25 MiB written, in few lines.
-        let mut store = ItemStore::new(100_000, 1 << 20);
+        // A store of at most 8 MiB (segments of 4 MiB); 200 items of 256 KiB: 50 MiB written.
+        let mut store = ItemStore::new(100_000, 8 << 20);
         let (mut journal, _) = Journal::open(dir.path(), &mut store).expect("open");
         let big = "x".repeat(256 << 10);
-        let mut compactions = 0;
-        for n in 0..100 {
-            let item = json!({"n": n, "body": big});
-            let text = item.to_string();
-            journal.append(&text).expect("append");
-            store.push_value(&item);
-            compactions += usize::from(journal.compact_if_needed(&store).expect("compact"));
+        for n in 0..200 {
+            store_and_journal(&mut store, &mut journal, json!({"n": n, "body": big}));
+            let on_disk: u64 = files(dir.path()).iter().map(|f| std::fs::metadata(dir.path().join(f)).expect("file").len()).sum();
+            assert_eq!(on_disk, journal.bytes());
+            assert!(on_disk <= store.bytes() as u64 + 2 * journal.segment_bytes() + (256 << 10), "{on_disk} bytes on disk for a store of {}", store.bytes());
         }
-        journal.flush().expect("flush");
-        let size = std::fs::metadata(dir.path().join(FILE)).expect("journal").len();
-        assert!(size <= 2 * MIN_BYTES + (1 << 20), "{size} bytes on disk for a store of 1 MiB");
-        assert!(compactions >= 1);
+        assert!(files(dir.path()).len() <= 4, "{:?}", files(dir.path()));
     }
 
     #[test]
-    fn compaction_keeps_only_what_the_store_keeps() {
+    fn a_restart_loads_exactly_what_the_store_kept() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut store = ItemStore::new(5, 1 << 20);
+        // Segments of 4 MiB; 2500 items of 16 KiB: 40 MiB written.
+        let mut store = ItemStore::new(5, 32 << 20);
         let (mut journal, _) = Journal::open(dir.path(), &mut store).expect("open");
+        let body = "y".repeat(16 << 10);
         for n in 0..2500 {
-            let text = json!({"n": n}).to_string();
-            journal.append(&text).expect("append");
-            store.push_value(&json!({"n": n}));
-            journal.compact_if_needed(&store).expect("compact");
+            store_and_journal(&mut store, &mut journal, json!({"n": n, "body": body}));
         }
-        journal.flush().expect("flush");
-        let lines = std::fs::read_to_string(dir.path().join(FILE)).expect("read").lines().count();
-        assert!(lines < 2000, "{lines} lines kept for a store of 5");
-        let mut reloaded = ItemStore::new(5, 1 << 20);
+        assert!(files(dir.path()).len() <= 2, "segments of evicted items are deleted: {:?}", files(dir.path()));
+        let mut reloaded = ItemStore::new(5, 32 << 20);
         Journal::open(dir.path(), &mut reloaded).expect("reopen");
         let page = reloaded.query(&Query::compile("true").expect("kfl"), 10, None);
-        assert_eq!(page.items.first().map(|t| t.as_str()), Some(r#"{"n":2499}"#));
-        assert_eq!(page.items.len(), 5);
+        let numbers: Vec<i64> = page.items.iter().map(|t| serde_json::from_str::<serde_json::Value>(t).expect("json")["n"].as_i64().expect("n")).collect();
+        assert_eq!(numbers, [2499, 2498, 2497, 2496, 2495]);
     }
 }

@@ -157,7 +157,7 @@ impl Hub {
         }
         if let Some(journal) = journal.as_mut() {
             journal.flush()?;
-            journal.compact_if_needed(store)?;
+            journal.retire(store)?;
         }
         result
     }

@@ -103,6 +103,11 @@ impl ItemStore {
         self.bytes
     }
 
+    /// The sequence number the next item will get (items stored since the start).
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
     /// The stored items' JSON text, oldest first.
     pub fn texts(&self) -> impl Iterator<Item = &str> {
         self.items.iter().map(|s| s.text.as_str())
