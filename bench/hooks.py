@@ -9,7 +9,10 @@ run without scripts:
   - onItemCaptured that serialises all of `data`      (everything is built)
   - onPacketCaptured that counts packets and bytes    (the reference's own example)
 
-    python3 bench/hooks.py [--packets N] [--runs R]
+    python3 bench/hooks.py [--packets N] [--runs R] [--baseline OLD_REMORA_BINARY]
+
+--baseline runs every script with an earlier remora binary too, in the same run (rows
+"before: ..."), so a change is measured side by side.
 """
 
 import argparse
@@ -31,8 +34,8 @@ SCRIPTS = {
 }
 
 
-def run(path, script, data_dir):
-    cmd = [REMORA, "replay", "--output", "none", path]
+def run(path, script, data_dir, binary=REMORA):
+    cmd = [binary, "replay", "--output", "none", path]
     if script is not None:
         folder = tempfile.mkdtemp()
         with open(os.path.join(folder, "bench.js"), "w") as f:
@@ -54,19 +57,22 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--packets", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3, help="runs of each; the fastest counts")
+    parser.add_argument("--baseline", help="an earlier remora binary, run the same way in the same run")
     args = parser.parse_args()
     build()
     path = capture(args.packets)
     data_dir = tempfile.mkdtemp()
-    base = min(run(path, None, data_dir)[0] for _ in range(args.runs))
     print("| hook | seconds | hook calls | µs per call beyond replay | calls/s |")
     print("|---|---|---|---|---|")
-    print(f"| (no scripts) | {base:.2f} | 0 | | |")
-    for name, script in SCRIPTS.items():
-        results = [run(path, script, data_dir) for _ in range(args.runs)]
-        seconds, calls = min(results)
-        extra = max(seconds - base, 1e-9)
-        print(f"| {name} | {seconds:.2f} | {calls:,} | {extra / calls * 1e6:.2f} | {calls / extra:,.0f} |")
+    binaries = ([("before: ", args.baseline)] if args.baseline else []) + [("", REMORA)]
+    for label, binary in binaries:
+        base = min(run(path, None, data_dir, binary)[0] for _ in range(args.runs))
+        print(f"| {label}(no scripts) | {base:.2f} | 0 | | |")
+        for name, script in SCRIPTS.items():
+            results = [run(path, script, data_dir, binary) for _ in range(args.runs)]
+            seconds, calls = min(results)
+            extra = max(seconds - base, 1e-9)
+            print(f"| {label}{name} | {seconds:.2f} | {calls:,} | {extra / calls * 1e6:.2f} | {calls / extra:,.0f} |", flush=True)
 
 
 if __name__ == "__main__":

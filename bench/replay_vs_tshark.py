@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Benchmark: `remora replay` against tshark on the same large capture, in one run.
+"""Benchmark: `remora replay` against tshark on the same large captures, in one run.
 
-Builds a deterministic capture of mixed HTTP/1.1 and DNS (sidecar/examples/synth_capture.rs),
-then times, one after the other on the same machine:
+Builds deterministic captures (sidecar/examples/synth_capture.rs) of two shapes: `mixed`,
+HTTP/1.1 with small JSON bodies and DNS (1,000,000 packets by default), and `bodies`, the
+same traffic with JSON bodies of 1 to 4 KB in the 200 responses and the POSTs (300,000
+packets by default). On each it times, one after the other on the same machine:
   - remora replay --output none   (every item built, none printed)
   - remora replay --output json   (every item printed as JSON, to /dev/null)
   - tshark extracting the same fields (HTTP method, URI, host, status; DNS id, name,
@@ -10,7 +12,12 @@ then times, one after the other on the same machine:
 and prints packets/s, MB/s, items/s and peak RSS of each, and the ratios. Peak RSS is
 also measured on a quarter of the capture, to show memory does not grow with file size.
 
-    python3 bench/replay_vs_tshark.py [--packets N] [--runs R] [--markdown]
+    python3 bench/replay_vs_tshark.py [--packets N] [--bodies-packets N] [--shapes mixed,bodies] [--runs R] [--markdown]
+        [--baseline OLD_REMORA_BINARY]
+
+--baseline times an earlier remora binary too, in the same run (rows "before: ..."), so a
+change is measured side by side. REMORA_BIN / SYNTH_BIN name prebuilt binaries; otherwise
+both are built in release.
 """
 
 import argparse
@@ -22,8 +29,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "bench", "out")
-REMORA = os.path.join(ROOT, "target", "release", "remora")
-SYNTH = os.path.join(ROOT, "target", "release", "examples", "synth_capture")
+REMORA = os.environ.get("REMORA_BIN", os.path.join(ROOT, "target", "release", "remora"))
+SYNTH = os.environ.get("SYNTH_BIN", os.path.join(ROOT, "target", "release", "examples", "synth_capture"))
 
 TSHARK_FIELDS = [
     "http.request.method", "http.request.uri", "http.host", "http.response.code",
@@ -32,16 +39,22 @@ TSHARK_FIELDS = [
 
 
 def build():
+    if "REMORA_BIN" in os.environ and "SYNTH_BIN" in os.environ:
+        return
     # Two builds: naming an example selects only that target, not the CLI's binary.
     subprocess.run(["cargo", "build", "--quiet", "--release", "-p", "remora", "--bin", "remora"], cwd=ROOT, check=True)
     subprocess.run(["cargo", "build", "--quiet", "--release", "-p", "remora-sidecar", "--example", "synth_capture"], cwd=ROOT, check=True)
 
 
-def capture(packets):
+# shape -> synth_capture's traffic kind
+SHAPES = {"mixed": "http", "bodies": "http-bodies"}
+
+
+def capture(packets, shape="mixed"):
     os.makedirs(OUT, exist_ok=True)
-    path = os.path.join(OUT, f"mixed-{packets}.pcap")
+    path = os.path.join(OUT, f"{shape}-{packets}.pcap")
     if not os.path.exists(path):
-        subprocess.run([SYNTH, path, str(packets)], check=True)
+        subprocess.run([SYNTH, path, str(packets), SHAPES[shape]], check=True)
     return path
 
 
@@ -98,25 +111,20 @@ def print_table(header, table, markdown):
             print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))))
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--packets", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=3, help="runs of each remora mode; the fastest counts")
-    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
-    args = parser.parse_args()
-
-    build()
-    path = capture(args.packets)
-    quarter = capture(args.packets // 4)
+def compare(shape, packets, runs, markdown, baseline=None):
+    """Times remora (both modes) and tshark on one capture and prints the table."""
+    path = capture(packets, shape)
+    quarter = capture(packets // 4, shape)
     size = os.path.getsize(path)
-    packets = args.packets
-    print(f"capture: {path}: {packets} packets, {size / 1e6:.1f} MB", file=sys.stderr)
+    print(f"capture ({shape}): {path}: {packets} packets, {size / 1e6:.1f} MB", file=sys.stderr)
 
     _, quarter_rss, _ = best_of(1, [REMORA, "replay", "--output", "none", quarter])
     rows = []
-    for name, mode in [("remora replay -o none", "none"), ("remora replay -o json", "json")]:
-        seconds, rss, stderr = best_of(args.runs, [REMORA, "replay", "--output", mode, path])
-        rows.append((name, seconds, rss, remora_items(stderr)))
+    binaries = ([("before: ", baseline)] if baseline else []) + [("", REMORA)]
+    for label, binary in binaries:
+        for name, mode in [("remora replay -o none", "none"), ("remora replay -o json", "json")]:
+            seconds, rss, stderr = best_of(runs, [binary, "replay", "--output", mode, path])
+            rows.append((label + name, seconds, rss, remora_items(stderr)))
     print("tshark (one run; it is slow)...", file=sys.stderr)
     seconds, rss, _ = measure(tshark_cmd(path))
     rows.append(("tshark -T fields", seconds, rss, tshark_rows(path)))
@@ -125,10 +133,30 @@ def main():
     header = ["tool", "seconds", "packets/s", "MB/s", "items/s", "peak RSS MiB", "speed vs tshark"]
     table = [[name, f"{s:.2f}", f"{packets / s:,.0f}", f"{size / s / 1e6:.1f}", f"{items / s:,.0f}",
               f"{rss:.0f}", f"{tshark_seconds / s:.1f}x"] for name, s, rss, items in rows]
-    print_table(header, table, args.markdown)
+    print(f"\n{shape}: {packets} packets, {size / 1e6:.1f} MB\n")
+    print_table(header, table, markdown)
     print(f"\nremora -o none peak RSS: {quarter_rss:.0f} MiB on {packets // 4} packets, "
-          f"{rows[0][2]:.0f} MiB on {packets} packets (x{rows[0][2] / quarter_rss:.2f} for 4x the file)")
-    print(f"items: remora {rows[0][3]}, tshark rows {rows[-1][3]} (one row per HTTP message or DNS message)")
+          f"{rows[-3][2]:.0f} MiB on {packets} packets (x{rows[-3][2] / quarter_rss:.2f} for 4x the file)")
+    print(f"items: remora {rows[-3][3]}, tshark rows {rows[-1][3]} (one row per HTTP message or DNS message)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--packets", type=int, default=1_000_000, help="packets of the mixed capture")
+    parser.add_argument("--bodies-packets", type=int, default=300_000, help="packets of the capture with 1-4 KB bodies")
+    parser.add_argument("--shapes", default="mixed,bodies", help="which captures: mixed, bodies or both (comma list)")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each remora mode; the fastest counts")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument("--baseline", help="an earlier remora binary, timed in the same run")
+    args = parser.parse_args()
+    shapes = [s for s in args.shapes.split(",") if s]
+    unknown = [s for s in shapes if s not in SHAPES]
+    if unknown:
+        sys.exit(f"unknown shape(s) {', '.join(unknown)}: the shapes are {', '.join(SHAPES)}")
+
+    build()
+    for shape in shapes:
+        compare(shape, args.bodies_packets if shape == "bodies" else args.packets, args.runs, args.markdown, args.baseline)
 
 
 if __name__ == "__main__":

@@ -190,7 +190,7 @@ pub struct ScriptHost {
     /// Makes lazy `data` objects (see `lazy_item`).
     item_factory: lazy_item::Factory,
     /// Makes `info` objects (see `packet_info`).
-    info_factory: Persistent<Function<'static>>,
+    info_maker: packet_info::InfoMaker,
     shared: Rc<RefCell<Shared>>,
     context: Context,
     runtime: Runtime,
@@ -286,7 +286,7 @@ impl ScriptHost {
         }));
         context.with(|ctx| helpers::install(&ctx, &shared)).map_err(|e| format!("cannot install the helpers: {e}"))?;
         let item_factory = context.with(|ctx| lazy_item::factory(&ctx)).map_err(|e| format!("cannot install the item factory: {e}"))?;
-        let info_factory = context.with(|ctx| packet_info::factory(&ctx)).map_err(|e| format!("cannot install the packet info factory: {e}"))?;
+        let info_maker = context.with(|ctx| packet_info::InfoMaker::new(&ctx)).map_err(|e| format!("cannot install the packet info factory: {e}"))?;
         Ok(ScriptHost {
             scripts: Vec::new(),
             shared,
@@ -299,7 +299,7 @@ impl ScriptHost {
             job_runs: 0,
             hook_present: [false; 7],
             item_factory,
-            info_factory,
+            info_maker,
         })
     }
 
@@ -510,7 +510,7 @@ impl ScriptHost {
         }
         let context = self.context.clone();
         context.with(|ctx| {
-            let Ok(info) = packet_info::make(&ctx, &self.info_factory, packet) else { return };
+            let Ok(info) = self.info_maker.make(&ctx, packet) else { return };
             self.call_each(&ctx, Hook::PacketCaptured, |_| Ok((info.clone(),)));
         });
         self.after_call();

@@ -15,7 +15,7 @@
 //! Basic.Deliver of each and, now and then, a Queue.Declare. The same arguments always
 //! give the same bytes.
 //!
-//! cargo run --release -p remora-sidecar --example synth_capture -- OUT.pcap [PACKETS] [http|redis|tls|postgres|mysql|kafka|amqp]
+//! cargo run --release -p remora-sidecar --example synth_capture -- OUT.pcap [PACKETS] [http|http-bodies|redis|tls|postgres|mysql|kafka|amqp]
 
 use std::net::Ipv4Addr;
 
@@ -109,6 +109,8 @@ struct Conn {
     shook: bool,
     /// Kafka's next correlation id, AMQP's next delivery tag.
     next_id: u32,
+    /// HTTP: JSON bodies of 1 to 4 KB (`http-bodies`) instead of the small ones.
+    bodies: bool,
 }
 
 const SYN: u8 = 0x02;
@@ -242,10 +244,13 @@ impl Conn {
             return true;
         }
         let item = rng.below(100_000);
-        let (request, response) = match rng.below(10) {
-            0..=5 => (get(item), json_response(item, rng, false)),
-            6 | 7 => (get(item), json_response(item, rng, true)),
-            8 => (post(item, rng), created(item)),
+        let (request, response) = match (rng.below(10), self.bodies) {
+            (0..=5, false) => (get(item), json_response(item, rng, false)),
+            (6 | 7, false) => (get(item), json_response(item, rng, true)),
+            (8, false) => (post(item, rng), created(item)),
+            (0..=5, true) => (get(item), sized_json_response(item, rng, false)),
+            (6 | 7, true) => (get(item), sized_json_response(item, rng, true)),
+            (8, true) => (sized_post(item, rng), created(item)),
             _ => (get(item + 1_000_000), not_found()),
         };
         self.send_client(w, PSH_ACK, &request);
@@ -275,13 +280,45 @@ fn post(item: u64, rng: &mut Rng) -> Vec<u8> {
     format!("POST /api/v1/cart HTTP/1.1\r\nHost: shop.remora.test\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
 }
 
+/// A JSON document of 1 to 4 KB: an order with its lines.
+fn sized_json_body(item: u64, rng: &mut Rng) -> String {
+    let size = 1024 + rng.below(3 * 1024 + 1) as usize;
+    let mut lines = Vec::new();
+    let mut body = String::new();
+    while body.len() < size {
+        let n = lines.len();
+        lines.push(format!(
+            "{{\"sku\":\"SKU-{:06}\",\"name\":\"Catalogue item {n} of order {item}\",\"quantity\":{},\"price\":{}.{:02},\"note\":\"gift \\\"wrapped\\\"\"}}",
+            rng.below(1_000_000),
+            rng.below(9) + 1,
+            rng.below(500),
+            rng.below(100)
+        ));
+        body = format!("{{\"order\":{item},\"currency\":\"EUR\",\"lines\":[{}]}}", lines.join(","));
+    }
+    body
+}
+
+fn sized_post(item: u64, rng: &mut Rng) -> Vec<u8> {
+    let body = sized_json_body(item, rng);
+    format!("POST /api/v1/cart HTTP/1.1\r\nHost: shop.remora.test\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
+}
+
+fn sized_json_response(item: u64, rng: &mut Rng, chunked: bool) -> Vec<u8> {
+    let body = sized_json_body(item, rng);
+    json_response_of(body, chunked)
+}
+
 fn json_body(item: u64, rng: &mut Rng) -> String {
     let tags: Vec<String> = (0..rng.below(40) + 1).map(|t| format!("\"tag-{t}-{}\"", rng.below(1000))).collect();
     format!("{{\"id\":{item},\"name\":\"Item {item}\",\"price\":{}.{:02},\"tags\":[{}]}}", rng.below(500), rng.below(100), tags.join(","))
 }
 
 fn json_response(item: u64, rng: &mut Rng, chunked: bool) -> Vec<u8> {
-    let body = json_body(item, rng);
+    json_response_of(json_body(item, rng), chunked)
+}
+
+fn json_response_of(body: String, chunked: bool) -> Vec<u8> {
     if chunked {
         let (a, b) = body.split_at(body.len() / 2);
         format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nServer: bench\r\n\r\n{:x}\r\n{a}\r\n{:x}\r\n{b}\r\n0\r\n\r\n", a.len(), b.len()).into_bytes()
@@ -871,8 +908,10 @@ fn main() {
         std::process::exit(2)
     });
     let target: u64 = args.next().and_then(|n| n.parse().ok()).unwrap_or(1_000_000);
-    let port = match args.next().as_deref() {
-        None | Some("http") => 80,
+    let kind = args.next();
+    let bodies = kind.as_deref() == Some("http-bodies");
+    let port = match kind.as_deref() {
+        None | Some("http") | Some("http-bodies") => 80,
         Some("redis") => 6379,
         Some("tls") => 443,
         Some("postgres") => 5432,
@@ -884,7 +923,7 @@ fn main() {
         // Not TCP: echo pairs between hosts.
         Some("icmp") => 0,
         Some(other) => {
-            eprintln!("synth_capture: {other:?} is not a traffic kind (http, http2, websocket, icmp, redis, tls, postgres, mysql, kafka or amqp)");
+            eprintln!("synth_capture: {other:?} is not a traffic kind (http, http-bodies, http2, websocket, icmp, redis, tls, postgres, mysql, kafka or amqp)");
             std::process::exit(2)
         }
     };
@@ -919,6 +958,7 @@ fn main() {
                 port,
                 shook: false,
                 next_id: 1,
+                bodies,
             });
         }
         let at = rng.below(conns.len() as u64) as usize;

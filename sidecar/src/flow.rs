@@ -50,9 +50,15 @@ impl Rfc3339Cache {
         self.out.clear();
         self.out.push_str(&self.prefix);
         if nanos != 0 {
-            let digits = format!("{nanos:09}");
+            let mut digits = [b'0'; 9];
+            let mut rest = nanos;
+            for digit in digits.iter_mut().rev() {
+                *digit = b'0' + (rest % 10) as u8;
+                rest /= 10;
+            }
+            let end = 9 - digits.iter().rev().take_while(|&&d| d == b'0').count();
             self.out.push('.');
-            self.out.push_str(digits.trim_end_matches('0'));
+            self.out.extend(digits[..end].iter().map(|&d| char::from(d)));
         }
         self.out.push('Z');
         &self.out

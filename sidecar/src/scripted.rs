@@ -5,7 +5,6 @@ use std::sync::{Arc, Mutex};
 
 use remora_model::Item;
 use remora_scripting::{Hook, PacketInfo, ScriptHost};
-use std::net::IpAddr;
 
 use crate::flow::{Rfc3339Cache, Timestamp};
 use crate::pcap_store::PcapStore;
@@ -22,7 +21,8 @@ pub struct ScriptedSink<'h, N: Sink> {
     packet_hook: bool,
     /// The last whole second the clock was moved to (cron's resolution).
     second: i64,
-    strings: InfoStrings,
+    /// `info.timestamp`: most packets repeat the last ones' second.
+    time: Rfc3339Cache,
 }
 
 impl<'h, N: Sink> ScriptedSink<'h, N> {
@@ -30,7 +30,7 @@ impl<'h, N: Sink> ScriptedSink<'h, N> {
         let item_hook = host.has_hook(Hook::ItemCaptured);
         let query_hook = query && host.has_hook(Hook::ItemQueried);
         let packet_hook = host.has_hook(Hook::PacketCaptured);
-        ScriptedSink { host, next, item_hook, query_hook, packet_hook, second: i64::MIN, strings: InfoStrings::default() }
+        ScriptedSink { host, next, item_hook, query_hook, packet_hook, second: i64::MIN, time: Rfc3339Cache::default() }
     }
 }
 
@@ -45,27 +45,19 @@ impl<N: Sink> Sink for ScriptedSink<'_, N> {
     }
 
     fn packet(&mut self, p: &PacketView<'_>) {
-        let strings = &mut self.strings;
-        let timestamp = strings.time.format(p.ts);
-        let (src_ip, dst_ip) = strings.ips.pair(p.src, p.dst);
-        let (src_port, dst_port) = match p.ports {
-            Some((s, d)) => (strings.ports.0.format(s), strings.ports.1.format(d)),
-            None => ("", ""),
-        };
-        let flags = tcp_flag_letters(p.tcp_flags.unwrap_or(0), &mut strings.flags);
+        let timestamp = self.time.format(p.ts);
         self.host.on_packet(&PacketInfo {
             timestamp,
             capture_length: p.captured,
             length: p.wire,
             fragmented: p.fragmented,
-            src_ip,
-            src_port,
-            dst_ip,
-            dst_port,
+            src: p.src,
+            dst: p.dst,
+            ports: p.ports,
             transport: p.transport,
             outgoing: p.outgoing,
             stream: p.stream.unwrap_or(""),
-            flags,
+            tcp_flags: p.tcp_flags,
         });
     }
 
@@ -82,51 +74,6 @@ impl<N: Sink> Sink for ScriptedSink<'_, N> {
     fn capture_finished(&mut self) {
         self.host.reset_clock();
         self.second = i64::MIN;
-    }
-}
-
-/// TCP flags as letters, in header order from FIN: `F`, `S`, `R`, `P`, `A`, `U`.
-fn tcp_flag_letters(flags: u8, out: &mut String) -> &str {
-    out.clear();
-    out.extend("FSRPAU".chars().enumerate().filter(|(bit, _)| flags & (1 << bit) != 0).map(|(_, c)| c));
-    out
-}
-
-/// Text for `info` kept from packet to packet: most packets repeat the last ones'
-/// addresses and second.
-#[derive(Default)]
-struct InfoStrings {
-    time: Rfc3339Cache,
-    ips: IpTexts,
-    ports: (itoa::Buffer, itoa::Buffer),
-    flags: String,
-}
-
-/// The text of the last few addresses seen.
-#[derive(Default)]
-struct IpTexts {
-    recent: Vec<(IpAddr, String)>,
-}
-
-impl IpTexts {
-    fn remember(&mut self, ip: IpAddr) {
-        if !self.recent.iter().any(|(known, _)| *known == ip) {
-            if self.recent.len() == 4 {
-                self.recent.remove(0);
-            }
-            self.recent.push((ip, ip.to_string()));
-        }
-    }
-
-    fn get(&self, ip: IpAddr) -> &str {
-        self.recent.iter().find(|(known, _)| *known == ip).map_or("", |(_, text)| text.as_str())
-    }
-
-    /// The texts of two addresses (the cache holds four, so both are in it).
-    fn pair(&mut self, a: IpAddr, b: IpAddr) -> (&str, &str) {
-        self.remember(a);
-        self.remember(b);
-        (self.get(a), self.get(b))
     }
 }
 

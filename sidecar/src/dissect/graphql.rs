@@ -13,7 +13,9 @@ pub fn operation(request: &HttpRequest) -> Option<GraphqlOperation> {
     if mime.starts_with("application/graphql") {
         return find(&body.text, "");
     }
-    if !mime.contains("json") {
+    // A GraphQL request names its document `query`: most JSON bodies do not, and are
+    // not parsed.
+    if !mime.contains("json") || memchr::memmem::find(body.text.as_bytes(), b"\"query\"").is_none() {
         return None;
     }
     let json: serde_json::Value = serde_json::from_str(&body.text).ok()?;
