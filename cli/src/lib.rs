@@ -6,7 +6,6 @@ pub mod check;
 pub mod dashboard;
 mod env_config;
 mod hub_api;
-pub mod json_lines;
 pub mod inject;
 pub mod jobs;
 pub mod kfl;

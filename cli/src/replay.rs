@@ -342,14 +342,12 @@ struct ItemWriter<W: Write> {
     output: Output,
     writer: W,
     table: TableWriter,
-    /// One item's JSON line, reused.
-    line: Vec<u8>,
     closed: bool,
 }
 
 impl<W: Write> ItemWriter<W> {
     fn new(output: Output, writer: W) -> Self {
-        ItemWriter { output, writer, table: TableWriter::default(), line: Vec::new(), closed: false }
+        ItemWriter { output, writer, table: TableWriter::default(), closed: false }
     }
 
     fn write(&mut self, item: &Item) {
@@ -357,16 +355,7 @@ impl<W: Write> ItemWriter<W> {
             return;
         }
         let result = match self.output {
-            Output::Json => {
-                self.line.clear();
-                match crate::json_lines::write(&mut self.line, item) {
-                    Ok(()) => {
-                        self.line.push(b'\n');
-                        self.writer.write_all(&self.line)
-                    }
-                    Err(e) => Err(std::io::Error::other(e)),
-                }
-            }
+            Output::Json => serde_json::to_writer(&mut self.writer, item).map_err(std::io::Error::from).and_then(|_| self.writer.write_all(b"\n")),
             Output::Table => self.table.write(&mut self.writer, item),
             Output::None => Ok(()),
         };
