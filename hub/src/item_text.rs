@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use remora_model::wire::{stamp_identity, PodIdentity, OLDEST_VERSION, VERSION};
+use remora_model::wire::{PodIdentity, OLDEST_VERSION, VERSION};
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -86,9 +86,13 @@ impl<'a> Batch<'a> {
     /// The batch's items stamped with `identity`; `refused` counts those that are not
     /// JSON objects (left out).
     pub fn stamp(self, identity: &PodIdentity, refused: &mut usize) -> Vec<Incoming> {
-        let stamped = self.items.into_iter().map(|members| from_members(members, Some(identity)));
-        stamped.filter_map(|item| item.map_err(|_| *refused += 1).ok()).collect()
+        objects(self.items.into_iter().map(|members| from_members(members, Some(identity))), refused)
     }
+}
+
+/// The items that could be read as objects; `refused` counts the others.
+pub fn objects(items: impl Iterator<Item = Result<Incoming, String>>, refused: &mut usize) -> Vec<Incoming> {
+    items.filter_map(|item| item.map_err(|_| *refused += 1).ok()).collect()
 }
 
 /// A JSON object's members in order, their values as written; `None` for any other JSON
@@ -204,12 +208,10 @@ fn from_members(members: Members<'_>, identity: Option<&PodIdentity>) -> Result<
     }
     text.push('}');
     // A repeated key, or a line break between tokens (the journal is one item a line):
-    // through a parsed value, whose text has neither.
+    // through a parsed value, whose text has neither. The text is stamped already: the
+    // session's `worker` and `namespace` come last, so they are what a parser keeps.
     if has_repeats(&members) || memchr::memchr(b'\n', text.as_bytes()).is_some() {
-        let mut item: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-        if let Some(identity) = identity {
-            stamp_identity(&mut item, identity);
-        }
+        let item: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
         return Incoming::from_text(&item.to_string(), None);
     }
     let namespace = stamped.map(|(.., namespace)| json_string(namespace));
@@ -219,7 +221,14 @@ fn from_members(members: Members<'_>, identity: Option<&PodIdentity>) -> Result<
 }
 
 fn push_member(text: &mut String, key: &str, value: &str) {
-    text.push_str(&json_string(key));
+    // Most keys need no escape: written as they are, without a string of their own.
+    if key.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        text.push_str(&json_string(key));
+    } else {
+        text.push('"');
+        text.push_str(key);
+        text.push('"');
+    }
     text.push(':');
     text.push_str(value);
     text.push(',');
@@ -236,21 +245,22 @@ fn stamped_id(id: &str, pod: &str) -> String {
 }
 
 /// The [`INDEXED`] values of an item (see [`Incoming::known`]); `namespace` when the
-/// session stamped it.
-fn known(members: &[(Cow<'_, str>, &RawValue)], namespace: Option<&str>) -> Option<String> {
+/// session stamped it. The values are slices of the item's text: nothing is copied.
+fn known<'a>(members: &[(Cow<'a, str>, &'a RawValue)], namespace: Option<&str>) -> Option<String> {
     let mut key = String::with_capacity(64);
-    let mut nested: Option<(&str, Members<'_>)> = None;
+    // The object of the last nested path's first key (the paths of one object are adjacent).
+    let mut nested: Option<(&str, Members<'a>)> = None;
     for path in INDEXED {
-        let value: Option<Cow<'_, str>> = match path {
-            ["namespace"] if namespace.is_some() => namespace.map(Cow::Borrowed),
-            [top] => member(members, top).map(|v| Cow::Borrowed(v.get())),
+        let value: Option<&str> = match path {
+            ["namespace"] if namespace.is_some() => namespace,
+            [top] => member(members, top).map(RawValue::get),
             [top, leaf] => {
                 if nested.as_ref().is_none_or(|(name, _)| name != top) {
-                    let object = member(members, top).map(|v| serde_json::from_str::<Members<'_>>(v.get()));
+                    let object = member(members, top).map(|v| serde_json::from_str::<Members<'a>>(v.get()));
                     nested = Some((top, object.transpose().ok()?.unwrap_or(Members(None))));
                 }
                 let inner = nested.as_ref().and_then(|(_, m)| m.0.as_deref());
-                inner.and_then(|m| member(m, leaf)).map(|v| Cow::Owned(v.get().to_string()))
+                inner.and_then(|m| member(m, leaf)).map(RawValue::get)
             }
             _ => None,
         };
@@ -289,6 +299,7 @@ pub fn known_value(key: &str) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use remora_model::wire::stamp_identity;
     use serde_json::json;
 
     fn identity() -> PodIdentity {

@@ -110,7 +110,7 @@ impl Drop for Scratch {
 impl Hub {
     /// Fetches and merges the PCAPs of the streams of the items matching `query`.
     pub async fn export_pcap(&self, query: &Query) -> Result<Export, ExportError> {
-        let streams = crate::store::streams(query, MAX_STREAMS, |filter, from, out| self.stored().store.candidates(filter, from, out));
+        let streams = crate::store::streams(query, MAX_STREAMS, |filter, from, out| self.candidates(filter, from, out));
         if streams.is_empty() {
             return Err(ExportError::NothingMatches);
         }

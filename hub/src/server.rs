@@ -166,13 +166,18 @@ impl Hub {
     /// read a chunk at a time with its lock taken for each, and the items it leaves open
     /// are parsed with the lock released, so sidecars' batches are stored all along.
     pub fn query_items(&self, query: &remora_kfl::Query, limit: usize, before: Option<u64>) -> crate::store::Page {
-        crate::store::page(query, limit, before, |filter, from, out| self.stored().store.candidates(filter, from, out))
+        crate::store::page(query, limit, before, |filter, from, out| self.candidates(filter, from, out))
     }
 
     /// Shows `visit` the stored items matching `query`, newest first, until it returns
     /// false (as [`Hub::query_items`] goes through them).
     pub fn scan_items(&self, query: &remora_kfl::Query, visit: impl FnMut(crate::store::Found) -> bool) {
-        crate::store::scan(query, None, |filter, from, out| self.stored().store.candidates(filter, from, out), visit);
+        crate::store::scan(query, None, |filter, from, out| self.candidates(filter, from, out), visit);
+    }
+
+    /// One chunk of a scan of the store, its lock held for that chunk only.
+    pub(crate) fn candidates(&self, filter: &mut crate::store::Filter, from: Option<u64>, out: &mut Vec<crate::store::Candidate>) -> Option<Option<u64>> {
+        self.stored().store.candidates(filter, from, out)
     }
 
     /// Stores items directly (tests): each must be a JSON object.
@@ -181,9 +186,9 @@ impl Hub {
         self.store_batch(items)
     }
 
-    /// Stores a batch a sidecar sent, stamped with its session's pod; returns how many
-    /// items were stored.
-    fn store_sidecar_batch(&self, identity: &PodIdentity, items: Vec<Incoming>, refused: usize) -> u64 {
+    /// Stores a batch a sidecar sent, stamped with its session's pod (`refused`: items
+    /// left out of it, counted and logged).
+    fn store_sidecar_batch(&self, identity: &PodIdentity, items: Vec<Incoming>, refused: usize) {
         if refused > 0 {
             self.refused_items.fetch_add(refused as u64, Ordering::Relaxed);
             tracing::warn!(pod = %identity.pod, refused, "items that are not JSON objects were left out of a batch");
@@ -193,7 +198,6 @@ impl Hub {
             tracing::error!("the item journal cannot be written ({e}); items are kept in memory only");
         }
         self.received.fetch_add(count, Ordering::Relaxed);
-        count
     }
 }
 
@@ -348,7 +352,7 @@ impl Hub {
             FromSidecar::Items { seq, items, .. } => {
                 // Read the slow way (`Batch::read` takes them): stamped the same.
                 let mut refused = 0;
-                let items = items.iter().filter_map(|item| Incoming::from_value(item, Some(identity)).map_err(|_| refused += 1).ok()).collect();
+                let items = crate::item_text::objects(items.iter().map(|item| Incoming::from_value(item, Some(identity))), &mut refused);
                 self.store_sidecar_batch(identity, items, refused);
                 Some(ToSidecar::Ack { v: VERSION, seq })
             }

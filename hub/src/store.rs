@@ -34,6 +34,11 @@ const UNINDEXED: u32 = u32::MAX;
 /// its counts.
 pub const ITEM_OVERHEAD: usize = size_of::<Stored>() + 2 * size_of::<usize>() + size_of::<String>();
 
+/// What an item of this text counts for in [`ItemStore::bytes`].
+fn cost(text: &ItemText) -> usize {
+    text.capacity() + ITEM_OVERHEAD
+}
+
 /// The distinct indexed values of the stored items, each numbered once (protocols times
 /// namespaces: few). Past [`MAX_KNOWN`] new ones are left unindexed, so the index stays
 /// small whatever sidecars send.
@@ -115,14 +120,14 @@ impl ItemStore {
 
     /// Stores `item`, evicting the oldest past either bound.
     pub fn push(&mut self, item: Incoming) {
-        let bytes = item.text.capacity() + ITEM_OVERHEAD;
+        let bytes = cost(&item.text);
         let known = self.index.id(item.known.as_deref());
         self.items.push_back(Stored { seq: self.next_seq, time: item.time.unwrap_or(NO_TIME), known, text: item.text });
         self.next_seq += 1;
         self.bytes += bytes;
         while self.items.len() > self.max_items || (self.bytes > self.max_bytes && self.items.len() > 1) {
             if let Some(old) = self.items.pop_front() {
-                self.bytes -= old.text.capacity() + ITEM_OVERHEAD;
+                self.bytes -= cost(&old.text);
                 self.evicted += 1;
             }
         }
@@ -180,10 +185,6 @@ pub struct Found {
 }
 
 impl Found {
-    pub fn text(&self) -> &ItemText {
-        &self.text
-    }
-
     pub fn into_text(self) -> ItemText {
         self.text
     }
